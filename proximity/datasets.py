@@ -1,0 +1,378 @@
+"""The default territory's input files: manifest, install, checksums, attributions.
+
+The data files are never part of the repository. Each territory ships a manifest
+(``proximity/territories/<name>.toml``) naming every file the package reads, with its
+sha256, licence, attribution and upstream address. :func:`install` copies the files
+from a local mirror folder (default ``../shared/data/raw`` next to a source checkout,
+or ``$PROXIMITY_MIRROR``) or downloads them from upstream, checks every sha256 and
+writes them atomically under :func:`data_dir`.
+
+Examples
+--------
+>>> from proximity import datasets
+>>> report = datasets.install("herault")            # doctest: +SKIP
+>>> datasets.path("communes_polygons").name         # doctest: +SKIP
+'communes-34-herault.geojson'
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import tomllib
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from .errors import ConfigError, DataFileError
+
+__all__ = [
+    "DataFile",
+    "Manifest",
+    "InstallReport",
+    "load_manifest",
+    "data_dir",
+    "default_mirror",
+    "install",
+    "verify",
+    "path",
+    "attributions",
+]
+
+_STAMP = ".installed.json"
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One input file of a territory, as listed in its manifest."""
+
+    key: str
+    path: str  # relative to the mirror root and to the installed territory folder
+    sha256: str
+    bytes: int
+    licence: str
+    attribution: str
+    upstream: str
+    caveat: str = ""
+    fileset: str = ""  # key of the file set this file belongs to, "" for a single file
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A territory's settings and the list of its input files."""
+
+    name: str
+    label: str
+    departement: str
+    crs: str
+    bounds_wgs84: tuple[float, float, float, float]
+    files: tuple[DataFile, ...]
+    filesets: dict[str, str] = field(default_factory=dict)  # key -> folder prefix
+
+    def file(self, key: str) -> DataFile:
+        for f in self.files:
+            if f.key == key and not f.fileset:
+                return f
+        raise ConfigError(
+            f"data key {key!r} is not in the {self.name!r} manifest; known keys: "
+            + ", ".join(sorted({f.key for f in self.files if not f.fileset} | set(self.filesets)))
+        )
+
+    def sources(self) -> list[dict[str, str]]:
+        """One row per source (single file or file set) with licence and attribution."""
+        seen: dict[str, dict[str, str]] = {}
+        for f in self.files:
+            k = f.fileset or f.key
+            if k not in seen:
+                seen[k] = {
+                    "key": k,
+                    "path": self.filesets.get(k, f.path),
+                    "licence": f.licence,
+                    "attribution": f.attribution,
+                    "caveat": f.caveat,
+                    "files": "0",
+                }
+            seen[k]["files"] = str(int(seen[k]["files"]) + 1)
+        return list(seen.values())
+
+
+@dataclass
+class InstallReport:
+    """What :func:`install` did: counts of files copied, downloaded and already in place."""
+
+    territory: str
+    target: Path
+    copied: int = 0
+    downloaded: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.copied + self.downloaded + self.unchanged
+
+
+def _source_root() -> Path | None:
+    """The repository root when proximity runs from a source checkout, else None."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def data_dir() -> Path:
+    """Folder where territories are installed.
+
+    ``$PROXIMITY_DATA_DIR`` if set; else ``data/installed`` of the source checkout
+    (git-ignored); else ``~/.local/share/proximity``.
+    """
+    env = os.environ.get("PROXIMITY_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    root = _source_root()
+    if root is not None:
+        return root / "data" / "installed"
+    return Path.home() / ".local" / "share" / "proximity"
+
+
+def default_mirror() -> Path | None:
+    """``$PROXIMITY_MIRROR`` if set, else ``../shared/data/raw`` beside a checkout, if it exists."""
+    env = os.environ.get("PROXIMITY_MIRROR")
+    if env:
+        return Path(env).expanduser()
+    root = _source_root()
+    for base in ([root] if root else []) + [Path.cwd()]:
+        cand = base.parent / "shared" / "data" / "raw"
+        if cand.is_dir():
+            return cand
+    return None
+
+
+@lru_cache(maxsize=8)
+def load_manifest(territory: str = "herault") -> Manifest:
+    """Read and validate a territory's manifest shipped with the package."""
+    pkg = resources.files("proximity") / "territories"
+    toml_file = pkg / f"{territory}.toml"
+    if not toml_file.is_file():
+        known = sorted(p.name[:-5] for p in pkg.iterdir() if p.name.endswith(".toml"))
+        raise ConfigError(f"territory {territory!r} is unknown; known territories: {', '.join(known)}")
+    doc = tomllib.loads(toml_file.read_text(encoding="utf-8"))
+    t = doc.get("territory", {})
+    files: list[DataFile] = []
+    for entry in doc.get("files", []):
+        files.append(DataFile(**{k: entry[k] for k in DataFile.__dataclass_fields__ if k in entry}))
+    filesets: dict[str, str] = {}
+    for fs in doc.get("filesets", []):
+        filesets[fs["key"]] = fs["prefix"]
+        listing = pkg / fs["list"]
+        rows = csv.DictReader(listing.read_text(encoding="utf-8").splitlines(), delimiter=";")
+        for row in rows:
+            files.append(
+                DataFile(
+                    key=fs["key"] + ":" + row["path"],
+                    path=fs["prefix"] + row["path"],
+                    sha256=row["sha256"],
+                    bytes=int(row["bytes"]),
+                    licence=fs["licence"],
+                    attribution=fs["attribution"],
+                    upstream=fs["upstream_base"] + row["path"],
+                    caveat=fs.get("caveat", ""),
+                    fileset=fs["key"],
+                )
+            )
+    return Manifest(
+        name=t["name"],
+        label=t["label"],
+        departement=t["departement"],
+        crs=t["crs"],
+        bounds_wgs84=tuple(t["bounds_wgs84"]),
+        files=tuple(files),
+        filesets=filesets,
+    )
+
+
+def _sha256(p: Path) -> str:
+    h = hashlib.sha256()
+    with p.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_stamp(folder: Path) -> dict[str, list]:
+    try:
+        return json.loads((folder / _STAMP).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_atomic_bytes(target: Path, writer: Callable[[Path], None]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
+    os.close(fd)
+    try:
+        writer(Path(tmp))
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _fetch(url: str, dest: Path) -> None:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r, dest.open("wb") as f:  # noqa: S310
+            shutil.copyfileobj(r, f)
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise DataFileError(
+            f"could not download {url} ({exc}); without internet, install from a local mirror "
+            "with `proximity data install --mirror DIR`"
+        ) from exc
+
+
+def install(
+    territory: str = "herault",
+    *,
+    mirror: str | os.PathLike | None = None,
+    target: str | os.PathLike | None = None,
+    download: bool | None = None,
+    progress: Callable[[Iterator], Iterator] | None = None,
+) -> InstallReport:
+    """Install a territory's input files, checking every sha256.
+
+    Parameters
+    ----------
+    territory : str
+        Name of a manifest in ``proximity/territories``.
+    mirror : path, optional
+        Local folder laid out like the manifest's paths. Default: :func:`default_mirror`.
+    target : path, optional
+        Where to install. Default: ``data_dir() / territory``.
+    download : bool, optional
+        Download missing files from upstream. Default: only when no mirror is available.
+    progress : callable, optional
+        Wraps the iteration over files (e.g. ``tqdm``).
+
+    Returns
+    -------
+    InstallReport
+
+    Raises
+    ------
+    DataFileError
+        A file is missing from the mirror, cannot be downloaded or has the wrong sha256;
+        the message names the file. Files already installed stay in place.
+    """
+    man = load_manifest(territory)
+    mirror_path = Path(mirror) if mirror is not None else default_mirror()
+    if mirror is not None and not Path(mirror).is_dir():
+        raise DataFileError(f"mirror folder {str(mirror)!r} does not exist; pass an existing folder to --mirror")
+    if download is None:
+        download = mirror_path is None
+    dest = Path(target) if target is not None else data_dir() / territory
+    dest.mkdir(parents=True, exist_ok=True)
+    stamp = _read_stamp(dest)
+    report = InstallReport(territory=territory, target=dest)
+    files: Iterator[DataFile] = iter(man.files)
+    if progress is not None:
+        files = progress(files)
+    try:
+        for f in files:
+            out = dest / f.path
+            if out.is_file() and stamp.get(f.path, [None])[0] == f.sha256 and out.stat().st_size == f.bytes:
+                report.unchanged += 1
+                continue
+            src = mirror_path / f.path if mirror_path is not None else None
+            if src is not None and src.is_file():
+                how = "copied"
+                _write_atomic_bytes(out, lambda tmp, src=src: (shutil.copyfile(src, tmp), _check(tmp, f, str(src))))
+            elif download:
+                how = "downloaded"
+                _write_atomic_bytes(out, lambda tmp: (_fetch(f.upstream, tmp), _check(tmp, f, f.upstream)))
+            else:
+                where = f"mirror {str(mirror_path)!r}" if mirror_path else "no mirror folder"
+                raise DataFileError(
+                    f"data file {f.path!r} is missing ({where}); put it in the mirror, pass --mirror DIR, "
+                    f"or run `proximity data install --download` with internet (upstream: {f.upstream})"
+                )
+            stamp[f.path] = [f.sha256, f.bytes]
+            setattr(report, how, getattr(report, how) + 1)
+    finally:
+        _write_atomic_bytes(dest / _STAMP, lambda tmp: tmp.write_text(json.dumps(stamp, indent=0, sort_keys=True)))
+    return report
+
+
+def _check(p: Path, f: DataFile, origin: str) -> None:
+    got = _sha256(p)
+    if got != f.sha256:
+        raise DataFileError(
+            f"data file {f.path!r} from {origin} is corrupt or a different version: sha256 {got[:12]}… "
+            f"instead of {f.sha256[:12]}…; replace it with the file named in the manifest (upstream: {f.upstream})"
+        )
+
+
+def verify(territory: str = "herault", *, target: str | os.PathLike | None = None) -> int:
+    """Re-hash every installed file of a territory; return the number checked.
+
+    Raises
+    ------
+    DataFileError
+        A file is missing or its sha256 differs; the message names it.
+    """
+    man = load_manifest(territory)
+    dest = Path(target) if target is not None else data_dir() / territory
+    for f in man.files:
+        p = dest / f.path
+        if not p.is_file():
+            raise DataFileError(f"data file {f.path!r} is not installed in {dest}; run `proximity data install`")
+        _check(p, f, str(p))
+    return len(man.files)
+
+
+def path(key: str, territory: str = "herault", *, target: str | os.PathLike | None = None) -> Path:
+    """Path of an installed input file (or of a file set's folder) by manifest key.
+
+    Raises
+    ------
+    DataFileError
+        The file is not installed, or its size differs from the manifest (corrupt).
+    """
+    man = load_manifest(territory)
+    dest = Path(target) if target is not None else data_dir() / territory
+    if key in man.filesets:
+        folder = dest / man.filesets[key]
+        members = [f for f in man.files if f.fileset == key]
+        missing = [f.path for f in members if not (dest / f.path).is_file()]
+        if missing:
+            raise DataFileError(
+                f"{len(missing)} file(s) of {key!r} are not installed (first: {missing[0]!r}); "
+                "run `proximity data install`"
+            )
+        return folder
+    f = man.file(key)
+    p = dest / f.path
+    if not p.is_file():
+        raise DataFileError(f"data file {f.path!r} ({key}) is not installed in {dest}; run `proximity data install`")
+    if p.stat().st_size != f.bytes:
+        raise DataFileError(
+            f"data file {f.path!r} ({key}) has {p.stat().st_size} bytes instead of {f.bytes}: corrupt; "
+            "run `proximity data install` to replace it"
+        )
+    return p
+
+
+def attributions(territory: str = "herault", keys: list[str] | None = None) -> list[str]:
+    """Distinct attribution lines of a territory's sources (all, or those of ``keys``)."""
+    man = load_manifest(territory)
+    out: list[str] = []
+    for s in man.sources():
+        if keys is not None and s["key"] not in keys:
+            continue
+        line = f"{s['attribution']} ({s['licence']})"
+        if line not in out:
+            out.append(line)
+    return out
