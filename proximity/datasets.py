@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -46,8 +45,6 @@ __all__ = [
     "path",
     "attributions",
 ]
-
-_STAMP = ".installed.json"
 
 
 @dataclass(frozen=True)
@@ -204,13 +201,6 @@ def _sha256(p: Path) -> str:
     return h.hexdigest()
 
 
-def _read_stamp(folder: Path) -> dict[str, list]:
-    try:
-        return json.loads((folder / _STAMP).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def _write_atomic_bytes(target: Path, writer: Callable[[Path], None]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
@@ -275,34 +265,29 @@ def install(
         download = mirror_path is None
     dest = Path(target) if target is not None else data_dir() / territory
     dest.mkdir(parents=True, exist_ok=True)
-    stamp = _read_stamp(dest)
     report = InstallReport(territory=territory, target=dest)
     files: Iterator[DataFile] = iter(man.files)
     if progress is not None:
         files = progress(files)
-    try:
-        for f in files:
-            out = dest / f.path
-            if out.is_file() and stamp.get(f.path, [None])[0] == f.sha256 and out.stat().st_size == f.bytes:
-                report.unchanged += 1
-                continue
-            src = mirror_path / f.path if mirror_path is not None else None
-            if src is not None and src.is_file():
-                how = "copied"
-                _write_atomic_bytes(out, lambda tmp, src=src: (shutil.copyfile(src, tmp), _check(tmp, f, str(src))))
-            elif download:
-                how = "downloaded"
-                _write_atomic_bytes(out, lambda tmp: (_fetch(f.upstream, tmp), _check(tmp, f, f.upstream)))
-            else:
-                where = f"mirror {str(mirror_path)!r}" if mirror_path else "no mirror folder"
-                raise DataFileError(
-                    f"data file {f.path!r} is missing ({where}); put it in the mirror, pass --mirror DIR, "
-                    f"or run `proximity data install --download` with internet (upstream: {f.upstream})"
-                )
-            stamp[f.path] = [f.sha256, f.bytes]
-            setattr(report, how, getattr(report, how) + 1)
-    finally:
-        _write_atomic_bytes(dest / _STAMP, lambda tmp: tmp.write_text(json.dumps(stamp, indent=0, sort_keys=True)))
+    for f in files:
+        out = dest / f.path
+        if out.is_file() and out.stat().st_size == f.bytes and _sha256(out) == f.sha256:
+            report.unchanged += 1
+            continue
+        src = mirror_path / f.path if mirror_path is not None else None
+        if src is not None and src.is_file():
+            how = "copied"
+            _write_atomic_bytes(out, lambda tmp, src=src: (shutil.copyfile(src, tmp), _check(tmp, f, str(src))))
+        elif download:
+            how = "downloaded"
+            _write_atomic_bytes(out, lambda tmp: (_fetch(f.upstream, tmp), _check(tmp, f, f.upstream)))
+        else:
+            where = f"mirror {str(mirror_path)!r}" if mirror_path else "no mirror folder"
+            raise DataFileError(
+                f"data file {f.path!r} is missing ({where}); put it in the mirror, pass --mirror DIR, "
+                f"or run `proximity data install --download` with internet (upstream: {f.upstream})"
+            )
+        setattr(report, how, getattr(report, how) + 1)
     return report
 
 
@@ -325,11 +310,21 @@ def verify(territory: str = "herault", *, target: str | os.PathLike | None = Non
     """
     man = load_manifest(territory)
     dest = Path(target) if target is not None else data_dir() / territory
+    missing: list[str] = []
+    corrupt: list[str] = []
     for f in man.files:
         p = dest / f.path
         if not p.is_file():
-            raise DataFileError(f"data file {f.path!r} is not installed in {dest}; run `proximity data install`")
-        _check(p, f, str(p))
+            missing.append(f.path)
+        elif p.stat().st_size != f.bytes or _sha256(p) != f.sha256:
+            corrupt.append(f.path)
+    if corrupt or missing:
+        parts = []
+        if corrupt:
+            parts.append(f"{len(corrupt)} corrupt (wrong sha256): {', '.join(corrupt[:5])}")
+        if missing:
+            parts.append(f"{len(missing)} missing: {', '.join(missing[:5])}")
+        raise DataFileError(f"installed data in {dest} is not valid: {'; '.join(parts)}; run `proximity data install`")
     return len(man.files)
 
 

@@ -1,0 +1,259 @@
+"""Command-line interface: a thin layer over the library.
+
+A user's mistake (a :class:`~proximity.errors.ProximityError`) prints one line on stderr
+and exits 1; a usage error exits 2 (click's convention). No traceback for either.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import InputError, ProximityError, ProximityWarning
+
+
+class _Group(click.Group):
+    """Turns library errors into one clean line and exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ProximityError as exc:
+            click.echo(f"proximity: error: {exc}", err=True)
+            ctx.exit(1)
+
+
+def _warn_line(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, ProximityWarning):
+        click.echo(f"proximity: warning: {message}", err=True)
+    else:
+        click.echo(f"warning: {category.__name__}: {message}", err=True)
+
+
+def _progress(iterable=None, **kw):
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, file=sys.stderr, disable=None, **kw)
+
+
+def _say(msg: str) -> None:
+    click.echo(f"· {msg}", err=True)
+
+
+territory_option = click.option("--territory", default="herault", show_default=True, help="Territory manifest name.")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="proximity")
+def main() -> None:
+    """proximity: how well a territory connects its small firms to the world."""
+    warnings.showwarning = _warn_line
+
+
+# ---------------------------------------------------------------- data
+@main.group()
+def data() -> None:
+    """Install, verify and list the territory's input files."""
+
+
+@data.command("install")
+@territory_option
+@click.option("--mirror", type=click.Path(file_okay=False), default=None, help="Local mirror folder of the raw files (default: ../shared/data/raw when it exists, or $PROXIMITY_MIRROR).")
+@click.option("--download/--no-download", default=None, help="Download missing files from upstream (default: only when there is no mirror).")
+@click.option("--target", type=click.Path(file_okay=False), default=None, help="Install folder (default: data/installed/<territory> or $PROXIMITY_DATA_DIR).")
+def data_install(territory: str, mirror: str | None, download: bool | None, target: str | None) -> None:
+    """Install the input files, checking every sha256."""
+    from . import datasets
+
+    rep = datasets.install(
+        territory, mirror=mirror, target=Path(target) / territory if target else None, download=download,
+        progress=lambda it: _progress(it, total=len(datasets.load_manifest(territory).files), desc="installing", unit="file"),
+    )
+    click.echo(f"{rep.total} files in {rep.target} ({rep.copied} copied, {rep.downloaded} downloaded, {rep.unchanged} already there)")
+
+
+@data.command("verify")
+@territory_option
+def data_verify(territory: str) -> None:
+    """Re-hash every installed file against the manifest."""
+    from . import datasets
+
+    n = datasets.verify(territory)
+    click.echo(f"{n} files verified (sha256)")
+
+
+@data.command("sources")
+@territory_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def data_sources(territory: str, as_json: bool) -> None:
+    """List the sources with their licence, attribution and caveats."""
+    from . import datasets
+
+    rows = datasets.load_manifest(territory).sources()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for r in rows:
+        click.echo(f"{r['key']:<28} {r['files']:>4} file(s)  {r['licence']}")
+        click.echo(f"    {r['attribution']}")
+        if r["caveat"]:
+            click.echo(f"    caveat: {r['caveat']}")
+
+
+# ---------------------------------------------------------------- layers
+@main.group("layers")
+def layers_group() -> None:
+    """List, inspect and export the territory's layers."""
+
+
+def _layer(territory: str, name: str, n_smes: int, seed: int):
+    from . import layers
+
+    if name == "municipalities":
+        return layers.municipalities(territory)
+    if name == "gateways":
+        return layers.gateways(territory)
+    if name == "support_bodies":
+        return layers.support_bodies(territory)
+    if name == "smes":
+        from .territory import load_territory
+
+        return load_territory(territory, n_smes=n_smes, seed=seed).smes
+    raise InputError(f"layer {name!r} is unknown; choose municipalities, gateways, support_bodies or smes")
+
+
+_LAYER_CHOICE = click.Choice(["municipalities", "gateways", "support_bodies", "smes"])
+
+
+@layers_group.command("list")
+@territory_option
+def layers_list(territory: str) -> None:
+    """Count the features of each layer, by kind or category, with their sources."""
+    from . import layers
+
+    m = layers.municipalities(territory)
+    click.echo(f"municipalities  {len(m):>5}  population {int(m['population'].sum()):,}  (IGN Admin Express 2018 polygons, INSEE COG 2026)")
+    g = layers.gateways(territory)
+    click.echo(f"gateways        {len(g):>5}  " + ", ".join(f"{k} {v}" for k, v in g["kind"].value_counts().sort_index().items()))
+    s = layers.support_bodies(territory)
+    click.echo(f"support_bodies  {len(s):>5}  " + ", ".join(f"{k} {v}" for k, v in s["category"].value_counts().sort_index().items()))
+    click.echo("smes            synthetic (seeded generator; no real firm register): `proximity layers show smes`")
+
+
+@layers_group.command("show")
+@territory_option
+@click.argument("name", type=_LAYER_CHOICE)
+@click.option("--head", "n", default=10, show_default=True, help="Rows to print.")
+@click.option("--n-smes", default=6000, show_default=True, help="Synthetic SMEs to generate.")
+@click.option("--seed", default=34, show_default=True, help="Seed of the SME generator.")
+def layers_show(territory: str, name: str, n: int, n_smes: int, seed: int) -> None:
+    """Print the first rows of a layer."""
+    import pandas as pd
+
+    gdf = _layer(territory, name, n_smes, seed)
+    with pd.option_context("display.width", 200, "display.max_columns", 12):
+        click.echo(gdf.drop(columns="geometry").head(n).to_string())
+    click.echo(f"[{len(gdf)} rows]")
+
+
+@layers_group.command("export")
+@territory_option
+@click.argument("name", type=_LAYER_CHOICE)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output .gpkg, .geojson or .csv file.")
+@click.option("--n-smes", default=6000, show_default=True)
+@click.option("--seed", default=34, show_default=True)
+def layers_export(territory: str, name: str, out: str, n_smes: int, seed: int) -> None:
+    """Export a layer to a file (written atomically)."""
+    from . import _io
+
+    gdf = _layer(territory, name, n_smes, seed)
+    suffix = Path(out).suffix.lower()
+    if suffix == ".gpkg":
+        _io.write_gpkg({name: gdf}, out)
+    elif suffix == ".csv":
+        _io.write_csv(gdf.assign(lon=gdf.geometry.representative_point().x, lat=gdf.geometry.representative_point().y), out, index=False)
+    elif suffix in (".geojson", ".json"):
+        with _io.atomic_path(out) as tmp:
+            gdf.to_file(tmp, driver="GeoJSON", engine="pyogrio")
+    else:
+        raise InputError(f"--out {out!r}: unsupported extension {suffix!r}; use .gpkg, .geojson or .csv")
+    click.echo(f"wrote {len(gdf)} features to {out}")
+
+
+# ---------------------------------------------------------------- network
+@main.group("network")
+def network_group() -> None:
+    """Build and describe the drivable road network."""
+
+
+@network_group.command("build")
+@territory_option
+@click.option("--no-cache", is_flag=True, help="Rebuild even if a valid cached network exists.")
+@click.option("--graphml", type=click.Path(dir_okay=False), default=None, help="Also save the network as GraphML here.")
+def network_build(territory: str, no_cache: bool, graphml: str | None) -> None:
+    """Build (or load from the cache) the territory's merged network."""
+    from . import network
+
+    G = network.build_network(territory, cache=not no_cache)
+    if graphml:
+        network.save_graphml(G, graphml)
+    click.echo(json.dumps(network.network_summary(G), indent=2, default=str))
+
+
+def _latlon(value: str, name: str) -> tuple[float, float]:
+    try:
+        lat, lon = (float(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected LAT,LON (e.g. 43.6086,3.8797), got {value!r}", param_hint=name) from None
+    return lat, lon
+
+
+@main.command("route")
+@territory_option
+@click.option("--from", "origin", required=True, help="Origin as LAT,LON (WGS84).")
+@click.option("--to", "destination", required=True, help="Destination as LAT,LON (WGS84).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def route_cmd(territory: str, origin: str, destination: str, as_json: bool) -> None:
+    """Fastest drive between two points on the territory's network (minutes and km)."""
+    from . import datasets, network, traveltime
+
+    a = _latlon(origin, "--from")
+    b = _latlon(destination, "--to")
+    x0, y0, x1, y1 = datasets.load_manifest(territory).bounds_wgs84
+    for label, (lat, lon) in (("--from", a), ("--to", b)):
+        if not (x0 <= lon <= x1 and y0 <= lat <= y1):
+            hint = " (latitude and longitude look swapped: write LAT,LON)" if (x0 <= lat <= x1 and y0 <= lon <= y1) else ""
+            raise InputError(f"{label} {lat},{lon} is outside the {territory} territory (lat {y0}–{y1}, lon {x0}–{x1}){hint}")
+    G = network.build_network(territory)
+    csr = network.graph_to_csr(G, crs=datasets.load_manifest(territory).crs)
+    r = traveltime.route_latlon(csr, a, b)
+    out = {"from": {"lat": a[0], "lon": a[1]}, "to": {"lat": b[0], "lon": b[1]}, "minutes": round(r["minutes"], 2), "km": round(r["km"], 3)}
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        click.echo(f"{out['minutes']:.1f} min, {out['km']:.1f} km by road")
+
+
+# ---------------------------------------------------------------- main job
+@main.command("run")
+@territory_option
+@click.option("--out", "out", default="out", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--n-smes", default=6000, show_default=True, help="Synthetic SMEs to generate.")
+@click.option("--seed", default=34, show_default=True, help="Seed of the SME generator.")
+@click.option("--max-minutes", default=90.0, show_default=True, help="Cut-off of the OD tables.")
+def run_cmd(territory: str, out: str, n_smes: int, seed: int, max_minutes: float) -> None:
+    """The main job on a territory: layers, network, travel-time tables (and later scores and maps)."""
+    from . import pipeline
+
+    written = pipeline.run(territory, out=out, n_smes=n_smes, seed=seed, max_minutes=max_minutes, progress=_say)
+    for p in written:
+        click.echo(str(p))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
