@@ -3,7 +3,9 @@
 Every measure takes a long travel-time table as produced by :mod:`proximity.traveltime`
 (and read by PySAL ``access`` and r5py): a DataFrame with the columns ``origin_id``,
 ``destination_id`` and ``minutes``. ``minutes`` may be ``inf`` for an unreachable pair
-and pairs beyond a cut-off may be absent: both mean "not reachable". Supply, demand,
+and pairs beyond a cut-off may be absent: both mean "not reachable" (a row with a
+missing ``destination_id`` and ``minutes = inf`` only records an origin that reaches
+nothing, as :func:`proximity.traveltime.nearest` writes it). Supply, demand,
 opportunity weights and categories are Series indexed by ``destination_id`` (supply,
 weights, categories) or ``origin_id`` (demand).
 
@@ -17,7 +19,7 @@ mismatch).
 
 Decay functions are small factories returning vectorised callables ``minutes ->
 weight`` in [0, 1] with ``inf -> 0`` (the PySAL ``access`` ``weights.py`` style). The
-milieu index that combines these measures lives in :mod:`proximity.scores`.
+milieu index that combines these measures lives in :mod:`proximity.milieu`.
 
 References
 ----------
@@ -197,20 +199,30 @@ def _prepare_od(od: Any, name: str = "od") -> _OD:
             f"{n_neg} minutes value(s) are negative (e.g. {minutes[minutes < 0][0]:g}): "
             "travel times must be >= 0"
         )
-    for c in ("origin_id", "destination_id"):
-        n_null = int(od[c].isna().sum())
-        if n_null:
-            problems.append(f"{n_null} {c} value(s) are missing")
+    n_null = int(od["origin_id"].isna().sum())
+    if n_null:
+        problems.append(f"{n_null} origin_id value(s) are missing")
+    # rows with no destination (as in traveltime.nearest's "nothing found") only register
+    # their origin; they must say "unreachable"
+    no_dest = od["destination_id"].isna().to_numpy()
+    n_bad = int((no_dest & np.isfinite(minutes)).sum())
+    if n_bad:
+        problems.append(
+            f"{n_bad} row(s) have no destination_id but a finite time: give the destination "
+            "or set minutes to inf"
+        )
     if not problems:
         o_codes, o_ids = pd.factorize(od["origin_id"], sort=False)
         d_codes, d_ids = pd.factorize(od["destination_id"], sort=False)
+        if no_dest.any():
+            o_codes, d_codes, minutes = o_codes[~no_dest], d_codes[~no_dest], minutes[~no_dest]
         key = o_codes.astype(np.int64) * max(len(d_ids), 1) + d_codes
         dup = pd.Series(key).duplicated().to_numpy()
         if dup.any():
             i = int(np.flatnonzero(dup)[0])
             problems.append(
-                f"{int(dup.sum())} (origin_id, destination_id) pair(s) are repeated "
-                f"(e.g. ({_show(o_ids[o_codes[i]])}, {_show(d_ids[d_codes[i]])})): keep one time "
+                f"{int(dup.sum())} (origin_id, destination_id) pair(s) are repeated (e.g. "
+                f"({_show(o_ids[o_codes[i]])}, {_show(d_ids[d_codes[i]])})): keep one time "
                 "per pair, e.g. od.groupby(['origin_id', 'destination_id'], "
                 "as_index=False)['minutes'].min()"
             )

@@ -129,6 +129,18 @@ def test_nearest_minutes_overall_and_per_category():
     assert acc.nearest_minutes(od, categories=cat).columns.tolist() == ["port", "bank", "rail"]
 
 
+def test_rows_without_destination_record_origins_that_reach_nothing():
+    # the shape of traveltime.nearest's "nothing found": destination_id <NA>, minutes inf
+    od = pd.DataFrame({"origin_id": ["a", "b", "a"],
+                       "destination_id": pd.array([1, pd.NA, 2], dtype="Int64"),
+                       "minutes": [4.0, np.inf, 6.0]})
+    assert acc.gravity(od, decay=acc.none()).to_dict() == {"a": 2.0, "b": 0.0}
+    assert acc.nearest_minutes(od)["any"].to_dict() == {"a": 4.0, "b": np.inf}
+    bad = od.assign(minutes=[4.0, 5.0, 6.0])
+    with pytest.raises(InputError, match=r"1 row\(s\) have no destination_id but a finite time"):
+        acc.gravity(bad, decay=acc.none())
+
+
 def test_cumulative_opportunities_counts_inclusive_bounds():
     od = pd.DataFrame({
         "origin_id": ["a", "a", "a", "b"],
@@ -233,6 +245,9 @@ def test_two_step_fca_origins_select_rows_but_all_demand_competes():
 def pysal_instance():
     access = pytest.importorskip("access")
     od, demand, supply = _random_instance(2024, n_origins=60, n_dest=25, p=0.5)
+    # whole minutes, so that times fall exactly on the cut-offs and zone bounds
+    od["minutes"] = od["minutes"].round()
+    assert od["minutes"].isin([10.0, 20.0, 30.0, 45.0]).sum() > 20
     model = access.Access(
         demand_df=demand.rename("pop").rename_axis("geoid").to_frame(),
         demand_index=True,
