@@ -1,0 +1,87 @@
+"""Small helpers shared by the layer loaders (territory settings, point reading, ids)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .. import datasets
+
+WGS84 = "EPSG:4326"
+
+
+def bounds(territory: str) -> tuple[float, float, float, float]:
+    """Plausible (lon_min, lat_min, lon_max, lat_max) of a territory's layers."""
+    return tuple(datasets.load_manifest(territory).bounds_wgs84)  # type: ignore[return-value]
+
+
+def metric_crs(territory: str) -> str:
+    """The territory's projected CRS (metres) used for areas and distances."""
+    return datasets.load_manifest(territory).crs
+
+
+def slug(text: str) -> str:
+    """ASCII lower-case id fragment: ``"Sète Ouest"`` → ``"sete-ouest"``."""
+    t = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", t.lower()).strip("-")
+
+
+def in_box(lon: np.ndarray, lat: np.ndarray, box: Sequence[float]) -> np.ndarray:
+    """Boolean mask of the points inside a (lon_min, lat_min, lon_max, lat_max) box."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    return (lon >= box[0]) & (lon <= box[2]) & (lat >= box[1]) & (lat <= box[3])
+
+
+def split_latlon(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Split a ``"lat, lon"`` text column (SNCF, MESR exports) into two float Series."""
+    parts = text.astype("string").str.split(",", n=1, expand=True)
+    lat = pd.to_numeric(parts[0].str.strip(), errors="coerce")
+    lon = pd.to_numeric(parts[1].str.strip(), errors="coerce") if parts.shape[1] > 1 else lat * np.nan
+    return lat.astype(float), lon.astype(float)
+
+
+def points(df: pd.DataFrame, lon: Sequence[float], lat: Sequence[float], *, index_from: str = "id") -> gpd.GeoDataFrame:
+    """A point GeoDataFrame in EPSG:4326 indexed by its ``index_from`` column.
+
+    The index is unnamed: an index named like a column makes ``reset_index``, ``sjoin``
+    and ``groupby`` fail or warn.
+    """
+    gdf = gpd.GeoDataFrame(df.copy(), geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
+    gdf.index = pd.Index(gdf[index_from].to_numpy())
+    return gdf
+
+
+def nearest_dedupe(
+    gdf: gpd.GeoDataFrame, *, priority: Sequence[int], distance_m: float, crs: str, group: Sequence | None = None
+) -> tuple[np.ndarray, dict[int, list[int]]]:
+    """Greedy de-duplication of points: best priority first, drop points within ``distance_m``.
+
+    Returns the positions kept (in priority order) and, for each kept position, the
+    positions it absorbed. With ``group``, only points of the same group are compared.
+    The kept set never has two points of a group closer than ``distance_m``.
+    """
+    xy = gdf.geometry.to_crs(crs)
+    x = xy.x.to_numpy()
+    y = xy.y.to_numpy()
+    order = np.lexsort((np.arange(len(gdf)), np.asarray(priority)))
+    grp = np.zeros(len(gdf), dtype=object) if group is None else np.asarray(group, dtype=object)
+    kept: list[int] = []
+    absorbed: dict[int, list[int]] = {}
+    for i in order:
+        hit = None
+        for k in kept:
+            if grp[k] == grp[i] and np.hypot(x[k] - x[i], y[k] - y[i]) <= distance_m:
+                hit = k
+                break
+        if hit is None:
+            kept.append(int(i))
+            absorbed[int(i)] = []
+        else:
+            absorbed[hit].append(int(i))
+    return np.array(kept, dtype=int), absorbed
