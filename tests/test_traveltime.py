@@ -1,0 +1,562 @@
+"""Travel-time engine against networkx and brute force, on small synthetic graphs."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import Point
+
+from proximity import traveltime as tt
+from proximity.errors import CRSError, InputError, MissingColumnError, UnreachableWarning
+from proximity.network import graph_to_csr
+
+X0, Y0 = 760_000.0, 6_270_000.0  # Lambert-93, near Montpellier
+LEG = 1.3 / (20 / 3.6)  # seconds of off-network leg per metre of straight distance
+
+
+# ----------------------------------------------------------------------------- graphs
+def random_graph(n: int = 300, seed: int = 0, strong: bool = True) -> nx.MultiDiGraph:
+    """Random planar-ish road graph: 4 nearest neighbours, 30 % one-way, 10 % parallel edges."""
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 20_000, (n, 2)) + [X0, Y0]
+    _, nb = cKDTree(xy).query(xy, k=5)
+    G = nx.MultiDiGraph(crs="EPSG:2154")
+    ids = [1000 + 7 * i for i in range(n)]  # ids unlike positions
+    for i in range(n):
+        G.add_node(ids[i], x=float(xy[i, 0]), y=float(xy[i, 1]))
+    for i in range(n):
+        for j in nb[i, 1:]:
+            length = float(np.hypot(*(xy[i] - xy[j]))) * rng.uniform(1.0, 1.4)
+            t = length / rng.uniform(8, 30)
+            u, v = ids[i], ids[j]
+            if rng.random() < 0.3:
+                G.add_edge(u, v, travel_time=t, length=length)
+            else:
+                G.add_edge(u, v, travel_time=t, length=length)
+                G.add_edge(v, u, travel_time=t * rng.uniform(0.9, 1.1), length=length)
+            if rng.random() < 0.1:  # a parallel edge, sometimes faster
+                G.add_edge(u, v, travel_time=t * rng.uniform(0.5, 1.5), length=length * 1.1)
+    if strong:
+        keep = max(nx.strongly_connected_components(G), key=len)
+        G = G.subgraph(keep).copy()
+    return G
+
+
+def line_graph() -> nx.MultiDiGraph:
+    """A(0,0) <-> B(1000,0) in 60 s each way, B -> C(2000,0) one-way in 90 s (1500 m)."""
+    G = nx.MultiDiGraph(crs="EPSG:2154")
+    for nid, x in ((1, 0.0), (2, 1000.0), (3, 2000.0)):
+        G.add_node(nid, x=X0 + x, y=Y0)
+    G.add_edge(1, 2, travel_time=60.0, length=1000.0)
+    G.add_edge(2, 1, travel_time=60.0, length=1000.0)
+    G.add_edge(2, 3, travel_time=90.0, length=1500.0)
+    # an island 3 km north, unreachable from the rest
+    G.add_node(8, x=X0, y=Y0 + 3000)
+    G.add_node(9, x=X0 + 500, y=Y0 + 3000)
+    G.add_edge(8, 9, travel_time=30.0, length=500.0)
+    G.add_edge(9, 8, travel_time=30.0, length=500.0)
+    return G
+
+
+def pts(xy, index=None, crs="EPSG:2154") -> gpd.GeoSeries:
+    xy = np.asarray(xy, dtype=float)
+    return gpd.GeoSeries(shapely.points(xy), index=index, crs=crs)
+
+
+def node_xy(G) -> tuple[list, np.ndarray]:
+    nodes = list(G.nodes)
+    return nodes, np.array([[G.nodes[u]["x"], G.nodes[u]["y"]] for u in nodes])
+
+
+def brute_snap(G, xy):
+    nodes, nxy = node_xy(G)
+    d = np.hypot(xy[:, None, 0] - nxy[None, :, 0], xy[:, None, 1] - nxy[None, :, 1])
+    j = d.argmin(axis=1)
+    return [nodes[i] for i in j], d[np.arange(len(xy)), j]
+
+
+def brute_times(G, o_xy, d_xy):
+    """Seconds from every origin point to every destination point (legs included)."""
+    o_nodes, o_snap = brute_snap(G, o_xy)
+    d_nodes, d_snap = brute_snap(G, d_xy)
+    T = np.full((len(o_xy), len(d_xy)), np.inf)
+    for i, u in enumerate(o_nodes):
+        lengths = nx.single_source_dijkstra_path_length(G, u, weight="travel_time")
+        for j, v in enumerate(d_nodes):
+            if v in lengths:
+                T[i, j] = o_snap[i] * LEG + lengths[v] + d_snap[j] * LEG
+    return T
+
+
+@pytest.fixture(scope="module")
+def G():
+    return random_graph(300, seed=1)
+
+
+@pytest.fixture(scope="module")
+def csr(G):
+    return graph_to_csr(G)
+
+
+@pytest.fixture(scope="module")
+def sample(G):
+    rng = np.random.default_rng(7)
+    o_xy = rng.uniform(0, 20_000, (40, 2)) + [X0, Y0]
+    f_xy = rng.uniform(0, 20_000, (25, 2)) + [X0, Y0]
+    T = brute_times(G, o_xy, f_xy)
+    return o_xy, f_xy, T
+
+
+@pytest.fixture(scope="module")
+def T_from(G, sample):
+    """Seconds from every facility to every origin, as an origins x facilities matrix."""
+    return brute_times(G, sample[1], sample[0]).T
+
+
+@pytest.fixture(scope="module")
+def line():
+    return graph_to_csr(line_graph())
+
+
+# ----------------------------------------------------------------------------- snapping
+def test_snap_matches_brute_force(G, csr, sample):
+    o_xy = sample[0]
+    s = tt.snap(csr, pts(o_xy, index=[f"o{i}" for i in range(len(o_xy))]))
+    nodes, snap_m = brute_snap(G, o_xy)
+    assert list(s.index) == [f"o{i}" for i in range(len(o_xy))]
+    assert list(s["node_id"]) == nodes
+    np.testing.assert_allclose(s["snap_m"], snap_m, rtol=1e-12)
+    assert csr.node_ids[s["node"]].tolist() == nodes
+    assert s["reachable"].all()
+
+
+def test_snap_beyond_max_warns_and_keeps_the_point(line):
+    p = pts([[X0, Y0 + 100], [X0 + 50_000, Y0]], index=["near", "far"])
+    with pytest.warns(UnreachableWarning, match=r"1 point\(s\) of points are more than 5000 m"):
+        s = tt.snap(line, p)
+    assert s.loc["near", "reachable"] and not s.loc["far", "reachable"]
+    assert s.loc["far", "snap_m"] == pytest.approx(48_000.0)
+    assert s.loc["near", "node_id"] == 1
+
+
+def test_points_in_another_crs_give_the_same_times(csr, sample):
+    o_xy, f_xy, T = sample
+    o = pts(o_xy).to_crs("EPSG:4326")
+    f = pts(f_xy).to_crs("EPSG:3857")
+    od = tt.od_matrix(csr, o, f)
+    np.testing.assert_allclose(od["minutes"].to_numpy() * 60, T.ravel(), atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- OD tables
+@pytest.mark.parametrize("swap", [False, True], ids=["from-origins", "from-destinations"])
+def test_od_matrix_equals_networkx(csr, sample, swap, monkeypatch):
+    o_xy, f_xy, T = sample
+    if swap:  # more destinations than origins: Dijkstra runs from the origins on the forward graph
+        o_xy, f_xy = o_xy[:10], f_xy
+        T = T[:10]
+    # tiny batches so that several Dijkstra batches and point blocks are exercised
+    monkeypatch.setattr(tt, "_BATCH_BYTES", 8 * csr.n_nodes * 3)
+    monkeypatch.setattr(tt, "_BLOCK_CELLS", 50)
+    od = tt.od_matrix(csr, pts(o_xy, index=np.arange(len(o_xy)) + 100), pts(f_xy))
+    assert len(od) == T.size
+    assert od["origin_id"].tolist() == list(np.repeat(np.arange(len(o_xy)) + 100, len(f_xy)))
+    assert od["destination_id"].tolist() == list(np.tile(np.arange(len(f_xy)), len(o_xy)))
+    np.testing.assert_allclose(od["minutes"].to_numpy() * 60, T.ravel(), rtol=0, atol=1e-6)
+
+
+def test_node_to_node_times_equal_networkx_for_random_pairs(G, csr):
+    nodes, nxy = node_xy(G)
+    rng = np.random.default_rng(3)
+    a = rng.choice(len(nodes), 30, replace=False)
+    b = rng.choice(len(nodes), 30, replace=False)
+    od = tt.od_matrix(csr, pts(nxy[a], index=a), pts(nxy[b], index=b))
+    got = od.set_index(["origin_id", "destination_id"])["minutes"] * 60
+    for i in a[:10]:
+        lengths = nx.single_source_dijkstra_path_length(G, nodes[i], weight="travel_time")
+        for j in b:
+            assert got[(i, j)] == pytest.approx(lengths[nodes[j]], abs=1e-6)
+
+
+def test_od_cutoff_keeps_exactly_the_pairs_below_it(csr, sample):
+    o_xy, f_xy, T = sample
+    cut = float(np.quantile(T, 0.3)) / 60
+    od = tt.od_matrix(csr, pts(o_xy), pts(f_xy), max_minutes=cut)
+    i, j = np.nonzero(T <= cut * 60)
+    assert len(od) == i.size > 0
+    assert od["origin_id"].tolist() == i.tolist() and od["destination_id"].tolist() == j.tolist()
+    np.testing.assert_allclose(od["minutes"] * 60, T[i, j], atol=1e-6)
+    assert (od["minutes"] <= cut).all()
+
+
+def test_od_unreachable_pairs_are_omitted_and_counted(line):
+    o = pts([[X0, Y0], [X0 + 2000, Y0], [X0, Y0 + 3000], [X0, Y0 + 90_000]], index=["a", "c", "island", "far"])
+    d = pts([[X0 + 1000, Y0], [X0 + 500, Y0 + 3000]], index=["b", "island2"])
+    # c -> b (one-way), c -> island2, a -> island2, island -> b; far is off the network
+    for cut in (None, 100.0):
+        with pytest.warns(UnreachableWarning) as rec:
+            od = tt.od_matrix(line, o, d, max_minutes=cut)
+        msg = str(rec[0].message)
+        assert "4 origin-destination pair(s) have no path" in msg
+        assert "1 point(s) of origins are more than 5000 m" in msg
+        assert len(rec) == 1
+        assert sorted(zip(od["origin_id"], od["destination_id"])) == [("a", "b"), ("island", "island2")]
+        assert od["minutes"].tolist() == pytest.approx([1.0, 0.5])
+
+
+def test_od_cutoff_alone_does_not_warn(line):
+    o = pts([[X0, Y0]], index=["a"])
+    d = pts([[X0 + 1000, Y0], [X0 + 2000, Y0]], index=["b", "c"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        od = tt.od_matrix(line, o, d, max_minutes=2.0)
+    assert od["destination_id"].tolist() == ["b"]
+    assert tt.od_matrix(line, o, d, max_minutes=0).empty
+
+
+# ----------------------------------------------------------------------------- legs
+def test_off_network_legs_are_in_every_time(line):
+    # origin 100 m off node A, facility 200 m off node B: 100*LEG + 60 s + 200*LEG
+    o = pts([[X0, Y0 + 100]], index=["o"])
+    f = pts([[X0 + 1000, Y0 - 200]], index=["f"])
+    expected = (100 * 1.3 / (20 / 3.6) + 60 + 200 * 1.3 / (20 / 3.6)) / 60
+    assert expected == pytest.approx(130.2 / 60)
+    assert tt.nearest(line, o, f)["minutes"].item() == pytest.approx(expected, abs=1e-9)
+    assert tt.od_matrix(line, o, f)["minutes"].item() == pytest.approx(expected, abs=1e-9)
+    assert tt.route(line, o, f, crs="EPSG:2154")["minutes"] == pytest.approx(expected, abs=1e-9)
+    # a slower, shorter-legged access changes only the legs
+    slow = tt.nearest(line, o, f, access_speed_kmh=10, access_detour=1.0)["minutes"].item()
+    assert slow == pytest.approx((300 / (10 / 3.6) + 60) / 60)
+
+
+def test_facilities_sharing_a_node_keep_their_own_legs(line):
+    o = pts([[X0, Y0]], index=["o"])
+    f = pts([[X0 + 1000, Y0 + 400], [X0 + 1000, Y0 - 100], [X0 + 1000, Y0 + 250]], index=["far", "near", "mid"])
+    got = tt.nearest(line, o, f, k=3)
+    assert got["destination_id"].tolist() == ["near", "mid", "far"]
+    np.testing.assert_allclose(got["minutes"] * 60, [60 + 100 * LEG, 60 + 250 * LEG, 60 + 400 * LEG])
+    one = tt.nearest(line, o, f)
+    assert one["destination_id"].item() == "near"
+    assert one["minutes"].item() * 60 == pytest.approx(60 + 100 * LEG)
+
+
+# ----------------------------------------------------------------------------- nearest
+@pytest.mark.parametrize("direction", ["to", "from"])
+def test_nearest_k1_equals_brute_force(csr, sample, T_from, direction):
+    o_xy, f_xy, T = sample
+    if direction == "from":
+        T = T_from
+    got = tt.nearest(csr, pts(o_xy), pts(f_xy, index=[f"f{j}" for j in range(len(f_xy))]), direction=direction)
+    assert list(got.columns) == ["origin_id", "rank", "destination_id", "minutes"]
+    assert got["origin_id"].tolist() == list(range(len(o_xy)))
+    assert (got["rank"] == 1).all()
+    np.testing.assert_allclose(got["minutes"] * 60, T.min(axis=1), atol=1e-6)
+    assert got["destination_id"].tolist() == [f"f{j}" for j in T.argmin(axis=1)]
+    assert str(got["destination_id"].dtype) == "string"
+
+
+def test_direction_matters_on_one_way_streets(csr, sample):
+    o_xy, f_xy, _ = sample
+    to = tt.nearest(csr, pts(o_xy), pts(f_xy))["minutes"].to_numpy()
+    frm = tt.nearest(csr, pts(o_xy), pts(f_xy), direction="from")["minutes"].to_numpy()
+    assert not np.allclose(to, frm)
+
+
+@pytest.mark.parametrize("direction", ["to", "from"])
+def test_nearest_k3_equals_brute_force(csr, sample, T_from, direction, monkeypatch):
+    o_xy, f_xy, T = sample
+    if direction == "from":
+        T = T_from
+    monkeypatch.setattr(tt, "_BATCH_BYTES", 8 * csr.n_nodes * 4)
+    monkeypatch.setattr(tt, "_BLOCK_CELLS", 64)
+    got = tt.nearest(csr, pts(o_xy), pts(f_xy), k=3, direction=direction)
+    assert len(got) == 3 * len(o_xy)
+    assert got["rank"].tolist() == [1, 2, 3] * len(o_xy)
+    order = np.argsort(T, axis=1)[:, :3]
+    np.testing.assert_allclose(got["minutes"].to_numpy().reshape(-1, 3) * 60, np.take_along_axis(T, order, axis=1), atol=1e-6)
+    assert got["destination_id"].to_numpy().reshape(-1, 3).tolist() == order.tolist()
+    assert str(got["destination_id"].dtype) == "Int64"
+
+
+def test_nearest_k_larger_than_facilities_pads_with_inf_and_na(line):
+    o = pts([[X0, Y0]], index=["o"])
+    f = pts([[X0 + 1000, Y0], [X0 + 2000, Y0]], index=[10, 20])
+    got = tt.nearest(line, o, f, k=4)
+    assert got["destination_id"].tolist()[:2] == [10, 20]
+    assert got["destination_id"].isna().tolist() == [False, False, True, True]
+    assert got["minutes"].tolist() == [1.0, 2.5, math.inf, math.inf]
+    assert not got["minutes"].isna().any()
+
+
+def test_group_wise_nearest_equals_brute_force(csr, sample):
+    o_xy, f_xy, T = sample
+    kinds = np.array(["port", "airport", "station", "motorway", "airport"] * 5)
+    f = gpd.GeoDataFrame({"kind": kinds}, geometry=shapely.points(f_xy), crs="EPSG:2154")
+    got = tt.nearest(csr, pts(o_xy), f, by="kind")
+    groups = ["airport", "motorway", "port", "station"]
+    assert list(got.columns) == ["origin_id", "group", "rank", "destination_id", "minutes"]
+    assert got["group"].tolist() == groups * len(o_xy)
+    for g_i, g in enumerate(groups):
+        cols = np.flatnonzero(kinds == g)
+        part = got.iloc[g_i :: len(groups)]
+        np.testing.assert_allclose(part["minutes"] * 60, T[:, cols].min(axis=1), atol=1e-6)
+        assert part["destination_id"].tolist() == cols[T[:, cols].argmin(axis=1)].tolist()
+    k2 = tt.nearest(csr, pts(o_xy), f, by="kind", k=2)
+    cols = np.flatnonzero(kinds == "airport")
+    top2 = np.sort(T[:, cols], axis=1)[:, :2]
+    part = k2[k2["group"] == "airport"]
+    np.testing.assert_allclose(part["minutes"].to_numpy().reshape(-1, 2) * 60, top2, atol=1e-6)
+
+    wide = tt.nearest_table(csr, pts(o_xy, index=[f"o{i}" for i in range(len(o_xy))]), f, by="kind")
+    assert list(wide.columns) == [c for g in groups for c in (f"minutes_{g}", f"id_{g}")]
+    assert list(wide.index) == [f"o{i}" for i in range(len(o_xy))]
+    np.testing.assert_allclose(wide["minutes_port"] * 60, T[:, kinds == "port"].min(axis=1), atol=1e-6)
+    assert wide["id_port"].tolist() == np.flatnonzero(kinds == "port")[T[:, kinds == "port"].argmin(axis=1)].tolist()
+
+
+def test_nearest_table_without_groups(csr, sample):
+    o_xy, f_xy, T = sample
+    wide = tt.nearest_table(csr, pts(o_xy), pts(f_xy))
+    assert list(wide.columns) == ["minutes", "id"]
+    np.testing.assert_allclose(wide["minutes"] * 60, T.min(axis=1), atol=1e-6)
+    assert wide["id"].tolist() == T.argmin(axis=1).tolist()
+
+
+def test_nearest_cutoff(csr, sample):
+    o_xy, f_xy, T = sample
+    best = T.min(axis=1)
+    cut = float(np.median(best)) / 60
+    got = tt.nearest(csr, pts(o_xy), pts(f_xy), max_minutes=cut)  # beyond the cut-off is no warning
+    inside = best <= cut * 60
+    np.testing.assert_allclose(got["minutes"][inside] * 60, best[inside], atol=1e-6)
+    assert np.isinf(got["minutes"][~inside]).all() and got["destination_id"][~inside].isna().all()
+    got3 = tt.nearest(csr, pts(o_xy), pts(f_xy), k=3, max_minutes=cut)
+    m = got3["minutes"].to_numpy().reshape(-1, 3) * 60
+    ref = np.sort(T, axis=1)[:, :3]
+    np.testing.assert_allclose(np.where(ref <= cut * 60, ref, np.inf), m, atol=1e-6)
+
+
+def test_unreachable_origins_get_inf_and_na_with_a_warning(line):
+    # a on A, c on C (one-way dead end: no way out), island on node 8, far off the network
+    o = pts([[X0, Y0], [X0 + 2000, Y0], [X0, Y0 + 3000], [X0, Y0 + 90_000]], index=["a", "c", "island", "far"])
+    f = pts([[X0 + 1000, Y0], [X0 + 100_000, Y0], [X0, Y0 + 3000]], index=[5, 6, 7])
+    with pytest.warns(UnreachableWarning) as rec:
+        got = tt.nearest(line, o, f)
+    assert len(rec) == 1
+    msg = str(rec[0].message)
+    assert "1 point(s) of origins are more than 5000 m from the network" in msg
+    assert "1 point(s) of facilities are more than 5000 m from the network and unreachable (raise max_snap_m or extend the network) (left out)" in msg
+    assert "1 origin(s) reach no facility on the network (minutes=inf)" in msg
+    assert got["origin_id"].tolist() == ["a", "c", "island", "far"]
+    assert got["minutes"].tolist() == [1.0, math.inf, 0.0, math.inf]
+    assert not got["minutes"].isna().any()
+    assert str(got["destination_id"].dtype) == "Int64"
+    assert got["destination_id"].isna().tolist() == [False, True, False, True]
+    assert got["destination_id"][[0, 2]].tolist() == [5, 7]
+    # travelling from the facilities, c is reached (B -> C) and a too
+    with pytest.warns(UnreachableWarning, match="1 point\\(s\\) of origins") as rec:
+        back = tt.nearest(line, o, f, direction="from")
+    assert "reach no facility" not in str(rec[0].message)
+    assert back["minutes"].tolist() == [1.0, 1.5, 0.0, math.inf]
+
+
+def test_unreachable_message_counts_per_group(line):
+    o = pts([[X0, Y0], [X0 + 2000, Y0], [X0, Y0 + 3000]], index=["a", "c", "island"])
+    f = gpd.GeoDataFrame({"kind": ["x", "y"]}, geometry=shapely.points([[X0 + 1000, Y0], [X0, Y0 + 3000]]), crs="EPSG:2154")
+    with pytest.warns(UnreachableWarning) as rec:
+        g = tt.nearest(line, o, f, by="kind", max_minutes=0.5)
+    msg = str(rec[0].message)
+    # x (node B): a reaches it (1 min > cut-off: no warning), c cannot (one-way), island cannot
+    assert "2 origin(s) reach no facility of group 'x'" in msg
+    # y (island node 8): a and c cannot reach it; island is there (0 min)
+    assert "2 origin(s) reach no facility of group 'y'" in msg
+    assert g["minutes"].tolist() == [math.inf, math.inf, math.inf, math.inf, math.inf, 0.0]
+
+
+# ----------------------------------------------------------------------------- isochrones
+def test_isochrones_are_nested_contain_the_origin_and_follow_the_model(G, csr):
+    nodes, nxy = node_xy(G)
+    origins = pts([nxy[0] + [30, 40], nxy[50]], index=["p", "q"])
+    iso = tt.isochrones(csr, origins, minutes=(10, 5, 3))
+    assert iso.crs == "EPSG:4326"
+    assert iso["origin_id"].tolist() == ["p"] * 3 + ["q"] * 3
+    assert iso["minutes"].tolist() == [3.0, 5.0, 10.0] * 2
+    speed = 20 / 3.6 / 1.3
+    iso_l93 = iso.to_crs("EPSG:2154")
+    for o_i, oid in enumerate(["p", "q"]):
+        polys = iso_l93[iso_l93["origin_id"] == oid].geometry.tolist()
+        o_pt = origins.iloc[o_i]
+        assert all(p.contains(o_pt) for p in polys)
+        assert polys[0].area < polys[1].area < polys[2].area
+        assert polys[2].buffer(1e-3).contains(polys[1]) and polys[1].buffer(1e-3).contains(polys[0])
+        # the travel-time model at every node: min over reached nodes of t + straight / speed
+        od = tt.od_matrix(csr, origins.iloc[[o_i]], pts(nxy))
+        t_node = od["minutes"].to_numpy() * 60
+        d = np.hypot(nxy[:, None, 0] - nxy[None, :, 0], nxy[:, None, 1] - nxy[None, :, 1])
+        # model time of a place: min over nodes i of (time to i) + straight distance / access speed,
+        # or straight from the origin (radii stay below the 5 km cap here)
+        d_origin = np.hypot(*(nxy - np.asarray(o_pt.coords[0])).T)
+        model = np.minimum((t_node[None, :] + d / speed).min(axis=1), d_origin / speed)
+        for j, T in enumerate([3.0, 5.0, 10.0]):
+            inside = shapely.contains_xy(polys[j], nxy[:, 0], nxy[:, 1])
+            assert inside[model <= T * 60 * 0.97].all()  # inscribed 16-gons lose < 2 % of a radius
+            assert not inside[model > T * 60 + 1e-6].any()
+
+
+def test_isochrone_of_a_far_origin_is_empty_and_warned(line):
+    with pytest.warns(UnreachableWarning, match="1 point\\(s\\) of origins"):
+        iso = tt.isochrones(line, pts([[X0, Y0], [X0, Y0 - 80_000]], index=["a", "far"]), minutes=5)
+    assert iso.geometry.is_empty.tolist() == [False, True]
+
+
+# ----------------------------------------------------------------------------- routes
+def test_route_equals_od_and_networkx_path(G, csr, sample):
+    o_xy, f_xy, T = sample
+    nodes, _ = node_xy(G)
+    o_nodes, o_snap = brute_snap(G, o_xy)
+    f_nodes, f_snap = brute_snap(G, f_xy)
+    for i, j in [(0, 0), (3, 7), (11, 2)]:
+        r = tt.route(csr, pts(o_xy[[i]]), pts(f_xy[[j]]))
+        assert r["minutes"] * 60 == pytest.approx(T[i, j], abs=1e-6)
+        path = nx.shortest_path(G, o_nodes[i], f_nodes[j], weight="travel_time")
+        assert r["node_ids"] == path
+        length = sum(min(d["length"] for d in G[u][v].values() if d["travel_time"] == min(e["travel_time"] for e in G[u][v].values())) for u, v in zip(path, path[1:]))
+        assert r["km"] == pytest.approx((length + (o_snap[i] + f_snap[j]) * 1.3) / 1000, rel=1e-9)
+        assert len(r["coords"]) == len(path) + 2
+        lon, lat = pts(o_xy[[i]]).to_crs("EPSG:4326").iloc[0].coords[0]
+        assert r["coords"][0] == pytest.approx((lon, lat))
+
+
+def test_route_on_the_line_graph_and_latlon(line):
+    a = gpd.GeoSeries([Point(X0, Y0 + 100)], crs="EPSG:2154").to_crs("EPSG:4326").iloc[0]
+    c = gpd.GeoSeries([Point(X0 + 2000, Y0)], crs="EPSG:2154").to_crs("EPSG:4326").iloc[0]
+    r = tt.route(line, a, c)
+    assert r["node_ids"] == [1, 2, 3]
+    assert r["minutes"] == pytest.approx((100 * LEG + 150) / 60)
+    assert r["km"] == pytest.approx((130 + 2500) / 1000)
+    r2 = tt.route_latlon(line, (a.y, a.x), (c.y, c.x))
+    assert r2["minutes"] == pytest.approx(r["minutes"]) and r2["node_ids"] == [1, 2, 3]
+    same = tt.route(line, a, a)
+    assert same["node_ids"] == [1] and same["minutes"] == pytest.approx(2 * 100 * LEG / 60)
+    with pytest.warns(UnreachableWarning, match="no path from origin_point"):
+        back = tt.route(line, c, a)
+    assert back == {"minutes": math.inf, "km": math.inf, "coords": [], "node_ids": []}
+    with pytest.warns(UnreachableWarning, match="destination_point more than 5000 m"):
+        tt.route(line, gpd.GeoSeries([a], crs="EPSG:4326"), Point(X0, Y0 - 60_000), crs="EPSG:2154")
+
+
+# ----------------------------------------------------------------------------- cache
+def test_the_graph_is_not_mutated_and_the_cache_is_reused(csr, sample):
+    before = (csr.time_s.data.copy(), csr.node_ids.copy())
+    tt.nearest(csr, pts(sample[0]), pts(sample[1]))
+    prep = tt._CACHE[csr]
+    tt.snap(csr, pts(sample[0]))
+    assert tt._CACHE[csr] is prep
+    np.testing.assert_array_equal(csr.time_s.data, before[0])
+    np.testing.assert_array_equal(csr.node_ids, before[1])
+
+
+def test_inputs_are_not_mutated(csr, sample):
+    f = gpd.GeoDataFrame({"kind": ["a"] * 25}, geometry=shapely.points(sample[1]), crs="EPSG:2154")
+    copy = f.copy()
+    tt.nearest(csr, pts(sample[0]).to_crs("EPSG:4326"), f, by="kind")
+    pd.testing.assert_frame_equal(f, copy)
+
+
+# ----------------------------------------------------------------------------- errors
+@pytest.fixture(scope="module")
+def one(line):
+    return pts([[X0, Y0]])
+
+
+def test_error_not_a_graph(one):
+    with pytest.raises(InputError, match="graph must be a proximity.network.CSRGraph.*graph_to_csr"):
+        tt.nearest(nx.MultiDiGraph(), one, one)
+
+
+@pytest.mark.parametrize(
+    ("points", "cls", "match"),
+    [
+        ([Point(0, 0)], InputError, "origins must be a GeoDataFrame or GeoSeries of points, got list"),
+        (gpd.GeoSeries([], crs="EPSG:2154"), InputError, "origins is empty"),
+        (gpd.GeoSeries([Point(X0, Y0)]), CRSError, "origins has no CRS; set it with .set_crs"),
+        (gpd.GeoSeries([Point(X0, Y0), shapely.box(0, 0, 1, 1)], crs="EPSG:2154"), InputError, r"1 missing, empty or non-point .*rows \[1\].*representative_point"),
+        (gpd.GeoSeries([Point(X0, Y0), None], crs="EPSG:2154"), InputError, "1 missing, empty or non-point"),
+        (gpd.GeoSeries([Point(X0, Y0), Point()], crs="EPSG:2154"), InputError, "1 missing, empty or non-point"),
+        (gpd.GeoSeries([Point(X0, Y0)] * 2, index=[3, 3], crs="EPSG:2154"), InputError, r"origins has duplicate index labels \(e.g. \[3\]\)"),
+        (gpd.GeoDataFrame({"a": [1]}), InputError, "origins has no active geometry column"),
+    ],
+)
+def test_bad_points(line, one, points, cls, match):
+    with pytest.raises(cls, match=match):
+        tt.nearest(line, points, one)
+
+
+def test_bad_facilities_are_named(line, one):
+    with pytest.raises(CRSError, match="facilities has no CRS"):
+        tt.nearest(line, one, gpd.GeoSeries([Point(X0, Y0)]))
+    with pytest.raises(InputError, match="destinations is empty"):
+        tt.od_matrix(line, one, gpd.GeoSeries([], crs="EPSG:2154"))
+    with pytest.raises(InputError, match="points must be a GeoDataFrame"):
+        tt.snap(line, [(0, 0)])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"k": 0}, "k must be a positive integer, got 0"),
+        ({"k": 1.5}, "k must be a positive integer, got 1.5"),
+        ({"k": True}, "k must be a positive integer, got True"),
+        ({"max_minutes": -1}, r"max_minutes must be >= 0 \(or None"),
+        ({"max_minutes": float("nan")}, "max_minutes must be >= 0"),
+        ({"max_minutes": "ten"}, "max_minutes must be a number of minutes or None, got 'ten'"),
+        ({"direction": "both"}, "direction must be 'to'.*got 'both'"),
+        ({"max_snap_m": 0}, "max_snap_m must be a positive number, got 0"),
+        ({"access_speed_kmh": -5}, "access_speed_kmh must be a positive number"),
+        ({"access_detour": 0.5}, "access_detour must be a number >= 1"),
+    ],
+)
+def test_bad_options(line, one, kwargs, match):
+    with pytest.raises(InputError, match=match):
+        tt.nearest(line, one, one, **kwargs)
+
+
+def test_bad_group_column(line, one):
+    f = gpd.GeoDataFrame({"kind": [None]}, geometry=[Point(X0, Y0)], crs="EPSG:2154")
+    with pytest.raises(MissingColumnError, match="facilities has no column 'type'.*columns: \\['kind', 'geometry'\\]"):
+        tt.nearest(line, one, f, by="type")
+    with pytest.raises(MissingColumnError, match="a GeoSeries has no columns"):
+        tt.nearest(line, one, one, by="kind")
+    with pytest.raises(InputError, match="facilities column 'kind' has 1 missing value"):
+        tt.nearest(line, one, f, by="kind")
+
+
+def test_bad_od_and_isochrone_options(line, one):
+    with pytest.raises(InputError, match="max_minutes must be >= 0"):
+        tt.od_matrix(line, one, one, max_minutes=-3)
+    for bad in ([], (15, -1), (float("nan"),), "15", (math.inf,), 0):
+        with pytest.raises(InputError, match="minutes must"):
+            tt.isochrones(line, one, minutes=bad)
+    with pytest.raises(InputError, match="direction must be 'from'"):
+        tt.isochrones(line, one, direction="to-and-fro")
+    with pytest.raises(InputError, match="quad_segs must be a positive integer"):
+        tt.isochrones(line, one, quad_segs=0)
+
+
+def test_bad_route_points(line):
+    with pytest.raises(InputError, match="origin_point must be a shapely Point"):
+        tt.route(line, (3.8, 43.6), Point(3.8, 43.6))
+    with pytest.raises(InputError, match="destination_point must hold exactly one point, got 2"):
+        tt.route(line, Point(3.8, 43.6), pts([[X0, Y0], [X0, Y0]], index=[0, 1]))
+    with pytest.raises(InputError, match=r"origin must be a \(lat, lon\) pair of numbers"):
+        tt.route_latlon(line, "43.6", (43.6, 3.8))
+    with pytest.raises(InputError, match="destination .* is not a \\(lat, lon\\) pair in degrees"):
+        tt.route_latlon(line, (43.6, 3.8), (3.8, 430.6))
