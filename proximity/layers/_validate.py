@@ -102,8 +102,10 @@ def validate_layer(
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise LayerValidationError(
             layer,
-            [f"expected a GeoDataFrame, got {type(gdf).__name__}; build one with "
-             "geopandas.GeoDataFrame(df, geometry=geopandas.points_from_xy(df.lon, df.lat), crs='EPSG:4326')"],
+            [
+                f"expected a GeoDataFrame, got {type(gdf).__name__}; build one with "
+                "geopandas.GeoDataFrame(df, geometry=geopandas.points_from_xy(df.lon, df.lat), crs='EPSG:4326')"
+            ],
         )
     problems: list[str] = []
     if gdf.active_geometry_name is None or gdf.active_geometry_name not in gdf.columns:
@@ -111,8 +113,10 @@ def validate_layer(
     if len(gdf) == 0:
         raise LayerValidationError(
             layer,
-            ["is empty (0 rows); check the file, the filters applied (territory, active establishments) "
-             "and that the input covers the territory"],
+            [
+                "is empty (0 rows); check the file, the filters applied (territory, active establishments) "
+                "and that the input covers the territory"
+            ],
         )
     missing = [c for c in required_columns if c not in gdf.columns]
     if missing:
@@ -124,14 +128,17 @@ def validate_layer(
         if col not in gdf.columns:
             continue
         vals = gdf[col]
+        allowed_txt = ", ".join(map(str, allowed))
         na = vals.isna().to_numpy()
         bad = ~na & ~vals.isin(list(allowed)).to_numpy()
         if na.any():
-            problems.append(f"{_ids(gdf, na, id_column)} have no {col!r}; give every row one of: {', '.join(map(str, allowed))}")
+            problems.append(
+                f"{_ids(gdf, na, id_column)} have no {col!r}; give every row one of: {allowed_txt}"
+            )
         if bad.any():
             unknown = ", ".join(repr(v) for v in pd.unique(vals[bad])[:_SHOW])
             problems.append(
-                f"{_ids(gdf, bad, id_column)} have an unknown {col!r} ({unknown}); allowed: {', '.join(map(str, allowed))}"
+                f"{_ids(gdf, bad, id_column)} have an unknown {col!r} ({unknown}); allowed: {allowed_txt}"
             )
     if gdf.crs is None:
         problems.append(
@@ -149,7 +156,21 @@ def validate_layer(
     present = ~(null | empty)
     if geom_types is not None:
         allowed = set(geom_types)
-        types = np.array([g.geom_type if p else "" for g, p in zip(geoms, present)], dtype=object)
+        names = np.array(
+            [
+                "Point",
+                "LineString",
+                "LinearRing",
+                "Polygon",
+                "MultiPoint",
+                "MultiLineString",
+                "MultiPolygon",
+                "GeometryCollection",
+                "",
+            ],
+            dtype=object,
+        )
+        types = names[shapely.get_type_id(geoms)]  # -1 (missing) -> ""
         bad = present & ~np.isin(types, list(allowed))
         if bad.any():
             found = ", ".join(sorted(set(types[bad])))
@@ -208,10 +229,7 @@ def validate_layer(
                 outside = np.zeros(len(gdf), dtype=bool)
                 outside[np.flatnonzero(present)[~ok]] = True
                 swapped = b[~ok][:, [1, 0, 3, 2]]
-                if bounds_wgs84 is not None:
-                    swap_fits = bool(_inside(swapped, box).all())
-                else:
-                    swap_fits = False
+                swap_fits = bounds_wgs84 is not None and bool(_inside(swapped, box).all())
                 what = (
                     f"the plausible bounds of the territory (lon {box[0]}..{box[2]}, lat {box[1]}..{box[3]})"
                     if bounds_wgs84 is not None

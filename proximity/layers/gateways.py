@@ -17,6 +17,7 @@ the Nîmes and Narbonne stations, the A9 interchanges of the Gard) are kept with
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,7 +25,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
-import shapely
 
 from .. import datasets
 from ..errors import DataFileError, InputError
@@ -190,7 +190,7 @@ def _rail_stations(territory: str, box, dep: str) -> pd.DataFrame:
             "_inside": inside,
         }
     )
-    for y, c in zip(RIDERSHIP_YEARS, cols):
+    for y, c in zip(RIDERSHIP_YEARS, cols, strict=True):
         vals = match.map(lambda u, c=c: f.at[u, c] if u is not None else None)
         out[f"ridership_{y}"] = pd.to_numeric(vals, errors="coerce").astype("Int64")
     return out
@@ -279,7 +279,7 @@ def _tm_exits(territory: str, box) -> pd.DataFrame:
         route = f.stem.split(".")[-1]  # "a009"
         mw = "A" + route[1:].lstrip("0") if route[:1] == "a" else route.upper()
         for w in read_wpt(f):
-            if w.hidden or w.closed or not pd.Series([w.label]).str.fullmatch(_EXIT).iloc[0]:
+            if w.hidden or w.closed or re.fullmatch(_EXIT, w.label) is None:
                 continue
             rows.append(
                 {
@@ -300,10 +300,14 @@ def _tm_exits(territory: str, box) -> pd.DataFrame:
 
 
 def _motorway_access(territory: str, box, dedupe_m: float) -> pd.DataFrame:
-    parts = [df for df in (_tolls(territory, box), _osm_junctions(territory, box), _tm_exits(territory, box)) if len(df)]
+    parts = [
+        df for df in (_tolls(territory, box), _osm_junctions(territory, box), _tm_exits(territory, box)) if len(df)
+    ]
     allp = pd.concat(parts, ignore_index=True)
     pts = gpd.GeoDataFrame(allp, geometry=gpd.points_from_xy(allp["lon"], allp["lat"]), crs=WGS84)
-    kept, absorbed = nearest_dedupe(pts, priority=allp["_priority"].to_numpy(), distance_m=dedupe_m, crs=metric_crs(territory))
+    kept, absorbed = nearest_dedupe(
+        pts, priority=allp["_priority"].to_numpy(), distance_m=dedupe_m, crs=metric_crs(territory)
+    )
     out = allp.iloc[kept].copy()
     merged, refs, mws = [], [], []
     for k in kept:
@@ -324,8 +328,11 @@ def _motorway_access(territory: str, box, dedupe_m: float) -> pd.DataFrame:
     pts = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs=WGS84)
     key = (out["motorway"] + "|" + out["exit_ref"]).where(out["exit_ref"] != "", "id|" + out["id"])
     kept, absorbed = nearest_dedupe(
-        pts, priority=out["_priority"].to_numpy(), distance_m=max(SAME_EXIT_M, dedupe_m),
-        crs=metric_crs(territory), group=key.to_numpy(),
+        pts,
+        priority=out["_priority"].to_numpy(),
+        distance_m=max(SAME_EXIT_M, dedupe_m),
+        crs=metric_crs(territory),
+        group=key.to_numpy(),
     )
     final = out.iloc[kept].copy()
     final["merged_sources"] = [";".join(out.loc[[k, *absorbed[k]], "merged_sources"]) for k in kept]
@@ -364,8 +371,22 @@ def _build(territory: str, dedupe_m: float, stamp: tuple) -> gpd.GeoDataFrame:
     gdf["mode"] = gdf["kind"].map(MODES)
     for c in ("tgv", "ouigo"):
         gdf[c] = gdf[c].astype("boolean")
-    for c in ("name", "source", "caveat", "iata", "icao", "unlocode", "harbor_size", "uic", "trigram",
-              "drg_segment", "motorway", "exit_ref", "merged_sources", "commune"):
+    for c in (
+        "name",
+        "source",
+        "caveat",
+        "iata",
+        "icao",
+        "unlocode",
+        "harbor_size",
+        "uic",
+        "trigram",
+        "drg_segment",
+        "motorway",
+        "exit_ref",
+        "merged_sources",
+        "commune",
+    ):
         gdf[c] = gdf[c].astype("string")
     gdf["merged_sources"] = gdf["merged_sources"].fillna(gdf["id"])
     kind_order = {k: i for i, k in enumerate(KINDS)}

@@ -59,12 +59,7 @@ def _build(territory: str, poly_path: Path, cog_path: Path, epci_path: Path) -> 
     old = polys["code"].astype(str)
 
     # Communes merged since the polygons were drawn: old code -> current code (COG anciensCodes).
-    remap = {
-        a: r["code"]
-        for r in cog
-        for a in r.get("anciensCodes", [])
-        if a in set(old) and a not in current
-    }
+    remap = {a: r["code"] for r in cog for a in r.get("anciensCodes", []) if a in set(old) and a not in current}
     code = old.map(lambda c: remap.get(c, c))
     rows = []
     for c, grp in polys.assign(insee=code.to_numpy()).groupby("insee", sort=True):

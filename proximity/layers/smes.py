@@ -91,16 +91,38 @@ _DIVISION_SECTION = {d: s for s, (a, b, _) in NAF_SECTIONS.items() for d in rang
 #: Flores establishment counts and URSSAF employer counts, around 2020). Public
 #: administration (O), households (T) and extraterritorial bodies (U) are left out.
 SECTION_SHARES: dict[str, float] = {
-    "A": 0.035, "B": 0.002, "C": 0.07, "D": 0.003, "E": 0.006, "F": 0.13, "G": 0.20,
-    "H": 0.04, "I": 0.10, "J": 0.03, "K": 0.035, "L": 0.03, "M": 0.10, "N": 0.05,
-    "P": 0.03, "Q": 0.07, "R": 0.02, "S": 0.049,
+    "A": 0.035,
+    "B": 0.002,
+    "C": 0.07,
+    "D": 0.003,
+    "E": 0.006,
+    "F": 0.13,
+    "G": 0.20,
+    "H": 0.04,
+    "I": 0.10,
+    "J": 0.03,
+    "K": 0.035,
+    "L": 0.03,
+    "M": 0.10,
+    "N": 0.05,
+    "P": 0.03,
+    "Q": 0.07,
+    "R": 0.02,
+    "S": 0.049,
 }
 
 #: Headcount bands of synthetic establishments with employees (before the large-firm
 #: share is set apart): rounded from the size distribution of French employer
 #: establishments (INSEE Flores): about three quarters have 1-9 employees.
 SIZE_SHARES: dict[str, float] = {
-    "01": 0.38, "02": 0.22, "03": 0.14, "11": 0.12, "12": 0.085, "21": 0.027, "22": 0.013, "31": 0.003,
+    "01": 0.38,
+    "02": 0.22,
+    "03": 0.14,
+    "11": 0.12,
+    "12": 0.085,
+    "21": 0.027,
+    "22": 0.013,
+    "31": 0.003,
 }
 # split of the large (>= 250) establishments among the large bands
 _LARGE_SPLIT = {"32": 0.60, "41": 0.25, "42": 0.10, "51": 0.05}
@@ -109,20 +131,28 @@ _LARGE_SPLIT = {"32": 0.60, "41": 0.25, "42": 0.10, "51": 0.05}
 _NAF_CODES: dict[str, dict[str, float]] = {
     "A": {"01.21Z": 4, "01.13Z": 1, "01.61Z": 1, "02.20Z": 0.5, "03.11Z": 0.5},
     "B": {"08.12Z": 1},
-    "C": {"10.71C": 3, "11.02B": 2, "10.13B": 1, "25.62B": 1, "33.12Z": 1, "26.51B": 0.5, "21.20Z": 0.3,
-          "18.12Z": 0.7},
+    "C": {"10.71C": 3, "11.02B": 2, "10.13B": 1, "25.62B": 1, "33.12Z": 1, "26.51B": 0.5, "21.20Z": 0.3, "18.12Z": 0.7},
     "D": {"35.11Z": 2, "35.14Z": 1},
     "E": {"38.11Z": 2, "37.00Z": 1, "38.32Z": 1},
     "F": {"43.21A": 2, "43.22A": 2, "41.20A": 1, "43.31Z": 1, "43.34Z": 1, "43.99C": 2},
-    "G": {"47.11B": 1, "47.11D": 1, "47.11F": 0.3, "45.20A": 2, "46.90Z": 1, "47.71Z": 2, "47.73Z": 1.5,
-          "46.34Z": 1, "46.46Z": 0.5, "47.30Z": 0.3},
+    "G": {
+        "47.11B": 1,
+        "47.11D": 1,
+        "47.11F": 0.3,
+        "45.20A": 2,
+        "46.90Z": 1,
+        "47.71Z": 2,
+        "47.73Z": 1.5,
+        "46.34Z": 1,
+        "46.46Z": 0.5,
+        "47.30Z": 0.3,
+    },
     "H": {"49.41A": 3, "52.29B": 1, "49.32Z": 1, "53.20Z": 0.5, "52.10B": 0.5},
     "I": {"56.10A": 5, "56.10C": 2, "56.30Z": 1.5, "55.10Z": 1.5, "55.30Z": 0.7},
     "J": {"62.01Z": 3, "62.02A": 2, "58.29C": 1, "63.12Z": 0.5, "59.11B": 0.5},
     "K": {"64.19Z": 3, "66.22Z": 2, "65.12Z": 0.5},
     "L": {"68.31Z": 3, "68.20B": 1, "68.32A": 1},
-    "M": {"69.20Z": 3, "69.10Z": 2, "71.12B": 2, "70.22Z": 2, "73.11Z": 1, "72.19Z": 0.5, "74.10Z": 0.5,
-          "75.00Z": 1},
+    "M": {"69.20Z": 3, "69.10Z": 2, "71.12B": 2, "70.22Z": 2, "73.11Z": 1, "72.19Z": 0.5, "74.10Z": 0.5, "75.00Z": 1},
     "N": {"78.20Z": 1, "81.21Z": 3, "82.11Z": 1, "77.11A": 0.5, "80.10Z": 1, "79.11Z": 1},
     "O": {"84.11Z": 1},
     "P": {"85.59A": 2, "85.53Z": 1, "85.51Z": 1},
@@ -139,8 +169,20 @@ _NAF_CODES: dict[str, dict[str, float]] = {
 EXPORTER_BY_SIZE = ((1, 0.04), (10, 0.12), (50, 0.28), (250, 0.45))
 #: Multipliers of that probability by sector (manufacturing, wholesale trade (NAF 46),
 #: agriculture (wine), information and professional services); others 1, local services lower.
-EXPORTER_SECTOR_FACTOR = {"C": 2.5, "46": 2.2, "A": 1.5, "J": 1.4, "M": 1.3, "H": 1.3, "F": 0.4, "I": 0.3,
-                          "Q": 0.1, "P": 0.3, "S": 0.3, "L": 0.3}
+EXPORTER_SECTOR_FACTOR = {
+    "C": 2.5,
+    "46": 2.2,
+    "A": 1.5,
+    "J": 1.4,
+    "M": 1.3,
+    "H": 1.3,
+    "F": 0.4,
+    "I": 0.3,
+    "Q": 0.1,
+    "P": 0.3,
+    "S": 0.3,
+    "L": 0.3,
+}
 
 COLUMNS = (
     "id",
@@ -167,8 +209,14 @@ _NAF_NOMENCLATURE = "nomenclatureActivitePrincipaleEtablissement"
 _BAND = "trancheEffectifsEtablissement"
 _COMMUNE = "codeCommuneEtablissement"
 _LAMBERT = ("coordonneeLambertAbscisseEtablissement", "coordonneeLambertOrdonneeEtablissement")
-_NAMES = ("denominationUsuelleEtablissement", "enseigne1Etablissement", "enseigne2Etablissement",
-          "enseigne3Etablissement", "denominationUniteLegale", "nom_raison_sociale")
+_NAMES = (
+    "denominationUsuelleEtablissement",
+    "enseigne1Etablissement",
+    "enseigne2Etablissement",
+    "enseigne3Etablissement",
+    "denominationUniteLegale",
+    "nom_raison_sociale",
+)
 _LONLAT = (("x_longitude", "y_latitude"), ("longitude", "latitude"))
 # projection of the Lambert/x-y coordinates of SIRENE outside metropolitan France (INSEE)
 _DOM_EPSG = {"971": "EPSG:5490", "972": "EPSG:5490", "973": "EPSG:2972", "974": "EPSG:2975", "976": "EPSG:4471"}
@@ -205,8 +253,14 @@ def _size_columns(band: pd.Series) -> pd.DataFrame:
     is_large = (lo >= 250).fillna(False).astype(bool)
     is_sme = (~is_large & code.notna()).astype(bool)
     return pd.DataFrame(
-        {"size_band": code.astype("string"), "size_label": label.astype("string"), "employees_min": lo,
-         "employees_max": hi, "is_sme": is_sme, "is_large": is_large},
+        {
+            "size_band": code.astype("string"),
+            "size_label": label.astype("string"),
+            "employees_min": lo,
+            "employees_max": hi,
+            "is_sme": is_sme,
+            "is_large": is_large,
+        },
         index=band.index,
     )
 
@@ -225,8 +279,12 @@ def _sniff_sep(p: Path) -> str:
     return max([",", ";", "\t", "|"], key=head.count)
 
 
-def _read_table(src: pd.DataFrame | str | os.PathLike, what: str, keep: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
-                chunksize: int = 500_000) -> pd.DataFrame:
+def _read_table(
+    src: pd.DataFrame | str | os.PathLike,
+    what: str,
+    keep: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    chunksize: int = 500_000,
+) -> pd.DataFrame:
     """Read a SIRENE CSV (any separator, optionally zipped) as strings, filtering chunk by chunk."""
     if isinstance(src, pd.DataFrame):
         df = src.copy()
@@ -253,7 +311,8 @@ def _coordinates(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str]:
 
     def num(col: str) -> np.ndarray:
         return pd.to_numeric(df[col].astype("string").str.replace(",", ".", regex=False), errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan)
+            dtype=float, na_value=np.nan
+        )
 
     for xc, yc in _LONLAT:
         if xc in df.columns and yc in df.columns:
@@ -387,10 +446,14 @@ def read_sirene(
     if missing:
         hint = ""
         if {"x", "y", "epsg"} <= set(df.columns) and _NAF not in df.columns:
-            hint = (" (this looks like the INSEE geolocation file: pass the StockEtablissement file first and this "
-                    "one as geolocation=)")
-        problems.append(f"missing SIRENE column(s) {', '.join(map(repr, missing))}{hint}; use the StockEtablissement "
-                        "layout unchanged")
+            hint = (
+                " (this looks like the INSEE geolocation file: pass the StockEtablissement file first and this "
+                "one as geolocation=)"
+            )
+        problems.append(
+            f"missing SIRENE column(s) {', '.join(map(repr, missing))}{hint}; use the StockEtablissement "
+            "layout unchanged"
+        )
     if geolocation is not None and not problems:
         geo = _read_table(geolocation, "SIRENE geolocation")
         if _SIRET not in geo.columns:
@@ -401,15 +464,22 @@ def read_sirene(
             df = df.drop(columns=[c for c in cols if c in df.columns]).merge(geo, on=_SIRET, how="left")
     has_coords = any(a in df.columns and b in df.columns for a, b in (*_LONLAT, ("x", "y"), _LAMBERT))
     if not has_coords:
-        problems.append("no coordinate columns (coordonneeLambertAbscisseEtablissement/"
-                        "coordonneeLambertOrdonneeEtablissement, x/y/epsg, x_longitude/y_latitude or "
-                        "longitude/latitude); use a geolocated SIRENE file or pass geolocation=")
+        problems.append(
+            "no coordinate columns (coordonneeLambertAbscisseEtablissement/"
+            "coordonneeLambertOrdonneeEtablissement, x/y/epsg, x_longitude/y_latitude or "
+            "longitude/latitude); use a geolocated SIRENE file or pass geolocation="
+        )
     if problems:
         raise LayerValidationError(layer, problems)
     if len(df) == 0:
         raise LayerValidationError(
-            layer, ["no active establishment" + (f" in département {dep}" if dep else "") +
-                    " in the input; check the file and the territory"])
+            layer,
+            [
+                "no active establishment"
+                + (f" in département {dep}" if dep else "")
+                + " in the input; check the file and the territory"
+            ],
+        )
 
     lon, lat, used = _coordinates(df)
     located = ~(np.isnan(lon) | np.isnan(lat))
@@ -438,10 +508,12 @@ def read_sirene(
     name = name.fillna("SIRET " + siret)
     out = pd.DataFrame({"id": siret, "name": name, "naf": naf, "naf_section": section}, index=df.index)
     out = out.join(_size_columns(df[_BAND]))
-    out["exporter"] = _bool_column(df["exporter"]) if "exporter" in df.columns else pd.Series(
-        pd.NA, index=df.index, dtype="boolean")
-    out["commune"] = df[_COMMUNE].astype("string") if _COMMUNE in df.columns else pd.Series(
-        pd.NA, index=df.index, dtype="string")
+    out["exporter"] = (
+        _bool_column(df["exporter"]) if "exporter" in df.columns else pd.Series(pd.NA, index=df.index, dtype="boolean")
+    )
+    out["commune"] = (
+        df[_COMMUNE].astype("string") if _COMMUNE in df.columns else pd.Series(pd.NA, index=df.index, dtype="string")
+    )
     out["synthetic"] = False
     gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
     gdf.index = pd.Index(gdf["id"].to_numpy())
@@ -505,8 +577,9 @@ def roads_from_travelmapping(
         geoms.append(shapely.linestrings([(w.lon, w.lat) for w in wps]))
     gdf = gpd.GeoDataFrame({"id": ids, "system": systems, "n_points": npts}, geometry=geoms, crs=WGS84)
     gdf.index = pd.Index(gdf["id"].to_numpy())
-    return validate_layer(gdf, "roads (Travel Mapping)", required_columns=["id"], geom_types=["LineString"],
-                          id_column="id")
+    return validate_layer(
+        gdf, "roads (Travel Mapping)", required_columns=["id"], geom_types=["LineString"], id_column="id"
+    )
 
 
 def _check_shares(shares: Mapping[str, float], allowed: Sequence[str], what: str) -> dict[str, float]:
@@ -620,10 +693,16 @@ def synthetic_smes(
         raise InputError(f"n must be a positive integer number of firms, got {n!r}")
     if not 0 <= large_share < 1:
         raise InputError(f"large_share must be in [0, 1), got {large_share!r}")
-    shares = _check_shares(section_shares if section_shares is not None else SECTION_SHARES, list(NAF_SECTIONS),
-                           "section_shares")
-    validate_layer(municipalities, "municipalities", required_columns=[population_column],
-                   geom_types=["Polygon", "MultiPolygon"], id_column=None)
+    shares = _check_shares(
+        section_shares if section_shares is not None else SECTION_SHARES, list(NAF_SECTIONS), "section_shares"
+    )
+    validate_layer(
+        municipalities,
+        "municipalities",
+        required_columns=[population_column],
+        geom_types=["Polygon", "MultiPolygon"],
+        id_column=None,
+    )
     validate_layer(roads, "roads", geom_types=["LineString", "MultiLineString"], id_column=None)
     pop = pd.to_numeric(municipalities[population_column], errors="coerce").fillna(0).clip(lower=0).to_numpy(float)
     if pop.sum() <= 0:
@@ -652,12 +731,12 @@ def synthetic_smes(
         if length.size and length.sum() > 0:
             pick = rng.choice(len(pieces), size=k, p=length / length.sum())
             pts = shapely.line_interpolate_point(pieces[pick], rng.uniform(0, 1, k) * length[pick])
-            xy[at:at + k] = shapely.get_coordinates(pts)
-            placement[at:at + k] = "road"
+            xy[at : at + k] = shapely.get_coordinates(pts)
+            placement[at : at + k] = "road"
         else:
-            xy[at:at + k] = _random_in_polygon(poly, k, rng)
-            placement[at:at + k] = "polygon"
-        commune[at:at + k] = codes[i]
+            xy[at : at + k] = _random_in_polygon(poly, k, rng)
+            placement[at : at + k] = "polygon"
+        commune[at : at + k] = codes[i]
         at += k
 
     letters = list(shares)
@@ -672,7 +751,9 @@ def synthetic_smes(
 
     small = np.array(list(SIZE_SHARES.values()))
     bands = list(SIZE_SHARES) + list(_LARGE_SPLIT)
-    probs = np.concatenate([small / small.sum() * (1 - large_share), np.array(list(_LARGE_SPLIT.values())) * large_share])
+    probs = np.concatenate(
+        [small / small.sum() * (1 - large_share), np.array(list(_LARGE_SPLIT.values())) * large_share]
+    )
     band = rng.choice(bands, size=n, p=probs / probs.sum())
 
     size = _size_columns(pd.Series(band))

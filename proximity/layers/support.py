@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import datasets
 from ..errors import DataFileError, InputError, LayerValidationError
-from ._common import WGS84, bounds, metric_crs, points, slug, split_latlon
+from ._common import WGS84, bounds, metric_crs, points, split_latlon
 from ._validate import validate_layer
 
 __all__ = ["support_bodies", "read_user_points", "CATEGORIES", "DEDUPE_M"]
@@ -36,14 +36,12 @@ CATEGORIES: dict[str, str] = {
     "chamber_of_agriculture": "Chamber of agriculture: support for farms and agri-food firms.",
     "university": "University site: faculty (UFR), university institute of technology (IUT), "
     "branch campus or international office.",
-    "business_school": "Business or management school, including university management "
-    "schools (IAE).",
+    "business_school": "Business or management school, including university management schools (IAE).",
     "engineering_school": "Engineering school (public or private).",
     "research_institute": "Public research institute or observatory (IRD, INRAE, CIRAD, CIHEAM…).",
     "higher_education_other": "Other higher education: art and architecture schools, teacher "
     "training, CNAM, apprentice training centres, continuing education.",
-    "export_club": "Export club, network of foreign-trade advisers (CCE), sector cluster with "
-    "an export programme.",
+    "export_club": "Export club, network of foreign-trade advisers (CCE), sector cluster with an export programme.",
     "bank": "Bank branch or office with trade-finance or international services.",
     "consultant": "Private export consultant, freight forwarder, customs broker, chartered "
     "accountant or law firm advising on international trade.",
@@ -158,8 +156,14 @@ def _montpellier_2014(territory: str) -> pd.DataFrame:
 def _esr_sites(territory: str, dep: str) -> pd.DataFrame:
     p = datasets.path("esr_sites", territory)
     s = _read_csv(p)
-    cols = ["Implantation", "Nature", "Géolocalisation", "Effectif d'étudiants inscrits", "Code département",
-            "Code de l'implantation"]
+    cols = [
+        "Implantation",
+        "Nature",
+        "Géolocalisation",
+        "Effectif d'étudiants inscrits",
+        "Code département",
+        "Code de l'implantation",
+    ]
     _need(s, cols, p)
     s = s[(s["Code département"] == "D0" + dep) | (s["Code département"] == "D" + dep)]
     s = s[s["Nature"].isin(list(_ESR_NATURE))]
@@ -183,16 +187,22 @@ def _esr_sites(territory: str, dep: str) -> pd.DataFrame:
 def _esr_institutions(territory: str, dep: str) -> pd.DataFrame:
     p = datasets.path("esr_institutions", territory)
     s = _read_csv(p)
-    _need(s, ["uo_lib_officiel", "type d'établissement", "géolocalisation", "Code département", "identifiant interne"], p)
+    _need(
+        s, ["uo_lib_officiel", "type d'établissement", "géolocalisation", "Code département", "identifiant interne"], p
+    )
     s = s[(s["Code département"] == "D0" + dep) | (s["Code département"] == "D" + dep)]
     lat, lon = split_latlon(s["géolocalisation"])
     kind = s["type d'établissement"]
-    name = s["uo_lib_officiel"].where(s["uo_lib_officiel"] != "", s["libellé"] if "libellé" in s else "")
+    name = s["uo_lib_officiel"].where(s["uo_lib_officiel"] != "", s.get("libellé", ""))
     business = name.str.contains(_BUSINESS, regex=True)
     cat = np.where(
         kind == "Université",
         "university",
-        np.where(business, "business_school", np.where(kind.str.startswith("École"), "engineering_school", "higher_education_other")),
+        np.where(
+            business,
+            "business_school",
+            np.where(kind.str.startswith("École"), "engineering_school", "higher_education_other"),
+        ),
     )
     enrol = sorted(c for c in s.columns if c.startswith("Effectifs d'étudiants inscrits"))
     students = pd.Series(np.nan, index=s.index)
@@ -333,8 +343,10 @@ def read_user_points(
             if lon_c is None or lat_c is None:
                 raise LayerValidationError(
                     layer_name,
-                    [f"CSV {p.name!r} has no longitude/latitude columns (has: {', '.join(df.columns)}); "
-                     "add 'lon' and 'lat' (or 'longitude' and 'latitude') in WGS84 degrees"],
+                    [
+                        f"CSV {p.name!r} has no longitude/latitude columns (has: {', '.join(df.columns)}); "
+                        "add 'lon' and 'lat' (or 'longitude' and 'latitude') in WGS84 degrees"
+                    ],
                 )
             lon = pd.to_numeric(df[lon_c].str.replace(",", ".", regex=False), errors="coerce")
             lat = pd.to_numeric(df[lat_c].str.replace(",", ".", regex=False), errors="coerce")
@@ -343,12 +355,12 @@ def read_user_points(
                 rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad.to_numpy())[:5])
                 raise LayerValidationError(
                     layer_name,
-                    [f"{int(bad.sum())} row(s) of {p.name!r} have no numeric {lon_c}/{lat_c} (file lines {rows}); "
-                     "fill them in decimal degrees or drop those rows"],
+                    [
+                        f"{int(bad.sum())} row(s) of {p.name!r} have no numeric {lon_c}/{lat_c} (file lines {rows}); "
+                        "fill them in decimal degrees or drop those rows"
+                    ],
                 )
-            gdf = gpd.GeoDataFrame(
-                df.drop(columns=[lon_c, lat_c]), geometry=gpd.points_from_xy(lon, lat), crs=WGS84
-            )
+            gdf = gpd.GeoDataFrame(df.drop(columns=[lon_c, lat_c]), geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
         else:
             try:
                 gdf = gpd.read_file(p, engine="pyogrio")
@@ -459,8 +471,14 @@ def support_bodies(
             id_prefix="user:",
         )
         user = user.copy()
-        defaults = {"capacity": 1.0, "students": np.nan, "source": "user", "vintage": "", "caveat": "user-supplied",
-                    "duplicates": ""}
+        defaults = {
+            "capacity": 1.0,
+            "students": np.nan,
+            "source": "user",
+            "vintage": "",
+            "caveat": "user-supplied",
+            "duplicates": "",
+        }
         for c, v in defaults.items():
             if c not in user.columns:
                 user[c] = v
@@ -469,8 +487,10 @@ def support_bodies(
         if bad_cap.any():
             raise LayerValidationError(
                 "support_bodies extra",
-                [f"{int(bad_cap.sum())} row(s) have a missing or negative capacity "
-                 f"(id {', '.join(map(repr, user.index[bad_cap][:5]))}); use a number >= 0 (default 1)"],
+                [
+                    f"{int(bad_cap.sum())} row(s) have a missing or negative capacity "
+                    f"(id {', '.join(map(repr, user.index[bad_cap][:5]))}); use a number >= 0 (default 1)"
+                ],
             )
         user["students"] = pd.to_numeric(user["students"], errors="coerce").astype(float)
         gdf = pd.concat([gdf, user[list(COLUMNS)]])
