@@ -477,6 +477,27 @@ def test_read_sirene_geolocated_layouts(tmp_path):
         read_sirene(stock)
 
 
+def test_read_sirene_frame_with_numbers():
+    x, y = TO_L93.transform(3.8767, 43.6108)
+    df = pd.DataFrame(
+        {
+            "siret": [572094400013],  # read as a number: the leading zeros are lost
+            "etatAdministratifEtablissement": ["A"],
+            "activitePrincipaleEtablissement": ["6201Z"],
+            "trancheEffectifsEtablissement": [3],
+            "codeCommuneEtablissement": [34172],
+            "coordonneeLambertAbscisseEtablissement": [x],
+            "coordonneeLambertOrdonneeEtablissement": [y],
+            "exporter": ["oui"],
+        }
+    )
+    s = read_sirene(df, territory="herault")
+    row = s.loc["00572094400013"]
+    assert (row["naf"], row["size_band"], row["employees_max"], row["commune"]) == ("62.01Z", "03", 9, "34172")
+    assert bool(row["exporter"]) is True
+    assert df["siret"].iloc[0] == 572094400013  # input untouched
+
+
 def test_read_sirene_drops_unlocated_with_warning(tmp_path):
     rows = _stock_rows()
     rows[1][-2:] = ["[ND]", "[ND]"]

@@ -446,7 +446,8 @@ def gateways(territory: str = "herault", *, dedupe_m: float = DEDUPE_M) -> gpd.G
         - ``source``, ``caveat`` (str): origin and precision of the point;
         - ``iata``, ``icao`` (airports), ``unlocode``, ``harbor_size`` (seaports);
         - ``uic``, ``trigram``, ``drg_segment`` (A national, B regional, C local), ``tgv``,
-          ``ouigo`` (boolean), ``ridership_2015`` … ``ridership_2024`` (Int64) (stations);
+          ``ouigo`` (boolean), ``ridership_2015`` … ``ridership_2024`` (Int64, SNCF total
+          travellers; 0 before a station opened, e.g. Montpellier Sud de France in 2015) (stations);
         - ``motorway`` (e.g. "A9"), ``exit_ref``, ``merged_sources`` (motorway access);
         - ``geometry`` (Point).
 

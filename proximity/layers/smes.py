@@ -237,6 +237,13 @@ def naf_section(naf: pd.Series) -> pd.Series:
     return div.map(_DIVISION_SECTION).astype("string")
 
 
+def _pad(s: pd.Series, width: int) -> pd.Series:
+    """Zero-pad all-digit codes that lost their leading zeros (read as numbers, e.g. by a spreadsheet)."""
+    t = s.astype("string").str.strip()
+    digits = t.str.fullmatch(r"\d+").fillna(False)
+    return t.where(~digits, t.str.zfill(width))
+
+
 def _normalise_naf(naf: pd.Series) -> pd.Series:
     s = naf.astype("string").str.strip().str.upper()
     undotted = s.str.fullmatch(r"\d{4}[A-Z]")
@@ -244,7 +251,7 @@ def _normalise_naf(naf: pd.Series) -> pd.Series:
 
 
 def _size_columns(band: pd.Series) -> pd.DataFrame:
-    code = band.astype("string").str.strip().replace("", "NN").fillna("NN")
+    code = _pad(band, 2).replace("", "NN").fillna("NN")
     unknown = ~code.isin(list(SIZE_BANDS))
     code = code.mask(unknown, pd.NA)
     label = code.map({k: v[0] for k, v in SIZE_BANDS.items()})
@@ -368,7 +375,9 @@ def read_sirene(
       ``GeolocalisationEtablissement_Sirene_pour_etudes_statistiques`` (``siret``, ``x``,
       ``y``, ``epsg``, ``y_latitude``, ``x_longitude``), joined on ``siret``.
 
-    Every column is read as text, so SIRET and commune codes keep their leading zeros.
+    Every column is read as text, so SIRET and commune codes keep their leading zeros;
+    all-digit SIRET, commune and band codes that lost them (a frame read with numbers, a
+    spreadsheet export) are zero-padded back to 14, 5 and 2 digits.
     Large national files are read in chunks and filtered (active, territory) as they go.
 
     Parameters
@@ -432,8 +441,10 @@ def read_sirene(
     def keep(chunk: pd.DataFrame) -> pd.DataFrame:
         if active_only and _ETAT in chunk.columns:
             chunk = chunk[chunk[_ETAT].astype("string").str.strip() == "A"]
-        if dep is not None and _COMMUNE in chunk.columns:
-            chunk = chunk[chunk[_COMMUNE].astype("string").str.startswith(dep).fillna(False)]
+        if _COMMUNE in chunk.columns:
+            chunk = chunk.assign(**{_COMMUNE: _pad(chunk[_COMMUNE], 5)})
+            if dep is not None:
+                chunk = chunk[chunk[_COMMUNE].str.startswith(dep).fillna(False)]
         return chunk
 
     df = _read_table(path_or_df, "SIRENE", keep)
@@ -494,7 +505,7 @@ def read_sirene(
         if len(df) == 0:
             raise LayerValidationError(layer, ["no establishment has coordinates; use a geolocated SIRENE file"])
 
-    siret = df[_SIRET].astype("string").str.strip()
+    siret = _pad(df[_SIRET], 14)
     naf = _normalise_naf(df[_NAF])
     section = naf_section(naf)
     if _NAF_NOMENCLATURE in df.columns:

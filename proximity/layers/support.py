@@ -493,6 +493,8 @@ def support_bodies(
                 ],
             )
         user["students"] = pd.to_numeric(user["students"], errors="coerce").astype(float)
+        for c in ("name", "source", "vintage", "caveat", "duplicates"):
+            user[c] = user[c].astype("string").fillna("")
         gdf = pd.concat([gdf, user[list(COLUMNS)]])
         gdf = gpd.GeoDataFrame(gdf, geometry="geometry", crs=WGS84)
     return validate_layer(
