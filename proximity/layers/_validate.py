@@ -132,14 +132,10 @@ def validate_layer(
         na = vals.isna().to_numpy()
         bad = ~na & ~vals.isin(list(allowed)).to_numpy()
         if na.any():
-            problems.append(
-                f"{_ids(gdf, na, id_column)} have no {col!r}; give every row one of: {allowed_txt}"
-            )
+            problems.append(f"{_ids(gdf, na, id_column)} have no {col!r}; give every row one of: {allowed_txt}")
         if bad.any():
             unknown = ", ".join(repr(v) for v in pd.unique(vals[bad])[:_SHOW])
-            problems.append(
-                f"{_ids(gdf, bad, id_column)} have an unknown {col!r} ({unknown}); allowed: {allowed_txt}"
-            )
+            problems.append(f"{_ids(gdf, bad, id_column)} have an unknown {col!r} ({unknown}); allowed: {allowed_txt}")
     if gdf.crs is None:
         problems.append(
             "has no CRS; set it, e.g. gdf.set_crs('EPSG:4326') for longitude/latitude degrees or "
