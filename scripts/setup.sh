@@ -26,8 +26,12 @@ if [ "${1:-}" = "--browser" ]; then
       sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     fi
   fi
-  if [ -f tests/browser/package.json ] && [ ! -d tests/browser/node_modules ]; then
-    (cd tests/browser && npm ci --no-audit --no-fund --silent)
+  if [ -f tests/browser/package-lock.json ]; then
+    lock=$(sha256sum tests/browser/package-lock.json | cut -d' ' -f1)
+    if [ ! -f tests/browser/node_modules/.proximity-lock ] || [ "$(cat tests/browser/node_modules/.proximity-lock)" != "$lock" ]; then
+      (cd tests/browser && npm ci --no-audit --no-fund --silent)
+      echo "$lock" > tests/browser/node_modules/.proximity-lock
+    fi
   fi
 fi
 
