@@ -1,21 +1,173 @@
 """Road networks: build, merge and cache drivable graphs, speeds, travel times, CSR export.
 
-(Under construction: the CSR export below is the contract with :mod:`proximity.traveltime`.)
+The default network of a territory (:func:`build_network`) joins two sources:
+
+- a **detailed** OpenStreetMap drive network (for Hérault: the city of Montpellier, OSM data
+  of 2024-10-30), read from Overpass JSON answers or OSM XML (:func:`graph_from_osm_files`);
+- a **regional skeleton** made from Travel Mapping route files
+  (:func:`graph_from_travelmapping`): every A-, N-, D- and M-road of the territory as
+  straight segments between waypoints, lengthened by a detour factor and densified.
+
+:func:`merge_networks` joins them by snapping, :func:`add_speeds` sets speeds and travel
+times and :func:`graph_to_csr` exports the graph for :mod:`proximity.traveltime`.
+Every graph is an osmnx-compatible ``networkx.MultiDiGraph`` in EPSG:4326 (node ``x`` =
+longitude, ``y`` = latitude; edge ``length`` in metres, ``travel_time`` in seconds).
+
+Examples
+--------
+>>> from proximity import network
+>>> G = network.build_network("herault")                      # doctest: +SKIP
+>>> network.network_summary(G)["strongly_connected"]           # doctest: +SKIP
+True
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import os
+import re
+import tempfile
+import warnings
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import networkx as nx
 import numpy as np
 import pyproj
 import scipy.sparse as sp
 
-from .errors import NetworkError
+from . import sources
+from ._version import __version__
+from .errors import CRSError, DataFileError, DataQualityWarning, InputError, NetworkError
 
-__all__ = ["CSRGraph", "graph_to_csr"]
+__all__ = [
+    "ACCESS_SPEED_KMH",
+    "ACCESS_DETOUR",
+    "DETOUR_FACTOR",
+    "EXIT_LINK_M",
+    "EXIT_FALLBACK_M",
+    "DENSIFY_M",
+    "SNAP_M",
+    "COVER_M",
+    "SKELETON_ID_OFFSET",
+    "DEFAULT_SPEEDS_KMH",
+    "CSRGraph",
+    "graph_to_csr",
+    "graph_from_osm_files",
+    "graph_from_place",
+    "graph_from_travelmapping",
+    "merge_networks",
+    "parse_maxspeed",
+    "add_speeds",
+    "load_graphml",
+    "save_graphml",
+    "network_cache_key",
+    "default_cache_dir",
+    "build_network",
+    "network_summary",
+]
 
+#: Speed (km/h) of the off-network leg between a point and its nearest network node
+#: (a slow local trip: parking, service roads, walking the last metres). Shared with
+#: :mod:`proximity.traveltime` so that every travel time uses the same convention.
+ACCESS_SPEED_KMH: float = 20.0
+
+#: Detour factor applied to the straight distance of the off-network leg.
+ACCESS_DETOUR: float = 1.3
+
+#: Circuity of Travel Mapping segments per road class: road length / straight length
+#: between two consecutive waypoints. Studies of whole trips give 1.2-1.3 between random
+#: origins and destinations (Ballou, Rahardja & Sakai 2002, *Transportation Research A*
+#: 36: 843-848; Boeing 2019, *Environment and Planning B* 47(4): 590-608). Waypoints sit
+#: at every junction and at shaping points, so segments follow the road more closely than
+#: a trip's straight line does. Measured here: the Travel Mapping A9 and A75 are 1.0-2.0 %
+#: shorter than the (generalised) EU TEN-T geometry of the same sections (A9 Narbonne-Nîmes,
+#: A75 Bessan-Ceyras), so motorways and trunk roads get 1.05; the M-road segments of
+#: Montpellier matched to the OSM city network have a median circuity of 1.11 (13
+#: segments). Other roads keep the low end of the literature range, 1.2 (D-roads in the
+#: hills of the north and west wind more than city roads).
+DETOUR_FACTOR: Mapping[str, float] = MappingProxyType(
+    {"motorway": 1.05, "trunk": 1.05, "primary": 1.2, "secondary": 1.2, "tertiary": 1.2}
+)
+
+#: Travel Mapping puts a motorway exit's waypoint on the motorway and the crossing road's
+#: waypoint (labelled with the motorway, e.g. ``A9(36)``) on that road, up to ~1 km apart.
+#: An exit without a shared waypoint is joined by a ``motorway_link`` pair of edges to the
+#: nearest waypoint within this distance (metres) whose label names the motorway...
+EXIT_LINK_M: float = 2000.0
+#: ...or, failing that, to the nearest non-motorway skeleton node within this distance.
+EXIT_FALLBACK_M: float = 600.0
+
+#: Longest straight skeleton piece (metres): longer segments get intermediate nodes so
+#: that points near a road snap close to it. Motorways are not densified (no access
+#: between exits).
+DENSIFY_M: float = 500.0
+
+#: Largest distance (metres) between a skeleton node and the detailed node it is joined to
+#: by a connector edge. Travel Mapping waypoints lie on the road centre line at a junction;
+#: OSM junction nodes are usually within 100 m of them (44 of the 62 Montpellier waypoints).
+SNAP_M: float = 250.0
+
+#: A skeleton segment is a duplicate of the detailed network (and dropped) when every
+#: point of it lies within this distance (metres) of a detailed edge (of a motorway or
+#: trunk edge, for motorway and trunk segments).
+COVER_M: float = 150.0
+
+#: Skeleton node ids are renumbered from here (OSM node ids are below 10**11 in 2026).
+SKELETON_ID_OFFSET: int = 10**12
+
+#: Default speeds (km/h) per road class: typical *realised* free-flow car speeds, not legal
+#: limits. French limits (Code de la route art. R413-2, R413-3): 130 km/h on motorways
+#: (110 in rain), 110 on dual carriageways, 80 on two-lane roads outside built-up areas
+#: since 1 July 2018 (décret 2018-487; since 2020 some départements restored 90 on parts of
+#: their network), 50 in built-up areas, and 30 on most streets of cities such as
+#: Montpellier (88 % of the Montpellier OSM edges carry ``maxspeed``, mostly 30).
+#: Realised averages are lower than the limits (junctions, villages, bends, traffic):
+#: motorway 115, trunk (N113/N109, partly dual carriageway) 85, primary (ex-routes
+#: nationales, D6xx/D9xx) 70, secondary 60, tertiary 50, urban streets 30 or less.
+#: ``connector`` is the class of the short edges that join the skeleton to the detailed
+#: network. A tagged OSM ``maxspeed`` lower than the class speed replaces it.
+DEFAULT_SPEEDS_KMH: Mapping[str, float] = MappingProxyType(
+    {
+        "motorway": 115.0,
+        "motorway_link": 60.0,
+        "trunk": 85.0,
+        "trunk_link": 50.0,
+        "primary": 70.0,
+        "primary_link": 45.0,
+        "secondary": 60.0,
+        "secondary_link": 40.0,
+        "tertiary": 50.0,
+        "tertiary_link": 35.0,
+        "unclassified": 40.0,
+        "residential": 30.0,
+        "living_street": 15.0,
+        "busway": 30.0,
+        "road": 40.0,
+        "connector": 30.0,
+    }
+)
+
+# classes counted as motorway-like (limited access) when joining the two networks
+_MOTORWAY_LIKE = frozenset({"motorway", "motorway_link", "trunk", "trunk_link"})
+_MAJOR = frozenset(
+    {"motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link", "secondary",
+     "secondary_link", "tertiary", "tertiary_link"}
+)
+_CACHE_FORMAT = 1
+_TM_SOURCE = "travelmapping"
+_OSM_SOURCE = "osm"
+_CONNECTOR = "connector"
+
+
+# --- CSR export (contract with proximity.traveltime) -------------------------------------
 
 @dataclass(frozen=True, eq=False)
 class CSRGraph:
@@ -99,3 +251,1127 @@ def graph_to_csr(G: nx.MultiDiGraph, *, weight: str = "travel_time", crs: str = 
         tr = pyproj.Transformer.from_crs(src, crs, always_xy=True)
         xs, ys = tr.transform(xs, ys)
     return CSRGraph(time_s=time_s, length_m=length_m, node_ids=node_ids, x=np.asarray(xs), y=np.asarray(ys), crs=crs)
+
+
+# --- small helpers ---------------------------------------------------------------------
+
+
+def _as_paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
+    if isinstance(paths, (str, os.PathLike)):
+        return [Path(paths)]
+    return [Path(p) for p in paths]
+
+
+_CLASS_ORDER = {
+    c: i
+    for i, c in enumerate(
+        ["motorway", "trunk", "primary", "secondary", "tertiary", "motorway_link", "trunk_link", "primary_link",
+         "secondary_link", "tertiary_link", "unclassified", "residential", "living_street", "busway", "road", "connector"]
+    )
+}
+
+
+def _road_class(value: Any) -> str | None:
+    """The road class of an edge's ``highway`` value.
+
+    osmnx gives a list when simplification merged ways of several classes, in an order
+    that changes between runs; the most important class is taken so that speeds are
+    reproducible.
+    """
+    if isinstance(value, (list, tuple, set)):
+        vals = [str(v) for v in value]
+        return min(vals, key=lambda c: (_CLASS_ORDER.get(c, len(_CLASS_ORDER)), c)) if vals else None
+    return None if value is None else str(value)
+
+
+def _utm_crs(lon: float, lat: float) -> str:
+    zone = int((lon + 180.0) // 6.0) % 60 + 1
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+
+
+def _check_wgs84(G: nx.MultiDiGraph, name: str) -> None:
+    crs = G.graph.get("crs")
+    if crs is None or pyproj.CRS(crs) != pyproj.CRS("EPSG:4326"):
+        raise CRSError(
+            f"the {name} graph has crs {crs!r}, not EPSG:4326; unproject it first "
+            "(osmnx.project_graph(G, to_latlong=True))"
+        )
+
+
+def _great_circle_m(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
+    """Haversine distance in metres (the formula and earth radius of osmnx.distance)."""
+    r = 6_371_009.0
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dphi = p2 - p1
+    dlmb = np.radians(np.asarray(lon2) - np.asarray(lon1))
+    h = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return 2 * r * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+# --- detailed network: OpenStreetMap ----------------------------------------------------
+
+# osmnx's network_type="drive" filter, applied to ways read from a file
+_NOT_DRIVE = re.compile(
+    r"abandoned|bridleway|bus_guideway|construction|corridor|cycleway|elevator|escalator|footway|"
+    r"no|path|pedestrian|planned|platform|proposed|raceway|razed|service|steps|track"
+)
+_NO_SERVICE = re.compile(r"alley|driveway|emergency_access|parking|parking_aisle|private")
+
+
+def _is_drivable(tags: Mapping[str, str]) -> bool:
+    hw = tags.get("highway")
+    if not hw or _NOT_DRIVE.search(hw):
+        return False
+    if "yes" in tags.get("area", "") or "private" in tags.get("access", ""):
+        return False
+    if "no" in tags.get("motor_vehicle", "") or "no" in tags.get("motorcar", ""):
+        return False
+    return not _NO_SERVICE.search(tags.get("service", ""))
+
+
+@contextmanager
+def _node_tags(extra: Iterable[str]) -> Iterator[None]:
+    """Let osmnx keep some more node tags, restoring its settings afterwards."""
+    import osmnx as ox
+
+    before = list(ox.settings.useful_tags_node)
+    ox.settings.useful_tags_node = before + [t for t in extra if t not in before]
+    try:
+        yield
+    finally:
+        ox.settings.useful_tags_node = before
+
+
+def graph_from_osm_files(
+    paths: str | os.PathLike | Iterable[str | os.PathLike], *, simplify: bool = True
+) -> nx.MultiDiGraph:
+    """Build a drivable graph from OpenStreetMap files, merged by OSM id.
+
+    Every file is read (Overpass JSON answers and OSM XML alike), the elements are merged
+    by OSM type and id, ways that osmnx's ``network_type="drive"`` filter would reject are
+    dropped, and the result is written as one OSM XML file and read with the public
+    ``osmnx.graph_from_xml`` (largest weakly connected component, simplified).
+    Node tags ``highway`` (e.g. ``motorway_junction``, ``traffic_signals``), ``ref``,
+    ``junction`` and ``name`` are kept.
+
+    Parameters
+    ----------
+    paths : path or iterable of paths
+        ``.osm``, ``.xml``, ``.osm.bz2`` or Overpass API ``.json`` files; they may overlap.
+    simplify : bool
+        Simplify the topology (osmnx): keep only junctions and dead ends as nodes.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        In EPSG:4326; every edge has ``source="osm"``.
+
+    Raises
+    ------
+    DataFileError
+        A file is missing or unreadable.
+    NetworkError
+        The files hold no drivable way.
+
+    Examples
+    --------
+    >>> from proximity import datasets
+    >>> keys = ["osm_montpellier_4bcbf1", "osm_montpellier_7c15ab", "osm_montpellier_7e71de"]
+    >>> G = graph_from_osm_files([datasets.path(k) for k in keys])  # doctest: +SKIP
+    >>> len(G), G.number_of_edges()                                   # doctest: +SKIP
+    (5240, 11116)
+    """
+    import osmnx as ox
+
+    files = _as_paths(paths)
+    if not files:
+        raise InputError("paths is empty; pass at least one .osm, .osm.bz2, .xml or Overpass .json file")
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing:
+        raise DataFileError(
+            f"{len(missing)} OSM file(s) do not exist (first: {missing[0]!r}); check the paths "
+            "or run `proximity data install`"
+        )
+    elements = sources.merge_osm_elements(*(sources.read_osm_elements(p) for p in files))
+    ways = [e for e in elements if e["type"] == "way" and _is_drivable(e["tags"])]
+    if not ways:
+        raise NetworkError(
+            f"no drivable way (highway=motorway…residential) in {', '.join(p.name for p in files)}; "
+            "pass files of a road network"
+        )
+    used = {n for w in ways for n in w["nodes"]}
+    nodes = [e for e in elements if e["type"] == "node" and e["id"] in used]
+    with tempfile.TemporaryDirectory(prefix="proximity-osm-") as tmp:
+        xml = sources.write_osm_xml(nodes + ways, Path(tmp) / "network.osm")
+        with _node_tags(["highway", "ref", "junction", "name"]):
+            try:
+                G = ox.graph_from_xml(xml, simplify=simplify)
+            except (ValueError, KeyError, nx.NetworkXException) as exc:
+                raise NetworkError(
+                    f"osmnx could not build a graph from {', '.join(p.name for p in files)} ({exc}); "
+                    "check that the ways reference nodes present in the files"
+                ) from exc
+    if G.number_of_nodes() == 0:
+        raise NetworkError(f"the graph built from {', '.join(p.name for p in files)} is empty; pass files of a road network")
+    for _, d in G.nodes(data=True):
+        d["source"] = _OSM_SOURCE
+    for _, _, d in G.edges(data=True):
+        d["source"] = _OSM_SOURCE
+    G.graph["name"] = "osm"
+    return G
+
+
+def graph_from_place(query: str | dict[str, str] | list[str | dict[str, str]], **kw: Any) -> nx.MultiDiGraph:
+    """Download the drivable OSM network of a place (``osmnx.graph_from_place``, online).
+
+    Parameters
+    ----------
+    query : str, dict or list
+        A place name geocoded by Nominatim, e.g. ``"Sète, France"``.
+    **kw
+        Passed to ``osmnx.graph_from_place`` (``network_type`` is always ``"drive"``).
+
+    Raises
+    ------
+    InputError
+        ``network_type`` was passed.
+    NetworkError
+        No internet, or the place or its network cannot be found; build from files with
+        :func:`graph_from_osm_files` instead.
+    """
+    import osmnx as ox
+    import requests
+
+    if "network_type" in kw:
+        raise InputError("graph_from_place always builds the 'drive' network; remove the network_type argument")
+    try:
+        G = ox.graph_from_place(query, network_type="drive", **kw)
+    except requests.exceptions.RequestException as exc:
+        raise NetworkError(
+            f"cannot download the road network of {query!r} (no internet? {type(exc).__name__}); "
+            "build it from local files with graph_from_osm_files"
+        ) from exc
+    except (ox._errors.InsufficientResponseError, TypeError, ValueError) as exc:
+        raise NetworkError(f"no drivable network found for {query!r} ({exc}); check the place name") from exc
+    for _, _, d in G.edges(data=True):
+        d["source"] = _OSM_SOURCE
+    for _, d in G.nodes(data=True):
+        d["source"] = _OSM_SOURCE
+    return G
+
+
+# --- regional skeleton: Travel Mapping -----------------------------------------------------
+
+
+_CLASS_RANK = {"motorway": 5, "trunk": 4, "primary": 3, "secondary": 2, "tertiary": 1}
+
+
+def _detour_table(detour_factor: float | Mapping[str, float]) -> dict[str, float]:
+    """Validated circuity per skeleton class from a number or a per-class mapping."""
+    if isinstance(detour_factor, Mapping):
+        unknown = sorted(set(detour_factor) - set(_CLASS_RANK))
+        if unknown:
+            raise InputError(
+                f"detour_factor has unknown road class(es) {unknown}; known classes: {', '.join(_CLASS_RANK)}"
+            )
+        table = {**dict(DETOUR_FACTOR), **detour_factor}
+    else:
+        table = dict.fromkeys(_CLASS_RANK, detour_factor)
+    bad = {k: v for k, v in table.items() if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 1.0)}
+    if bad:
+        raise InputError(f"detour_factor must be >= 1 (road length / straight length); got {bad}")
+    return {k: float(table[k]) for k in _CLASS_RANK}
+
+
+def _names_route(label: str, route: str) -> bool:
+    """Whether a waypoint label names ``route`` (``A9``, ``A9(36)``, ``D13/A9``, ``A9_W``)."""
+    return re.search(rf"(^|[/_]){re.escape(route)}($|[(/_])", label) is not None
+
+
+def graph_from_travelmapping(
+    folder: str | os.PathLike,
+    *,
+    systems: Iterable[str] = sources.TM_SYSTEMS,
+    bounds_wgs84: tuple[float, float, float, float] | None = None,
+    detour_factor: float | Mapping[str, float] = DETOUR_FACTOR,
+    densify_m: float | None = DENSIFY_M,
+) -> nx.MultiDiGraph:
+    """Build a road skeleton from Travel Mapping route files.
+
+    Routes connect where their waypoints share exactly the same coordinates. Each pair of
+    consecutive waypoints becomes a straight road in both directions (the files have no
+    one-way data); where several routes share a segment (concurrencies) it is kept once,
+    with the highest class and all route numbers in ``ref``. The road class comes from the
+    route number (:func:`proximity.sources.travelmapping_road_class`). Motorway exits that
+    share no waypoint with another road are joined to the crossing road by
+    ``motorway_link`` edges (see :data:`EXIT_LINK_M`).
+
+    Parameters
+    ----------
+    folder : path
+        Folder of the system sub-folders (``hwy_data/FRA-OCC``) or the repository root.
+    systems : iterable of str
+        Travel Mapping systems to read (default: A-, N-, Hérault D- and Métropole M-roads).
+    bounds_wgs84 : tuple of float, optional
+        ``(lon_min, lat_min, lon_max, lat_max)``; keep the routes touching it (whole).
+    detour_factor : float or mapping
+        Road length / straight length of a segment (>= 1), one number for every class or
+        a mapping per class (``motorway``, ``trunk``, ``primary``, ``secondary``,
+        ``tertiary``; missing classes keep :data:`DETOUR_FACTOR`). ``length`` = straight
+        length × factor; the straight length is kept in ``straight_length``.
+    densify_m : float or None
+        Split non-motorway segments into pieces of at most this length (metres) with
+        intermediate nodes (``tm_label`` empty); ``None`` keeps the waypoints only.
+        Motorways are never densified: they have no access between exits.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        osmnx-compatible, ``graph["crs"] = "EPSG:4326"``; nodes have ``x``/``y``
+        (lon/lat), ``tm_label`` (``route:label`` of every waypoint there) and, on motorway
+        exits, ``highway="motorway_junction"`` and ``ref``; edges have ``length`` (m),
+        ``straight_length``, ``detour_factor``, ``highway``, ``ref``, ``oneway=False`` and
+        ``source="travelmapping"``.
+
+    Raises
+    ------
+    InputError
+        A detour factor < 1 or for an unknown class, or ``densify_m`` <= 0.
+    DataFileError
+        A system folder is missing or a file is not a Travel Mapping file.
+    NetworkError
+        No route touches ``bounds_wgs84``.
+
+    Examples
+    --------
+    >>> from proximity import datasets
+    >>> man = datasets.load_manifest()
+    >>> S = graph_from_travelmapping(datasets.path("travelmapping_wpt"), bounds_wgs84=man.bounds_wgs84)  # doctest: +SKIP
+    """
+    from scipy.spatial import cKDTree
+
+    detour = _detour_table(detour_factor)
+    if densify_m is not None and not densify_m > 0:
+        raise InputError(f"densify_m={densify_m!r} must be a positive number of metres, or None")
+    routes = sources.read_travelmapping(folder, systems=systems, bounds_wgs84=bounds_wgs84)
+    if not routes:
+        raise NetworkError(f"no Travel Mapping route touches bounds_wgs84={bounds_wgs84!r}; widen the bounds")
+    node_of: dict[tuple[float, float], int] = {}
+    nodes: dict[int, dict[str, Any]] = {}
+    segs: dict[tuple[int, int], list[Any]] = {}  # (a, b), a < b -> [highway, set of refs]
+    exits: dict[int, str] = {}  # motorway exit node -> motorway route
+    for r in routes:
+        hw = sources.travelmapping_road_class(r.route)
+        ids = []
+        for w in r.waypoints:
+            n = node_of.get((w.lat, w.lon))
+            if n is None:
+                n = node_of[(w.lat, w.lon)] = len(node_of) + 1
+                nodes[n] = {"y": w.lat, "x": w.lon, "labels": [], "all_labels": [], "motorways": set(), "source": _TM_SOURCE}
+            nodes[n]["labels"].append(f"{r.route}:{w.label}")
+            nodes[n]["all_labels"].extend((w.label, *w.alt_labels))
+            if hw == "motorway":
+                nodes[n]["motorways"].add(r.route)
+            if hw == "motorway" and not w.hidden and not w.label.startswith("Aire"):
+                nodes[n]["highway"] = "motorway_junction"
+                nodes[n].setdefault("ref", w.label)
+                exits.setdefault(n, r.route)
+            ids.append(n)
+        for a, b in zip(ids[:-1], ids[1:], strict=True):
+            if a == b:
+                continue
+            k = (a, b) if a < b else (b, a)
+            cur = segs.get(k)
+            if cur is None:
+                segs[k] = [hw, {r.route}]
+            else:
+                cur[1].add(r.route)
+                if _CLASS_RANK[hw] > _CLASS_RANK[cur[0]]:
+                    cur[0] = hw
+
+    # exits sharing no waypoint with a slower road: link them to the crossing road
+    slow_nodes = {n for k, (hw, _) in segs.items() if hw != "motorway" for n in k}
+    exit_links: list[tuple[int, int, str]] = []
+    # (motorway-to-motorway interchanges are not exits)
+    lone = [n for n in exits if n not in slow_nodes and len(nodes[n]["motorways"]) == 1]
+    if lone and slow_nodes:
+        lat0 = math.radians(float(np.mean([nodes[n]["y"] for n in nodes])))
+
+        def xy(ns: Iterable[int]) -> np.ndarray:
+            # local equirectangular metres: accurate to <0.5 % over a département
+            return np.array([[math.radians(nodes[n]["x"]) * math.cos(lat0) * 6_371_009.0, math.radians(nodes[n]["y"]) * 6_371_009.0] for n in ns])
+
+        slow = sorted(slow_nodes)
+        tree = cKDTree(xy(slow))
+        for n in lone:
+            p = xy([n])[0]
+            near = tree.query_ball_point(p, EXIT_LINK_M)
+            best = None
+            for j in sorted(near, key=lambda j: float(np.hypot(*(tree.data[j] - p)))):
+                if any(_names_route(lab, exits[n]) for lab in nodes[slow[j]]["all_labels"]):
+                    best = slow[j]
+                    break
+            if best is None:
+                dist, j = tree.query(p)
+                if dist <= EXIT_FALLBACK_M:
+                    best = slow[int(j)]
+            if best is not None:
+                exit_links.append((n, best, exits[n]))
+
+    G = nx.MultiDiGraph(crs="EPSG:4326", name="travelmapping", detour_factor=json.dumps(detour))
+    for n, d in nodes.items():
+        labels = d.pop("labels")
+        d.pop("all_labels")
+        d.pop("motorways")
+        G.add_node(n, tm_label=";".join(labels), **d)
+    next_id = len(nodes) + 1
+    keys = list(segs)
+    lat_a = np.array([nodes[k[0]]["y"] for k in keys])
+    lon_a = np.array([nodes[k[0]]["x"] for k in keys])
+    lat_b = np.array([nodes[k[1]]["y"] for k in keys])
+    lon_b = np.array([nodes[k[1]]["x"] for k in keys])
+    straight = _great_circle_m(lat_a, lon_a, lat_b, lon_b)
+
+    def add_pair(u: int, v: int, hw: str, ref: str, straight_m: float, factor: float) -> None:
+        attrs = {
+            "highway": hw,
+            "ref": ref,
+            "oneway": False,
+            "straight_length": straight_m,
+            "detour_factor": factor,
+            "length": straight_m * factor,
+            "source": _TM_SOURCE,
+        }
+        G.add_edge(u, v, reversed=False, **attrs)
+        G.add_edge(v, u, reversed=True, **attrs)
+
+    for i, k in enumerate(keys):
+        hw, refs = segs[k]
+        ref = ";".join(sorted(refs, key=lambda s: (s[0], len(s), s)))
+        pieces = 1 if (densify_m is None or hw == "motorway") else max(1, math.ceil(straight[i] / densify_m))
+        chain = [k[0]]
+        for j in range(1, pieces):
+            f = j / pieces
+            G.add_node(
+                next_id,
+                y=float(lat_a[i] + f * (lat_b[i] - lat_a[i])),
+                x=float(lon_a[i] + f * (lon_b[i] - lon_a[i])),
+                tm_label="",
+                source=_TM_SOURCE,
+            )
+            chain.append(next_id)
+            next_id += 1
+        chain.append(k[1])
+        for u, v in zip(chain[:-1], chain[1:], strict=True):
+            add_pair(u, v, hw, ref, float(straight[i]) / pieces, detour[hw])
+    for n, m, route in exit_links:
+        d = float(_great_circle_m(nodes[n]["y"], nodes[n]["x"], nodes[m]["y"], nodes[m]["x"]))
+        add_pair(n, m, "motorway_link", route, d, detour["motorway"])
+    G.graph["exit_links"] = len(exit_links)
+    return G
+
+
+# --- merging ---------------------------------------------------------------------------------
+
+
+def _edge_lines(G: nx.MultiDiGraph, edges: list[tuple[Any, Any, dict]], transform: Callable) -> Any:
+    """Projected LineStrings of some edges (their geometry, or the straight u-v line)."""
+    import shapely
+
+    coords = []
+    for u, v, d in edges:
+        geom = d.get("geometry")
+        if geom is not None:
+            coords.append(np.asarray(geom.coords))
+        else:
+            coords.append(np.array([[G.nodes[u]["x"], G.nodes[u]["y"]], [G.nodes[v]["x"], G.nodes[v]["y"]]]))
+    lines = shapely.linestrings(np.concatenate(coords), indices=np.repeat(np.arange(len(coords)), [len(c) for c in coords]))
+    return shapely.transform(lines, transform)
+
+
+def merge_networks(
+    detailed: nx.MultiDiGraph,
+    skeleton: nx.MultiDiGraph,
+    *,
+    snap_m: float = SNAP_M,
+    cover_m: float = COVER_M,
+) -> nx.MultiDiGraph:
+    """Join a detailed network and a regional skeleton into one drivable network.
+
+    1. Skeleton node ids are renumbered from :data:`SKELETON_ID_OFFSET` (or above the
+       largest detailed id) so that they never collide with OSM ids.
+    2. **Duplicates are dropped**: a skeleton segment every point of which lies within
+       ``cover_m`` of a detailed edge is removed (for motorway and trunk segments: of a
+       detailed motorway or trunk edge, so that a motorway is never replaced by the streets
+       beside it). Inside the detailed area the detailed roads, with their one-way rules and
+       speed limits, carry the traffic; the skeleton survives where the detailed network has
+       no road (e.g. the north-west of Montpellier) and outside it.
+    3. **Connectors**: every remaining skeleton node within ``snap_m`` of a detailed node
+       is joined to its nearest detailed node by a pair of ``highway="connector"`` edges
+       (length = straight distance), and also to the nearest detailed node on a major road
+       (tertiary or above) within ``snap_m`` if that is another node. Motorway nodes are
+       joined only at exits (``highway="motorway_junction"``) and where their skeleton
+       motorway was dropped as a duplicate, and there only to detailed motorway/trunk nodes
+       (plus the nearest node at exits).
+    4. Only the largest strongly connected component is kept; the ids of the nodes left
+       out are in ``G.graph["dropped_nodes"]``.
+
+    Parameters
+    ----------
+    detailed, skeleton : networkx.MultiDiGraph
+        Both in EPSG:4326 with node ``x``/``y`` and edge ``length``
+        (:func:`graph_from_osm_files`, :func:`graph_from_travelmapping`).
+    snap_m : float
+        See :data:`SNAP_M`.
+    cover_m : float
+        See :data:`COVER_M`.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        A new graph (the inputs are not modified). ``G.graph`` records
+        ``dropped_nodes`` (list of ids), ``dropped_skeleton_segments`` (duplicates),
+        ``cut_skeleton_segments`` (shortened at the edge of the detailed area),
+        ``dropped_skeleton_nodes``, ``connector_edges``,
+        ``snap_m`` and ``cover_m``; nodes and edges carry ``source`` (``"osm"``,
+        ``"travelmapping"`` or ``"connector"`` for connector edges).
+
+    Raises
+    ------
+    NetworkError
+        A graph is empty.
+    CRSError
+        A graph is not in EPSG:4326.
+    InputError
+        ``snap_m`` or ``cover_m`` is not positive.
+    """
+    import shapely
+    from scipy.spatial import cKDTree
+
+    for name, g in (("detailed", detailed), ("skeleton", skeleton)):
+        if g.number_of_nodes() == 0 or g.number_of_edges() == 0:
+            raise NetworkError(f"the {name} graph is empty; build it from a non-empty area")
+        _check_wgs84(g, name)
+    for name, val in (("snap_m", snap_m), ("cover_m", cover_m)):
+        if not (val > 0 and math.isfinite(val)):
+            raise InputError(f"{name}={val!r} must be a positive number of metres")
+
+    offset = max(SKELETON_ID_OFFSET, max(int(n) for n in detailed.nodes) + 1)
+    mapping = {n: offset + i for i, n in enumerate(sorted(skeleton.nodes))}
+    S = nx.relabel_nodes(skeleton, mapping, copy=True)
+    G = detailed.copy()
+    for _, d in G.nodes(data=True):
+        d.setdefault("source", _OSM_SOURCE)
+    for _, _, d in G.edges(data=True):
+        d.setdefault("source", _OSM_SOURCE)
+
+    d_ids = np.fromiter(detailed.nodes, dtype=np.int64, count=detailed.number_of_nodes())
+    d_lon = np.array([detailed.nodes[n]["x"] for n in d_ids])
+    d_lat = np.array([detailed.nodes[n]["y"] for n in d_ids])
+    crs = _utm_crs(float(np.median(d_lon)), float(np.median(d_lat)))
+    tr = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+
+    def transform(c: np.ndarray) -> np.ndarray:
+        return np.column_stack(tr.transform(c[:, 0], c[:, 1]))
+
+    d_xy = transform(np.column_stack([d_lon, d_lat]))
+
+    # 2. duplicates: sample each skeleton segment every <= 100 m and test the samples
+    d_edges = [(u, v, d) for u, v, d in detailed.edges(data=True)]
+    d_lines = _edge_lines(detailed, d_edges, transform)
+    d_hw = [_road_class(d.get("highway")) for _, _, d in d_edges]
+    fast_line = np.array([hw in ("motorway", "trunk") for hw in d_hw])
+    tree_all = shapely.STRtree(d_lines)
+    tree_fast = shapely.STRtree(d_lines[fast_line]) if fast_line.any() else None
+    segs = sorted({(u, v) if u < v else (v, u) for u, v in S.edges()})
+    seg_hw = [_road_class(next(iter(S[u][v].values())).get("highway")) for u, v in segs]
+    s_xy = dict(zip(S.nodes, transform(np.array([[S.nodes[n]["x"], S.nodes[n]["y"]] for n in S.nodes])), strict=True))
+    steps = [max(4, math.ceil(float(np.hypot(*(s_xy[v] - s_xy[u]))) / 100.0)) for u, v in segs]
+    starts = np.concatenate([[0], np.cumsum(np.array(steps) + 1)])
+    pts = np.concatenate([s_xy[u] + np.linspace(0.0, 1.0, k + 1)[:, None] * (s_xy[v] - s_xy[u]) for (u, v), k in zip(segs, steps, strict=True)])
+    pseg = np.repeat(np.arange(len(segs)), np.array(steps) + 1)
+    fast_seg = np.array([hw in _MOTORWAY_LIKE for hw in seg_hw])
+    covered = np.zeros(len(pts), dtype=bool)
+    geoms = shapely.points(pts)
+    for tree_, mask in ((tree_all, ~fast_seg[pseg]), (tree_fast, fast_seg[pseg])):
+        if tree_ is not None and mask.any():
+            idx = np.flatnonzero(mask)
+            hit = tree_.query(geoms[idx], predicate="dwithin", distance=cover_m)[0]
+            covered[idx[np.unique(hit)]] = True
+
+    boundary: set[int] = set()
+    n_dropped = n_cut = 0
+    next_id = max(S.nodes) + 1
+    for i, (u, v) in enumerate(segs):
+        c = covered[starts[i] : starts[i + 1]]
+        if not c.any():
+            continue
+        if c.all():
+            S.remove_edges_from([(a, b, k) for a, b in ((u, v), (v, u)) if S.has_edge(a, b) for k in list(S[a][b])])
+            boundary.update((u, v))
+            n_dropped += 1
+            continue
+        # a segment running out of the detailed area: keep the part outside, cut at the edge
+        k = steps[i]
+        pre = int(np.argmin(c))  # covered samples from u
+        suf = int(np.argmin(c[::-1]))  # covered samples from v
+        f0 = (pre - 1) / k if pre >= 2 else 0.0
+        f1 = 1.0 - (suf - 1) / k if suf >= 2 else 1.0
+        if f0 == 0.0 and f1 == 1.0:
+            continue
+        ends = []
+        for f, end in ((f0, u), (f1, v)):
+            if f in (0.0, 1.0):
+                ends.append(end)
+                continue
+            x = S.nodes[u]["x"] + f * (S.nodes[v]["x"] - S.nodes[u]["x"])
+            y = S.nodes[u]["y"] + f * (S.nodes[v]["y"] - S.nodes[u]["y"])
+            S.add_node(next_id, x=x, y=y, tm_label="", source=_TM_SOURCE)
+            s_xy[next_id] = transform(np.array([[x, y]]))[0]
+            boundary.add(next_id)
+            ends.append(next_id)
+            next_id += 1
+        share = f1 - f0
+        for a, b, new_a, new_b in ((u, v, ends[0], ends[1]), (v, u, ends[1], ends[0])):
+            for key in list(S[a][b]) if S.has_edge(a, b) else []:
+                d = dict(S[a][b][key])
+                S.remove_edge(a, b, key)
+                d["length"] = d["length"] * share
+                d["straight_length"] = d.get("straight_length", d["length"]) * share
+                S.add_edge(new_a, new_b, **d)
+        n_cut += 1
+    isolated = [n for n in S.nodes if S.degree(n) == 0]
+    S.remove_nodes_from(isolated)
+    boundary &= set(S.nodes)
+
+    G.add_nodes_from(S.nodes(data=True))
+    G.add_edges_from(S.edges(keys=True, data=True))
+
+    # 3. connectors
+    d_class: dict[Any, str] = {}
+    for (u, v, _), hw in zip(d_edges, d_hw, strict=True):
+        for n in (u, v):
+            if hw in _MOTORWAY_LIKE:
+                d_class[n] = "fast"
+            elif hw in _MAJOR and d_class.get(n) != "fast":
+                d_class[n] = "major"
+    d_tree = cKDTree(d_xy)
+    is_fast = np.array([d_class.get(n) == "fast" for n in d_ids])
+    is_major = np.array([d_class.get(n) in ("fast", "major") for n in d_ids])
+    s_ids = list(S.nodes)
+    s_classes = {n: {_road_class(d.get("highway")) for _, _, d in S.edges(n, data=True)} for n in s_ids}
+    pairs: dict[tuple[int, int], float] = {}  # (skeleton node, detailed index) -> metres
+
+    def nearest(p: np.ndarray, tree: Any, mask: np.ndarray | None = None) -> list[tuple[float, int]]:
+        near = tree.query_ball_point(p, snap_m)
+        if mask is not None:
+            near = [j for j in near if mask[j]]
+        return sorted((float(np.hypot(*(tree.data[j] - p))), int(j)) for j in near)
+
+    for n in s_ids:
+        near = nearest(s_xy[n], d_tree)
+        if not near:
+            continue
+        if s_classes[n] <= {"motorway"}:
+            exit_ = S.nodes[n].get("highway") == "motorway_junction"
+            if not (exit_ or n in boundary):
+                continue
+            chosen = [j for j in ([x for x in near if is_fast[x[1]]][:1] + (near[:1] if exit_ else []))]
+        else:
+            chosen = near[:1] + [x for x in near if is_major[x[1]]][:1]
+        for dist, j in chosen:
+            pairs[(n, j)] = dist
+    # detailed nodes where the extract cuts a road (no way in or no way out) join the
+    # nearest skeleton node: a motorway/trunk end only to a motorway/trunk node
+    s_fast = np.array([bool(s_classes[n] & {"motorway", "trunk"}) for n in s_ids])
+    s_slow = np.array([not s_classes[n] <= {"motorway"} for n in s_ids])
+    s_tree = cKDTree(np.array([s_xy[n] for n in s_ids]))
+    for j, n in enumerate(d_ids):
+        if detailed.in_degree(n) and detailed.out_degree(n):
+            continue
+        near = nearest(d_xy[j], s_tree, s_fast if is_fast[j] else s_slow)
+        if near:
+            pairs[(s_ids[near[0][1]], j)] = near[0][0]
+    for (n, j), m in sorted(pairs.items()):
+        attrs = {"highway": _CONNECTOR, "oneway": False, "length": max(m, 1.0), "straight_length": m, "source": _CONNECTOR}
+        G.add_edge(n, int(d_ids[j]), reversed=False, **attrs)
+        G.add_edge(int(d_ids[j]), n, reversed=True, **attrs)
+    n_conn = 2 * len(pairs)
+
+    # 4. largest strongly connected component
+    largest = max(nx.strongly_connected_components(G), key=len)
+    dropped_nodes = sorted(int(n) for n in G.nodes if n not in largest)
+    G.remove_nodes_from(dropped_nodes)
+    G.graph.update(
+        crs="EPSG:4326",
+        name="merged",
+        dropped_nodes=dropped_nodes,
+        dropped_skeleton_segments=n_dropped,
+        cut_skeleton_segments=n_cut,
+        dropped_skeleton_nodes=len(isolated),
+        connector_edges=n_conn,
+        snap_m=float(snap_m),
+        cover_m=float(cover_m),
+        skeleton_id_offset=offset,
+    )
+    return G
+
+
+# --- speeds and travel times ---------------------------------------------------------------
+
+_MPH = 1.609344
+# French zone codes of the maxspeed tag (https://wiki.openstreetmap.org/wiki/Key:maxspeed)
+_FR_ZONES = {
+    "urban": 50.0,
+    "rural": 80.0,  # since 2018-07-01 (90 before)
+    "motorway": 130.0,
+    "expressway": 110.0,
+    "zone30": 30.0,
+    "zone:30": 30.0,
+    "zone20": 20.0,
+    "zone:20": 20.0,
+    "living_street": 20.0,
+    "walk": 6.0,
+}
+_WORDS = {"walk": 6.0}
+_NUMBER = re.compile(r"^(\d+(?:\.\d+)?)\s*(mph|km/h|kmh|kph)?$")
+
+
+def parse_maxspeed(value: Any) -> float | None:
+    """Read an OSM ``maxspeed`` value as km/h.
+
+    Numbers (``"50"``), numbers with units (``"30 mph"``, ``"50 km/h"``), French zone codes
+    (``"FR:urban"`` 50, ``"FR:rural"`` 80, ``"FR:motorway"`` 130, ``"FR:zone30"`` 30,
+    ``"FR:walk"`` 6) and lists (a Python list from osmnx simplification, or
+    ``"50;30"``: the mean of the readable values, as osmnx does) are understood.
+    ``"none"``, ``"signals"``, ``"variable"``, other countries' zone codes and anything
+    unreadable give ``None`` (the class speed is then used).
+
+    Examples
+    --------
+    >>> parse_maxspeed("50"), parse_maxspeed("FR:urban"), parse_maxspeed(["50", "30"])
+    (50.0, 50.0, 40.0)
+    >>> round(parse_maxspeed("30 mph"), 1)
+    48.3
+    """
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        vals = [v for v in (parse_maxspeed(x) for x in value) if v is not None]
+        return float(np.mean(vals)) if vals else None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) and value > 0 else None
+    s = str(value).strip().lower()
+    if ";" in s or "|" in s:
+        return parse_maxspeed(re.split(r"[;|]", s))
+    m = _NUMBER.match(s)
+    if m is not None:
+        v = float(m.group(1)) * (_MPH if m.group(2) == "mph" else 1.0)
+        return v if v > 0 else None
+    if s in _WORDS:
+        return _WORDS[s]
+    if s.startswith("fr:"):
+        return _FR_ZONES.get(s[3:])
+    return None
+
+
+def _speed_table(speeds_kmh: Mapping[str, float] | None) -> dict[str, float]:
+    table = dict(DEFAULT_SPEEDS_KMH)
+    if speeds_kmh is None:
+        return table
+    unknown = sorted(set(speeds_kmh) - set(table))
+    if unknown:
+        raise InputError(
+            f"speeds_kmh has unknown road class(es) {unknown}; known classes: {', '.join(table)}"
+        )
+    bad = {k: v for k, v in speeds_kmh.items() if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0)}
+    if bad:
+        raise InputError(f"speeds_kmh values must be positive numbers of km/h; got {bad}")
+    table.update({k: float(v) for k, v in speeds_kmh.items()})
+    return table
+
+
+def _set_speeds(G: nx.MultiDiGraph, table: Mapping[str, float]) -> None:
+    missing = 0
+    for _, _, d in G.edges(data=True):
+        length = d.get("length")
+        if length is None or not length >= 0:
+            missing += 1
+            continue
+        hw = _road_class(d.get("highway"))
+        speed = table.get(hw, table["road"]) if isinstance(hw, str) else table["road"]
+        limit = parse_maxspeed(d.get("maxspeed"))
+        if limit is not None and limit < speed:
+            speed = limit
+        d["speed_kph"] = speed
+        d["travel_time"] = float(length) / (speed / 3.6)
+    if missing:
+        raise NetworkError(f"{missing} edge(s) have no valid 'length' (metres); build the graph with osmnx or this module")
+
+
+def add_speeds(G: nx.MultiDiGraph, *, speeds_kmh: Mapping[str, float] | None = None) -> nx.MultiDiGraph:
+    """Set a speed and a travel time on every edge.
+
+    The speed of an edge is the speed of its road class (:data:`DEFAULT_SPEEDS_KMH`,
+    overridable per class with ``speeds_kmh``), lowered to the OSM ``maxspeed`` where one
+    is tagged and lower (:func:`parse_maxspeed`). Classes are OSM ``highway`` values (the
+    most important one when osmnx merged several); an unknown class uses the ``road``
+    speed.
+    ``travel_time`` = ``length`` / speed: on skeleton edges ``length`` already includes
+    the detour factor, so their travel time does too.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        Every edge must have ``length`` in metres.
+    speeds_kmh : mapping, optional
+        Speeds (km/h) replacing the defaults of some classes, e.g. ``{"primary": 80}``.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        A copy with edge ``speed_kph`` (km/h) and ``travel_time`` (seconds).
+
+    Raises
+    ------
+    InputError
+        ``speeds_kmh`` names an unknown road class or has a non-positive speed.
+    NetworkError
+        The graph is empty or an edge has no ``length``.
+
+    Examples
+    --------
+    >>> G = nx.MultiDiGraph(crs="EPSG:4326")
+    >>> G.add_edge(1, 2, length=1000.0, highway="residential", maxspeed="FR:zone30")
+    0
+    >>> add_speeds(G, speeds_kmh={"residential": 20}).edges[1, 2, 0]["travel_time"]
+    180.0
+    """
+    table = _speed_table(speeds_kmh)
+    if G.number_of_edges() == 0:
+        raise NetworkError("the graph has no edges; build it from a non-empty area")
+    H = G.copy()
+    _set_speeds(H, table)
+    H.graph["speeds_kmh"] = table
+    return H
+
+
+# --- GraphML I/O and cache -----------------------------------------------------------------
+
+_EDGE_DTYPES = {"straight_length": float, "detour_factor": float}
+
+
+def save_graphml(G: nx.MultiDiGraph, path: str | os.PathLike) -> Path:
+    """Save a graph as GraphML (``osmnx.save_graphml``), atomically (temp file, then rename).
+
+    Returns the written path.
+    """
+    import osmnx as ox
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".part", dir=p.parent)
+    os.close(fd)
+    try:
+        ox.save_graphml(G, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private
+        os.replace(tmp, p)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return p
+
+
+def load_graphml(path: str | os.PathLike) -> nx.MultiDiGraph:
+    """Load a GraphML file written by :func:`save_graphml` (``osmnx.load_graphml``).
+
+    Raises
+    ------
+    DataFileError
+        The file is missing or is not a readable GraphML graph.
+    """
+    import osmnx as ox
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataFileError(f"GraphML file {str(p)!r} does not exist; save a network there first (save_graphml)")
+    try:
+        return ox.load_graphml(p, edge_dtypes=_EDGE_DTYPES)
+    except (ET.ParseError, ValueError, KeyError, TypeError, SyntaxError, nx.NetworkXError, AttributeError) as exc:
+        raise DataFileError(f"GraphML file {str(p)!r} is unreadable ({type(exc).__name__}: {exc}); delete it and rebuild") from exc
+
+
+def default_cache_dir() -> Path:
+    """Folder of the network cache: ``$PROXIMITY_CACHE_DIR``, else ``data/cache`` beside the
+    installed data (``datasets.data_dir().parent / "cache"``, git-ignored in a checkout)."""
+    from . import datasets
+
+    env = os.environ.get("PROXIMITY_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    return datasets.data_dir().parent / "cache"
+
+
+def _build_params(
+    snap_m: float, detour_factor: float | Mapping[str, float], cover_m: float, densify_m: float
+) -> dict[str, Any]:
+    return {
+        "snap_m": float(snap_m),
+        "detour_factor": _detour_table(detour_factor),
+        "cover_m": float(cover_m),
+        "densify_m": float(densify_m),
+        "systems": list(sources.TM_SYSTEMS),
+    }
+
+
+def network_cache_key(
+    territory: str = "herault",
+    *,
+    snap_m: float = SNAP_M,
+    detour_factor: float | Mapping[str, float] = DETOUR_FACTOR,
+) -> str:
+    """The cache key of a territory's default network (hex sha256).
+
+    It hashes the sha256 of every input file named in the manifest (OSM files and the
+    Travel Mapping file set), the territory's bounds, the build parameters and the package
+    version. Speeds are not part of it: they are applied after loading.
+    """
+    from . import datasets
+
+    man = datasets.load_manifest(territory)
+    inputs = sorted(
+        (f.key, f.sha256) for f in man.files if f.key.startswith("osm_") or f.fileset == "travelmapping_wpt"
+    )
+    doc = {
+        "format": _CACHE_FORMAT,
+        "version": __version__,
+        "territory": territory,
+        "bounds_wgs84": list(man.bounds_wgs84),
+        "inputs": inputs,
+        "params": _build_params(snap_m, detour_factor, COVER_M, DENSIFY_M),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _sha256(p: Path) -> str:
+    h = hashlib.sha256()
+    with p.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _cache_paths(folder: Path, territory: str) -> tuple[Path, Path]:
+    return folder / f"network-{territory}.graphml", folder / f"network-{territory}.json"
+
+
+_META_KEYS = (
+    "dropped_nodes",
+    "dropped_skeleton_segments",
+    "cut_skeleton_segments",
+    "dropped_skeleton_nodes",
+    "connector_edges",
+    "exit_links",
+    "snap_m",
+    "cover_m",
+    "skeleton_id_offset",
+    "detour_factor",
+    "territory",
+)
+
+
+def _load_cache(folder: Path, territory: str, key: str) -> nx.MultiDiGraph | None:
+    gpath, spath = _cache_paths(folder, territory)
+    if not gpath.exists() and not spath.exists():
+        return None
+
+    def stale(why: str) -> None:
+        warnings.warn(
+            f"network cache {str(gpath)!r} {why}; it is not used and the network is rebuilt",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+
+    try:
+        side = json.loads(spath.read_text(encoding="utf-8"))
+        if not isinstance(side, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        stale(f"has a missing or unreadable sidecar {spath.name} ({type(exc).__name__})")
+        return None
+    if side.get("key") != key:
+        stale("is stale (built from other input files, parameters or package version)")
+        return None
+    try:
+        digest = _sha256(gpath)
+    except OSError as exc:
+        stale(f"cannot be read ({exc})")
+        return None
+    if digest != side.get("graphml_sha256"):
+        stale("is corrupt (its sha256 differs from the one recorded when it was written)")
+        return None
+    try:
+        G = load_graphml(gpath)
+    except DataFileError as exc:
+        stale(f"is unreadable ({exc})")
+        return None
+    G.graph.update({k: side["graph"][k] for k in _META_KEYS if k in side.get("graph", {})})
+    G.graph["cache_key"] = key
+    G.graph["from_cache"] = True
+    G.graph["cache_path"] = str(gpath)
+    return G
+
+
+def _save_cache(G: nx.MultiDiGraph, folder: Path, territory: str, key: str) -> None:
+    gpath, spath = _cache_paths(folder, territory)
+    H = G.copy()
+    H.graph = {"crs": G.graph["crs"], "name": G.graph.get("name", "merged"), "simplified": True}
+    save_graphml(H, gpath)
+    side = {
+        "key": key,
+        "graphml_sha256": _sha256(gpath),
+        "version": __version__,
+        "graph": {k: G.graph[k] for k in _META_KEYS if k in G.graph},
+    }
+    fd, tmp = tempfile.mkstemp(prefix=spath.name + ".", suffix=".part", dir=folder)
+    os.close(fd)
+    try:
+        Path(tmp).write_text(json.dumps(side), encoding="utf-8")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, spath)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def build_network(
+    territory: str = "herault",
+    *,
+    cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+    speeds_kmh: Mapping[str, float] | None = None,
+    snap_m: float = SNAP_M,
+    detour_factor: float | Mapping[str, float] = DETOUR_FACTOR,
+    progress: Callable[[Iterator[str]], Iterator[str]] | None = None,
+) -> nx.MultiDiGraph:
+    """Build a territory's default drivable network from its installed files, with travel times.
+
+    The OSM files of the manifest (keys ``osm_*``) give the detailed network
+    (:func:`graph_from_osm_files`); the Travel Mapping file set (``travelmapping_wpt``),
+    restricted to the routes touching the territory's ``bounds_wgs84``, gives the skeleton
+    (:func:`graph_from_travelmapping`); they are joined by :func:`merge_networks` and timed
+    by :func:`add_speeds`.
+
+    The merged graph (without speeds) is cached as GraphML with a JSON sidecar holding its
+    cache key (:func:`network_cache_key`) and the GraphML file's sha256. A stale
+    (other inputs, parameters or version) or corrupt (unreadable, wrong sha256) cache gives
+    a :class:`~proximity.errors.DataQualityWarning` and is rebuilt and overwritten, never used.
+
+    Parameters
+    ----------
+    territory : str
+        Name of a territory manifest.
+    cache : bool
+        Read and write the cache.
+    cache_dir : path, optional
+        Cache folder; default :func:`default_cache_dir` (``$PROXIMITY_CACHE_DIR`` or ``data/cache``).
+    speeds_kmh : mapping, optional
+        Speeds per road class replacing :data:`DEFAULT_SPEEDS_KMH` (see :func:`add_speeds`).
+    snap_m : float
+        Connector snapping distance, see :func:`merge_networks`.
+    detour_factor : float or mapping
+        Circuity of skeleton segments, one number or per class, see
+        :data:`DETOUR_FACTOR` and :func:`graph_from_travelmapping`.
+    progress : callable, optional
+        Wraps the iteration over the build stages (e.g. ``tqdm``).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        ``G.graph["from_cache"]`` says whether it was read from the cache.
+
+    Raises
+    ------
+    DataFileError
+        An input file is not installed (run ``proximity data install``).
+    InputError
+        A bad speed table or parameter.
+    """
+    from . import datasets
+
+    table = _speed_table(speeds_kmh)
+    detour = _detour_table(detour_factor)
+    if not (snap_m > 0 and math.isfinite(snap_m)):
+        raise InputError(f"snap_m={snap_m!r} must be a positive number of metres")
+    man = datasets.load_manifest(territory)
+    key = network_cache_key(territory, snap_m=snap_m, detour_factor=detour_factor)
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    G = _load_cache(folder, territory, key) if cache else None
+    if G is None:
+        osm_keys = sorted(f.key for f in man.files if f.key.startswith("osm_") and not f.fileset)
+        stages: Iterator[str] = iter(["skeleton", "detailed", "merge", "cache"])
+        if progress is not None:
+            stages = progress(stages)
+        next(stages, None)
+        skeleton = graph_from_travelmapping(
+            datasets.path("travelmapping_wpt", territory),
+            bounds_wgs84=man.bounds_wgs84,
+            detour_factor=detour,
+            densify_m=DENSIFY_M,
+        )
+        next(stages, None)
+        detailed = graph_from_osm_files([datasets.path(k, territory) for k in osm_keys]) if osm_keys else None
+        next(stages, None)
+        if detailed is None:  # a territory without OSM files: the skeleton alone
+            G = skeleton.copy()
+            G.graph["dropped_nodes"] = sorted(
+                int(n) for n in G.nodes if n not in max(nx.strongly_connected_components(G), key=len)
+            )
+            G.remove_nodes_from(G.graph["dropped_nodes"])
+        else:
+            G = merge_networks(detailed, skeleton, snap_m=snap_m)
+        G.graph.update(territory=territory, detour_factor=detour, exit_links=skeleton.graph["exit_links"])
+        next(stages, None)
+        if cache:
+            _save_cache(G, folder, territory, key)
+        for _ in stages:  # let a progress bar finish
+            pass
+        G.graph.update(cache_key=key, from_cache=False)
+    _set_speeds(G, table)
+    G.graph["speeds_kmh"] = table
+    return G
+
+
+def network_summary(G: nx.MultiDiGraph) -> dict[str, Any]:
+    """Counts and lengths of a network.
+
+    Returns
+    -------
+    dict
+        ``nodes``, ``edges``, ``km_by_class`` (road km per ``highway`` class: a two-way
+        road is counted once), ``km_by_source`` (``osm``, ``travelmapping``,
+        ``connector``), ``dropped_nodes``, ``dropped_skeleton_segments``, ``connector_edges``
+        and ``strongly_connected``.
+    """
+    km_class: dict[str, float] = {}
+    km_source: dict[str, float] = {}
+    for u, v, d in G.edges(data=True):
+        length = float(d.get("length", 0.0))
+        # a two-way road is two directed edges of the same length: count each half
+        twin = G.get_edge_data(v, u)
+        share = 0.5 if twin and any(abs(float(t.get("length", -1)) - length) < 1e-6 for t in twin.values()) else 1.0
+        hw = str(_road_class(d.get("highway")))
+        km_class[hw] = km_class.get(hw, 0.0) + share * length / 1000.0
+        src = str(d.get("source", "unknown"))
+        km_source[src] = km_source.get(src, 0.0) + share * length / 1000.0
+    return {
+        "nodes": G.number_of_nodes(),
+        "edges": G.number_of_edges(),
+        "km_by_class": {k: round(v, 1) for k, v in sorted(km_class.items(), key=lambda kv: -kv[1])},
+        "km_by_source": {k: round(v, 1) for k, v in sorted(km_source.items())},
+        "dropped_nodes": len(G.graph.get("dropped_nodes", [])),
+        "dropped_skeleton_segments": int(G.graph.get("dropped_skeleton_segments", 0)),
+        "cut_skeleton_segments": int(G.graph.get("cut_skeleton_segments", 0)),
+        "connector_edges": int(G.graph.get("connector_edges", 0)),
+        "strongly_connected": G.number_of_nodes() > 0 and nx.is_strongly_connected(G),
+    }
