@@ -759,6 +759,10 @@ def merge_networks(
     offset = max(SKELETON_ID_OFFSET, max(int(n) for n in detailed.nodes) + 1)
     mapping = {n: offset + i for i, n in enumerate(sorted(skeleton.nodes))}
     S = nx.relabel_nodes(skeleton, mapping, copy=True)
+    for _, d in S.nodes(data=True):
+        d.setdefault("source", "skeleton")
+    for _, _, d in S.edges(data=True):
+        d.setdefault("source", "skeleton")
     G = detailed.copy()
     for _, d in G.nodes(data=True):
         d.setdefault("source", _OSM_SOURCE)
@@ -826,7 +830,7 @@ def merge_networks(
                 continue
             x = S.nodes[u]["x"] + f * (S.nodes[v]["x"] - S.nodes[u]["x"])
             y = S.nodes[u]["y"] + f * (S.nodes[v]["y"] - S.nodes[u]["y"])
-            S.add_node(next_id, x=x, y=y, tm_label="", source=_TM_SOURCE)
+            S.add_node(next_id, x=x, y=y, tm_label="", source=S.nodes[u]["source"])
             s_xy[next_id] = transform(np.array([[x, y]]))[0]
             boundary.add(next_id)
             ends.append(next_id)
