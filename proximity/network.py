@@ -34,6 +34,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -158,8 +159,18 @@ DEFAULT_SPEEDS_KMH: Mapping[str, float] = MappingProxyType(
 # classes counted as motorway-like (limited access) when joining the two networks
 _MOTORWAY_LIKE = frozenset({"motorway", "motorway_link", "trunk", "trunk_link"})
 _MAJOR = frozenset(
-    {"motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link", "secondary",
-     "secondary_link", "tertiary", "tertiary_link"}
+    {
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+        "primary",
+        "primary_link",
+        "secondary",
+        "secondary_link",
+        "tertiary",
+        "tertiary_link",
+    }
 )
 _CACHE_FORMAT = 1
 _TM_SOURCE = "travelmapping"
@@ -168,6 +179,7 @@ _CONNECTOR = "connector"
 
 
 # --- CSR export (contract with proximity.traveltime) -------------------------------------
+
 
 @dataclass(frozen=True, eq=False)
 class CSRGraph:
@@ -228,7 +240,9 @@ def graph_to_csr(G: nx.MultiDiGraph, *, weight: str = "travel_time", crs: str = 
         w[k] = t
         ln[k] = d.get("length", np.nan)
     if missing:
-        raise NetworkError(f"{missing} edge(s) have no {weight!r} attribute; add travel times first (network.add_travel_times)")
+        raise NetworkError(
+            f"{missing} edge(s) have no {weight!r} attribute; add travel times first (network.add_travel_times)"
+        )
     if (w < 0).any() or np.isnan(w).any():
         raise NetworkError(f"edge attribute {weight!r} has negative or NaN values; fix the speeds")
     # keep the fastest of parallel edges (and drop self-loops, useless for shortest paths)
@@ -265,8 +279,24 @@ def _as_paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Pa
 _CLASS_ORDER = {
     c: i
     for i, c in enumerate(
-        ["motorway", "trunk", "primary", "secondary", "tertiary", "motorway_link", "trunk_link", "primary_link",
-         "secondary_link", "tertiary_link", "unclassified", "residential", "living_street", "busway", "road", "connector"]
+        [
+            "motorway",
+            "trunk",
+            "primary",
+            "secondary",
+            "tertiary",
+            "motorway_link",
+            "trunk_link",
+            "primary_link",
+            "secondary_link",
+            "tertiary_link",
+            "unclassified",
+            "residential",
+            "living_street",
+            "busway",
+            "road",
+            "connector",
+        ]
     )
 }
 
@@ -412,7 +442,9 @@ def graph_from_osm_files(
                     "check that the ways reference nodes present in the files"
                 ) from exc
     if G.number_of_nodes() == 0:
-        raise NetworkError(f"the graph built from {', '.join(p.name for p in files)} is empty; pass files of a road network")
+        raise NetworkError(
+            f"the graph built from {', '.join(p.name for p in files)} is empty; pass files of a road network"
+        )
     for _, d in G.nodes(data=True):
         d["source"] = _OSM_SOURCE
     for _, _, d in G.edges(data=True):
@@ -546,7 +578,8 @@ def graph_from_travelmapping(
     --------
     >>> from proximity import datasets
     >>> man = datasets.load_manifest()
-    >>> S = graph_from_travelmapping(datasets.path("travelmapping_wpt"), bounds_wgs84=man.bounds_wgs84)  # doctest: +SKIP
+    >>> folder = datasets.path("travelmapping_wpt")                        # doctest: +SKIP
+    >>> S = graph_from_travelmapping(folder, bounds_wgs84=man.bounds_wgs84)  # doctest: +SKIP
     """
     from scipy.spatial import cKDTree
 
@@ -567,7 +600,14 @@ def graph_from_travelmapping(
             n = node_of.get((w.lat, w.lon))
             if n is None:
                 n = node_of[(w.lat, w.lon)] = len(node_of) + 1
-                nodes[n] = {"y": w.lat, "x": w.lon, "labels": [], "all_labels": [], "motorways": set(), "source": _TM_SOURCE}
+                nodes[n] = {
+                    "y": w.lat,
+                    "x": w.lon,
+                    "labels": [],
+                    "all_labels": [],
+                    "motorways": set(),
+                    "source": _TM_SOURCE,
+                }
             nodes[n]["labels"].append(f"{r.route}:{w.label}")
             nodes[n]["all_labels"].extend((w.label, *w.alt_labels))
             if hw == "motorway":
@@ -577,7 +617,7 @@ def graph_from_travelmapping(
                 nodes[n].setdefault("ref", w.label)
                 exits.setdefault(n, r.route)
             ids.append(n)
-        for a, b in zip(ids[:-1], ids[1:], strict=True):
+        for a, b in pairwise(ids):
             if a == b:
                 continue
             k = (a, b) if a < b else (b, a)
@@ -599,7 +639,15 @@ def graph_from_travelmapping(
 
         def xy(ns: Iterable[int]) -> np.ndarray:
             # local equirectangular metres: accurate to <0.5 % over a département
-            return np.array([[math.radians(nodes[n]["x"]) * math.cos(lat0) * 6_371_009.0, math.radians(nodes[n]["y"]) * 6_371_009.0] for n in ns])
+            return np.array(
+                [
+                    [
+                        math.radians(nodes[n]["x"]) * math.cos(lat0) * 6_371_009.0,
+                        math.radians(nodes[n]["y"]) * 6_371_009.0,
+                    ]
+                    for n in ns
+                ]
+            )
 
         slow = sorted(slow_nodes)
         tree = cKDTree(xy(slow))
@@ -662,7 +710,7 @@ def graph_from_travelmapping(
             chain.append(next_id)
             next_id += 1
         chain.append(k[1])
-        for u, v in zip(chain[:-1], chain[1:], strict=True):
+        for u, v in pairwise(chain):
             add_pair(u, v, hw, ref, float(straight[i]) / pieces, detour[hw])
     for n, m, route in exit_links:
         d = float(_great_circle_m(nodes[n]["y"], nodes[n]["x"], nodes[m]["y"], nodes[m]["x"]))
@@ -685,7 +733,9 @@ def _edge_lines(G: nx.MultiDiGraph, edges: list[tuple[Any, Any, dict]], transfor
             coords.append(np.asarray(geom.coords))
         else:
             coords.append(np.array([[G.nodes[u]["x"], G.nodes[u]["y"]], [G.nodes[v]["x"], G.nodes[v]["y"]]]))
-    lines = shapely.linestrings(np.concatenate(coords), indices=np.repeat(np.arange(len(coords)), [len(c) for c in coords]))
+    lines = shapely.linestrings(
+        np.concatenate(coords), indices=np.repeat(np.arange(len(coords)), [len(c) for c in coords])
+    )
     return shapely.transform(lines, transform)
 
 
@@ -700,19 +750,28 @@ def merge_networks(
 
     1. Skeleton node ids are renumbered from :data:`SKELETON_ID_OFFSET` (or above the
        largest detailed id) so that they never collide with OSM ids.
-    2. **Duplicates are dropped**: a skeleton segment every point of which lies within
-       ``cover_m`` of a detailed edge is removed (for motorway and trunk segments: of a
-       detailed motorway or trunk edge, so that a motorway is never replaced by the streets
-       beside it). Inside the detailed area the detailed roads, with their one-way rules and
-       speed limits, carry the traffic; the skeleton survives where the detailed network has
-       no road (e.g. the north-west of Montpellier) and outside it.
-    3. **Connectors**: every remaining skeleton node within ``snap_m`` of a detailed node
-       is joined to its nearest detailed node by a pair of ``highway="connector"`` edges
-       (length = straight distance), and also to the nearest detailed node on a major road
-       (tertiary or above) within ``snap_m`` if that is another node. Motorway nodes are
-       joined only at exits (``highway="motorway_junction"``) and where their skeleton
-       motorway was dropped as a duplicate, and there only to detailed motorway/trunk nodes
-       (plus the nearest node at exits).
+    2. **Duplicates are dropped**: a skeleton segment (sampled every <= 100 m) every point
+       of which lies within ``cover_m`` of a detailed edge is removed (for motorway and
+       trunk segments: of a detailed motorway or trunk edge, so that a motorway is never
+       replaced by the streets beside it). A segment that leaves the detailed area (its
+       first or last >= 2 samples covered) is cut where it leaves it. Inside the detailed
+       area the detailed roads, with their one-way rules and speed limits, carry the
+       traffic; the skeleton survives where the detailed network has no road (e.g. the
+       north-west of Montpellier) and outside it.
+    3. **Connectors** (pairs of ``highway="connector"`` edges, length = straight distance,
+       at least 1 m):
+
+       - every remaining skeleton node within ``snap_m`` of a detailed node is joined to
+         its nearest detailed node, and to the nearest detailed node on a major road
+         (tertiary or above) if that is another one;
+       - motorway-only skeleton nodes are joined only at exits
+         (``highway="motorway_junction"``: nearest node and nearest motorway/trunk node)
+         and where their motorway was dropped or cut as a duplicate (nearest motorway/trunk
+         node), never elsewhere: no access to a motorway between exits;
+       - every detailed node where the extract cuts a road (no edge in or no edge out: the
+         end of a one-way carriageway at the edge of the data) is joined to the nearest
+         skeleton node within ``snap_m`` (a motorway or trunk end only to a motorway or
+         trunk skeleton node), so that dual carriageways continue in both directions.
     4. Only the largest strongly connected component is kept; the ids of the nodes left
        out are in ``G.graph["dropped_nodes"]``.
 
@@ -734,7 +793,8 @@ def merge_networks(
         ``cut_skeleton_segments`` (shortened at the edge of the detailed area),
         ``dropped_skeleton_nodes``, ``connector_edges``,
         ``snap_m`` and ``cover_m``; nodes and edges carry ``source`` (``"osm"``,
-        ``"travelmapping"`` or ``"connector"`` for connector edges).
+        ``"travelmapping"``, ``"skeleton"`` for other skeleton inputs, or ``"connector"``
+        for connector edges).
 
     Raises
     ------
@@ -792,7 +852,12 @@ def merge_networks(
     s_xy = dict(zip(S.nodes, transform(np.array([[S.nodes[n]["x"], S.nodes[n]["y"]] for n in S.nodes])), strict=True))
     steps = [max(4, math.ceil(float(np.hypot(*(s_xy[v] - s_xy[u]))) / 100.0)) for u, v in segs]
     starts = np.concatenate([[0], np.cumsum(np.array(steps) + 1)])
-    pts = np.concatenate([s_xy[u] + np.linspace(0.0, 1.0, k + 1)[:, None] * (s_xy[v] - s_xy[u]) for (u, v), k in zip(segs, steps, strict=True)])
+    pts = np.concatenate(
+        [
+            s_xy[u] + np.linspace(0.0, 1.0, k + 1)[:, None] * (s_xy[v] - s_xy[u])
+            for (u, v), k in zip(segs, steps, strict=True)
+        ]
+    )
     pseg = np.repeat(np.arange(len(segs)), np.array(steps) + 1)
     fast_seg = np.array([hw in _MOTORWAY_LIKE for hw in seg_hw])
     covered = np.zeros(len(pts), dtype=bool)
@@ -880,7 +945,7 @@ def merge_networks(
             exit_ = S.nodes[n].get("highway") == "motorway_junction"
             if not (exit_ or n in boundary):
                 continue
-            chosen = [j for j in ([x for x in near if is_fast[x[1]]][:1] + (near[:1] if exit_ else []))]
+            chosen = [x for x in near if is_fast[x[1]]][:1] + (near[:1] if exit_ else [])
         else:
             chosen = near[:1] + [x for x in near if is_major[x[1]]][:1]
         for dist, j in chosen:
@@ -897,7 +962,13 @@ def merge_networks(
         if near:
             pairs[(s_ids[near[0][1]], j)] = near[0][0]
     for (n, j), m in sorted(pairs.items()):
-        attrs = {"highway": _CONNECTOR, "oneway": False, "length": max(m, 1.0), "straight_length": m, "source": _CONNECTOR}
+        attrs = {
+            "highway": _CONNECTOR,
+            "oneway": False,
+            "length": max(m, 1.0),
+            "straight_length": m,
+            "source": _CONNECTOR,
+        }
         G.add_edge(n, int(d_ids[j]), reversed=False, **attrs)
         G.add_edge(int(d_ids[j]), n, reversed=True, **attrs)
     n_conn = 2 * len(pairs)
@@ -985,9 +1056,7 @@ def _speed_table(speeds_kmh: Mapping[str, float] | None) -> dict[str, float]:
         return table
     unknown = sorted(set(speeds_kmh) - set(table))
     if unknown:
-        raise InputError(
-            f"speeds_kmh has unknown road class(es) {unknown}; known classes: {', '.join(table)}"
-        )
+        raise InputError(f"speeds_kmh has unknown road class(es) {unknown}; known classes: {', '.join(table)}")
     bad = {k: v for k, v in speeds_kmh.items() if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0)}
     if bad:
         raise InputError(f"speeds_kmh values must be positive numbers of km/h; got {bad}")
@@ -1010,7 +1079,9 @@ def _set_speeds(G: nx.MultiDiGraph, table: Mapping[str, float]) -> None:
         d["speed_kph"] = speed
         d["travel_time"] = float(length) / (speed / 3.6)
     if missing:
-        raise NetworkError(f"{missing} edge(s) have no valid 'length' (metres); build the graph with osmnx or this module")
+        raise NetworkError(
+            f"{missing} edge(s) have no valid 'length' (metres); build the graph with osmnx or this module"
+        )
 
 
 def add_speeds(G: nx.MultiDiGraph, *, speeds_kmh: Mapping[str, float] | None = None) -> nx.MultiDiGraph:
@@ -1102,7 +1173,9 @@ def load_graphml(path: str | os.PathLike) -> nx.MultiDiGraph:
     try:
         return ox.load_graphml(p, edge_dtypes=_EDGE_DTYPES)
     except (ET.ParseError, ValueError, KeyError, TypeError, SyntaxError, nx.NetworkXError, AttributeError) as exc:
-        raise DataFileError(f"GraphML file {str(p)!r} is unreadable ({type(exc).__name__}: {exc}); delete it and rebuild") from exc
+        raise DataFileError(
+            f"GraphML file {str(p)!r} is unreadable ({type(exc).__name__}: {exc}); delete it and rebuild"
+        ) from exc
 
 
 def default_cache_dir() -> Path:
@@ -1198,10 +1271,11 @@ def _load_cache(folder: Path, territory: str, key: str) -> nx.MultiDiGraph | Non
 
     try:
         side = json.loads(spath.read_text(encoding="utf-8"))
-        if not isinstance(side, dict):
-            raise ValueError("not a JSON object")
     except (OSError, ValueError) as exc:
         stale(f"has a missing or unreadable sidecar {spath.name} ({type(exc).__name__})")
+        return None
+    if not isinstance(side, dict):
+        stale(f"has an unreadable sidecar {spath.name} (not a JSON object)")
         return None
     if side.get("key") != key:
         stale("is stale (built from other input files, parameters or package version)")

@@ -281,15 +281,32 @@ def read_osm_elements(path: str | os.PathLike) -> list[dict[str, Any]]:
             out = []
             for e in doc["elements"]:
                 if e.get("type") == "node":
-                    out.append({"type": "node", "id": int(e["id"]), "lat": float(e["lat"]), "lon": float(e["lon"]), "tags": dict(e.get("tags", {}))})
+                    out.append(
+                        {
+                            "type": "node",
+                            "id": int(e["id"]),
+                            "lat": float(e["lat"]),
+                            "lon": float(e["lon"]),
+                            "tags": dict(e.get("tags", {})),
+                        }
+                    )
                 elif e.get("type") == "way":
-                    out.append({"type": "way", "id": int(e["id"]), "nodes": [int(n) for n in e["nodes"]], "tags": dict(e.get("tags", {}))})
+                    out.append(
+                        {
+                            "type": "way",
+                            "id": int(e["id"]),
+                            "nodes": [int(n) for n in e["nodes"]],
+                            "tags": dict(e.get("tags", {})),
+                        }
+                    )
             return out
         return _read_osm_xml(p)
     except DataFileError:
         raise
     except (OSError, ValueError, KeyError, TypeError, ET.ParseError, EOFError) as exc:
-        raise DataFileError(f"cannot read OSM file {str(p)!r} ({type(exc).__name__}: {exc}); replace it with a valid file") from exc
+        raise DataFileError(
+            f"cannot read OSM file {str(p)!r} ({type(exc).__name__}: {exc}); replace it with a valid file"
+        ) from exc
 
 
 def _read_osm_xml(p: Path) -> list[dict[str, Any]]:
@@ -299,7 +316,13 @@ def _read_osm_xml(p: Path) -> list[dict[str, Any]]:
         for event, el in ET.iterparse(f, events=("start", "end")):
             if event == "start":
                 if el.tag == "node":
-                    cur = {"type": "node", "id": int(el.attrib["id"]), "lat": float(el.attrib["lat"]), "lon": float(el.attrib["lon"]), "tags": {}}
+                    cur = {
+                        "type": "node",
+                        "id": int(el.attrib["id"]),
+                        "lat": float(el.attrib["lat"]),
+                        "lon": float(el.attrib["lon"]),
+                        "tags": {},
+                    }
                 elif el.tag == "way":
                     cur = {"type": "way", "id": int(el.attrib["id"]), "nodes": [], "tags": {}}
                 elif el.tag == "relation":
@@ -403,6 +426,8 @@ def overpass_json_to_osm_xml(
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     merged = merge_osm_elements(*(read_osm_elements(p) for p in paths))
-    write_osm_xml(merged, out_path, note="© OpenStreetMap contributors, ODbL 1.0 (https://www.openstreetmap.org/copyright)")
+    write_osm_xml(
+        merged, out_path, note="© OpenStreetMap contributors, ODbL 1.0 (https://www.openstreetmap.org/copyright)"
+    )
     n_nodes = sum(1 for e in merged if e["type"] == "node")
     return {"nodes": n_nodes, "ways": len(merged) - n_nodes}

@@ -126,7 +126,7 @@ def test_node_ids_do_not_collide_and_keep_their_source(G):
 
 
 def test_every_edge_is_timed_and_skeleton_edges_carry_the_detour(G):
-    for u, v, d in G.edges(data=True):
+    for _, _, d in G.edges(data=True):
         assert d["travel_time"] > 0 and d["length"] > 0
         if d["source"] == "travelmapping":
             assert d["length"] == pytest.approx(d["straight_length"] * d["detour_factor"])
@@ -134,7 +134,9 @@ def test_every_edge_is_timed_and_skeleton_edges_carry_the_detour(G):
             assert d["travel_time"] == pytest.approx(d["length"] / (d["speed_kph"] / 3.6))
     # densified: no skeleton piece but motorways and exit links is longer than 500 m (straight)
     longest = max(
-        d["straight_length"] for _, _, d in G.edges(data=True) if d["source"] == "travelmapping" and d["highway"] not in ("motorway", "motorway_link")
+        d["straight_length"]
+        for _, _, d in G.edges(data=True)
+        if d["source"] == "travelmapping" and d["highway"] not in ("motorway", "motorway_link")
     )
     assert 400 < longest <= network.DENSIFY_M + 1e-6
 
@@ -196,7 +198,11 @@ def test_second_build_loads_the_same_network_from_the_cache(G, built):
 def test_speeds_apply_after_the_cache(built):
     H = network.build_network("herault", cache_dir=built[1], speeds_kmh={"motorway": 100})
     assert H.graph["from_cache"] is True
-    mw = [d["speed_kph"] for _, _, d in H.edges(data=True) if d["highway"] == "motorway" and d["source"] == "travelmapping"]
+    mw = [
+        d["speed_kph"]
+        for _, _, d in H.edges(data=True)
+        if d["highway"] == "motorway" and d["source"] == "travelmapping"
+    ]
     assert set(mw) == {100.0}
 
 
@@ -294,11 +300,17 @@ def test_osm_errors_name_the_problem(tmp_path):
     with pytest.raises(InputError, match="paths is empty"):
         network.graph_from_osm_files([])
     foot = tmp_path / "foot.json"
-    foot.write_text(json.dumps({"elements": [
-        {"type": "node", "id": 1, "lat": 43.6, "lon": 3.8},
-        {"type": "node", "id": 2, "lat": 43.7, "lon": 3.8},
-        {"type": "way", "id": 5, "nodes": [1, 2], "tags": {"highway": "footway"}},
-    ]}))
+    foot.write_text(
+        json.dumps(
+            {
+                "elements": [
+                    {"type": "node", "id": 1, "lat": 43.6, "lon": 3.8},
+                    {"type": "node", "id": 2, "lat": 43.7, "lon": 3.8},
+                    {"type": "way", "id": 5, "nodes": [1, 2], "tags": {"highway": "footway"}},
+                ]
+            }
+        )
+    )
     with pytest.raises(NetworkError, match="no drivable way"):
         network.graph_from_osm_files(foot)
     bad = tmp_path / "bad.json"
@@ -332,9 +344,19 @@ def test_graph_from_place_offline_raises_network_error(monkeypatch):
 
 @pytest.mark.parametrize(
     ("route", "cls"),
-    [("A9", "motorway"), ("A709", "motorway"), ("N113", "trunk"), ("D613", "primary"), ("D986", "primary"),
-     ("M986", "primary"), ("D65", "secondary"), ("M2132", "secondary"), ("D1E1", "tertiary"),
-     ("D986D2", "tertiary"), ("D612A", "tertiary")],
+    [
+        ("A9", "motorway"),
+        ("A709", "motorway"),
+        ("N113", "trunk"),
+        ("D613", "primary"),
+        ("D986", "primary"),
+        ("M986", "primary"),
+        ("D65", "secondary"),
+        ("M2132", "secondary"),
+        ("D1E1", "tertiary"),
+        ("D986D2", "tertiary"),
+        ("D612A", "tertiary"),
+    ],
 )
 def test_travelmapping_road_class(route, cls):
     assert sources.travelmapping_road_class(route) == cls
@@ -342,9 +364,15 @@ def test_travelmapping_road_class(route, cls):
 
 @pytest.mark.parametrize(
     ("root", "expected"),
-    [("fraocc.a009", ("A9", "")), ("fraocc.n088men", ("N88", "men")), ("fraocc.d0001e1034", ("D1E10", "")),
-     ("fraocc.d0155e234eti", ("D155E2", "eti")), ("fraocc.m0986d234", ("M986D2", "")),
-     ("fraocc.d2017e934", ("D2017E9", "")), ("fraocc.d0612a34", ("D612A", ""))],
+    [
+        ("fraocc.a009", ("A9", "")),
+        ("fraocc.n088men", ("N88", "men")),
+        ("fraocc.d0001e1034", ("D1E10", "")),
+        ("fraocc.d0155e234eti", ("D155E2", "eti")),
+        ("fraocc.m0986d234", ("M986D2", "")),
+        ("fraocc.d2017e934", ("D2017E9", "")),
+        ("fraocc.d0612a34", ("D612A", "")),
+    ],
 )
 def test_travelmapping_route_names(root, expected):
     assert sources.travelmapping_route_name(root) == expected
@@ -441,7 +469,9 @@ def test_merge_drops_duplicates_adds_connectors_and_records_drops():
     for u, v in ((1, 2), (2, 3)):
         m = float(network._great_circle_m(43.604, S.nodes[u]["x"], 43.604, S.nodes[v]["x"]))
         for a, b in ((u, v), (v, u)):
-            S.add_edge(a, b, length=m * 1.2, straight_length=m, detour_factor=1.2, highway="secondary", source="travelmapping")
+            S.add_edge(
+                a, b, length=m * 1.2, straight_length=m, detour_factor=1.2, highway="secondary", source="travelmapping"
+            )
     M = network.merge_networks(D, S, snap_m=250, cover_m=150)
     assert nx.is_strongly_connected(M)
     assert M.graph["dropped_skeleton_segments"] == 1  # 1-2 lies on the grid
@@ -483,10 +513,27 @@ def test_merge_errors():
 
 @pytest.mark.parametrize(
     ("value", "kmh"),
-    [("50", 50.0), ("30 mph", 30 * 1.609344), ("FR:urban", 50.0), ("FR:rural", 80.0), ("FR:motorway", 130.0),
-     ("FR:zone30", 30.0), ("fr:walk", 6.0), ("walk", 6.0), (["50", "30"], 40.0), ("90;70", 80.0),
-     ("50 km/h", 50.0), (110, 110.0), ("none", None), ("signals", None), ("DE:urban", None), ("", None),
-     (None, None), (["none", "70"], 70.0), ("0", None)],
+    [
+        ("50", 50.0),
+        ("30 mph", 30 * 1.609344),
+        ("FR:urban", 50.0),
+        ("FR:rural", 80.0),
+        ("FR:motorway", 130.0),
+        ("FR:zone30", 30.0),
+        ("fr:walk", 6.0),
+        ("walk", 6.0),
+        (["50", "30"], 40.0),
+        ("90;70", 80.0),
+        ("50 km/h", 50.0),
+        (110, 110.0),
+        ("none", None),
+        ("signals", None),
+        ("DE:urban", None),
+        ("", None),
+        (None, None),
+        (["none", "70"], 70.0),
+        ("0", None),
+    ],
 )
 def test_parse_maxspeed(value, kmh):
     got = network.parse_maxspeed(value)
@@ -518,7 +565,9 @@ def test_add_speeds_uses_class_defaults_and_lower_limits():
     assert H2.edges[1, 2, 0]["speed_kph"] == 20.0 and H2.edges[2, 3, 0]["speed_kph"] == 40.0
     # French limits and realised speeds: documented ordering of the defaults
     assert dflt["motorway"] < 130 and dflt["primary"] <= 80 and dflt["residential"] <= 30
-    assert dflt["motorway"] > dflt["trunk"] > dflt["primary"] > dflt["secondary"] > dflt["tertiary"] > dflt["residential"]
+    assert (
+        dflt["motorway"] > dflt["trunk"] > dflt["primary"] > dflt["secondary"] > dflt["tertiary"] > dflt["residential"]
+    )
 
 
 def test_speed_errors():
