@@ -466,7 +466,7 @@ def candidate_sites(
 # --------------------------------------------------------------------------- criteria
 
 
-def _per_candidate(value: Any, name: str, candidates: pd.Index | None) -> pd.Series | pd.DataFrame:
+def _per_candidate(value: Any, name: str) -> pd.Series | pd.DataFrame:
     """A long table (returned as is) or a ready Series of minutes per candidate (checked)."""
     if isinstance(value, pd.DataFrame):
         return value
@@ -491,7 +491,7 @@ def _per_candidate(value: Any, name: str, candidates: pd.Index | None) -> pd.Ser
 
 
 def _minutes_column(value: Any, name: str, index: pd.Index) -> np.ndarray:
-    v = _per_candidate(value, name, index)
+    v = _per_candidate(value, name)
     if isinstance(v, pd.DataFrame):
         return accessibility.nearest_minutes(v, origins=index)["any"].to_numpy()
     if len(index) and len(v) and not index.isin(v.index).any():
@@ -1454,7 +1454,7 @@ def add_site_as_support(
     *,
     category: str = "incubator",
     name: str | None = None,
-    id: str | None = None,  # noqa: A002 - the column is called id
+    body_id: str | None = None,
     capacity: float = 1.0,
 ) -> gpd.GeoDataFrame:
     """A copy of the support-body layer with a planned site appended (what-if).
@@ -1473,8 +1473,8 @@ def add_site_as_support(
         A key of :data:`proximity.layers.CATEGORIES`.
     name : str, optional
         Default: ``"Planned <category> (<site name or id>)"``.
-    id : str, optional
-        Default: ``"planned:<site id>"`` (``planned:1``, ``planned:2``… for a bare point),
+    body_id : str, optional
+        The new row's ``id``. Default: ``"planned:<site id>"`` (``planned:1``, ``planned:2``… for a bare point),
         made unique. A given id must not exist in the layer.
     capacity : float, default 1
         The body's relative weight in the scores (>= 0).
@@ -1542,8 +1542,8 @@ def add_site_as_support(
     if not isinstance(geom, shapely.Point) or geom.is_empty:
         raise InputError(f"site must be a point, got {getattr(geom, 'geom_type', type(geom).__name__)}")
     existing = pd.Index(support_bodies["id"].astype(str)) if "id" in support_bodies.columns else support_bodies.index.astype(str)
-    if id is not None:
-        new_id = str(id)
+    if body_id is not None:
+        new_id = str(body_id)
         if new_id in existing:
             raise InputError(f"id {new_id!r} is already used in support_bodies; choose another id")
     else:

@@ -318,6 +318,31 @@ def test_od_table_errors(od, exc, match):
         siting.p_median(od, demand_weights=None, p=1)
 
 
+def test_identifier_and_empty_table_errors():
+    with pytest.raises(InputError, match=r"candidates has missing identifiers"):
+        siting.p_median(HAND, demand_weights=None, p=1, candidates=["A", None])
+    with pytest.raises(InputError, match=r"candidates has repeated identifiers \['A'\]"):
+        siting.p_median(HAND, demand_weights=None, p=1, candidates=["A", "A"])
+    with pytest.raises(InputError, match=r"there is no candidate site"):
+        siting.p_median(HAND.iloc[:0], demand_weights=None, p=1)
+
+
+def test_gap_without_a_dual_bound_or_with_a_zero_objective(monkeypatch):
+    def fake(bound):
+        return lambda *a, **k: SimpleNamespace(status=1, x=None, mip_dual_bound=bound, mip_gap=None, message="")
+
+    lone = pd.DataFrame({"origin_id": ["A", "B", "C"], "destination_id": [1, 1, 1], "minutes": [50.0] * 3})
+    monkeypatch.setattr(siting, "milp", fake(None))
+    r = siting.maximal_covering(HAND, demand_weights=HAND_W, p=2, max_minutes=10)
+    assert math.isnan(r.dual_bound) and math.isnan(r.mip_gap) and r.objective == 15.0
+    monkeypatch.setattr(siting, "milp", fake(-0.0))
+    r = siting.maximal_covering(lone, demand_weights=None, p=2, max_minutes=10)
+    assert r.objective == 0.0 and r.mip_gap == 0.0
+    monkeypatch.setattr(siting, "milp", fake(-1.0))
+    r = siting.maximal_covering(lone, demand_weights=None, p=2, max_minutes=10)
+    assert r.mip_gap == math.inf
+
+
 def test_p_median_and_sweep_option_errors():
     with pytest.raises(InputError, match=r"penalty_minutes must be a finite number >= 0"):
         siting.p_median(HAND, demand_weights=HAND_W, p=1, penalty_minutes=math.inf)
@@ -507,6 +532,8 @@ def test_rank_sites_input_errors():
         siting.rank_sites(CRIT.assign(smes_within_t=[1.0, math.inf, 2.0, 3.0]))
     with pytest.raises(InputError, match=r"criteria\['minutes_airport'\] must be numeric"):
         siting.rank_sites(CRIT.assign(minutes_airport=list("wxyz")))
+    with pytest.raises(InputError, match=r"criteria\['minutes_airport'\] has -inf values"):
+        siting.rank_sites(CRIT.assign(minutes_airport=[-math.inf, 1.0, 2.0, 3.0]))
     with pytest.raises(InputError, match=r"criteria is empty"):
         siting.rank_sites(CRIT.iloc[:0])
     with pytest.raises(InputError, match=r"criteria must be a DataFrame"):
@@ -679,6 +706,30 @@ def test_candidate_site_errors(kwargs, exc, match):
         siting.candidate_sites(**args)
 
 
+def test_territory_and_file_errors(tmp_path):
+    bow = shapely.Polygon([(3.8, 43.5), (3.9, 43.6), (3.9, 43.5), (3.8, 43.6)])  # self-intersecting
+    with pytest.raises(InputError, match=r"has invalid polygons; repair them with .make_valid\(\)"):
+        siting.candidate_sites(kind="grid", territory_bounds_or_polygon=bow)
+    with pytest.raises(InputError, match=r"must be made of polygons"):
+        siting.candidate_sites(kind="grid", territory_bounds_or_polygon=gpd.GeoSeries([None], crs=L93))
+    with pytest.raises(DataFileError, match=r"business_parks: file .* does not exist"):
+        siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=HERAULT_BOX,
+                               business_parks=tmp_path / "zac.gpkg")
+    junk = tmp_path / "zac.geojson"
+    junk.write_text("not json")
+    with pytest.raises(DataFileError, match=r"cannot read .* as a vector file"):
+        siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=HERAULT_BOX, business_parks=junk)
+    shp = tmp_path / "parks.shp"  # a shapefile without .prj has no CRS
+    with pytest.warns(UserWarning, match="'crs' was not provided"):
+        gpd.GeoDataFrame({"n": ["p"]}, geometry=[box(X0, Y0, X0 + 100, Y0 + 100)]).to_file(shp)
+    with pytest.raises(CRSError, match=r"'parks.shp' declares no CRS; read it yourself and set it"):
+        siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=HERAULT_BOX, business_parks=shp)
+    parks = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 100, Y0 + 100)] * 2, index=[1, "1"], crs=L93)
+    with pytest.raises(InputError, match=r"business_parks has a repeated index \(\['park:1'\]\)"):
+        siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=gpd.GeoSeries(
+            [box(X0 - 1000, Y0 - 1000, X0 + 1000, Y0 + 1000)], crs=L93), business_parks=parks)
+
+
 def test_polygon_layer_errors():
     parks = gpd.GeoDataFrame({"n": ["p"]}, geometry=[box(X0, Y0, X0 + 100, Y0 + 100)])
     with pytest.raises(CRSError, match=r"business_parks has no CRS"):
@@ -727,7 +778,7 @@ def test_add_site_as_support_errors(bodies):
         siting.add_site_as_support(bodies, (3.96, 43.58), category="hub")
     first = bodies.index[0]
     with pytest.raises(InputError, match=rf"id '{first}' is already used"):
-        siting.add_site_as_support(bodies, (3.96, 43.58), id=first)
+        siting.add_site_as_support(bodies, (3.96, 43.58), body_id=first)
     two = gpd.GeoDataFrame(geometry=[Point(3.9, 43.6)] * 2, crs=4326)
     with pytest.raises(InputError, match=r"site must hold exactly one point, got 2 rows"):
         siting.add_site_as_support(bodies, two)
