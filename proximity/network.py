@@ -9,7 +9,9 @@ The default network of a territory (:func:`build_network`) joins two sources:
   straight segments between waypoints, lengthened by a detour factor and densified.
 
 :func:`merge_networks` joins them by snapping, :func:`add_speeds` sets speeds and travel
-times and :func:`graph_to_csr` exports the graph for :mod:`proximity.traveltime`.
+times and :func:`graph_to_csr` exports the graph for :mod:`proximity.traveltime`
+(with :func:`access_node_mask` for the nodes a point may snap to, and the off-network
+leg convention :data:`ACCESS_SPEED_KMH` / :data:`ACCESS_DETOUR`).
 Every graph is an osmnx-compatible ``networkx.MultiDiGraph`` in EPSG:4326 (node ``x`` =
 longitude, ``y`` = latitude; edge ``length`` in metres, ``travel_time`` in seconds).
 
@@ -73,6 +75,7 @@ __all__ = [
     "default_cache_dir",
     "build_network",
     "network_summary",
+    "access_node_mask",
 ]
 
 #: Speed (km/h) of the off-network leg between a point and its nearest network node
@@ -1418,6 +1421,43 @@ def build_network(
     _set_speeds(G, table)
     G.graph["speeds_kmh"] = table
     return G
+
+
+_NO_ACCESS = frozenset({"motorway", "motorway_link", "trunk_link"})
+
+
+def access_node_mask(G: nx.MultiDiGraph) -> np.ndarray:
+    """Which nodes a point may be snapped to: those on at least one road with access.
+
+    Nodes whose every edge is a motorway, a motorway link or a trunk link (motorway
+    shaping points, service areas, the middle of slip roads) cannot be reached from the
+    side of the road; snapping a point there would let a trip join the motorway anywhere.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One value per node in ``G.nodes`` order, which is the order of
+        ``graph_to_csr(G).node_ids``.
+
+    Examples
+    --------
+    >>> G = nx.MultiDiGraph()
+    >>> G.add_edge(1, 2, highway="motorway")
+    0
+    >>> G.add_edge(2, 3, highway="residential")
+    0
+    >>> access_node_mask(G).tolist()
+    [False, True, True]
+    """
+    out = np.zeros(G.number_of_nodes(), dtype=bool)
+    for i, n in enumerate(G.nodes):
+        for _, _, d in G.in_edges(n, data=True):
+            if _road_class(d.get("highway")) not in _NO_ACCESS:
+                out[i] = True
+                break
+        else:
+            out[i] = any(_road_class(d.get("highway")) not in _NO_ACCESS for _, _, d in G.out_edges(n, data=True))
+    return out
 
 
 def network_summary(G: nx.MultiDiGraph) -> dict[str, Any]:

@@ -152,6 +152,21 @@ def test_every_commune_has_a_node_nearby(router):
     assert np.median(dist) < 500
 
 
+def test_access_mask_excludes_motorway_only_nodes(G, router):
+    csr = router[0]
+    mask = network.access_node_mask(G)
+    assert mask.shape == csr.node_ids.shape
+    blocked = set(csr.node_ids[~mask].tolist())
+    assert 50 < len(blocked) < 1_000
+    for n in list(blocked)[:200]:
+        assert {d["highway"] for _, _, d in G.edges(n, data=True)} <= {"motorway", "motorway_link", "trunk_link"}
+    # an exit that is also a waypoint of the crossing road stays snappable, shaping points do not
+    exits = [n for n, d in G.nodes(data=True) if d.get("tm_label", "").startswith("A9:33;D600")]
+    hidden = [n for n, d in G.nodes(data=True) if d.get("tm_label", "") == "A9:X97"]
+    idx = {n: i for i, n in enumerate(csr.node_ids)}
+    assert mask[idx[exits[0]]] and not mask[idx[hidden[0]]]
+
+
 def test_gateways_snap_close_to_the_network(router):
     _, snap, _ = router
     assert snap(*AIRPORT)[1] < 2000
