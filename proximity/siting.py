@@ -1084,7 +1084,11 @@ def _evaluate(model: _Model, sites: np.ndarray) -> dict[str, Any]:
     else:
         mod = model.modelled
         objective = float(np.sum(w[mod] * np.where(served[mod], minutes[mod], model.limit)))
-    site_id = pd.Series(pr.cand_ids.take(np.maximum(site_pos, 0)), index=pr.dem_ids).where(site_pos >= 0)
+    ids = pr.cand_ids.take(np.maximum(site_pos, 0))
+    # integer ids stay integers next to the missing ones (a float column would turn 7 into 7.0)
+    site_id = pd.Series(pd.array(ids, dtype="Int64") if pd.api.types.is_integer_dtype(ids.dtype) else ids.array,
+                        index=pr.dem_ids)
+    site_id[site_pos < 0] = pd.NA
     assignment = pd.DataFrame(
         {"weight": w, "site_id": site_id, "minutes": minutes, "served": served}, index=pr.dem_ids
     )

@@ -164,6 +164,14 @@ def test_unreachable_pairs_never_break_the_models():
     assert r.objective == 0.0 and list(r.unreachable) == [1] and r.status == "optimal"
 
 
+def test_integer_candidate_ids_stay_integers():
+    od = HAND.assign(origin_id=HAND["origin_id"].map({"A": 10, "B": 20, "C": 30}))
+    r = siting.p_median(od, demand_weights=HAND_W, p=2)
+    assert list(r.sites) == [10, 30]
+    assert r.assignment["site_id"].dtype == "Int64"
+    assert r.assignment["site_id"].tolist()[:5] == [10, 10, 30, 30, 30] and pd.isna(r.assignment.loc[6, "site_id"])
+
+
 def test_default_weights_and_candidate_subset():
     r = siting.maximal_covering(HAND, demand_weights=None, p=1, max_minutes=10)
     # unit weights on the table's destinations 1,2,3,4,5,7: A {1,2}, B {2,3}, C {4,5,7}
