@@ -58,7 +58,7 @@ import math
 import warnings
 import weakref
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -95,21 +95,52 @@ ACCESS_DETOUR: float = float(getattr(_network, "ACCESS_DETOUR", 1.3))
 MAX_SNAP_M: float = 5000.0
 
 # A Dijkstra run from b sources allocates a (b, n_nodes) float64 matrix: bound it.
-_BATCH_BYTES = 256 * 2**20
+_BATCH_BYTES = 64 * 2**20
 # Point-level blocks (origins x destinations) are cut to at most this many cells.
 _BLOCK_CELLS = 4 * 2**20
 _DIRECTIONS = ("to", "from")
 
 
 # --------------------------------------------------------------------------- graph cache
-@dataclass(eq=False)
 class _Prepared:
-    """Arrays derived once per graph (the CSRGraph itself is frozen and left untouched)."""
+    """Arrays derived once per graph, each on first use (the CSRGraph itself stays frozen)."""
 
-    forward: sp.csr_matrix
-    reverse: sp.csr_matrix
-    tree: cKDTree
-    _scc: tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix] | None = field(default=None)
+    def __init__(self, graph: CSRGraph) -> None:
+        self._graph = weakref.ref(graph)
+        self._forward: sp.csr_matrix | None = None
+        self._reverse: sp.csr_matrix | None = None
+        self._tree: cKDTree | None = None
+        self._scc: tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix] | None = None
+
+    @property
+    def graph(self) -> CSRGraph:
+        graph = self._graph()
+        if graph is None:  # pragma: no cover - the cache entry dies with its graph
+            raise InputError("the graph of this cache entry no longer exists")
+        return graph
+
+    @property
+    def n(self) -> int:
+        return self.graph.n_nodes
+
+    @property
+    def forward(self) -> sp.csr_matrix:
+        if self._forward is None:
+            self._forward = _as_csgraph(self.graph.time_s)
+        return self._forward
+
+    @property
+    def reverse(self) -> sp.csr_matrix:
+        if self._reverse is None:
+            self._reverse = _as_csgraph(self.graph.time_s.T)
+        return self._reverse
+
+    @property
+    def tree(self) -> cKDTree:
+        if self._tree is None:
+            g = self.graph
+            self._tree = cKDTree(np.column_stack([np.asarray(g.x, float), np.asarray(g.y, float)]))
+        return self._tree
 
     def scc(self) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
         """Strong-component labels of the nodes and the condensation (forward, reverse)."""
@@ -147,10 +178,7 @@ def _prepared(graph: CSRGraph) -> _Prepared:
     if prep is None:
         if graph.time_s.nnz >= 2**31 - 2**20:
             raise InputError("graph has too many edges for scipy.sparse.csgraph (2**31); split the territory")
-        forward = _as_csgraph(graph.time_s)
-        reverse = _as_csgraph(graph.time_s.T)
-        tree = cKDTree(np.column_stack([np.asarray(graph.x, float), np.asarray(graph.y, float)]))
-        prep = _Prepared(forward=forward, reverse=reverse, tree=tree)
+        prep = _Prepared(graph)
         _CACHE[graph] = prep
     return prep
 
@@ -355,8 +383,7 @@ def _blocks(prep: _Prepared, src_u: np.ndarray, dst_u: np.ndarray, limit: float)
     destinations), a batch of sources at a time. Yields ``(rows, cols, M)`` with
     ``M[i, j]`` the time from ``src_u[rows][i]`` to ``dst_u[cols][j]`` (inf beyond ``limit``).
     """
-    n = prep.forward.shape[0]
-    step = max(1, _BATCH_BYTES // (8 * n))
+    step = max(1, _BATCH_BYTES // (8 * prep.n))
     if src_u.size <= dst_u.size:
         for a in range(0, src_u.size, step):
             rows = slice(a, min(a + step, src_u.size))
@@ -444,19 +471,17 @@ def _nearest_k(prep: _Prepared, o: _Snapped, o_sel: np.ndarray, f: _Snapped, f_s
 
 
 # --------------------------------------------------------------------------- public API
-def _ids(index: pd.Index, positions: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
-    """Labels of ``index`` at ``positions``, <NA> where the position is -1."""
+def _ids(index: pd.Index, positions: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Labels of ``index`` at ``positions``, <NA> where the position is -1 (never NaN)."""
     missing = positions < 0
-    values = index.take(np.where(missing, 0, positions))
-    if pd.api.types.is_integer_dtype(index.dtype) or pd.api.types.is_bool_dtype(index.dtype):
-        arr = pd.array(values.to_numpy(), dtype="Int64" if pd.api.types.is_integer_dtype(index.dtype) else "boolean")
-    elif pd.api.types.is_string_dtype(index.dtype) and index.inferred_type in ("string", "empty"):
-        arr = pd.array(values.to_numpy(dtype=object), dtype="string")
-    else:
-        arr = pd.array(values.to_numpy(dtype=object), dtype=object)
-    if missing.any():
-        arr[missing] = pd.NA
-    return arr
+    safe = np.where(missing, 0, positions)
+    if index.dtype.kind == "i":  # -> Int64
+        return pd.arrays.IntegerArray(index.to_numpy()[safe].astype(np.int64, copy=False), missing.copy())
+    values = index.to_numpy(dtype=object)[safe]
+    values[missing] = pd.NA
+    if index.inferred_type == "string":
+        return pd.array(values, dtype="string")
+    return pd.array(values, dtype=object)
 
 
 def _groups(facilities: Any, by: str | None, n: int) -> list[tuple[Any, np.ndarray]]:
@@ -518,7 +543,8 @@ def nearest(
     -------
     pandas.DataFrame
         Long table, ``k`` rows per origin (and group), ordered by origin, group, rank:
-        ``origin_id``, ``group`` (only with ``by``), ``rank`` (1 = nearest),
+        ``origin_id``, ``group`` (only with ``by``; categorical, categories sorted),
+        ``rank`` (1 = nearest),
         ``destination_id`` (a facility's index label, ``<NA>`` when none) and ``minutes``
         (``inf`` when none; legs included).
 
@@ -604,16 +630,18 @@ def nearest(
     n_g = len(groups)
     t_all = np.stack(times, axis=1)  # (n_o, n_g, k)
     w_all = np.stack(which, axis=1)
-    o_rep = np.repeat(np.arange(n_o), n_g * k)
-    out: dict[str, Any] = {"origin_id": o.index.take(o_rep)}
+    out: dict[str, Any] = {"origin_id": o.index.repeat(n_g * k)}
     if by is not None:
-        g_values = pd.Series([g for g, _ in groups], dtype=facilities[by].dtype)
-        out["group"] = g_values.take(np.tile(np.repeat(np.arange(n_g), k), n_o)).to_numpy()
+        dtype = facilities[by].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            dtype = dtype.categories.dtype
+        labels = pd.Index([g for g, _ in groups], dtype=dtype)
+        codes = np.tile(np.repeat(np.arange(n_g, dtype=np.int32), k), n_o)
+        out["group"] = pd.Categorical.from_codes(codes, categories=labels)
     out["rank"] = np.tile(np.arange(1, k + 1, dtype=np.int64), n_o * n_g)
     out["destination_id"] = _ids(f.index, w_all.ravel())
     out["minutes"] = t_all.ravel() / 60.0
-    frame = pd.DataFrame(out)
-    return frame
+    return pd.DataFrame(out)
 
 
 def nearest_table(
@@ -707,7 +735,7 @@ def od_matrix(
     -----
     Dijkstra runs once per distinct node of the smaller side (on the transposed graph when
     destinations are fewer), with the cut-off as ``limit``, in batches whose distance
-    matrices stay under 256 MiB.
+    matrices stay under 64 MiB.
 
     Examples
     --------
@@ -774,7 +802,7 @@ def isochrones(
     access_speed_kmh: float = ACCESS_SPEED_KMH,
     access_detour: float = ACCESS_DETOUR,
     direction: str = "from",
-    quad_segs: int = 4,
+    cell_m: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Areas reachable within given travel times of each origin, as polygons.
 
@@ -791,25 +819,30 @@ def isochrones(
     direction : {"from", "to"}
         ``"from"``: where one can get to from the origin; ``"to"``: where one can come
         from to reach the origin.
-    quad_segs : int
-        Segments per quarter circle of the buffers (more is rounder and slower).
+    cell_m : float, optional
+        Grid cell size in metres; default: the longest side of the area for the largest
+        threshold divided by 600 (at least 10 m), so each origin costs about the same.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        ``origin_id``, ``minutes``, ``geometry`` in EPSG:4326, ordered by origin then
-        threshold. An unreachable origin (beyond ``max_snap_m``) gets empty polygons.
+        ``origin_id``, ``minutes``, ``geometry`` (Polygon or MultiPolygon, EPSG:4326),
+        ordered by origin then threshold. An unreachable origin (beyond ``max_snap_m``)
+        gets empty polygons.
 
     Notes
     -----
-    The area for ``T`` minutes is the union of discs around every node reached in
-    ``t < T`` (origin's off-network leg included) with radius the straight distance
-    coverable off-network in the time left, ``(T - t) * access_speed / access_detour``,
-    capped at ``max_snap_m``, plus the disc of the same kind around the origin itself. It
-    is exact for the travel-time model (a point is inside when some node plus an
-    off-network leg reaches it in time), follows the roads as tube-like shapes, and costs
-    a Dijkstra with a cut-off and one polygon union. Polygons are nested: the area for a
-    larger threshold is unioned with the smaller one's.
+    The travel-time model says a place ``p`` is reached in
+    ``min_i t_i + |p - node_i| / v`` where ``t_i`` is the time to network node ``i``
+    (origin's leg included), ``v = access_speed_kmh / access_detour`` and
+    ``|p - node_i| <= max_snap_m``, or directly ``|p - origin| / v``. This time is
+    evaluated at the centres of a square grid aligned on the origin (the best of the 8
+    nearest reached nodes of each centre, through a k-d tree), and the cells whose centre
+    is reached within ``T`` are polygonised (``rasterio.features.shapes``): the same
+    grid-and-contour approach as routing engines' isochrones. Borders are exact to within
+    half a cell diagonal; areas follow the roads (tubes along fast roads, holes where the
+    network is sparse). The polygons are nested by construction (one time field per
+    origin, thresholded) and contain their origin (a cell centre).
 
     Warns
     -----
@@ -826,52 +859,88 @@ def isochrones(
     _check_access(max_snap_m, access_speed_kmh, access_detour)
     if direction not in ("from", "to"):
         raise InputError(f"direction must be 'from' (areas reachable from the origins) or 'to' (areas the origins can be reached from), got {direction!r}")
-    if not isinstance(quad_segs, (int, np.integer)) or quad_segs < 1:
-        raise InputError(f"quad_segs must be a positive integer, got {quad_segs!r}")
+    if cell_m is not None and (not isinstance(cell_m, (int, float, np.number)) or isinstance(cell_m, bool) or not math.isfinite(cell_m) or cell_m <= 0):
+        raise InputError(f"cell_m must be a positive number of metres or None (automatic), got {cell_m!r}")
     o = _snap_points(graph, prep, geom, max_snap_m, access_speed_kmh, access_detour)
     base = prep.forward if direction == "from" else prep.reverse
     speed_ms = access_speed_kmh / 3.6 / access_detour
     t_max = thresholds[-1] * 60.0
     xy_nodes = np.column_stack([np.asarray(graph.x, float), np.asarray(graph.y, float)])
-    node_points = shapely.points(xy_nodes)
 
-    geoms: list[list[Any]] = [[shapely.Polygon()] * len(thresholds) for _ in range(len(o.node))]
+    empty = shapely.Polygon()
+    geoms: list[list[Any]] = [[empty] * len(thresholds) for _ in range(len(o.node))]
     ok_pos = np.flatnonzero(o.ok)
     if ok_pos.size:
         unique, inv = np.unique(o.node[ok_pos], return_inverse=True)
-        step = max(1, _BATCH_BYTES // (8 * base.shape[0]))
+        step = max(1, _BATCH_BYTES // (8 * prep.n))
         for a in range(0, unique.size, step):
-            dist = dijkstra(base, directed=True, indices=unique[a : a + step], limit=t_max)
+            limit = max(0.0, t_max - float(o.leg_s[ok_pos].min()))
+            dist = dijkstra(base, directed=True, indices=unique[a : a + step], limit=limit)
             for p_i in np.flatnonzero((inv >= a) & (inv < a + step)):
                 p = ok_pos[p_i]
                 t = dist[inv[p_i] - a] + o.leg_s[p]
-                reached = np.flatnonzero(t < t_max)
-                origin_pt = shapely.points(o.xy[p])
-                previous = None
-                for j, T in enumerate(thresholds):
-                    left = T * 60.0 - t[reached]
-                    sel = left > 0
-                    radii = np.minimum(left[sel] * speed_ms, max_snap_m)
-                    discs = shapely.buffer(node_points[reached[sel]], radii, quad_segs=quad_segs)
-                    own = shapely.buffer(origin_pt, min(T * 60.0 * speed_ms, max_snap_m), quad_segs=quad_segs)
-                    area = shapely.union_all(np.append(discs, own))
-                    if previous is not None:
-                        area = shapely.union(area, previous)
-                    geoms[p][j] = area
-                    previous = area
+                geoms[p] = _iso_polygons(t, xy_nodes, o.xy[p], thresholds, speed_ms, max_snap_m, cell_m)
     n_far = int((~o.ok).sum())
     if n_far:
         _warn([_far_message(n_far, "origins", max_snap_m) + " (empty isochrones)"])
     n_t = len(thresholds)
     frame = gpd.GeoDataFrame(
         {
-            "origin_id": o.index.take(np.repeat(np.arange(len(o.node)), n_t)),
+            "origin_id": o.index.repeat(n_t),
             "minutes": np.tile(np.asarray(thresholds), len(o.node)),
         },
         geometry=[g for row in geoms for g in row],
         crs=graph.crs,
     )
     return frame.to_crs("EPSG:4326")
+
+
+_ISO_K = 8  # reached nodes considered per grid cell
+_ISO_CELLS = 600  # default cells along the longest side
+
+
+def _iso_polygons(t: np.ndarray, xy_nodes: np.ndarray, origin: np.ndarray, thresholds: list[float], speed_ms: float, cap_m: float, cell_m: float | None) -> list[Any]:
+    """Polygons (in the graph's CRS) of the places reached within each threshold (minutes)."""
+    from affine import Affine
+    from rasterio.features import shapes
+
+    t_max = thresholds[-1] * 60.0
+    reached = np.flatnonzero(t < t_max)
+    pts = xy_nodes[reached]
+    t_r = t[reached]
+    radius = min(t_max * speed_ms, cap_m)
+    lo = np.minimum(pts.min(axis=0), origin) - radius if reached.size else origin - radius
+    hi = np.maximum(pts.max(axis=0), origin) + radius if reached.size else origin + radius
+    c = float(cell_m) if cell_m is not None else max(10.0, float((hi - lo).max()) / _ISO_CELLS)
+    # grid aligned so that the origin is a cell centre
+    i0, j0 = int(math.ceil((origin[0] - lo[0]) / c)), int(math.ceil((origin[1] - lo[1]) / c))
+    nx_ = i0 + int(math.ceil((hi[0] - origin[0]) / c)) + 1
+    ny_ = j0 + int(math.ceil((hi[1] - origin[1]) / c)) + 1
+    xs = origin[0] + (np.arange(nx_) - i0) * c
+    ys = origin[1] + (np.arange(ny_) - j0) * c
+    field_s = np.empty((ny_, nx_))
+    tree = cKDTree(pts) if reached.size else None
+    k = min(_ISO_K, reached.size)
+    rows = max(1, _BLOCK_CELLS // (nx_ * max(k, 1)))
+    for j in range(0, ny_, rows):
+        gx, gy = np.meshgrid(xs, ys[j : j + rows])
+        q = np.column_stack([gx.ravel(), gy.ravel()])
+        d_o = np.hypot(q[:, 0] - origin[0], q[:, 1] - origin[1])
+        best = np.where(d_o <= cap_m, d_o / speed_ms, np.inf)
+        if tree is not None:
+            d, i = tree.query(q, k=k, distance_upper_bound=radius)
+            d, i = d.reshape(len(q), k), i.reshape(len(q), k)
+            found = i < reached.size
+            via = np.where(found, t_r[np.minimum(i, reached.size - 1)] + d / speed_ms, np.inf)
+            best = np.minimum(best, via.min(axis=1))
+        field_s[j : j + rows] = best.reshape(-1, nx_)
+    transform = Affine(c, 0.0, xs[0] - c / 2, 0.0, c, ys[0] - c / 2)
+    out = []
+    for T in thresholds:
+        mask = field_s <= T * 60.0
+        parts = [shapely.geometry.shape(g) for g, _ in shapes(mask.astype(np.uint8), mask=mask, transform=transform)]
+        out.append(shapely.orient_polygons(shapely.union_all(parts)) if parts else shapely.Polygon())
+    return out
 
 
 def _one_point(point: Any, name: str, crs: str) -> gpd.GeoSeries:

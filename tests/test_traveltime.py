@@ -322,6 +322,19 @@ def test_group_wise_nearest_equals_brute_force(csr, sample):
     assert wide["id_port"].tolist() == np.flatnonzero(kinds == "port")[T[:, kinds == "port"].argmin(axis=1)].tolist()
 
 
+@pytest.mark.parametrize("dtype", ["category", "int64"])
+def test_group_column_of_other_dtypes(line, dtype):
+    o = pts([[X0, Y0]], index=["a"])
+    f = gpd.GeoDataFrame({"kind": pd.Series([2, 1, 2], dtype=dtype)}, geometry=shapely.points([[X0 + 1000, Y0], [X0 + 2000, Y0], [X0, Y0]]), crs="EPSG:2154")
+    got = tt.nearest(line, o, f, by="kind")
+    assert got["group"].tolist() == [1, 2]
+    assert got["destination_id"].tolist() == [1, 2]
+    assert got["minutes"].tolist() == [2.5, 0.0]
+    wide = tt.nearest_table(line, o, f, by="kind")
+    assert list(wide.columns) == ["minutes_1", "id_1", "minutes_2", "id_2"]
+    assert wide.loc["a"].tolist() == [2.5, 1, 0.0, 2]
+
+
 def test_nearest_table_without_groups(csr, sample):
     o_xy, f_xy, T = sample
     wide = tt.nearest_table(csr, pts(o_xy), pts(f_xy))
@@ -382,33 +395,60 @@ def test_unreachable_message_counts_per_group(line):
 
 
 # ----------------------------------------------------------------------------- isochrones
-def test_isochrones_are_nested_contain_the_origin_and_follow_the_model(G, csr):
+@pytest.mark.parametrize("direction", ["from", "to"])
+def test_isochrones_are_nested_contain_the_origin_and_follow_the_model(G, csr, direction):
     nodes, nxy = node_xy(G)
     origins = pts([nxy[0] + [30, 40], nxy[50]], index=["p", "q"])
-    iso = tt.isochrones(csr, origins, minutes=(10, 5, 3))
+    cell = 50.0
+    iso = tt.isochrones(csr, origins, minutes=(10, 5, 3), cell_m=cell, direction=direction)
     assert iso.crs == "EPSG:4326"
     assert iso["origin_id"].tolist() == ["p"] * 3 + ["q"] * 3
     assert iso["minutes"].tolist() == [3.0, 5.0, 10.0] * 2
     speed = 20 / 3.6 / 1.3
+    slack = cell * math.sqrt(2) / 2 / speed  # a cell is judged at its centre
     iso_l93 = iso.to_crs("EPSG:2154")
+    d = np.hypot(nxy[:, None, 0] - nxy[None, :, 0], nxy[:, None, 1] - nxy[None, :, 1])
     for o_i, oid in enumerate(["p", "q"]):
         polys = iso_l93[iso_l93["origin_id"] == oid].geometry.tolist()
         o_pt = origins.iloc[o_i]
         assert all(p.contains(o_pt) for p in polys)
-        assert polys[0].area < polys[1].area < polys[2].area
-        assert polys[2].buffer(1e-3).contains(polys[1]) and polys[1].buffer(1e-3).contains(polys[0])
-        # the travel-time model at every node: min over reached nodes of t + straight / speed
-        od = tt.od_matrix(csr, origins.iloc[[o_i]], pts(nxy))
-        t_node = od["minutes"].to_numpy() * 60
-        d = np.hypot(nxy[:, None, 0] - nxy[None, :, 0], nxy[:, None, 1] - nxy[None, :, 1])
-        # model time of a place: min over nodes i of (time to i) + straight distance / access speed,
-        # or straight from the origin (radii stay below the 5 km cap here)
+        assert 0 < polys[0].area < polys[1].area < polys[2].area
+        assert polys[2].covers(polys[1]) and polys[1].covers(polys[0])
+        # the model at every node: min over nodes i of (time to i) + straight distance / access speed
+        # (radii stay below the 5 km cap here), or straight from the origin
+        if direction == "from":
+            t_node = tt.od_matrix(csr, origins.iloc[[o_i]], pts(nxy))["minutes"].to_numpy() * 60
+        else:
+            t_node = tt.od_matrix(csr, pts(nxy), origins.iloc[[o_i]])["minutes"].to_numpy() * 60
+        assert t_node.size == len(nodes)
         d_origin = np.hypot(*(nxy - np.asarray(o_pt.coords[0])).T)
         model = np.minimum((t_node[None, :] + d / speed).min(axis=1), d_origin / speed)
         for j, T in enumerate([3.0, 5.0, 10.0]):
-            inside = shapely.contains_xy(polys[j], nxy[:, 0], nxy[:, 1])
-            assert inside[model <= T * 60 * 0.97].all()  # inscribed 16-gons lose < 2 % of a radius
-            assert not inside[model > T * 60 + 1e-6].any()
+            inside = shapely.intersects_xy(polys[j], nxy[:, 0], nxy[:, 1])
+            assert inside[model <= T * 60 - slack].all()
+            assert not inside[model > T * 60 + slack].any()
+            assert inside.sum() > 3
+
+
+def test_isochrones_grid_is_automatic_and_directions_differ(csr, G):
+    _, nxy = node_xy(G)
+    o = pts([nxy[10]], index=["o"])
+    auto = tt.isochrones(csr, o, minutes=8).to_crs("EPSG:2154").geometry.iloc[0]
+    fine = tt.isochrones(csr, o, minutes=8, cell_m=25).to_crs("EPSG:2154").geometry.iloc[0]
+    assert auto.symmetric_difference(fine).area < 0.05 * fine.area
+    back = tt.isochrones(csr, o, minutes=8, cell_m=25, direction="to").to_crs("EPSG:2154").geometry.iloc[0]
+    assert back.symmetric_difference(fine).area > 0.01 * fine.area  # one-way streets
+
+
+def test_isochrone_off_the_network_is_a_disc(line):
+    # 3 km south of node A: the leg to A (3000 * 1.3 m at 20 km/h = 11.7 min) exceeds 10 min,
+    # so only the straight trip at the access speed counts: a disc of 600 s * 20/3.6/1.3 m/s
+    iso = tt.isochrones(line, pts([[X0, Y0 - 3000]], index=["o"]), minutes=10).to_crs("EPSG:2154")
+    disc = iso.geometry.iloc[0]
+    r = 600 * 20 / 3.6 / 1.3
+    assert disc.area == pytest.approx(math.pi * r**2, rel=0.01)
+    assert disc.centroid.distance(Point(X0, Y0 - 3000)) < 5
+    assert not disc.intersects(Point(X0, Y0))
 
 
 def test_isochrone_of_a_far_origin_is_empty_and_warned(line):
@@ -547,8 +587,9 @@ def test_bad_od_and_isochrone_options(line, one):
             tt.isochrones(line, one, minutes=bad)
     with pytest.raises(InputError, match="direction must be 'from'"):
         tt.isochrones(line, one, direction="to-and-fro")
-    with pytest.raises(InputError, match="quad_segs must be a positive integer"):
-        tt.isochrones(line, one, quad_segs=0)
+    for bad in (0, -5.0, float("nan"), "50"):
+        with pytest.raises(InputError, match="cell_m must be a positive number of metres or None"):
+            tt.isochrones(line, one, cell_m=bad)
 
 
 def test_bad_route_points(line):
