@@ -54,6 +54,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
 import weakref
@@ -109,7 +110,7 @@ class _Prepared:
         self._graph = weakref.ref(graph)
         self._forward: sp.csr_matrix | None = None
         self._reverse: sp.csr_matrix | None = None
-        self._tree: cKDTree | None = None
+        self._trees: dict[bytes | None, tuple[cKDTree, np.ndarray | None]] = {}
         self._scc: tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix] | None = None
 
     @property
@@ -135,12 +136,16 @@ class _Prepared:
             self._reverse = _as_csgraph(self.graph.time_s.T)
         return self._reverse
 
-    @property
-    def tree(self) -> cKDTree:
-        if self._tree is None:
+    def tree(self, snap_to: np.ndarray | None) -> tuple[cKDTree, np.ndarray | None]:
+        """k-d tree of the nodes allowed by ``snap_to`` and their positions (None: all)."""
+        key = None if snap_to is None else hashlib.blake2b(np.packbits(snap_to).tobytes(), digest_size=16).digest()
+        if key not in self._trees:
             g = self.graph
-            self._tree = cKDTree(np.column_stack([np.asarray(g.x, float), np.asarray(g.y, float)]))
-        return self._tree
+            pos = None if snap_to is None else np.flatnonzero(snap_to)
+            x, y = np.asarray(g.x, float), np.asarray(g.y, float)
+            xy = np.column_stack([x, y]) if pos is None else np.column_stack([x[pos], y[pos]])
+            self._trees[key] = (cKDTree(xy), pos)
+        return self._trees[key]
 
     def scc(self) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
         """Strong-component labels of the nodes and the condensation (forward, reverse)."""
@@ -253,12 +258,29 @@ class _Snapped:
     leg_s: np.ndarray  # off-network leg in seconds (inf when not ok)
 
 
-def _snap_points(graph: CSRGraph, prep: _Prepared, geom: gpd.GeoSeries, max_snap_m: float, access_speed_kmh: float, access_detour: float) -> _Snapped:
+def _check_snap_to(graph: CSRGraph, snap_to: Any) -> np.ndarray | None:
+    if snap_to is None:
+        return None
+    mask = np.asarray(snap_to)
+    if mask.dtype != bool or mask.shape != (graph.n_nodes,):
+        raise InputError(
+            f"snap_to must be a boolean array with one value per graph node ({graph.n_nodes}), "
+            f"got dtype {mask.dtype} and shape {mask.shape}; build it with proximity.network.access_node_mask(G)"
+        )
+    if not mask.any():
+        raise InputError("snap_to allows no node at all; pass None to snap to every node")
+    return mask
+
+
+def _snap_points(graph: CSRGraph, prep: _Prepared, geom: gpd.GeoSeries, max_snap_m: float, access_speed_kmh: float, access_detour: float, snap_to: np.ndarray | None) -> _Snapped:
     if not pyproj.CRS(geom.crs).equals(pyproj.CRS(graph.crs)):
         geom = geom.to_crs(graph.crs)
     xy = shapely.get_coordinates(geom.values)
-    dist, node = prep.tree.query(xy, k=1)
+    tree, pos = prep.tree(snap_to)
+    dist, node = tree.query(xy, k=1)
     node = np.asarray(node, dtype=np.int64)
+    if pos is not None:
+        node = pos[node]
     dist = np.asarray(dist, dtype=float)
     ok = dist <= max_snap_m
     leg = np.where(ok, dist * access_detour / (access_speed_kmh / 3.6), np.inf)
@@ -274,7 +296,7 @@ def _far_message(n: int, name: str, max_snap_m: float) -> str:
     return f"{n} point(s) of {name} are more than {max_snap_m:g} m from the network and unreachable (raise max_snap_m or extend the network)"
 
 
-def snap(graph: CSRGraph, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_snap_m: float = MAX_SNAP_M) -> pd.DataFrame:
+def snap(graph: CSRGraph, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_snap_m: float = MAX_SNAP_M, snap_to: np.ndarray | None = None) -> pd.DataFrame:
     """Attach points to their nearest network node.
 
     Parameters
@@ -285,6 +307,10 @@ def snap(graph: CSRGraph, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_snap_
         Points in any CRS.
     max_snap_m : float
         A point further than this from every node is unreachable.
+    snap_to : numpy.ndarray of bool, optional
+        The nodes points may snap to, one value per graph node (e.g.
+        :func:`proximity.network.access_node_mask`, which excludes motorway-only nodes);
+        default every node.
 
     Returns
     -------
@@ -307,7 +333,8 @@ def snap(graph: CSRGraph, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_snap_
     prep = _prepared(graph)
     geom = _check_points(points, "points")
     _check_access(max_snap_m, ACCESS_SPEED_KMH, ACCESS_DETOUR)
-    s = _snap_points(graph, prep, geom, max_snap_m, ACCESS_SPEED_KMH, ACCESS_DETOUR)
+    snap_to = _check_snap_to(graph, snap_to)
+    s = _snap_points(graph, prep, geom, max_snap_m, ACCESS_SPEED_KMH, ACCESS_DETOUR, snap_to)
     n_far = int((~s.ok).sum())
     if n_far:
         _warn([_far_message(n_far, "points", max_snap_m)])
@@ -512,6 +539,7 @@ def nearest(
     by: str | None = None,
     max_minutes: float | None = None,
     max_snap_m: float = MAX_SNAP_M,
+    snap_to: np.ndarray | None = None,
     access_speed_kmh: float = ACCESS_SPEED_KMH,
     access_detour: float = ACCESS_DETOUR,
     direction: str = "to",
@@ -533,6 +561,10 @@ def nearest(
         Cut-off: facilities further than this count as not found (``inf`` / ``<NA>``).
     max_snap_m : float
         A point further than this from the network is unreachable.
+    snap_to : numpy.ndarray of bool, optional
+        The nodes points may snap to, one value per graph node (e.g.
+        :func:`proximity.network.access_node_mask`, which excludes motorway-only nodes);
+        default every node.
     access_speed_kmh, access_detour : float
         Speed and detour ratio of the off-network legs (see the module notes).
     direction : {"to", "from"}
@@ -586,10 +618,11 @@ def nearest(
     k = int(k)
     max_s = _check_max_minutes(max_minutes)
     _check_access(max_snap_m, access_speed_kmh, access_detour)
+    snap_to = _check_snap_to(graph, snap_to)
     _check_direction(direction)
     groups = _groups(facilities, by, len(f_geom))
-    o = _snap_points(graph, prep, o_geom, max_snap_m, access_speed_kmh, access_detour)
-    f = _snap_points(graph, prep, f_geom, max_snap_m, access_speed_kmh, access_detour)
+    o = _snap_points(graph, prep, o_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
+    f = _snap_points(graph, prep, f_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
     to = direction == "to"
 
     n_o = len(o.node)
@@ -652,6 +685,7 @@ def nearest_table(
     by: str | None = None,
     max_minutes: float | None = None,
     max_snap_m: float = MAX_SNAP_M,
+    snap_to: np.ndarray | None = None,
     access_speed_kmh: float = ACCESS_SPEED_KMH,
     access_detour: float = ACCESS_DETOUR,
     direction: str = "to",
@@ -660,12 +694,27 @@ def nearest_table(
 
     Same computation as :func:`nearest` with ``k=1``, reshaped for scores.
 
+    Parameters
+    ----------
+    graph, origins, facilities, by, max_minutes, max_snap_m, snap_to, access_speed_kmh, access_detour, direction
+        As for :func:`nearest`.
+
     Returns
     -------
     pandas.DataFrame
         Indexed like ``origins``. Without ``by``: columns ``minutes`` and ``id``; with
         ``by``: ``minutes_<group>`` and ``id_<group>`` for every group (sorted). Minutes are
         ``inf`` and ids ``<NA>`` where no facility is found.
+
+    Warns
+    -----
+    UnreachableWarning
+        As :func:`nearest`.
+
+    Raises
+    ------
+    InputError, CRSError, MissingColumnError
+        As :func:`nearest`.
 
     Examples
     --------
@@ -674,7 +723,7 @@ def nearest_table(
     firm            18.25        MPL         31.0     SET
     """
     long = nearest(
-        graph, origins, facilities, k=1, by=by, max_minutes=max_minutes, max_snap_m=max_snap_m,
+        graph, origins, facilities, k=1, by=by, max_minutes=max_minutes, max_snap_m=max_snap_m, snap_to=snap_to,
         access_speed_kmh=access_speed_kmh, access_detour=access_detour, direction=direction,
     )
     index = _check_points(origins, "origins").index
@@ -698,6 +747,7 @@ def od_matrix(
     *,
     max_minutes: float | None = None,
     max_snap_m: float = MAX_SNAP_M,
+    snap_to: np.ndarray | None = None,
     access_speed_kmh: float = ACCESS_SPEED_KMH,
     access_detour: float = ACCESS_DETOUR,
 ) -> pd.DataFrame:
@@ -713,6 +763,10 @@ def od_matrix(
         Cut-off: pairs further apart are omitted from the table (no warning).
     max_snap_m, access_speed_kmh, access_detour : float
         Snapping limit and off-network legs (see the module notes).
+    snap_to : numpy.ndarray of bool, optional
+        The nodes points may snap to, one value per graph node (e.g.
+        :func:`proximity.network.access_node_mask`, which excludes motorway-only nodes);
+        default every node.
 
     Returns
     -------
@@ -748,8 +802,9 @@ def od_matrix(
     d_geom = _check_points(destinations, "destinations")
     max_s = _check_max_minutes(max_minutes)
     _check_access(max_snap_m, access_speed_kmh, access_detour)
-    o = _snap_points(graph, prep, o_geom, max_snap_m, access_speed_kmh, access_detour)
-    d = _snap_points(graph, prep, d_geom, max_snap_m, access_speed_kmh, access_detour)
+    snap_to = _check_snap_to(graph, snap_to)
+    o = _snap_points(graph, prep, o_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
+    d = _snap_points(graph, prep, d_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
     o_side, d_side = _Side.of(o, o.ok), _Side.of(d, d.ok)
     o_parts, d_parts, t_parts = [], [], []
     n_found = 0
@@ -799,6 +854,7 @@ def isochrones(
     minutes: float | Sequence[float] = (15, 30, 45),
     *,
     max_snap_m: float = MAX_SNAP_M,
+    snap_to: np.ndarray | None = None,
     access_speed_kmh: float = ACCESS_SPEED_KMH,
     access_detour: float = ACCESS_DETOUR,
     direction: str = "from",
@@ -816,6 +872,10 @@ def isochrones(
         Thresholds (positive); the result has one polygon per origin and threshold.
     max_snap_m, access_speed_kmh, access_detour : float
         Snapping limit and off-network legs (see the module notes).
+    snap_to : numpy.ndarray of bool, optional
+        The nodes points may snap to, one value per graph node (e.g.
+        :func:`proximity.network.access_node_mask`, which excludes motorway-only nodes);
+        default every node.
     direction : {"from", "to"}
         ``"from"``: where one can get to from the origin; ``"to"``: where one can come
         from to reach the origin.
@@ -857,11 +917,12 @@ def isochrones(
     geom = _check_points(origins, "origins")
     thresholds = _check_thresholds(minutes)
     _check_access(max_snap_m, access_speed_kmh, access_detour)
+    snap_to = _check_snap_to(graph, snap_to)
     if direction not in ("from", "to"):
         raise InputError(f"direction must be 'from' (areas reachable from the origins) or 'to' (areas the origins can be reached from), got {direction!r}")
     if cell_m is not None and (not isinstance(cell_m, (int, float, np.number)) or isinstance(cell_m, bool) or not math.isfinite(cell_m) or cell_m <= 0):
         raise InputError(f"cell_m must be a positive number of metres or None (automatic), got {cell_m!r}")
-    o = _snap_points(graph, prep, geom, max_snap_m, access_speed_kmh, access_detour)
+    o = _snap_points(graph, prep, geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
     base = prep.forward if direction == "from" else prep.reverse
     speed_ms = access_speed_kmh / 3.6 / access_detour
     t_max = thresholds[-1] * 60.0
@@ -961,6 +1022,7 @@ def route(
     *,
     crs: str = "EPSG:4326",
     max_snap_m: float = MAX_SNAP_M,
+    snap_to: np.ndarray | None = None,
     access_speed_kmh: float = ACCESS_SPEED_KMH,
     access_detour: float = ACCESS_DETOUR,
 ) -> dict[str, Any]:
@@ -976,6 +1038,10 @@ def route(
         CRS of bare Points.
     max_snap_m, access_speed_kmh, access_detour : float
         Snapping limit and off-network legs (see the module notes).
+    snap_to : numpy.ndarray of bool, optional
+        The nodes points may snap to, one value per graph node (e.g.
+        :func:`proximity.network.access_node_mask`, which excludes motorway-only nodes);
+        default every node.
 
     Returns
     -------
@@ -1000,8 +1066,9 @@ def route(
     a_geom = _one_point(origin_point, "origin_point", crs)
     b_geom = _one_point(destination_point, "destination_point", crs)
     _check_access(max_snap_m, access_speed_kmh, access_detour)
-    a = _snap_points(graph, prep, a_geom, max_snap_m, access_speed_kmh, access_detour)
-    b = _snap_points(graph, prep, b_geom, max_snap_m, access_speed_kmh, access_detour)
+    snap_to = _check_snap_to(graph, snap_to)
+    a = _snap_points(graph, prep, a_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
+    b = _snap_points(graph, prep, b_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
     none: dict[str, Any] = {"minutes": math.inf, "km": math.inf, "coords": [], "node_ids": []}
     far = [nm for nm, s in (("origin_point", a), ("destination_point", b)) if not s.ok[0]]
     if far:

@@ -148,6 +148,38 @@ def test_snap_beyond_max_warns_and_keeps_the_point(line):
     assert s.loc["near", "node_id"] == 1
 
 
+def test_snap_to_restricts_the_nodes(line):
+    allowed = np.array([n != 1 for n in line.node_ids])  # node A (id 1) may not be snapped to
+    p = pts([[X0, Y0 + 10], [X0 + 2000, Y0]], index=["at_a", "at_c"])
+    s = tt.snap(line, p, snap_to=allowed)
+    assert s["node_id"].tolist() == [2, 3]
+    assert s["snap_m"].tolist() == pytest.approx([math.hypot(1000, 10), 0.0])
+    assert tt.snap(line, p)["node_id"].tolist() == [1, 3]
+    f = pts([[X0 + 2000, Y0]], index=["c"])
+    got = tt.nearest(line, p, f, snap_to=allowed)["minutes"].to_numpy() * 60
+    np.testing.assert_allclose(got, [math.hypot(1000, 10) * LEG + 90, 0.0])
+    od = tt.od_matrix(line, p, f, snap_to=allowed)
+    np.testing.assert_allclose(od["minutes"] * 60, got)
+    assert tt.route(line, p.iloc[[0]], f, snap_to=allowed)["node_ids"] == [2, 3]
+    assert tt.nearest_table(line, p, f, snap_to=allowed)["minutes"].tolist() == pytest.approx(list(got / 60))
+
+
+@pytest.mark.parametrize(
+    ("mask", "match"),
+    [
+        (np.ones(3, dtype=bool), r"snap_to must be a boolean array with one value per graph node \(5\), got dtype bool and shape \(3,\); build it with proximity.network.access_node_mask"),
+        (np.ones(5), "got dtype float64 and shape"),
+        (np.zeros(5, dtype=bool), "snap_to allows no node at all; pass None"),
+    ],
+)
+def test_bad_snap_to(line, mask, match):
+    p = pts([[X0, Y0]])
+    with pytest.raises(InputError, match=match):
+        tt.snap(line, p, snap_to=mask)
+    with pytest.raises(InputError, match=match):
+        tt.isochrones(line, p, snap_to=mask)
+
+
 def test_points_in_another_crs_give_the_same_times(csr, sample):
     o_xy, f_xy, T = sample
     o = pts(o_xy).to_crs("EPSG:4326")
