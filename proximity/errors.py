@@ -69,3 +69,7 @@ class UnreachableWarning(ProximityWarning):
 
 class DataQualityWarning(ProximityWarning):
     """An input is old, coarse or approximate; the result says so."""
+
+
+class CacheWarning(DataQualityWarning):
+    """A cached result was corrupt or stale and has been rebuilt."""

@@ -48,7 +48,7 @@ import scipy.sparse as sp
 
 from . import sources
 from ._version import __version__
-from .errors import CRSError, DataFileError, DataQualityWarning, InputError, NetworkError
+from .errors import CacheWarning, CRSError, DataFileError, InputError, NetworkError
 
 __all__ = [
     "ACCESS_SPEED_KMH",
@@ -200,6 +200,8 @@ class CSRGraph:
     x: np.ndarray
     y: np.ndarray
     crs: str
+    #: Nodes a point may be snapped to (False on motorway-only nodes); None = all nodes.
+    snappable: np.ndarray | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -244,7 +246,7 @@ def graph_to_csr(G: nx.MultiDiGraph, *, weight: str = "travel_time", crs: str = 
         ln[k] = d.get("length", np.nan)
     if missing:
         raise NetworkError(
-            f"{missing} edge(s) have no {weight!r} attribute; add travel times first (network.add_travel_times)"
+            f"{missing} edge(s) have no {weight!r} attribute; add travel times first (network.add_speeds)"
         )
     if (w < 0).any() or np.isnan(w).any():
         raise NetworkError(f"edge attribute {weight!r} has negative or NaN values; fix the speeds")
@@ -267,7 +269,12 @@ def graph_to_csr(G: nx.MultiDiGraph, *, weight: str = "travel_time", crs: str = 
     if pyproj.CRS(src) != pyproj.CRS(crs):
         tr = pyproj.Transformer.from_crs(src, crs, always_xy=True)
         xs, ys = tr.transform(xs, ys)
-    return CSRGraph(time_s=time_s, length_m=length_m, node_ids=node_ids, x=np.asarray(xs), y=np.asarray(ys), crs=crs)
+    snappable = access_node_mask(G) if any("highway" in d for _, _, d in G.edges(data=True)) else None
+    if snappable is not None and not snappable.any():
+        snappable = None
+    return CSRGraph(
+        time_s=time_s, length_m=length_m, node_ids=node_ids, x=np.asarray(xs), y=np.asarray(ys), crs=crs, snappable=snappable
+    )
 
 
 # --- small helpers ---------------------------------------------------------------------
@@ -1268,7 +1275,7 @@ def _load_cache(folder: Path, territory: str, key: str) -> nx.MultiDiGraph | Non
     def stale(why: str) -> None:
         warnings.warn(
             f"network cache {str(gpath)!r} {why}; it is not used and the network is rebuilt",
-            DataQualityWarning,
+            CacheWarning,
             stacklevel=3,
         )
 
@@ -1346,7 +1353,7 @@ def build_network(
     The merged graph (without speeds) is cached as GraphML with a JSON sidecar holding its
     cache key (:func:`network_cache_key`) and the GraphML file's sha256. A stale
     (other inputs, parameters or version) or corrupt (unreadable, wrong sha256) cache gives
-    a :class:`~proximity.errors.DataQualityWarning` and is rebuilt and overwritten, never used.
+    a :class:`~proximity.errors.CacheWarning` and is rebuilt and overwritten, never used.
 
     Parameters
     ----------

@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,6 +23,7 @@ import geopandas as gpd
 import networkx as nx
 
 from . import datasets, layers, network
+from .errors import UnreachableWarning
 from .network import CSRGraph
 
 __all__ = ["Territory", "load_territory", "DEFAULT_N_SMES", "DEFAULT_SEED"]
@@ -45,7 +47,7 @@ class Territory:
 
     @cached_property
     def csr(self) -> CSRGraph:
-        """The network in CSR form (EPSG:2154 node coordinates) for the travel-time engine."""
+        """The network in CSR form (projected node coordinates) for the travel-time engine."""
         return network.graph_to_csr(self.graph, crs=self.manifest.crs)
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
@@ -76,6 +78,23 @@ def road_lines(graph: nx.MultiDiGraph) -> gpd.GeoDataFrame:
     hw = edges["highway"].astype(str)
     edges = edges[~hw.str.contains("motorway|trunk", regex=True)]
     return gpd.GeoDataFrame(edges[["highway", "geometry"]].reset_index(drop=True), crs=graph.graph.get("crs", "EPSG:4326"))
+
+
+def _mark_on_network(layer: gpd.GeoDataFrame, csr: CSRGraph) -> gpd.GeoDataFrame:
+    """Add ``snap_m`` and ``on_network`` (within the engine's maximum snap distance) to a facility layer.
+
+    Facilities off the network (e.g. gateways outside the département beyond the regional
+    skeleton) are kept in the layer and on the maps, but scores leave them out and list them.
+    """
+    from . import traveltime
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreachableWarning)  # recorded in the columns instead
+        snapped = traveltime.snap(csr, layer)
+    out = layer.copy()
+    out["snap_m"] = snapped["snap_m"].to_numpy()
+    out["on_network"] = snapped["reachable"].to_numpy()
+    return out
 
 
 def load_territory(
@@ -116,12 +135,15 @@ def load_territory(
     sup = layers.support_bodies(name, extra=support_extra)
     say("road network")
     G = network.build_network(name, cache=cache)
+    csr = network.graph_to_csr(G, crs=man.crs)
+    gws = _mark_on_network(gws, csr)
+    sup = _mark_on_network(sup, csr)
     say("SMEs")
     if smes is None:
         firms = layers.synthetic_smes(munis, road_lines(G), n=n_smes, seed=seed)
     else:
         firms = layers.read_sirene(smes, territory=name)
-    return Territory(
+    ter = Territory(
         name=name,
         manifest=man,
         municipalities=munis,
@@ -131,3 +153,5 @@ def load_territory(
         graph=G,
         params={"n_smes": n_smes if smes is None else len(firms), "seed": seed, "smes_source": "synthetic" if smes is None else "user"},
     )
+    ter.__dict__["csr"] = csr  # computed once above; cached_property reads it from here
+    return ter

@@ -1,0 +1,359 @@
+"""Scores of a territory: accessibility indicators per origin, per SME and per municipality,
+and the four-D internationalising-milieu index.
+
+The measures themselves live in :mod:`proximity.accessibility` (decays, cumulative
+opportunities, gravity, 2SFCA, diversity, aggregation, Gini/Palma) and the index in
+:mod:`proximity.milieu`; this module feeds them the territory's travel times.
+
+Origins
+-------
+A municipality's value is not its centroid's. Each commune is represented by up to
+``max_per_commune`` network nodes inside it (a seeded sample; all of them when fewer),
+sharing its population equally — road nodes are denser where people live, a dasymetric
+proxy — or by its representative point when no node lies inside. Municipal values are
+the population-weighted mean over these origins (columns ``<indicator>``) and the
+SME-weighted mean over its SMEs (columns ``<indicator>_smes``; a commune without SMEs
+takes its population-weighted value, and ``n_smes`` says so).
+
+Unreachable
+-----------
+Minutes are ``inf`` when nothing is reachable (never NaN); counts are 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import accessibility as acc
+from . import milieu, traveltime
+from .errors import InputError
+from .network import CSRGraph
+
+__all__ = [
+    "GOVERNANCE_SCORES",
+    "GATEWAY_MODES",
+    "population_origins",
+    "origin_indicators",
+    "municipality_indicators",
+    "ScoreResult",
+    "score_territory",
+]
+
+#: Governance capacity by EPCI type (Directionality): a Métropole has the widest economic
+#: development powers, then urban communities, agglomerations, communes' communities.
+GOVERNANCE_SCORES = {"METRO": 1.0, "CU": 0.8, "CA": 0.6, "CC": 0.3}
+
+#: Gateway modes counted by the gateway-mode diversity (regional rail is not a gateway to the world).
+GATEWAY_MODES = ("air", "sea", "high_speed_rail", "motorway")
+
+#: Travel-time horizon (minutes) of gravity-type measures: four 30-minute half-lives (weight 1/16).
+GRAVITY_HORIZON_MINUTES = 120.0
+
+
+def population_origins(
+    municipalities: gpd.GeoDataFrame,
+    graph: CSRGraph,
+    *,
+    max_per_commune: int = 30,
+    seed: int = 0,
+) -> gpd.GeoDataFrame:
+    """Origins spread inside each municipality, weighted by its population.
+
+    Returns a GeoDataFrame (EPSG:4326) indexed by origin id ``"<insee>#<k>"`` with columns
+    ``insee``, ``weight`` (inhabitants represented) and ``placement`` (``node`` or
+    ``representative_point``).
+    """
+    if max_per_commune < 1:
+        raise InputError(f"max_per_commune must be at least 1, got {max_per_commune}")
+    polys = municipalities[["insee", "population", "geometry"]].to_crs(graph.crs)
+    nodes = gpd.GeoDataFrame(geometry=gpd.points_from_xy(graph.x, graph.y), crs=graph.crs)
+    hit = gpd.sjoin(nodes, polys[["insee", "geometry"]], predicate="within", how="inner")
+    rng = np.random.default_rng(seed)
+    rows: list[tuple[str, str, float, str, float, float]] = []
+    by_commune = {k: v.index.to_numpy() for k, v in hit.groupby("insee")}
+    for insee, pop, geom in polys[["insee", "population", "geometry"]].itertuples(index=False):
+        idx = by_commune.get(insee)
+        if idx is None or len(idx) == 0:
+            p = geom.representative_point()
+            rows.append((f"{insee}#0", insee, float(pop), "representative_point", p.x, p.y))
+            continue
+        idx = np.sort(idx)
+        if len(idx) > max_per_commune:
+            idx = np.sort(rng.choice(idx, size=max_per_commune, replace=False))
+        w = float(pop) / len(idx)
+        rows.extend((f"{insee}#{k}", insee, w, "node", graph.x[i], graph.y[i]) for k, i in enumerate(idx))
+    df = pd.DataFrame(rows, columns=["id", "insee", "weight", "placement", "x", "y"]).set_index("id")
+    df.index.name = None
+    gdf = gpd.GeoDataFrame(df.drop(columns=["x", "y"]), geometry=gpd.points_from_xy(df["x"], df["y"]), crs=graph.crs)
+    return gdf.to_crs("EPSG:4326")
+
+
+def _gateway_groups(gateways: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Gateways with a ``group`` column for nearest-facility tables; TGV stations repeated as ``tgv_station``."""
+    g = gateways[["kind", "tgv", "geometry"]].copy()
+    g["group"] = g["kind"]
+    tgv = g[g["kind"].eq("rail_station") & g["tgv"].fillna(False).astype(bool)].copy()
+    tgv["group"] = "tgv_station"
+    tgv.index = tgv.index.astype(str) + "|tgv"
+    return gpd.GeoDataFrame(pd.concat([g, tgv]), crs=gateways.crs)
+
+
+def _gateway_mode(gateways: gpd.GeoDataFrame) -> pd.Series:
+    kind = gateways["kind"]
+    tgv = gateways["tgv"].fillna(False).astype(bool)
+    mode = pd.Series(pd.NA, index=gateways.index, dtype="object")
+    mode[kind.eq("airport")] = "air"
+    mode[kind.eq("seaport")] = "sea"
+    mode[kind.eq("rail_station") & tgv] = "high_speed_rail"
+    mode[kind.eq("motorway_access")] = "motorway"
+    return mode.dropna()
+
+
+def _decay(profile: milieu.Profile) -> acc.Decay:
+    p = profile.parameters
+    kind = p["decay"]
+    if kind == "exponential":
+        return acc.exponential(half_life_minutes=p["half_life_minutes"])
+    if kind == "gaussian":
+        return acc.gaussian()
+    if kind == "step":
+        return acc.step(max_minutes=p["catchment_minutes"])
+    raise InputError(
+        f"profile decay {kind!r} needs parameters the profile does not carry; use exponential, gaussian or step"
+    )
+
+
+def _nearest_minutes(graph: CSRGraph, origins: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, by: str, groups: list[str]) -> pd.DataFrame:
+    tab = traveltime.nearest(graph, origins, facilities, by=by)
+    wide = tab.pivot_table(index="origin_id", columns="group", values="minutes", aggfunc="min")
+    wide = wide.reindex(index=origins.index, columns=groups).astype(float).fillna(np.inf)
+    wide.columns = [f"minutes_{g}" for g in groups]
+    return wide
+
+
+def origin_indicators(
+    graph: CSRGraph,
+    origins: gpd.GeoDataFrame,
+    *,
+    gateways: gpd.GeoDataFrame,
+    support_bodies: gpd.GeoDataFrame,
+    smes: gpd.GeoDataFrame,
+    profile: milieu.Profile | None = None,
+) -> pd.DataFrame:
+    """Accessibility indicators for every origin (population origins or SMEs).
+
+    Returns a DataFrame indexed like ``origins`` with the indicator keys of
+    :data:`proximity.milieu.KNOWN_INDICATORS` that are defined per origin, plus
+    ``smes_within_t``.
+    """
+    profile = profile or milieu.load_profile()
+    if "on_network" in gateways:
+        gateways = gateways[gateways["on_network"]]
+    if "on_network" in support_bodies:
+        support_bodies = support_bodies[support_bodies["on_network"]]
+    p = profile.parameters
+    T = float(p["catchment_minutes"])
+    decay = _decay(profile)
+    out = pd.DataFrame(index=origins.index)
+
+    # nearest gateways and coordinating bodies
+    out = out.join(_nearest_minutes(graph, origins, _gateway_groups(gateways), "group",
+                                    ["airport", "seaport", "tgv_station", "rail_station", "motorway_access"]))
+    coord = support_bodies[support_bodies["category"].isin(["chamber_of_commerce", "foreign_trade_service"])]
+    out = out.join(_nearest_minutes(graph, origins, coord, "category", ["chamber_of_commerce", "foreign_trade_service"]))
+
+    # one OD table to every opportunity within the gravity horizon
+    large = smes[smes["employees_min"].fillna(0) >= p["large_firm_employees"]]
+    dest = pd.concat(
+        [
+            support_bodies[["geometry"]].assign(layer="support"),
+            gateways[["geometry"]].assign(layer="gateway"),
+            large[["geometry"]].assign(layer="large_firm"),
+        ]
+    )
+    if dest.index.duplicated().any():
+        raise InputError("ids are shared between support bodies, gateways and SMEs; make them unique across layers")
+    dest = gpd.GeoDataFrame(dest, crs=support_bodies.crs)
+    horizon = max(GRAVITY_HORIZON_MINUTES, T, max(p["thresholds_minutes"]))
+    od = traveltime.od_matrix(graph, origins, dest, max_minutes=horizon)
+    layer = dest["layer"]
+    od_sup = od[od["destination_id"].map(layer).eq("support")]
+    od_gw = od[od["destination_id"].map(layer).eq("gateway")]
+    od_large = od[od["destination_id"].map(layer).eq("large_firm")]
+    ids = origins.index
+
+    def within(table: pd.DataFrame, weights: pd.Series | None = None) -> pd.Series:
+        return acc.cumulative_opportunities(table, thresholds_minutes=(T,), weights=weights, origins=ids).iloc[:, 0]
+
+    out["support_within_t"] = within(od_sup)
+    out["students_within_t"] = within(od_sup, support_bodies["students"].fillna(0.0))
+    out["gateways_within_t"] = within(od_gw)
+    out["large_firms_within_t"] = within(od_large) if len(large) else 0.0
+    out["support_gravity"] = acc.gravity(od_sup, decay=decay, origins=ids)
+    out["support_diversity"] = acc.diversity(od_sup, categories=support_bodies["category"], decay=decay, origins=ids)["hill_1"]
+    modes = _gateway_mode(gateways)
+    od_mode = od_gw[od_gw["destination_id"].isin(modes.index)]
+    out["gateway_mode_diversity"] = acc.diversity(
+        od_mode, categories=pd.Series(pd.Categorical(modes, categories=list(GATEWAY_MODES)), index=modes.index), decay=decay, origins=ids
+    )["hill_1"]
+
+    # dynamics: ridership growth 2015 -> 2024 of the reachable stations, decay-weighted
+    st = gateways[gateways["kind"].eq("rail_station") & (gateways["ridership_2015"].fillna(0) > 0)]
+    od_st = od_gw[od_gw["destination_id"].isin(st.index)]
+    g24 = acc.gravity(od_st, weights=st["ridership_2024"].astype(float), decay=decay, origins=ids)
+    g15 = acc.gravity(od_st, weights=st["ridership_2015"].astype(float), decay=decay, origins=ids)
+    out["rail_ridership_growth"] = np.where(g15 > 0, g24 / g15.where(g15 > 0, 1.0) - 1.0, 0.0)
+
+    # SMEs within T (demand side of 2SFCA and the per-1,000-SMEs density)
+    od_smes = traveltime.od_matrix(graph, origins, smes[["geometry"]], max_minutes=T)
+    out["smes_within_t"] = within(od_smes)
+    out["support_per_1000_smes"] = out["support_within_t"] / np.maximum(out["smes_within_t"], 1.0) * 1000.0
+    exporters = smes["exporter"].fillna(False).astype(float) if "exporter" in smes else pd.Series(0.0, index=smes.index)
+    out["synthetic_exporter_share"] = within(od_smes, exporters) / np.maximum(out["smes_within_t"], 1.0)
+    return out
+
+
+def two_step_support(
+    graph: CSRGraph,
+    origins: gpd.GeoDataFrame,
+    *,
+    support_bodies: gpd.GeoDataFrame,
+    smes: gpd.GeoDataFrame,
+    max_minutes: float,
+) -> pd.Series:
+    """2SFCA access to support bodies (supply = ``capacity``) with SMEs as demand, for ``origins``."""
+    pts = pd.concat([origins[["geometry"]], smes[["geometry"]].loc[~smes.index.isin(origins.index)]])
+    pts = gpd.GeoDataFrame(pts, crs=origins.crs)
+    od = traveltime.od_matrix(graph, pts, support_bodies[["geometry"]], max_minutes=max_minutes)
+    res = acc.two_step_fca(
+        od,
+        supply=support_bodies["capacity"].astype(float),
+        demand=pd.Series(1.0, index=smes.index),
+        max_minutes=max_minutes,
+        origins=pts.index,
+    )
+    return res.reindex(origins.index)
+
+
+def municipality_indicators(
+    municipalities: gpd.GeoDataFrame,
+    pop_values: pd.DataFrame,
+    pop_origins: gpd.GeoDataFrame,
+    sme_values: pd.DataFrame,
+    smes: gpd.GeoDataFrame,
+    *,
+    export_groups: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Aggregate origin indicators per municipality (population- and SME-weighted) and add municipal ones."""
+    zones = municipalities.index
+    pop = acc.aggregate(pop_values, zone_of_origin=pop_origins["insee"], weights=pop_origins["weight"], zones=zones)
+    pop.index.name = None
+    n_smes = smes["commune"].value_counts().reindex(zones, fill_value=0)
+    if len(smes):
+        sme = acc.aggregate(sme_values, zone_of_origin=smes["commune"], weights=pd.Series(1.0, index=smes.index), zones=zones)
+        sme.index.name = None
+        sme = sme.where(n_smes.gt(0), pop, axis=0)  # no SMEs: the population-weighted value
+    else:
+        sme = pop.copy()
+    out = pop.join(sme.add_suffix("_smes"))
+    out["n_smes"] = n_smes
+    m = municipalities
+    prev = m["population_prev"].astype(float)
+    out["population_growth"] = np.where(prev > 0, m["population"].astype(float) / prev.where(prev > 0, 1.0) - 1.0, 0.0)
+    out["governance_capacity"] = m["epci_type"].map(GOVERNANCE_SCORES).fillna(0.0).astype(float)
+    groups = (export_groups if export_groups is not None else pd.Series(0.0, index=zones)).reindex(zones, fill_value=0.0)
+    out["export_groups"] = groups.astype(float)
+    out["export_groups_per_1000_smes"] = groups.astype(float) / np.maximum(n_smes, 1) * 1000.0
+    return out
+
+
+@dataclass
+class ScoreResult:
+    """Scores of a territory: per municipality, per SME, per population origin, and a summary."""
+
+    municipalities: gpd.GeoDataFrame
+    smes: gpd.GeoDataFrame
+    origins: gpd.GeoDataFrame
+    profile: milieu.Profile
+    summary: dict = field(default_factory=dict)
+
+
+def score_territory(
+    territory,
+    *,
+    profile: milieu.Profile | str | None = None,
+    export_groups: pd.Series | None = None,
+    max_per_commune: int = 30,
+    progress: Callable[[str], None] | None = None,
+) -> ScoreResult:
+    """Indicators, components, the milieu index, ranks and rank intervals of a territory.
+
+    Parameters
+    ----------
+    territory : proximity.territory.Territory
+    profile : Profile or path, optional
+        Scoring profile (default: the shipped one).
+    export_groups : Series, optional
+        Export groups per municipality (INSEE index), from :mod:`proximity.groups`.
+    """
+    say = progress or (lambda msg: None)
+    if profile is None or isinstance(profile, str) or hasattr(profile, "__fspath__"):
+        profile = milieu.load_profile(profile)
+    graph = territory.csr
+    munis = territory.municipalities
+    smes = territory.smes
+    say("population origins")
+    origins = population_origins(munis, graph, max_per_commune=max_per_commune, seed=int(profile.parameters["seed"]))
+    say(f"indicators for {len(origins)} population origins")
+    kw = dict(gateways=territory.gateways, support_bodies=territory.support_bodies, smes=smes, profile=profile)
+    pop_vals = origin_indicators(graph, origins, **kw)
+    say(f"indicators for {len(smes)} SMEs")
+    sme_vals = origin_indicators(graph, smes[["geometry"]], **kw)
+    T = float(profile.parameters["catchment_minutes"])
+    say("2SFCA")
+    pts = pd.concat([origins[["geometry"]], smes[["geometry"]]])
+    both = two_step_support(graph, gpd.GeoDataFrame(pts, crs=origins.crs), support_bodies=territory.support_bodies, smes=smes, max_minutes=T)
+    pop_vals["support_2sfca"] = both.reindex(origins.index).to_numpy()
+    sme_vals["support_2sfca"] = both.reindex(smes.index).to_numpy()
+
+    say("municipal aggregation and index")
+    ind = municipality_indicators(munis, pop_vals, origins, sme_vals, smes, export_groups=export_groups)
+    feed = ind.copy()
+    if profile.weighting == "smes":
+        for c in pop_vals.columns:
+            feed[c] = ind[f"{c}_smes"]
+    comp = milieu.composite(feed, profile)
+    ranks = milieu.rank_intervals(feed, profile)
+    table = munis[["insee", "name", "population", "epci_name", "epci_type", "metropole", "area_km2"]].join(ind).join(comp).join(ranks)
+    table = gpd.GeoDataFrame(table, geometry=munis.geometry, crs=munis.crs)
+
+    sme_table = smes.join(sme_vals.add_prefix(""), rsuffix="_score")
+    sme_table = sme_table.join(table[["index", "rank"]].rename(columns={"index": "municipality_index", "rank": "municipality_rank"}), on="commune")
+
+    w = origins["weight"]
+    summary = {
+        "n_municipalities": int(len(table)),
+        "n_population_origins": int(len(origins)),
+        "n_smes": int(len(smes)),
+        "smes_synthetic": bool(smes["synthetic"].any()) if len(smes) else False,
+        "equity": {
+            key: {
+                "gini": acc.gini(np.minimum(pop_vals[key], 1e6), weights=w),
+                "palma": acc.palma(np.minimum(pop_vals[key], 1e6), weights=w),
+            }
+            for key in ("support_gravity", "support_within_t", "gateways_within_t")
+        },
+        "population_within_minutes": {
+            f"{g}_{t:g}": float(w[pop_vals[f"minutes_{g}"] <= t].sum())
+            for g in ("airport", "tgv_station", "chamber_of_commerce")
+            for t in (30.0, 45.0, 60.0)
+        },
+        "top5": table.sort_values("rank").head(5)[["insee", "name", "index"]].to_dict("records"),
+        "bottom5": table.sort_values("rank").tail(5)[["insee", "name", "index"]].to_dict("records"),
+    }
+    return ScoreResult(municipalities=table, smes=sme_table, origins=origins.join(pop_vals), profile=profile, summary=summary)
