@@ -1,0 +1,159 @@
+"""The main job on a territory, stage by stage, with atomic outputs and provenance.
+
+``proximity run`` = :func:`run`: install the data, load the layers and the network, write
+the layers and travel-time tables, score the territory, and (with ``maps_dir``) build the
+maps. Each stage also has its own function for the matching CLI command.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import platform
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from . import __version__, _io, datasets, milieu, network, scores, traveltime
+from .territory import DEFAULT_N_SMES, DEFAULT_SEED, Territory, load_territory
+
+__all__ = ["provenance", "write_layers", "write_traveltime_tables", "write_scores", "run"]
+
+SYNTHETIC_NOTE = (
+    "SMEs are SYNTHETIC: drawn by a seeded generator from commune populations and the road "
+    "network (no real firm register is available); they are not real firms."
+)
+
+
+def provenance(territory: Territory, *, parameters: dict | None = None) -> dict:
+    """Inputs (files with sha256, licence, attribution), parameters, versions and date of a run."""
+    man = territory.manifest
+    files = []
+    sets: dict[str, hashlib._Hash] = {}
+    counts: dict[str, int] = {}
+    for f in man.files:
+        if f.fileset:
+            sets.setdefault(f.fileset, hashlib.sha256()).update(f"{f.path}:{f.sha256}\n".encode())
+            counts[f.fileset] = counts.get(f.fileset, 0) + 1
+            continue
+        files.append({"key": f.key, "path": f.path, "sha256": f.sha256, "licence": f.licence,
+                      "attribution": f.attribution, "upstream": f.upstream, "caveat": f.caveat})
+    for key, h in sets.items():
+        first = next(f for f in man.files if f.fileset == key)
+        files.append({"key": key, "path": man.filesets[key], "files": counts[key], "sha256_of_listing": h.hexdigest(),
+                      "licence": first.licence, "attribution": first.attribution, "caveat": first.caveat})
+    import geopandas
+    import networkx
+    import osmnx
+    import scipy
+
+    return {
+        "tool": "proximity",
+        "version": __version__,
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "territory": {"name": man.name, "label": man.label, "crs": man.crs},
+        "inputs": files,
+        "smes": {**territory.params, "synthetic": territory.synthetic_smes, "note": SYNTHETIC_NOTE if territory.synthetic_smes else ""},
+        "facilities_off_network": {
+            "gateways": territory.gateways.loc[~territory.gateways["on_network"], "name"].tolist(),
+            "support_bodies": territory.support_bodies.loc[~territory.support_bodies["on_network"], "name"].tolist(),
+        },
+        "network": network.network_summary(territory.graph),
+        "parameters": parameters or {},
+        "software": {"python": platform.python_version(), "geopandas": geopandas.__version__, "osmnx": osmnx.__version__,
+                     "networkx": networkx.__version__, "scipy": scipy.__version__},
+        "attribution": datasets.attributions(man.name),
+    }
+
+
+def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Columns writable by GDAL: lists and dicts as text, an explicit id column."""
+    out = gdf.copy()
+    for c in out.columns:
+        if c != out.geometry.name and out[c].dtype == object:
+            if out[c].map(lambda v: isinstance(v, (list, tuple, dict, set))).any():
+                out[c] = out[c].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v)
+    return out
+
+
+def write_layers(territory: Territory, out: Path) -> list[Path]:
+    """``layers.gpkg`` with the four layers, and a CSV of each (lon/lat columns)."""
+    layers = {name: _for_file(territory.layer(name)) for name in ("municipalities", "gateways", "support_bodies", "smes")}
+    written = [_io.write_gpkg(layers, out / "layers.gpkg")]
+    return written
+
+
+def write_traveltime_tables(territory: Territory, out: Path, *, max_minutes: float = 90.0) -> list[Path]:
+    """Nearest facility per kind (SMEs, municipality centres) and municipality → gateway OD tables."""
+    csr = territory.csr
+    gws = territory.gateways[territory.gateways["on_network"]]
+    sup = territory.support_bodies[territory.support_bodies["on_network"]]
+    groups = scores._gateway_groups(gws)
+    munis = territory.municipalities
+    centres = gpd.GeoDataFrame(geometry=munis.geometry.representative_point(), index=munis.index, crs=munis.crs)
+    written = []
+    tt = out / "traveltime"
+    for label, origins in (("smes", territory.smes[["geometry"]]), ("municipalities", centres)):
+        g = traveltime.nearest(csr, origins, groups, by="group")
+        s = traveltime.nearest(csr, origins, sup, by="category")
+        table = pd.concat([g.assign(layer="gateways"), s.assign(layer="support_bodies")], ignore_index=True)
+        names = pd.concat([gws["name"], gws.loc[gws["tgv"].fillna(False).astype(bool), "name"].rename(lambda i: f"{i}|tgv"), sup["name"]])
+        table["destination_name"] = table["destination_id"].map(names.to_dict())
+        written.append(_io.write_csv(table, tt / f"nearest_{label}.csv", index=False))
+    od = traveltime.od_matrix(csr, centres, gws[["geometry"]], max_minutes=max_minutes)
+    written.append(_io.write_csv(od, tt / "od_municipalities_gateways.csv", index=False))
+    return written
+
+
+def write_scores(result: scores.ScoreResult, out: Path, prov: dict) -> list[Path]:
+    """``municipalities.gpkg/.csv``, ``smes.gpkg/.csv`` and ``provenance.json``."""
+    m = _for_file(result.municipalities)
+    s = _for_file(result.smes)
+    s["note"] = SYNTHETIC_NOTE if bool(s["synthetic"].any()) else ""
+    prov = {**prov, "profile": {"name": result.profile.name, "source": result.profile.source,
+                                "normalisation": result.profile.normalisation, "weighting": result.profile.weighting,
+                                "parameters": result.profile.parameters, "components": result.profile.components,
+                                "indicators": [i.__dict__ for i in result.profile.indicators]},
+            "summary": result.summary}
+    return [
+        _io.write_gpkg({"municipalities": m}, out / "municipalities.gpkg"),
+        _io.write_csv(m.sort_index(), out / "municipalities.csv", index=False, float_format="%.10g"),
+        _io.write_gpkg({"smes": s}, out / "smes.gpkg"),
+        _io.write_csv(s.sort_index(), out / "smes.csv", index=False, float_format="%.10g"),
+        _io.write_json(prov, out / "provenance.json"),
+    ]
+
+
+def run(
+    territory: str = "herault",
+    *,
+    out: str | Path = "out",
+    n_smes: int = DEFAULT_N_SMES,
+    seed: int = DEFAULT_SEED,
+    max_minutes: float = 90.0,
+    profile: str | Path | None = None,
+    maps_dir: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """The main job: data, layers, network, travel-time tables, scores (and maps)."""
+    say = progress or (lambda msg: None)
+    out = _io.check_out_dir(out)
+    say("data install")
+    datasets.install(territory)
+    ter = load_territory(territory, n_smes=n_smes, seed=seed, progress=say)
+    written = write_layers(ter, out)
+    written.append(_io.write_json(network.network_summary(ter.graph), out / "network_summary.json"))
+    say("travel-time tables")
+    written += write_traveltime_tables(ter, out, max_minutes=max_minutes)
+    prof = milieu.load_profile(profile)
+    res = scores.score_territory(ter, profile=prof, progress=say)
+    params = {"n_smes": n_smes, "seed": seed, "max_minutes": max_minutes}
+    written += write_scores(res, out, provenance(ter, parameters=params))
+    if maps_dir is not None:
+        from . import maps
+
+        say("maps")
+        written += maps.build_maps(ter, res, out=maps_dir, progress=say)
+    return written
