@@ -773,13 +773,18 @@ class _TooMany(Exception):
     pass
 
 
-def _enumerate_groups(prob: _Problem, cap: int) -> dict[int, np.ndarray]:
-    """Every feasible group (clique of the compatibility graph, with a common base), by size."""
+def _enumerate_groups(prob: _Problem, cap: int, vertices: Iterable[int] | None = None) -> dict[int, np.ndarray]:
+    """Every feasible group (clique of the compatibility graph, with a common base) whose
+    smallest member is in ``vertices`` (default all), by size; :class:`_TooMany` beyond ``cap``."""
     n = prob.n
-    higher = []
-    for i in range(n):
-        nbr, _ = prob.row(i)
-        higher.append(frozenset(int(j) for j in nbr if j > i))
+    cache: dict[int, frozenset[int]] = {}
+
+    def higher(i: int) -> frozenset[int]:  # built on demand: a dense graph hits the cap early
+        got = cache.get(i)
+        if got is None:
+            nbr, _ = prob.row(i)
+            got = cache[i] = frozenset(nbr[nbr > i].tolist())
+        return got
     elig = None
     if prob.nb:
         elig = [int(sum(1 << b for b in np.flatnonzero(np.isfinite(prob.base_min[i])))) for i in range(n)]
@@ -803,12 +808,12 @@ def _enumerate_groups(prob: _Problem, cap: int) -> dict[int, np.ndarray]:
                 cm = common & elig[u]
                 if not cm:
                     continue
-            extend(clique + (u,), cand & higher[u], cm)
+            extend(clique + (u,), cand & higher(u), cm)
 
-    for v in range(n):
+    for v in range(n) if vertices is None else vertices:
         if prob.nb and not elig[v]:
             continue
-        extend((v,), higher[v], elig[v] if elig is not None else 0)
+        extend((v,), higher(v), elig[v] if elig is not None else 0)
     return {k: np.array(v, dtype=np.int64).reshape(len(v), k) for k, v in found.items() if v}
 
 
@@ -855,7 +860,7 @@ def _solve_exact(prob: _Problem, cols: dict[int, np.ndarray], time_limit_s: floa
     # Reduced-cost fixing: with the LP optimum z and a heuristic solution of value U, a
     # column whose LP reduced cost exceeds U - z is in no solution better than U, so
     # HiGHS only sees the columns that can matter (its root node is slow on many columns).
-    search = _search(prob, time_limit_s=min(0.2 * time_limit_s, 10.0), seed=seed)
+    search = _search(prob, time_limit_s=min(0.2 * time_limit_s, 10.0), seed=seed, mask=placeable)
     upper = sum(search.cost(g) - big * len(g) for g in search.groups.values())
     lp = linprog(c, A_ub=A, b_ub=np.ones(prob.n), bounds=(0.0, 1.0), method="highs")
     keep = np.ones(m, dtype=bool)
@@ -1036,8 +1041,9 @@ class _Search:
                 best = (tuple(sorted(g)), pick_cost)
         return best
 
-    def construct(self, placeable: np.ndarray) -> None:
+    def construct(self) -> None:
         p = self.p
+        placeable = self.placeable
         deg = np.diff(p.indptr)
         order = np.lexsort((self.rng.random(p.n), deg))
         free = lambda j: self.group_of[j] < 0  # noqa: E731
@@ -1048,9 +1054,10 @@ class _Search:
             if found is not None:
                 self.add_group(found[0])
 
-    def repair(self, placeable: np.ndarray) -> None:
-        """Place unplaced placeable SMEs: insertion, a new group taking spare members, ejection."""
-        p = self.p
+    def repair(self) -> None:
+        """Place unplaced placeable SMEs: insertion, a new group taking spare members, ejection,
+        then exact re-solution of their neighbourhoods."""
+        placeable = self.placeable
         changed = True
         while changed and time.perf_counter() < self.deadline:
             changed = False
@@ -1061,7 +1068,8 @@ class _Search:
                     changed = True
                 if time.perf_counter() > self.deadline:
                     break
-        del p
+            if not changed:
+                changed = self._lns_unplaced() > 0
 
     def _neighbour_groups(self, i: int, limit: int | None = None) -> list[int]:
         seen: dict[int, None] = {}
@@ -1156,36 +1164,57 @@ class _Search:
                 break
 
     def _lns(self, n_groups: int) -> int:
-        """Re-solve exactly the partition of each group and its nearest neighbour groups."""
-        p = self.p
+        """Re-solve exactly each group with its nearest neighbour groups and nearby
+        unplaced SMEs (most SMEs placed, then least cost)."""
         moves = 0
         for gid in self.rng.permutation(list(self.groups)).tolist():
             if time.perf_counter() > self.deadline:
                 break
-            if gid not in self.groups:
-                continue
-            g = self.groups[gid]
-            closeness: dict[int, float] = {}
-            for i in g:
-                for j in self.near[i][:10]:
-                    other = self.group_of[j]
-                    if other >= 0 and other != gid:
-                        t = self.d(i, j)
-                        closeness[other] = min(closeness.get(other, math.inf), t)
-            if not closeness:
-                continue
-            chosen = [gid, *sorted(closeness, key=closeness.__getitem__)[: n_groups - 1]]
-            union = np.array(sorted(x for c in chosen for x in self.groups[c]), dtype=np.int64)
-            now = sum(self.cost(self.groups[c]) for c in chosen)
-            best = _partition_exactly(p, union, now)
-            if best is None:
-                continue
-            for c in chosen:
-                self.drop_group(c)
-            for members in best:
-                self.add_group(members)
-            moves += 1
+            if gid in self.groups:
+                moves += self._resolve(self.groups[gid], n_groups, own=gid)
         return moves
+
+    def _lns_unplaced(self, n_groups: int = 3) -> int:
+        """The same around each unplaced SME that could be in a group."""
+        moves = 0
+        for u in np.flatnonzero(self.placeable).tolist():
+            if time.perf_counter() > self.deadline:
+                break
+            if self.group_of[u] < 0:
+                moves += self._resolve((u,), n_groups, own=-1)
+        return moves
+
+    def _resolve(self, seed: tuple[int, ...], n_groups: int, *, own: int, max_union: int = 18) -> int:
+        closeness: dict[int, float] = {}
+        extra: dict[int, None] = {}
+        for i in seed:
+            for j in self.near[i][:12]:
+                other = self.group_of[j]
+                if other >= 0 and other != own:
+                    closeness[other] = min(closeness.get(other, math.inf), self.d(i, j))
+                elif other < 0 and self.placeable[j] and j not in seed:
+                    extra[j] = None
+        chosen = sorted(closeness, key=closeness.__getitem__)[: n_groups - (own >= 0)]
+        if own >= 0:
+            chosen = [own, *chosen]
+        if not chosen:
+            return 0
+        union = [x for c in chosen for x in self.groups[c]]
+        if own < 0:
+            union.extend(seed)
+        room = max(max_union - len(union), 0)
+        union.extend(list(extra)[: min(room, 4)])
+        union_arr = np.array(sorted(set(union)), dtype=np.int64)
+        now_cost = sum(self.cost(self.groups[c]) for c in chosen)
+        now_placed = sum(len(self.groups[c]) for c in chosen)
+        best = _partition_exactly(self.p, union_arr, now_cost, now_placed)
+        if best is None:
+            return 0
+        for c in chosen:
+            self.drop_group(c)
+        for members in best:
+            self.add_group(members)
+        return 1
 
     def _relocate_swap(self) -> int:
         p = self.p
@@ -1267,13 +1296,15 @@ class _Search:
         return moves
 
 
-def _partition_exactly(prob: _Problem, union: np.ndarray, now: float) -> list[tuple[int, ...]] | None:
-    """Cheapest partition of ``union`` into feasible groups, if cheaper than ``now``."""
+def _partition_exactly(prob: _Problem, union: np.ndarray, now_cost: float, now_placed: int
+                       ) -> list[tuple[int, ...]] | None:
+    """Best packing of ``union`` into feasible groups (most placed, then least cost), if it
+    beats the current groups of these SMEs (``now_placed`` placed at ``now_cost``)."""
     u = len(union)
     L = prob.pair(union[:, None], union[None, :])
     fin = np.isfinite(L)
     elig = np.isfinite(prob.base_min[union]) if prob.nb else None
-    members, costs = [], []
+    members, costs, sizes = [], [], []
     for k in range(prob.min_size, min(prob.max_size, u) + 1):
         comb = _combinations(u, k)
         ok = np.ones(len(comb), dtype=bool)
@@ -1289,18 +1320,25 @@ def _partition_exactly(prob: _Problem, union: np.ndarray, now: float) -> list[tu
         fine = np.isfinite(tours)
         members.extend(comb[fine])
         costs.append(tours[fine] + prob.pen[k])
+        sizes.append(np.full(int(fine.sum()), k))
     if not members:
         return None
     c = np.concatenate(costs)
+    size = np.concatenate(sizes)
     m = len(c)
+    big = float(c.max()) * math.ceil(u / prob.min_size) + 1.0
     rows = np.concatenate(members)
-    cols = np.repeat(np.arange(m), [len(x) for x in members])
+    cols = np.repeat(np.arange(m), size)
     A = sparse.csr_array((np.ones(len(rows)), (rows, cols)), shape=(u, m))
-    res = milp(c, constraints=[LinearConstraint(A, 1.0, 1.0)], integrality=np.ones(m), bounds=Bounds(0.0, 1.0),
-               options={"time_limit": 5.0})
-    if res.x is None or res.fun >= now - 1e-7:
+    res = milp(c - big * size, constraints=[LinearConstraint(A, -np.inf, 1.0)], integrality=np.ones(m),
+               bounds=Bounds(0.0, 1.0), options={"time_limit": 5.0})
+    if res.x is None:
         return None
-    return [tuple(int(x) for x in union[members[j]]) for j in np.flatnonzero(res.x > 0.5)]
+    chosen = np.flatnonzero(res.x > 0.5)
+    placed, cost = int(size[chosen].sum()), float(c[chosen].sum())
+    if placed < now_placed or (placed == now_placed and cost >= now_cost - 1e-7):
+        return None
+    return [tuple(int(x) for x in union[members[j]]) for j in chosen]
 
 
 def _placeability(prob: _Problem) -> np.ndarray:
@@ -1488,21 +1526,21 @@ def _max_placeable(prob: _Problem, placeable: np.ndarray) -> int:
     return int(best[sizes[sizes > 0]].sum())
 
 
-def _search(prob: _Problem, *, time_limit_s: float, seed: int) -> _Search:
-    """Construction, repair and local search within the time limit."""
+def _search(prob: _Problem, *, time_limit_s: float, seed: int, mask: np.ndarray | None = None) -> _Search:
+    """Construction, repair and local search within the time limit, on the SMEs of ``mask``."""
     search = _Search(prob, seed=seed, deadline=time.perf_counter() + time_limit_s)
-    placeable = _placeability(prob)
-    search.construct(placeable)
-    search.repair(placeable)
+    search.placeable = _placeability(prob) & (True if mask is None else mask)
+    search.construct()
+    search.repair()
     search.improve()
-    search.repair(placeable)
-    search.placeable = placeable
+    search.repair()
     return search
 
 
-def _solve_heuristic(prob: _Problem, *, time_limit_s: float, seed: int) -> _Solution:
+def _solve_heuristic(prob: _Problem, *, time_limit_s: float, seed: int, mask: np.ndarray | None = None
+                     ) -> _Solution:
     deadline = time.perf_counter() + time_limit_s
-    search = _search(prob, time_limit_s=time_limit_s, seed=seed)
+    search = _search(prob, time_limit_s=time_limit_s, seed=seed, mask=mask)
     placeable = search.placeable
     prob.metric = _check_metric(prob, search.rng)
     h, placeable, two = _sme_bound(prob, search, placeable, deadline=deadline + max(time_limit_s, 30.0))
@@ -1692,23 +1730,70 @@ def form_groups(
         pair_minutes=pair_minutes, size_penalty_minutes=float(size_penalty_minutes),
     )
 
-    sol = None
-    if method in ("auto", "exact"):
+    sol = _solve(prob, method=method, time_limit_s=float(time_limit_s), seed=int(seed),
+                 max_candidates=int(max_candidates))
+    return _result(sol, prob, smes, naf, base_ids, limit, rule)
+
+
+def _solve(prob: _Problem, *, method: str, time_limit_s: float, seed: int, max_candidates: int) -> _Solution:
+    """Exact on the connected components of the compatibility graph whose feasible groups
+    fit in ``max_candidates`` (all of them for "exact"), heuristic on the others."""
+    if method == "heuristic":
+        return _solve_heuristic(prob, time_limit_s=time_limit_s, seed=seed)
+    rows = np.repeat(np.arange(prob.n), np.diff(prob.indptr))
+    graph = sparse.coo_array((np.ones(len(rows)), (rows, prob.indices)), shape=(prob.n, prob.n))
+    n_comp, labels = sparse.csgraph.connected_components(graph, directed=False)
+    comp_size = np.bincount(labels, minlength=n_comp)
+    members_of = np.argsort(labels, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(comp_size)])
+    cols: dict[int, list[np.ndarray]] = {}
+    heuristic = np.zeros(prob.n, dtype=bool)
+    total = 0
+    for c in np.argsort(comp_size, kind="stable"):  # small components first
+        if comp_size[c] < prob.min_size:
+            continue
+        vertices = members_of[starts[c]:starts[c + 1]]
         try:
-            cols = _enumerate_groups(prob, int(max_candidates))
+            found = _enumerate_groups(prob, max_candidates - total, vertices.tolist())
         except _TooMany:
             if method == "exact":
                 raise InputError(
                     f"more than max_candidates={max_candidates} feasible groups: too many for the exact method; "
                     f"use method='heuristic' (or 'auto'), raise max_candidates, or lower max_minutes"
                 ) from None
+            heuristic[vertices] = True
+            continue
+        for k, arr in found.items():
+            cols.setdefault(k, []).append(arr)
+            total += len(arr)
+    parts = []
+    exact = np.zeros(prob.n, dtype=bool)
+    if cols:
+        merged = {k: np.concatenate(v) for k, v in cols.items()}
+        part = _solve_exact(prob, merged, time_limit_s, seed)
+        for arr in merged.values():
+            exact[arr.ravel()] = True
+        if part.groups == [] and part.status == "time_limit":
+            heuristic |= exact  # no integer solution in time: the heuristic takes these over
         else:
-            sol = _solve_exact(prob, cols, float(time_limit_s), int(seed))
-            if sol.groups == [] and sol.status == "time_limit":
-                sol = None  # no integer solution in time: fall back on the heuristic
-    if sol is None:
-        sol = _solve_heuristic(prob, time_limit_s=float(time_limit_s), seed=int(seed))
-    return _result(sol, prob, smes, naf, base_ids, limit, rule)
+            parts.append(part)
+    if heuristic.any():
+        parts.append(_solve_heuristic(prob, time_limit_s=time_limit_s, seed=seed, mask=heuristic))
+    if not parts:
+        return _Solution([], 0.0, 0.0, "optimal", "exact", 0, np.zeros(prob.n, dtype=bool))
+    if len(parts) == 1:
+        return parts[0]
+    statuses = {p.status for p in parts}
+    status = "heuristic" if "heuristic" in statuses else ("time_limit" if "time_limit" in statuses else "optimal")
+    return _Solution(
+        groups=[g for p in parts for g in p.groups],
+        objective=sum(p.objective for p in parts),
+        bound=sum(p.bound for p in parts),
+        status=status,
+        method="+".join(p.method for p in parts),
+        max_placeable=sum(p.max_placeable for p in parts),
+        placeable=np.logical_or.reduce([p.placeable for p in parts]),
+    )
 
 
 def _result(sol: _Solution, prob: _Problem, smes: pd.DataFrame, naf: np.ndarray | None, base_ids: pd.Index,
