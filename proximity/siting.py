@@ -864,8 +864,8 @@ class LocationResult:
         when ``time_limit_s`` ran out).
     solver : str
         ``"highs"`` (MIP), ``"enumeration"`` (p = 1 or every candidate chosen: exact
-        without a MIP), or ``"greedy"`` (the time limit ran out before HiGHS found a
-        solution: the greedy heuristic's).
+        without a MIP), or ``"greedy"`` (the time limit ran out and the greedy
+        heuristic's solution, best marginal gain first, beats HiGHS's incumbent, if any).
     assignment : DataFrame
         Indexed by demand id (all demand points, input order): ``weight``, ``site_id``
         (nearest chosen site reachable in the table, missing if none), ``minutes``
@@ -1108,6 +1108,7 @@ def _evaluate(model: _Model, sites: np.ndarray) -> dict[str, Any]:
     per_site.index.name = None
     served_weight = float(ws.sum())
     return {
+        "sites": pr.cand_ids.take(sites),
         "objective": objective,
         "assignment": assignment,
         "per_site": per_site,
@@ -1177,14 +1178,15 @@ def _solve(model: _Model, p: int, time_limit_s: float | None, mip_rel_gap: float
             )
         dual = getattr(res, "mip_dual_bound", None)
         dual = sign * float(dual) if dual is not None and np.isfinite(dual) else math.nan
+        ev, solver = None, "highs"
         if res.x is not None:
-            y = res.x[:nc]
-            sites = np.sort(np.argsort(-y, kind="stable")[:p])
-            solver = "highs"
-        else:  # the time limit ran out before any integer solution
-            sites = _greedy(model, p)
-            solver = "greedy"
-        ev = _evaluate(model, sites)
+            ev = _evaluate(model, np.sort(np.argsort(-res.x[:nc], kind="stable")[:p]))
+        if res.status != 0 or ev is None:
+            # stopped early: HiGHS's incumbent may be poor (or absent); keep the greedy one if better
+            greedy = _evaluate(model, _greedy(model, p))
+            better = sign * greedy["objective"] < sign * ev["objective"] if ev is not None else True
+            if better:
+                ev, solver = greedy, "greedy"
         status = "optimal" if res.status == 0 else "time_limit"
         obj = ev["objective"]
         bound = dual
@@ -1198,7 +1200,7 @@ def _solve(model: _Model, p: int, time_limit_s: float | None, mip_rel_gap: float
     return LocationResult(
         model=model.kind,
         p=p,
-        sites=model.pairs.cand_ids.take(sites),
+        sites=ev["sites"],
         objective=ev["objective"],
         dual_bound=float(bound),
         mip_gap=float(gap),
@@ -1262,8 +1264,9 @@ def maximal_covering(
         The candidate ids to choose from (default: the origins of ``od``); other origins
         of ``od`` are ignored, and candidates absent from ``od`` cover nothing.
     time_limit_s : float, optional
-        Solver time limit; the best solution found is returned with ``status =
-        "time_limit"`` and its gap.
+        Solver time limit. When it runs out, the better of HiGHS's incumbent and the
+        greedy solution is returned with ``status = "time_limit"`` and its gap to
+        HiGHS's bound (which can be weak: the LP relaxation may not be solved yet).
     mip_rel_gap : float, default 1e-4
         Relative optimality tolerance of HiGHS (its default); 0 proves the optimum.
 

@@ -273,6 +273,21 @@ def test_time_limit_without_solution_falls_back_to_greedy(monkeypatch):
     assert r.dual_bound == 16.0 and r.mip_gap == pytest.approx(1 / 15)
 
 
+def test_time_limit_keeps_the_better_of_incumbent_and_greedy(monkeypatch):
+    def incumbent(sites):
+        x = np.zeros(3 + 5)  # y for A, B, C then one z per modelled demand point
+        x[["ABC".index(s) for s in sites]] = 1.0
+        return lambda *a, **k: SimpleNamespace(status=1, x=x, mip_dual_bound=50.0, mip_gap=None, message="")
+
+    monkeypatch.setattr(siting, "milp", incumbent("AB"))  # A+B: 262 (penalty 40), greedy C then A: 110
+    r = siting.p_median(HAND, demand_weights=HAND_W, p=2, time_limit_s=1)
+    assert r.solver == "greedy" and list(r.sites) == ["A", "C"] and r.objective == pytest.approx(110.0)
+    assert r.mip_gap == pytest.approx(60 / 110)
+    monkeypatch.setattr(siting, "milp", incumbent("AC"))
+    r = siting.p_median(HAND, demand_weights=HAND_W, p=2, time_limit_s=1)
+    assert r.solver == "highs" and r.status == "time_limit" and r.objective == pytest.approx(110.0)
+
+
 def test_solver_failure_is_a_proximity_error(monkeypatch):
     monkeypatch.setattr(siting, "milp", lambda *a, **k: SimpleNamespace(status=2, x=None, message="infeasible"))
     with pytest.raises(ProximityError, match="could not solve the p_median model"):
