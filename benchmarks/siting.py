@@ -31,7 +31,7 @@ from proximity import siting
 
 def instance(n_cand: int, n_dem: int, side_km: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    k = int(round(np.sqrt(n_cand)))
+    k = round(np.sqrt(n_cand))
     step = side_km / k
     g = (np.arange(k) + 0.5) * step
     cand = np.array(np.meshgrid(g, g)).reshape(2, -1).T

@@ -251,7 +251,7 @@ def _territory(territory: Any, crs: pyproj.CRS) -> shapely.Geometry:
     if not present.size or not types <= {3, 6}:  # Polygon, MultiPolygon
         raise InputError(
             f"{name} must be made of polygons, got geometry types "
-            f"{sorted(set(g.geom_type for g in present)) or ['none']}; pass the territory's outline"
+            f"{sorted({g.geom_type for g in present}) or ['none']}; pass the territory's outline"
         )
     if not shapely.is_valid(present).all():
         raise InputError(f"{name} has invalid polygons; repair them with .make_valid() first")
@@ -409,8 +409,8 @@ def candidate_sites(
         shapely.prepare(area)
         inside = shapely.intersects_xy(area, gx, gy)
         gx, gy = gx[inside], gy[inside]
-        ids = np.array([f"grid:{x:.0f}_{y:.0f}" for x, y in zip(gx, gy)], dtype=object)
-        names = np.array([f"grid point {x / 1000:.1f} km E, {y / 1000:.1f} km N" for x, y in zip(gx, gy)], dtype=object)
+        ids = np.array([f"grid:{x:.0f}_{y:.0f}" for x, y in zip(gx, gy, strict=True)], dtype=object)
+        names = np.array([f"grid point {x / 1000:.1f} km E, {y / 1000:.1f} km N" for x, y in zip(gx, gy, strict=True)], dtype=object)
         pts = gpd.GeoSeries(gpd.points_from_xy(gx, gy), crs=metric)
         source = "grid"
         what = f"the grid of {spacing:g} m; use a smaller grid_spacing_m"

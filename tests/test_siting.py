@@ -657,7 +657,7 @@ def test_business_parks_from_the_montpellier_zac_file():
     assert set(sites["source"]) == {"business_park"} and sites.index[0] == "park:0"
     polys = zac.to_crs(L93).geometry.to_numpy()
     pts = sites.geometry.to_crs(L93).to_numpy()
-    assert all(poly.buffer(1e-6).contains(pt) for poly, pt in zip(polys, pts))
+    assert all(poly.buffer(1e-6).contains(pt) for poly, pt in zip(polys, pts, strict=True))
     assert sites["name"].str.contains("Garosud").any()
     # read from the path, the missing crs member makes the Lambert-93 metres look like degrees
     with pytest.raises(LayerValidationError, match=r"coordinates look projected"):
@@ -673,7 +673,7 @@ def test_municipality_centres_inside_their_communes():
     assert sites.loc["municipality:34172", "name"] == "Montpellier"
     polys = communes.to_crs(L93).geometry.to_numpy()
     pts = sites.geometry.to_crs(L93).to_numpy()
-    assert all(poly.buffer(1e-6).contains(pt) for poly, pt in zip(polys, pts))
+    assert all(poly.buffer(1e-6).contains(pt) for poly, pt in zip(polys, pts, strict=True))
     near = siting.candidate_sites(kind="municipalities", territory_bounds_or_polygon=(3.80, 43.55, 3.95, 43.65),
                                   municipalities=communes)
     assert 0 < len(near) < 20 and "municipality:34172" in near.index
