@@ -409,8 +409,9 @@ def candidate_sites(
         shapely.prepare(area)
         inside = shapely.intersects_xy(area, gx, gy)
         gx, gy = gx[inside], gy[inside]
-        ids = np.array([f"grid:{x:.0f}_{y:.0f}" for x, y in zip(gx, gy, strict=True)], dtype=object)
-        names = np.array([f"grid point {x / 1000:.1f} km E, {y / 1000:.1f} km N" for x, y in zip(gx, gy, strict=True)], dtype=object)
+        xy = list(zip(gx, gy, strict=True))
+        ids = np.array([f"grid:{x:.0f}_{y:.0f}" for x, y in xy], dtype=object)
+        names = np.array([f"grid point {x / 1000:.1f} km E, {y / 1000:.1f} km N" for x, y in xy], dtype=object)
         pts = gpd.GeoSeries(gpd.points_from_xy(gx, gy), crs=metric)
         source = "grid"
         what = f"the grid of {spacing:g} m; use a smaller grid_spacing_m"
