@@ -76,16 +76,16 @@ from .errors import CRSError, InputError, MissingColumnError, UnreachableWarning
 from .network import CSRGraph
 
 __all__ = [
-    "ACCESS_SPEED_KMH",
     "ACCESS_DETOUR",
+    "ACCESS_SPEED_KMH",
     "MAX_SNAP_M",
-    "snap",
+    "isochrones",
     "nearest",
     "nearest_table",
     "od_matrix",
-    "isochrones",
     "route",
     "route_latlon",
+    "snap",
 ]
 
 #: Speed (km/h) of the off-network leg between a point and its network node.
@@ -974,9 +974,9 @@ def _iso_polygons(t: np.ndarray, xy_nodes: np.ndarray, origin: np.ndarray, thres
     hi = np.maximum(pts.max(axis=0), origin) + radius if reached.size else origin + radius
     c = float(cell_m) if cell_m is not None else max(10.0, float((hi - lo).max()) / _ISO_CELLS)
     # grid aligned so that the origin is a cell centre
-    i0, j0 = int(math.ceil((origin[0] - lo[0]) / c)), int(math.ceil((origin[1] - lo[1]) / c))
-    nx_ = i0 + int(math.ceil((hi[0] - origin[0]) / c)) + 1
-    ny_ = j0 + int(math.ceil((hi[1] - origin[1]) / c)) + 1
+    i0, j0 = math.ceil((origin[0] - lo[0]) / c), math.ceil((origin[1] - lo[1]) / c)
+    nx_ = i0 + math.ceil((hi[0] - origin[0]) / c) + 1
+    ny_ = j0 + math.ceil((hi[1] - origin[1]) / c) + 1
     xs = origin[0] + (np.arange(nx_) - i0) * c
     ys = origin[1] + (np.arange(ny_) - j0) * c
     field_s = np.empty((ny_, nx_))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 
@@ -14,7 +15,12 @@ import shapely
 from shapely.geometry import Point
 
 from proximity import traveltime as tt
-from proximity.errors import CRSError, InputError, MissingColumnError, UnreachableWarning
+from proximity.errors import (
+    CRSError,
+    InputError,
+    MissingColumnError,
+    UnreachableWarning,
+)
 from proximity.network import graph_to_csr
 
 X0, Y0 = 760_000.0, 6_270_000.0  # Lambert-93, near Montpellier
@@ -193,7 +199,7 @@ def test_points_in_another_crs_give_the_same_times(csr, sample):
 def test_od_matrix_equals_networkx(csr, sample, swap, monkeypatch):
     o_xy, f_xy, T = sample
     if swap:  # more destinations than origins: Dijkstra runs from the origins on the forward graph
-        o_xy, f_xy = o_xy[:10], f_xy
+        o_xy = o_xy[:10]
         T = T[:10]
     # tiny batches so that several Dijkstra batches and point blocks are exercised
     monkeypatch.setattr(tt, "_BATCH_BYTES", 8 * csr.n_nodes * 3)
@@ -492,7 +498,6 @@ def test_isochrone_of_a_far_origin_is_empty_and_warned(line):
 # ----------------------------------------------------------------------------- routes
 def test_route_equals_od_and_networkx_path(G, csr, sample):
     o_xy, f_xy, T = sample
-    nodes, _ = node_xy(G)
     o_nodes, o_snap = brute_snap(G, o_xy)
     f_nodes, f_snap = brute_snap(G, f_xy)
     for i, j in [(0, 0), (3, 7), (11, 2)]:
@@ -500,7 +505,7 @@ def test_route_equals_od_and_networkx_path(G, csr, sample):
         assert r["minutes"] * 60 == pytest.approx(T[i, j], abs=1e-6)
         path = nx.shortest_path(G, o_nodes[i], f_nodes[j], weight="travel_time")
         assert r["node_ids"] == path
-        length = sum(min(d["length"] for d in G[u][v].values() if d["travel_time"] == min(e["travel_time"] for e in G[u][v].values())) for u, v in zip(path, path[1:]))
+        length = sum(min(d["length"] for d in G[u][v].values() if d["travel_time"] == min(e["travel_time"] for e in G[u][v].values())) for u, v in itertools.pairwise(path))
         assert r["km"] == pytest.approx((length + (o_snap[i] + f_snap[j]) * 1.3) / 1000, rel=1e-9)
         assert len(r["coords"]) == len(path) + 2
         lon, lat = pts(o_xy[[i]]).to_crs("EPSG:4326").iloc[0].coords[0]
