@@ -18,8 +18,9 @@ Snapping
 Off-network legs
     The trip from a point to its node (and from a facility's node to the facility) is part
     of every travel time: ``snap_m * access_detour`` metres at ``access_speed_kmh``
-    (defaults :data:`ACCESS_DETOUR` = 1.3 and :data:`ACCESS_SPEED_KMH` = 20 km/h, i.e. a
-    point 1 km from the road adds 3.9 minutes). Two points snapped to the same node are
+    (defaults :data:`proximity.network.ACCESS_DETOUR` = 1.3 and
+    :data:`proximity.network.ACCESS_SPEED_KMH` = 20 km/h, re-exported here: a point 1 km
+    from the road adds 3.9 minutes). Two points snapped to the same node are
     ``leg_a + leg_b`` apart (the model never shortcuts between points off the network).
 Unreachable
     :func:`nearest` reports ``minutes = numpy.inf`` and ``destination_id = <NA>`` (never NaN)
@@ -71,9 +72,8 @@ import shapely
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from . import network as _network
 from .errors import CRSError, InputError, MissingColumnError, UnreachableWarning
-from .network import CSRGraph
+from .network import ACCESS_DETOUR, ACCESS_SPEED_KMH, CSRGraph
 
 __all__ = [
     "ACCESS_DETOUR",
@@ -88,10 +88,8 @@ __all__ = [
     "snap",
 ]
 
-#: Speed (km/h) of the off-network leg between a point and its network node.
-ACCESS_SPEED_KMH: float = float(getattr(_network, "ACCESS_SPEED_KMH", 20.0))
-#: Ratio of the off-network leg's length to the straight distance to the node.
-ACCESS_DETOUR: float = float(getattr(_network, "ACCESS_DETOUR", 1.3))
+# ACCESS_SPEED_KMH (km/h of the off-network leg) and ACCESS_DETOUR (its length over the
+# straight distance) come from proximity.network, so every module uses one convention.
 #: A point further than this (metres) from every network node is unreachable.
 MAX_SNAP_M: float = 5000.0
 
