@@ -98,7 +98,9 @@ def test_competes_rules():
     assert gr.competes(np.array(a)[:, None], np.array(a)[None, :]).shape == (5, 5)
     assert bool(gr.competes("62.01", "6201Z")) is True
     # a callable is applied both ways: competition is symmetric
-    one_way = lambda x, y: np.array([p.startswith("62") and q.startswith("47") for p, q in zip(x, y)])  # noqa: E731
+    def one_way(x, y):
+        return np.array([p.startswith("62") and q.startswith("47") for p, q in zip(x, y)])
+
     assert gr.competes(["47.11B", "62.01Z"], ["62.01Z", "47.11B"], rule=one_way).tolist() == [True, True]
 
 
@@ -316,7 +318,7 @@ def test_base_points():
                                                           (5, 30, 8.0, (3, 5))])
 def test_exact_vs_heuristic(seed, n, limit, sizes):
     smes, od, _ = _random(n, seed, size=25.0, n_classes=5)
-    kw = dict(min_size=sizes[0], max_size=sizes[1], max_minutes=limit)
+    kw = {"min_size": sizes[0], "max_size": sizes[1], "max_minutes": limit}
     ex = gr.form_groups(smes, od, method="exact", **kw)
     he = gr.form_groups(smes, od, method="heuristic", time_limit_s=5, seed=seed, **kw)
     assert ex.status == "optimal" and ex.gap == pytest.approx(0.0, abs=1e-6)
@@ -343,7 +345,7 @@ def test_auto_switches_to_heuristic():
         gr.form_groups(smes, od, method="exact", max_candidates=50)
     # a dense cluster (heuristic) and, far away, the two small clusters (exact)
     far = {k: (x + 1000, y) for k, (x, y) in TWO_CLUSTERS.items()}
-    xy = {**{k: (float(v), 0.0) for k, v in zip(smes.index, range(0, 24))}, **far}
+    xy = {**{k: (float(v), 0.0) for k, v in zip(smes.index, range(24))}, **far}
     both = pd.concat([smes, _smes(NAF6)])
     od2 = _od(xy)
     res = gr.form_groups(both, od2, max_minutes=30, max_candidates=50)
@@ -377,7 +379,7 @@ def test_invariants_on_a_larger_instance(large):
 
 
 def test_groups_per_municipality(large):
-    smes, od, res = large
+    smes, _, res = large
     communes = pd.Series([f"34{int(i[1:]) % 7:03d}" for i in smes.index], index=smes.index)
     smes = smes.assign(commune=communes)
     counts = gr.groups_per_municipality(res, smes)
