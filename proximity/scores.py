@@ -129,11 +129,9 @@ def _decay(profile: milieu.Profile) -> acc.Decay:
 
 
 def _nearest_minutes(graph: CSRGraph, origins: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, by: str, groups: list[str]) -> pd.DataFrame:
-    tab = traveltime.nearest(graph, origins, facilities, by=by)
-    wide = tab.pivot_table(index="origin_id", columns="group", values="minutes", aggfunc="min")
-    wide = wide.reindex(index=origins.index, columns=groups).astype(float).fillna(np.inf)
-    wide.columns = [f"minutes_{g}" for g in groups]
-    return wide
+    wide = traveltime.nearest_table(graph, origins, facilities, by=by)
+    cols = [f"minutes_{g}" for g in groups]
+    return wide.reindex(columns=cols).astype(float).fillna(np.inf)
 
 
 def origin_indicators(
@@ -210,11 +208,11 @@ def origin_indicators(
     out["rail_ridership_growth"] = np.where(g15 > 0, g24 / g15.where(g15 > 0, 1.0) - 1.0, 0.0)
 
     # SMEs within T (demand side of 2SFCA and the per-1,000-SMEs density)
-    od_smes = traveltime.od_matrix(graph, origins, smes[["geometry"]], max_minutes=T)
-    out["smes_within_t"] = within(od_smes)
+    out["smes_within_t"] = traveltime.count_within(graph, origins, smes[["geometry"]], max_minutes=T).to_numpy()
     out["support_per_1000_smes"] = out["support_within_t"] / np.maximum(out["smes_within_t"], 1.0) * 1000.0
     exporters = smes["exporter"].fillna(False).astype(float) if "exporter" in smes else pd.Series(0.0, index=smes.index)
-    out["synthetic_exporter_share"] = within(od_smes, exporters) / np.maximum(out["smes_within_t"], 1.0)
+    n_exp = traveltime.count_within(graph, origins, smes[["geometry"]], max_minutes=T, weights=exporters).to_numpy()
+    out["synthetic_exporter_share"] = n_exp / np.maximum(out["smes_within_t"], 1.0)
     return out
 
 

@@ -83,6 +83,7 @@ __all__ = [
     "nearest",
     "nearest_table",
     "od_matrix",
+    "count_within",
     "route",
     "route_latlon",
     "snap",
@@ -258,7 +259,8 @@ class _Snapped:
 
 def _check_snap_to(graph: CSRGraph, snap_to: Any) -> np.ndarray | None:
     if snap_to is None:
-        return None
+        # the graph's own mask (graph_to_csr sets it from the road classes) or every node
+        return graph.snappable
     mask = np.asarray(snap_to)
     if mask.dtype != bool or mask.shape != (graph.n_nodes,):
         raise InputError(
@@ -308,7 +310,8 @@ def snap(graph: CSRGraph, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_snap_
     snap_to : numpy.ndarray of bool, optional
         The nodes points may snap to, one value per graph node (e.g.
         :func:`proximity.network.access_node_mask`, which excludes motorway-only nodes);
-        default every node.
+        default ``graph.snappable`` (set by :func:`~proximity.network.graph_to_csr` from the
+        road classes), or every node when the graph has none.
 
     Returns
     -------
@@ -562,7 +565,8 @@ def nearest(
     snap_to : numpy.ndarray of bool, optional
         The nodes points may snap to, one value per graph node (e.g.
         :func:`proximity.network.access_node_mask`, which excludes motorway-only nodes);
-        default every node.
+        default ``graph.snappable`` (set by :func:`~proximity.network.graph_to_csr` from the
+        road classes), or every node when the graph has none.
     access_speed_kmh, access_detour : float
         Speed and detour ratio of the off-network legs (see the module notes).
     direction : {"to", "from"}
@@ -764,7 +768,8 @@ def od_matrix(
     snap_to : numpy.ndarray of bool, optional
         The nodes points may snap to, one value per graph node (e.g.
         :func:`proximity.network.access_node_mask`, which excludes motorway-only nodes);
-        default every node.
+        default ``graph.snappable`` (set by :func:`~proximity.network.graph_to_csr` from the
+        road classes), or every node when the graph has none.
 
     Returns
     -------
@@ -834,6 +839,63 @@ def od_matrix(
     return pd.DataFrame({"origin_id": o.index.take(oi), "destination_id": d.index.take(di), "minutes": tt / 60.0})
 
 
+def count_within(
+    graph: CSRGraph,
+    origins: gpd.GeoDataFrame | gpd.GeoSeries,
+    destinations: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    max_minutes: float,
+    weights: pd.Series | None = None,
+    max_snap_m: float = MAX_SNAP_M,
+    snap_to: np.ndarray | None = None,
+    access_speed_kmh: float = ACCESS_SPEED_KMH,
+    access_detour: float = ACCESS_DETOUR,
+) -> pd.Series:
+    """Number (or weighted sum) of destinations within ``max_minutes`` of each origin.
+
+    The same travel times as :func:`od_matrix` (legs included, cut-off inclusive), summed
+    block by block without building the long table: use it for cumulative opportunities
+    over many destinations (e.g. SMEs within 45 minutes of every SME).
+
+    Parameters
+    ----------
+    weights : Series, optional
+        Weight per destination id (default 1); missing ids count 0.
+
+    Returns
+    -------
+    Series
+        Indexed like ``origins``, float; an origin beyond ``max_snap_m`` counts 0 (warned).
+    """
+    prep = _prepared(graph)
+    o_geom = _check_points(origins, "origins")
+    d_geom = _check_points(destinations, "destinations")
+    if max_minutes is None:
+        raise InputError("count_within needs a finite max_minutes (e.g. 45)")
+    max_s = _check_max_minutes(max_minutes)
+    _check_access(max_snap_m, access_speed_kmh, access_detour)
+    snap_to = _check_snap_to(graph, snap_to)
+    o = _snap_points(graph, prep, o_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
+    d = _snap_points(graph, prep, d_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
+    if weights is None:
+        w = np.ones(len(d.index))
+    else:
+        w = pd.Series(weights).reindex(d.index).fillna(0.0).to_numpy(dtype=float)
+        if (w < 0).any() or not np.isfinite(w).all():
+            raise InputError("weights must be finite and non-negative")
+    total = np.zeros(len(o.index))
+    o_side, d_side = _Side.of(o, o.ok), _Side.of(d, d.ok)
+    for op, dp, t in _point_blocks(prep, o, o_side, d, d_side, max_s):
+        total[op] += (t <= max_s) @ w[dp]
+    parts = []
+    if (~o.ok).any():
+        parts.append(_far_message(int((~o.ok).sum()), "origins", max_snap_m) + " (count 0)")
+    if (~d.ok).any():
+        parts.append(_far_message(int((~d.ok).sum()), "destinations", max_snap_m))
+    _warn(parts)
+    return pd.Series(total, index=o.index, name=f"within_{max_minutes:g}_minutes")
+
+
 def _check_thresholds(minutes: Any) -> list[float]:
     values = [minutes] if isinstance(minutes, (int, float, np.number)) else list(minutes) if isinstance(minutes, Sequence | np.ndarray) else None
     if not values:
@@ -873,7 +935,8 @@ def isochrones(
     snap_to : numpy.ndarray of bool, optional
         The nodes points may snap to, one value per graph node (e.g.
         :func:`proximity.network.access_node_mask`, which excludes motorway-only nodes);
-        default every node.
+        default ``graph.snappable`` (set by :func:`~proximity.network.graph_to_csr` from the
+        road classes), or every node when the graph has none.
     direction : {"from", "to"}
         ``"from"``: where one can get to from the origin; ``"to"``: where one can come
         from to reach the origin.
@@ -1039,7 +1102,8 @@ def route(
     snap_to : numpy.ndarray of bool, optional
         The nodes points may snap to, one value per graph node (e.g.
         :func:`proximity.network.access_node_mask`, which excludes motorway-only nodes);
-        default every node.
+        default ``graph.snappable`` (set by :func:`~proximity.network.graph_to_csr` from the
+        road classes), or every node when the graph has none.
 
     Returns
     -------

@@ -638,3 +638,25 @@ def test_bad_route_points(line):
         tt.route_latlon(line, "43.6", (43.6, 3.8))
     with pytest.raises(InputError, match="destination .* is not a \\(lat, lon\\) pair in degrees"):
         tt.route_latlon(line, (43.6, 3.8), (3.8, 430.6))
+
+
+@pytest.mark.parametrize("quantile", [0.1, 0.5, 0.9])
+def test_count_within_equals_brute_force(csr, sample, quantile):
+    o_xy, f_xy, T = sample
+    cut = float(np.quantile(T, quantile)) / 60
+    counts = tt.count_within(csr, pts(o_xy), pts(f_xy), max_minutes=cut)
+    np.testing.assert_array_equal(counts.to_numpy(), (T <= cut * 60 + 1e-9).sum(axis=1))
+    w = pd.Series(np.arange(len(f_xy), dtype=float))
+    weighted = tt.count_within(csr, pts(o_xy), pts(f_xy), max_minutes=cut, weights=w)
+    np.testing.assert_allclose(weighted.to_numpy(), ((T <= cut * 60 + 1e-9) * w.to_numpy()).sum(axis=1))
+    # a larger cut-off never lowers a count
+    more = tt.count_within(csr, pts(o_xy), pts(f_xy), max_minutes=cut * 1.5)
+    assert (more >= counts).all()
+
+
+def test_count_within_errors(csr, sample):
+    o_xy, f_xy, _ = sample
+    with pytest.raises(InputError, match="needs a finite max_minutes"):
+        tt.count_within(csr, pts(o_xy), pts(f_xy), max_minutes=None)
+    with pytest.raises(InputError, match="weights must be finite and non-negative"):
+        tt.count_within(csr, pts(o_xy), pts(f_xy), max_minutes=30, weights=pd.Series(-1.0, index=range(len(f_xy))))
