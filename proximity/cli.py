@@ -239,6 +239,34 @@ def route_cmd(territory: str, origin: str, destination: str, as_json: bool) -> N
         click.echo(f"{out['minutes']:.1f} min, {out['km']:.1f} km by road")
 
 
+# ---------------------------------------------------------------- scores
+@main.command("score")
+@territory_option
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Scoring profile TOML (default: the shipped one).")
+@click.option("--normalisation", type=click.Choice(["minmax", "zscore", "rank"]), default=None, help="Override the profile's normalisation.")
+@click.option("--weighting", type=click.Choice(["population", "smes"]), default=None, help="Which municipal aggregate feeds the index.")
+@click.option("--smes", "smes_file", type=click.Path(dir_okay=False, exists=True), default=None, help="Your SIRENE extract (default: synthetic SMEs).")
+@click.option("--support", "support_file", type=click.Path(dir_okay=False, exists=True), default=None, help="Your own support bodies (CSV lat/lon or vector file with name and category).")
+@click.option("--n-smes", default=6000, show_default=True, help="Synthetic SMEs to generate.")
+@click.option("--seed", default=34, show_default=True, help="Seed of the SME generator.")
+def score_cmd(territory, out, profile, normalisation, weighting, smes_file, support_file, n_smes, seed) -> None:
+    """Accessibility scores and the four-D milieu index per municipality and per SME."""
+    from . import _io, milieu, pipeline, scores
+    from .territory import load_territory
+
+    out_dir = _io.check_out_dir(out)
+    prof = milieu.load_profile(profile)
+    changes = {k: v for k, v in (("normalisation", normalisation), ("weighting", weighting)) if v}
+    if changes:
+        prof = prof.with_options(**changes)
+    ter = load_territory(territory, smes=smes_file, support_extra=support_file, n_smes=n_smes, seed=seed, progress=_say)
+    res = scores.score_territory(ter, profile=prof, progress=_say)
+    params = {"n_smes": len(ter.smes), "seed": seed, "smes_file": smes_file, "support_file": support_file}
+    for p in pipeline.write_scores(res, out_dir, pipeline.provenance(ter, parameters=params)):
+        click.echo(str(p))
+
+
 # ---------------------------------------------------------------- main job
 @main.command("run")
 @territory_option

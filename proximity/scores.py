@@ -330,7 +330,7 @@ def score_territory(
     table = munis[["insee", "name", "population", "epci_name", "epci_type", "metropole", "area_km2"]].join(ind).join(comp).join(ranks)
     table = gpd.GeoDataFrame(table, geometry=munis.geometry, crs=munis.crs)
 
-    sme_table = smes.join(sme_vals.add_prefix(""), rsuffix="_score")
+    sme_table = smes.join(sme_vals.rename(columns=lambda c: f"{c}_score" if c in smes.columns else c))
     sme_table = sme_table.join(table[["index", "rank"]].rename(columns={"index": "municipality_index", "rank": "municipality_rank"}), on="commune")
 
     w = origins["weight"]

@@ -1,0 +1,110 @@
+"""The command line: help everywhere, one-line errors with exit 1, usage errors exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from proximity.cli import main
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return CliRunner()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["data"], ["data", "install"], ["data", "verify"], ["data", "sources"], ["layers"], ["layers", "list"],
+     ["layers", "show"], ["layers", "export"], ["network"], ["network", "build"], ["route"], ["score"], ["run"]],
+)
+def test_help_everywhere(runner, args):
+    r = runner.invoke(main, [*args, "--help"])
+    assert r.exit_code == 0, r.output
+    assert "Usage:" in r.output
+
+
+def test_data_sources_and_verify(runner):
+    r = runner.invoke(main, ["data", "sources"])
+    assert r.exit_code == 0
+    assert "OpenStreetMap contributors" in r.output and "travelmapping_wpt" in r.output
+    r = runner.invoke(main, ["data", "verify"])
+    assert r.exit_code == 0 and "files verified" in r.output
+
+
+def test_data_install_bad_mirror_is_one_line_exit_1(runner, tmp_path):
+    r = runner.invoke(main, ["data", "install", "--mirror", str(tmp_path / "nope"), "--target", str(tmp_path / "t")])
+    assert r.exit_code == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("proximity: error: mirror folder")
+    assert "Traceback" not in r.output
+
+
+def test_usage_error_exits_2(runner):
+    r = runner.invoke(main, ["route", "--from", "43.6"])
+    assert r.exit_code == 2
+    r = runner.invoke(main, ["layers", "show", "planets"])
+    assert r.exit_code == 2
+
+
+def test_layers_list_counts(runner):
+    r = runner.invoke(main, ["layers", "list"])
+    assert r.exit_code == 0, r.output
+    assert "municipalities    341  population 1,230,289" in r.output
+    assert "airport 4" in r.output and "rail_station 25" in r.output
+    assert "synthetic" in r.output
+
+
+def test_route_json_comedie_to_airport(runner):
+    r = runner.invoke(main, ["route", "--from", "43.6086,3.8797", "--to", "43.5762,3.96301", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert 12 <= out["minutes"] <= 25
+    assert 8 <= out["km"] <= 20
+
+
+def test_route_swapped_lat_lon_is_one_line_exit_1(runner):
+    r = runner.invoke(main, ["route", "--from", "3.8797,43.6086", "--to", "43.5762,3.96301", "--json"])
+    assert r.exit_code == 1
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "look swapped" in lines[0]
+
+
+def test_score_with_a_bad_profile_is_one_line(runner, tmp_path):
+    p = tmp_path / "p.toml"
+    p.write_text("[components]\ndensty = 1\n")
+    r = runner.invoke(main, ["score", "--out", str(tmp_path / "o"), "--profile", str(p)])
+    assert r.exit_code == 1
+    assert "unknown key(s) 'densty'" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_score_writes_tables_and_provenance(runner, tmp_path):
+    out = tmp_path / "scores"
+    r = runner.invoke(main, ["score", "--out", str(out), "--n-smes", "600", "--normalisation", "rank"])
+    assert r.exit_code == 0, r.output + r.stderr
+    for name in ("municipalities.gpkg", "municipalities.csv", "smes.gpkg", "smes.csv", "provenance.json"):
+        assert (out / name).is_file()
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["profile"]["normalisation"] == "rank"
+    assert prov["smes"]["synthetic"] is True and "SYNTHETIC" in prov["smes"]["note"]
+    assert any(i["key"] == "communes_polygons" and len(i["sha256"]) == 64 for i in prov["inputs"])
+    assert not list(out.glob(".*.part*"))
+    import geopandas as gpd
+
+    m = gpd.read_file(out / "municipalities.gpkg")
+    assert len(m) == 341 and {"insee", "index", "rank", "rank_low", "rank_high", "density"} <= set(m.columns)
+
+
+def test_out_path_that_is_a_file(runner, tmp_path):
+    f = tmp_path / "file.txt"
+    f.write_text("x")
+    r = runner.invoke(main, ["score", "--out", str(f)])
+    assert r.exit_code == 2 and "is a file" in r.stderr  # click rejects it as a usage error
+    from proximity import _io
+    from proximity.errors import InputError
+
+    with pytest.raises(InputError, match="is a file; pass a folder"):
+        _io.check_out_dir(f)
