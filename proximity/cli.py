@@ -199,7 +199,7 @@ def network_build(territory: str, no_cache: bool, graphml: str | None) -> None:
     """Build (or load from the cache) the territory's merged network."""
     from . import network
 
-    G = network.build_network(territory, cache=not no_cache)
+    G = network.build_network(territory, cache=not no_cache, progress=lambda it: _progress(it, total=4, desc="network", unit="stage"))
     if graphml:
         network.save_graphml(G, graphml)
     click.echo(json.dumps(network.network_summary(G), indent=2, default=str))
@@ -274,11 +274,15 @@ def score_cmd(territory, out, profile, normalisation, weighting, smes_file, supp
 @click.option("--n-smes", default=6000, show_default=True, help="Synthetic SMEs to generate.")
 @click.option("--seed", default=34, show_default=True, help="Seed of the SME generator.")
 @click.option("--max-minutes", default=90.0, show_default=True, help="Cut-off of the OD tables.")
-def run_cmd(territory: str, out: str, n_smes: int, seed: int, max_minutes: float) -> None:
-    """The main job on a territory: layers, network, travel-time tables (and later scores and maps)."""
+@click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Scoring profile TOML (default: the shipped one).")
+@click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), help="Also build the HTML maps into this folder.")
+def run_cmd(territory: str, out: str, n_smes: int, seed: int, max_minutes: float, profile: str | None, maps_dir: str | None) -> None:
+    """The main job on a territory: layers, network, travel-time tables, scores (and maps with --maps)."""
     from . import pipeline
 
-    written = pipeline.run(territory, out=out, n_smes=n_smes, seed=seed, max_minutes=max_minutes, progress=_say)
+    written = pipeline.run(
+        territory, out=out, n_smes=n_smes, seed=seed, max_minutes=max_minutes, profile=profile, maps_dir=maps_dir, progress=_say
+    )
     for p in written:
         click.echo(str(p))
 

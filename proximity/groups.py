@@ -1188,7 +1188,33 @@ class _Search:
             if not moved and width < 4:
                 width, moved = 4, 1  # wider neighbourhoods once the narrow ones are exhausted
             if not moved:
+                moved = self._random_lns()
+            if not moved:
                 break
+
+    def _random_lns(self, n_groups: int = 4, pool: int = 7) -> int:
+        """Exact re-solution of random sets of nearby groups, until ``max(200, 2 x groups)``
+        attempts in a row bring nothing (or the time limit)."""
+        moves, idle = 0, 0
+        while time.perf_counter() < self.deadline and idle < max(200, 2 * len(self.groups)):
+            gid = list(self.groups)[int(self.rng.integers(len(self.groups)))]
+            closeness: dict[int, float] = {}
+            for i in self.groups[gid]:
+                for j in self.near[i][:15]:
+                    other = self.group_of[j]
+                    if other >= 0 and other != gid:
+                        closeness[other] = min(closeness.get(other, math.inf), self.d(i, j))
+            near = sorted(closeness, key=closeness.__getitem__)[:pool]
+            if not near:
+                idle += 1
+                continue
+            pick = self.rng.choice(len(near), size=min(n_groups - 1, len(near)), replace=False)
+            if self._resolve(self.groups[gid], 0, own=gid, chosen=[near[k] for k in pick]):
+                moves += 1
+                idle = 0
+            else:
+                idle += 1
+        return moves
 
     def _lns(self, n_groups: int) -> int:
         """Re-solve exactly each group with its nearest neighbour groups and nearby
@@ -1211,7 +1237,10 @@ class _Search:
                 moves += self._resolve((u,), n_groups, own=-1)
         return moves
 
-    def _resolve(self, seed: tuple[int, ...], n_groups: int, *, own: int, max_union: int = 18) -> int:
+    def _resolve(self, seed: tuple[int, ...], n_groups: int, *, own: int, max_union: int = 18,
+                 chosen: list[int] | None = None) -> int:
+        """Re-solve the groups of ``seed``'s neighbourhood (its nearest ``n_groups`` groups, or
+        ``chosen``) with nearby unplaced SMEs; 1 if that improved the solution."""
         closeness: dict[int, float] = {}
         extra: dict[int, None] = {}
         for i in seed:
@@ -1221,7 +1250,8 @@ class _Search:
                     closeness[other] = min(closeness.get(other, math.inf), self.d(i, j))
                 elif other < 0 and self.placeable[j] and j not in seed:
                     extra[j] = None
-        chosen = sorted(closeness, key=closeness.__getitem__)[: n_groups - (own >= 0)]
+        if chosen is None:
+            chosen = sorted(closeness, key=closeness.__getitem__)[: n_groups - (own >= 0)]
         if own >= 0:
             chosen = [own, *chosen]
         if not chosen:

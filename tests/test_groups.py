@@ -177,6 +177,14 @@ def test_select_smes_errors(layer):
         gr.select_smes(layer, within=Point(3.8, 43.6))
     with pytest.raises(InputError, match="exporter must be True, False or None"):
         gr.select_smes(layer, exporter="yes")
+    with pytest.raises(InputError, match="within and smes must both have a CRS"):
+        gr.select_smes(layer, within=gpd.GeoSeries([box(0, 0, 1, 1)]))
+    with pytest.raises(InputError, match="within must be a shapely Polygon/MultiPolygon or a GeoSeries"):
+        gr.select_smes(layer, within=(3.8, 43.6, 3.9, 43.7))
+    with pytest.raises(InputError, match="within needs smes to be a GeoDataFrame"):
+        gr.select_smes(pd.DataFrame(layer.drop(columns="geometry")), within=box(0, 0, 1, 1))
+    with pytest.raises(InputError, match="smes must be a GeoDataFrame, got list"):
+        gr.select_smes([1, 2])
 
 
 # --------------------------------------------------------------------------- known optima
@@ -279,6 +287,8 @@ def test_four_member_tour_by_hand_and_pair_rule():
     res = gr.form_groups(_smes(naf), od, max_minutes=7, size_penalty_minutes=0)
     assert res.groups["n"].tolist() == [3]
     assert gr.form_groups(_smes(naf), od, max_minutes=7, pair_minutes="mean").groups["n"].tolist() == [4]
+    # no time limit: every pair given in od is usable
+    assert gr.form_groups(_smes(naf), od, max_minutes=None).groups["n"].tolist() == [4]
     # a pair in one direction only is beyond the cut-off
     od1 = od[~((od.origin_id == "a2") & (od.destination_id == "a4"))]
     res = gr.form_groups(_smes(naf), od1, size_penalty_minutes=0)
@@ -399,6 +409,8 @@ def test_groups_per_municipality(large):
         gr.groups_per_municipality(res, smes.drop(columns="commune"))
     with pytest.raises(InputError, match="are not in smes"):
         gr.groups_per_municipality(res, smes.iloc[:10])
+    with pytest.raises(InputError, match="smes index has duplicate ids"):
+        gr.groups_per_municipality(res, pd.concat([smes, smes.iloc[:1]]))
 
 
 # --------------------------------------------------------------------------- errors
@@ -424,6 +436,15 @@ def test_form_groups_errors():
         f(smes, od, rule="class")
     with pytest.raises(InputError, match="base 'chamber' is unknown"):
         f(smes, od, base="chamber")
+    with pytest.raises(InputError, match="base must be None, 'member' or a non-empty GeoDataFrame"):
+        f(smes, od, base=gpd.GeoDataFrame(geometry=[]))
+    with pytest.raises(InputError, match="base index has duplicate ids"):
+        f(smes, od, base=gpd.GeoDataFrame(geometry=[Point(0, 0)] * 2, index=["B", "B"]))
+    with pytest.raises(InputError, match=r"seed must be an integer >= 0, got -1; max_candidates must be an integer "
+                                         r">= 1, got 0"):
+        f(smes, od, seed=-1, max_candidates=0)
+    with pytest.raises(InputError, match="smes must be a GeoDataFrame or DataFrame indexed by SME id"):
+        f(smes.to_dict(), od)
     with pytest.raises(InputError, match="base ids 'a1' are also SME ids"):
         f(smes, od, base=gpd.GeoDataFrame(geometry=[Point(0, 0)], index=["a1"]))
     with pytest.raises(InputError, match="smes is empty"):
