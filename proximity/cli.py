@@ -239,6 +239,23 @@ def route_cmd(territory: str, origin: str, destination: str, as_json: bool) -> N
         click.echo(f"{out['minutes']:.1f} min, {out['km']:.1f} km by road")
 
 
+@main.command("traveltime")
+@territory_option
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--max-minutes", default=90.0, show_default=True, help="Cut-off of the OD table.")
+@click.option("--n-smes", default=6000, show_default=True, help="Synthetic SMEs to generate.")
+@click.option("--seed", default=34, show_default=True, help="Seed of the SME generator.")
+def traveltime_cmd(territory: str, out: str, max_minutes: float, n_smes: int, seed: int) -> None:
+    """Export travel-time tables: nearest facility per kind (SMEs, municipalities) and OD tables, CSV + GeoPackage."""
+    from . import _io, pipeline
+    from .territory import load_territory
+
+    out_dir = _io.check_out_dir(out)
+    ter = load_territory(territory, n_smes=n_smes, seed=seed, progress=_say)
+    for p in pipeline.write_traveltime_tables(ter, out_dir, max_minutes=max_minutes):
+        click.echo(str(p))
+
+
 # ---------------------------------------------------------------- scores
 @main.command("score")
 @territory_option

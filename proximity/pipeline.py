@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from . import __version__, _io, datasets, milieu, network, scores, traveltime
@@ -86,24 +87,45 @@ def write_layers(territory: Territory, out: Path) -> list[Path]:
 
 
 def write_traveltime_tables(territory: Territory, out: Path, *, max_minutes: float = 90.0) -> list[Path]:
-    """Nearest facility per kind (SMEs, municipality centres) and municipality → gateway OD tables."""
+    """Nearest facility per kind (SMEs, municipality centres) and municipality → gateway OD tables.
+
+    Writes ``traveltime/nearest_smes.csv``, ``traveltime/nearest_municipalities.csv`` (long:
+    origin_id, layer, group, rank, destination_id, destination_name, minutes),
+    ``traveltime/od_municipalities_gateways.csv`` (long, pairs within ``max_minutes``) and
+    ``traveltime/traveltime.gpkg`` with the same as GIS layers (wide nearest minutes on the SME
+    points and municipality polygons; OD pairs as straight lines).
+    """
     csr = territory.csr
     gws = territory.gateways[territory.gateways["on_network"]]
     sup = territory.support_bodies[territory.support_bodies["on_network"]]
     groups = scores._gateway_groups(gws)
     munis = territory.municipalities
     centres = gpd.GeoDataFrame(geometry=munis.geometry.representative_point(), index=munis.index, crs=munis.crs)
+    names = pd.concat([gws["name"], gws.loc[gws["tgv"].fillna(False).astype(bool), "name"].rename(lambda i: f"{i}|tgv"), sup["name"]])
     written = []
     tt = out / "traveltime"
-    for label, origins in (("smes", territory.smes[["geometry"]]), ("municipalities", centres)):
+    gis: dict[str, gpd.GeoDataFrame] = {}
+    for label, origins, shapes in (("smes", territory.smes[["geometry"]], territory.smes), ("municipalities", centres, munis)):
         g = traveltime.nearest(csr, origins, groups, by="group")
         s = traveltime.nearest(csr, origins, sup, by="category")
         table = pd.concat([g.assign(layer="gateways"), s.assign(layer="support_bodies")], ignore_index=True)
-        names = pd.concat([gws["name"], gws.loc[gws["tgv"].fillna(False).astype(bool), "name"].rename(lambda i: f"{i}|tgv"), sup["name"]])
         table["destination_name"] = table["destination_id"].map(names.to_dict())
         written.append(_io.write_csv(table, tt / f"nearest_{label}.csv", index=False))
+        wide = table.pivot_table(index="origin_id", columns="group", values="minutes", aggfunc="min", observed=True)
+        wide.columns = [f"minutes_{c}" for c in wide.columns]
+        keep = [c for c in ("name", "insee", "commune", "synthetic") if c in shapes.columns]
+        gis[f"nearest_{label}"] = gpd.GeoDataFrame(shapes[keep].join(wide), geometry=shapes.geometry, crs=shapes.crs)
     od = traveltime.od_matrix(csr, centres, gws[["geometry"]], max_minutes=max_minutes)
     written.append(_io.write_csv(od, tt / "od_municipalities_gateways.csv", index=False))
+    a = centres.geometry.reindex(od["origin_id"]).to_numpy()
+    b = gws.geometry.reindex(od["destination_id"]).to_numpy()
+    import shapely
+
+    lines = shapely.linestrings(
+        np.stack([shapely.get_coordinates(a), shapely.get_coordinates(b)], axis=1)
+    ) if len(od) else []
+    gis["od_municipalities_gateways"] = gpd.GeoDataFrame(od.reset_index(drop=True), geometry=list(lines), crs=munis.crs)
+    written.append(_io.write_gpkg({k: _for_file(v) for k, v in gis.items()}, tt / "traveltime.gpkg"))
     return written
 
 
