@@ -65,21 +65,21 @@ from .errors import CRSError, DataFileError, InputError, MissingColumnError, Unr
 from .network import ACCESS_DETOUR, ACCESS_SPEED_KMH, CSRGraph
 
 __all__ = [
-    "DEFAULT_KINDS",
-    "K_NODES",
-    "FLOOR_SHARE",
     "COLORMAPS",
+    "DEFAULT_KINDS",
+    "FLOOR_SHARE",
+    "K_NODES",
+    "kind_facilities",
+    "population_raster",
     "raster_grid",
+    "raster_legend",
+    "raster_overlay_image",
+    "read_population_raster",
+    "travel_time_rasters",
     "travel_time_surface",
     "write_cog",
-    "kind_facilities",
-    "travel_time_rasters",
-    "population_raster",
-    "read_population_raster",
-    "zonal_population_within",
     "write_rasters",
-    "raster_overlay_image",
-    "raster_legend",
+    "zonal_population_within",
 ]
 
 #: Facility kinds of :func:`travel_time_rasters`: gateway kinds, ``tgv_station`` (rail
@@ -941,7 +941,7 @@ def zonal_population_within(
         items = [(str(k), v) for k, v in travel_raster.items()]
     elif isinstance(travel_raster, (str, os.PathLike)):
         stem = Path(travel_raster).stem
-        items = [(stem[len(_TRAVEL_PREFIX) :] if stem.startswith(_TRAVEL_PREFIX) else stem, travel_raster)]
+        items = [(stem.removeprefix(_TRAVEL_PREFIX), travel_raster)]
     else:
         items = [("facility", travel_raster)]
     thresholds = traveltime._check_thresholds(thresholds_minutes)
@@ -954,7 +954,10 @@ def zonal_population_within(
         if tr is not None:
             if ref_tr is not None and not tr.almost_equals(ref_tr, precision=1e-6):
                 raise InputError(f"travel_raster[{k!r}] and population_raster have different transforms; put both on one grid (read_population_raster)")
-            ref_tr, ref_crs = ref_tr or tr, ref_crs or cr
+            if ref_crs is not None and cr is not None and not cr.equals(ref_crs):
+                raise InputError(f"travel_raster[{k!r}] and population_raster have different CRSs; put both on one grid (read_population_raster)")
+            ref_tr = tr if ref_tr is None else ref_tr
+            ref_crs = cr if ref_crs is None else ref_crs
     if transform is not None:
         transform = _check_transform(transform)
         if ref_tr is not None and not transform.almost_equals(ref_tr, precision=1e-6):
@@ -1133,7 +1136,7 @@ def raster_overlay_image(
     >>> url, bounds = raster_overlay_image(minutes, transform, "EPSG:2154", vmin=0, vmax=90)   # doctest: +SKIP
     """
     from rasterio.enums import Resampling
-    from rasterio.warp import calculate_default_transform, reproject, transform_bounds
+    from rasterio.warp import reproject, transform_bounds
 
     arr = _check_array(array, "array").astype(float)
     transform = _check_transform(transform)
@@ -1147,11 +1150,12 @@ def raster_overlay_image(
     left, top = transform.c, transform.f
     right, bottom = left + w * transform.a, top + h * transform.e
     src_wkt = scrs.to_wkt()
-    dst_tr, dw, dh = calculate_default_transform(src_wkt, "EPSG:3857", w, h, left=left, bottom=bottom, right=right, top=top)
-    scale = max(dw, dh) / max_size_px
-    if scale > 1:
-        dw, dh = max(1, math.ceil(dw / scale)), max(1, math.ceil(dh / scale))
-        dst_tr = dst_tr * Affine.scale(scale)
+    # a Web Mercator grid over the raster's footprint with about as many pixels as the source
+    m_left, m_bottom, m_right, m_top = transform_bounds(src_wkt, "EPSG:3857", left, bottom, right, top, densify_pts=21)
+    res = math.sqrt((m_right - m_left) * (m_top - m_bottom) / (w * h))
+    res = max(res, max(m_right - m_left, m_top - m_bottom) / max_size_px)
+    dw, dh = max(1, math.ceil((m_right - m_left) / res)), max(1, math.ceil((m_top - m_bottom) / res))
+    dst_tr = Affine(res, 0.0, m_left, 0.0, -res, m_top)
     merc = np.full((dh, dw), np.nan)
     reproject(arr, merc, src_transform=transform, src_crs=src_wkt, dst_transform=dst_tr, dst_crs="EPSG:3857", resampling=Resampling.nearest, src_nodata=np.nan, dst_nodata=np.nan)
 
@@ -1163,8 +1167,7 @@ def raster_overlay_image(
         rgba[..., ch] = np.rint(np.interp(v, pos, stops[:, ch])).astype(np.uint8)
     rgba[..., 3] = np.where(ok, 255, 0)
     url = "data:image/png;base64," + base64.b64encode(_png_rgba(rgba)).decode("ascii")
-    m_left, m_top = dst_tr.c, dst_tr.f
-    m_right, m_bottom = m_left + dw * dst_tr.a, m_top + dh * dst_tr.e
+    m_right, m_bottom = m_left + dw * res, m_top - dh * res
     west, south, east, north = transform_bounds("EPSG:3857", "EPSG:4326", m_left, m_bottom, m_right, m_top)
     return url, [[float(south), float(west)], [float(north), float(east)]]
 
