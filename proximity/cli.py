@@ -256,6 +256,21 @@ def traveltime_cmd(territory: str, out: str, max_minutes: float, n_smes: int, se
         click.echo(str(p))
 
 
+@main.command("raster")
+@territory_option
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--cell-m", default=200.0, show_default=True, help="Cell size in metres (EPSG:2154).")
+def raster_cmd(territory: str, out: str, cell_m: float) -> None:
+    """Travel-time surfaces (Cloud-Optimised GeoTIFF per gateway kind), population raster, population within reach."""
+    from . import _io, raster
+    from .territory import load_territory
+
+    out_dir = _io.check_out_dir(out)
+    ter = load_territory(territory, progress=_say)
+    for p in raster.write_rasters(ter, out_dir, cell_m=cell_m):
+        click.echo(str(p))
+
+
 # ---------------------------------------------------------------- scores
 @main.command("score")
 @territory_option

@@ -169,6 +169,10 @@ def run(
     written.append(_io.write_json(network.network_summary(ter.graph), out / "network_summary.json"))
     say("travel-time tables")
     written += write_traveltime_tables(ter, out, max_minutes=max_minutes)
+    say("rasters")
+    from . import raster
+
+    written += raster.write_rasters(ter, out / "rasters")
     prof = milieu.load_profile(profile)
     res = scores.score_territory(ter, profile=prof, progress=say)
     params = {"n_smes": n_smes, "seed": seed, "max_minutes": max_minutes}

@@ -18,7 +18,7 @@ def runner():
 @pytest.mark.parametrize(
     "args",
     [[], ["data"], ["data", "install"], ["data", "verify"], ["data", "sources"], ["layers"], ["layers", "list"],
-     ["layers", "show"], ["layers", "export"], ["network"], ["network", "build"], ["route"], ["score"], ["run"]],
+     ["layers", "show"], ["layers", "export"], ["network"], ["network", "build"], ["route"], ["score"], ["run"], ["traveltime"], ["raster"]],
 )
 def test_help_everywhere(runner, args):
     r = runner.invoke(main, [*args, "--help"])
