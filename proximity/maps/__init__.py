@@ -1,0 +1,33 @@
+"""Folium maps of a scored territory, and the HTML map set for territorial-marketing teams.
+
+* :func:`overview_map` — the territory: milieu index, components and gateway times as
+  switchable choropleths, gateways and support bodies as markers (a ``folium.Map``).
+* :func:`municipality_map` — one municipality: isochrones, routes to its nearest
+  gateways, its SMEs, a scorecard against the territory's median (a ``folium.Map``).
+* :func:`index_page` — a sortable, searchable HTML table of every municipality.
+* :func:`build_maps` — writes ``overview.html``, ``communes/<insee>.html`` and
+  ``index.html`` (what ``proximity run --maps`` calls).
+
+Text from the data (names of municipalities, firms, support bodies…) is escaped
+(:mod:`proximity._html`): folium itself does not escape popups and tooltips. SMEs are
+labelled synthetic when they are, and every page carries the sources' attributions.
+
+Examples
+--------
+>>> from proximity.territory import load_territory          # doctest: +SKIP
+>>> from proximity.scores import score_territory            # doctest: +SKIP
+>>> from proximity import maps                              # doctest: +SKIP
+>>> t = load_territory("herault"); s = score_territory(t)   # doctest: +SKIP
+>>> maps.overview_map(t, s)                                 # doctest: +SKIP
+>>> maps.municipality_map(t, s, "34172")                    # doctest: +SKIP
+>>> maps.build_maps(t, s, out="maps", progress=print)       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from .build import build_maps
+from .index_page import index_page
+from .municipality import municipality_map
+from .overview import overview_map
+
+__all__ = ["overview_map", "municipality_map", "index_page", "build_maps"]

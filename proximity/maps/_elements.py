@@ -1,0 +1,374 @@
+"""Folium elements of the proximity maps: panels, shared polygons, compact point layers.
+
+Folium writes one JavaScript object (and, for popups, one HTML template) per marker and
+one full copy of the GeoJSON per layer. These elements write the data once, as compact
+JSON, and build the Leaflet objects in the browser, which keeps a commune page with
+1,500 firms under a megabyte and the overview's ten choropleths on one copy of the
+polygons. They are ordinary folium elements: a map using them still renders in a
+notebook and saves with ``Map.save``.
+
+Every string these elements put into the page as HTML was escaped by the caller with
+:func:`proximity._html.escape` / :func:`~proximity._html.html_table`; :func:`js` further
+keeps JSON inert inside ``<script>`` (no ``</script>`` can close it).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from folium.plugins import MarkerCluster
+from jinja2 import Template
+
+__all__ = ["js", "Panel", "Stylesheet", "Attribution", "SharedPolygons", "PolygonLayer", "LegendSwitch", "Points"]
+
+
+def js(value: Any) -> str:
+    """JSON for a ``<script>`` block: compact, no NaN, ``<`` and line separators escaped."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+CSS = """
+.prox-panel{background:rgba(255,255,255,.96);padding:7px 10px;border-radius:6px;
+ box-shadow:0 1px 6px rgba(0,0,0,.35);font:13px/1.38 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;
+ color:#1f1f1f;max-width:300px}
+.prox-panel a{color:#0b5394}
+.prox-panel h1{font-size:16px;font-weight:700;margin:0 0 3px;line-height:1.25}
+.prox-panel h2{font-size:13px;font-weight:700;margin:8px 0 3px}
+.prox-sub{color:#555;font-size:12px}
+.prox-note{background:#fff4d6;border-left:3px solid #d99a00;padding:3px 6px;margin-top:6px;font-size:12px}
+.prox-links{margin-top:6px;font-size:12px}
+.prox-links a{margin-right:10px;white-space:nowrap}
+.prox-legend{min-width:170px}
+.prox-legend .prox-leg-title{font-weight:700;margin-bottom:2px}
+.prox-legend .prox-leg-sub{color:#555;font-size:11px;margin-bottom:4px}
+.prox-legend .prox-leg-row{display:flex;align-items:center;font-size:12px;margin:1px 0;white-space:nowrap}
+.prox-sw{display:inline-block;width:20px;height:13px;border:1px solid rgba(0,0,0,.45);margin-right:7px;flex:none}
+.prox-legend .prox-leg-n{color:#777;margin-left:6px}
+.prox-sources{max-width:420px;font-size:11.5px}
+.prox-sources summary{cursor:pointer;font-weight:700;font-size:12px}
+.prox-sources ul{margin:4px 0 0;padding-left:16px;max-height:240px;overflow-y:auto}
+.prox-sources li{margin:1px 0}
+.prox-sources .prox-caveat{color:#8a5a00}
+table.proximity-table{border-collapse:collapse;font-size:12px;caption-side:top;margin:0}
+table.proximity-table caption{caption-side:top;color:#111;font-weight:700;font-size:13px;padding:0 0 4px;text-align:left}
+table.proximity-table th{text-align:left;font-weight:600;color:#444;padding:1px 10px 1px 0;vertical-align:top}
+table.proximity-table td{padding:1px 0;vertical-align:top}
+.prox-popup-link{display:inline-block;margin-top:6px;font-weight:600}
+.leaflet-tooltip.prox-tip{font:12.5px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
+.prox-tip-name{font-weight:700;font-size:13.5px}
+.prox-tip-line b{font-size:13px}
+.prox-tip-sub{color:#444}
+.leaflet-control-layers-expanded{padding:6px 9px 6px 7px;font:12px/1.3 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;max-height:calc(100vh - 40px);overflow-y:auto}
+.leaflet-control-layers-base:not(:empty)::before{content:"Colour municipalities by";display:block;font-weight:700;margin-bottom:2px}
+.leaflet-control-layers-overlays:not(:empty)::before{content:"Show";display:block;font-weight:700;margin-bottom:2px}
+.leaflet-control-layers-list label{margin-bottom:1px}
+.prox-ico{display:inline-block;width:16px;text-align:center;margin-right:3px}
+.prox-card{max-width:330px;width:330px;max-height:calc(100vh - 150px);overflow-y:auto}
+.prox-card summary{cursor:pointer;list-style-position:outside}
+.prox-kpi{display:flex;align-items:baseline;gap:8px;margin:4px 0 2px}
+.prox-kpi .big{font-size:26px;font-weight:700;color:#253494}
+.prox-bar{display:flex;align-items:center;font-size:12px;margin:2px 0}
+.prox-bar .lbl{width:92px;flex:none}
+.prox-bar .track{position:relative;flex:1;height:10px;background:#e8e8e8;border-radius:2px;margin:0 6px}
+.prox-bar .fill{position:absolute;left:0;top:0;bottom:0;background:#2c7fb8;border-radius:2px}
+.prox-bar .med{position:absolute;top:-3px;bottom:-3px;width:2px;background:#d7301f}
+.prox-bar .val{width:36px;text-align:right;flex:none;font-variant-numeric:tabular-nums}
+.prox-ind{border-collapse:collapse;font-size:12px;width:100%}
+.prox-ind th,.prox-ind td{padding:1px 4px 1px 0;text-align:right;font-variant-numeric:tabular-nums}
+.prox-ind th:first-child,.prox-ind td:first-child{text-align:left}
+.prox-ind thead th{color:#555;font-weight:600;border-bottom:1px solid #ccc}
+.prox-better{color:#1a7f37}.prox-worse{color:#b42318}.prox-same{color:#666}
+.prox-routes{list-style:none;padding:0;margin:2px 0;font-size:12px}
+.prox-routes li{margin:1px 0}
+.prox-dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:5px}
+.prox-minutes{font-weight:700}
+.prox-cluster{background:rgba(255,255,255,.75);box-shadow:0 0 0 1px rgba(0,0,0,.25)}
+.prox-cluster div{color:#fff;font-weight:700;opacity:.92}
+.leaflet-control-attribution{font-size:10.5px;max-width:70vw}
+.leaflet-tooltip.prox-label{padding:1px 5px;font-weight:700;font-size:12px;border-radius:3px}
+"""
+
+
+class Stylesheet(Element):
+    """The maps' CSS, in the page header (add it to the map's root figure header)."""
+
+    _template = Template("<style>{{ this.css }}</style>")
+
+    def __init__(self, css: str = CSS) -> None:
+        super().__init__()
+        self._name = "ProximityStylesheet"
+        self.css = css
+
+
+class Panel(MacroElement):
+    """A Leaflet control holding fixed HTML (already escaped), in a corner of the map."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+        {{ this.get_name() }}.onAdd = function () {
+            var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
+            div.innerHTML = {{ this.html_js }};
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str, *, position: str = "topleft", css_class: str = "") -> None:
+        super().__init__()
+        self._name = "ProximityPanel"
+        self.position = position
+        self.css_class = ("prox-panel " + css_class).strip()
+        self.html_js = js(html)
+
+
+class Attribution(MacroElement):
+    """Adds (escaped) text to the map's attribution control."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.html_js }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self._name = "ProximityAttribution"
+        self.html_js = js(html)
+
+
+class SharedPolygons(MacroElement):
+    """Municipality polygons written once, and the tooltip/popup binder of their layers.
+
+    ``collection`` is a GeoJSON FeatureCollection whose features carry, in their
+    properties: ``c`` (class of each variable, -1 for no data), ``v`` (the formatted
+    values), ``h`` and ``f`` (tooltip head and foot HTML), ``card`` (popup HTML).
+    ``labels`` are the variables' names (escaped HTML).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = {{ this.data_js }};
+        var {{ this.get_name() }}_labels = {{ this.labels_js }};
+        function {{ this.get_name() }}_bind(feature, layer, k) {
+            var p = feature.properties;
+            var line = k > 0 ? '<div class="prox-tip-line">' + {{ this.get_name() }}_labels[k] + ': <b>' + p.v[k] + '</b></div>' : '';
+            layer.bindTooltip(p.h + line + p.f, {sticky: true, className: "prox-tip", direction: "top", offset: [0, -8]});
+            layer.bindPopup(p.card, {maxWidth: 360});
+        }
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, collection: dict, labels: list[str]) -> None:
+        super().__init__()
+        self._name = "ProximityPolygons"
+        self.data_js = js(collection)
+        self.labels_js = js(labels)
+
+
+class PolygonLayer(Layer):
+    """One view of :class:`SharedPolygons`: coloured by the classes of variable ``k``.
+
+    A base layer (``overlay=False``) appears as a radio button in the LayerControl.
+    Every path gets the CSS classes ``prox-m prox-m-<feature id>`` (tests and styling).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson(null, {
+            style: function (f) {
+                var c = f.properties.c[{{ this.k }}];
+                return {fillColor: c < 0 ? {{ this.nodata|tojson }} : {{ this.colors_js }}[c],
+                        fillOpacity: {{ this.fill_opacity }}, color: {{ this.line_color|tojson }},
+                        weight: {{ this.weight }}, opacity: 0.9,
+                        className: "prox-m prox-m-" + f.id};
+            },
+            onEachFeature: function (f, layer) {
+                {{ this.shared }}_bind(f, layer, {{ this.k }});
+                layer.on({
+                    mouseover: function (e) { e.target.setStyle({weight: {{ this.weight }} + 2, color: "#111"}); e.target.bringToFront(); },
+                    mouseout: function (e) { {{ this.get_name() }}.resetStyle(e.target); }
+                });
+            }
+        });
+        {{ this.get_name() }}.addData({{ this.shared }});
+        {{ this.get_name() }}.proxKey = {{ this.k }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        shared: SharedPolygons,
+        k: int,
+        colors: list[str],
+        *,
+        name: str,
+        overlay: bool = False,
+        show: bool = True,
+        nodata: str = "#cfcfcf",
+        fill_opacity: float = 0.78,
+        line_color: str = "#505050",
+        weight: float = 0.6,
+    ) -> None:
+        super().__init__(name=name, overlay=overlay, control=True, show=show)
+        self._name = "ProximityPolygonLayer"
+        self.shared = shared.get_name()
+        self.k = int(k)
+        self.colors_js = js(colors)
+        self.nodata = nodata
+        self.fill_opacity = float(fill_opacity)
+        self.line_color = line_color
+        self.weight = float(weight)
+
+
+class LegendSwitch(MacroElement):
+    """A legend control showing the legend of the active base layer (``proxKey``)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+        {{ this.get_name() }}.onAdd = function () {
+            var div = L.DomUtil.create("div", "prox-panel prox-legend");
+            div.innerHTML = {{ this.legends_js }}[{{ this.initial }}];
+            L.DomEvent.disableClickPropagation(div);
+            this._div = div;
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {{ this._parent.get_name() }}.on("baselayerchange", function (e) {
+            if (e.layer && e.layer.proxKey !== undefined) {
+                {{ this.get_name() }}._div.innerHTML = {{ this.legends_js }}[e.layer.proxKey];
+            }
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, legends: list[str], *, initial: int = 0, position: str = "bottomleft") -> None:
+        super().__init__()
+        self._name = "ProximityLegend"
+        self.legends_js = js(legends)
+        self.initial = int(initial)
+        self.position = position
+
+
+class Points(JSCSSMixin, Layer):
+    """Many points as awesome markers or circle markers, optionally clustered, from one JSON array.
+
+    Parameters
+    ----------
+    rows : list of list
+        ``[lat, lon, style, value_0, value_1, …]``: ``style`` is a key of ``styles``,
+        values are escaped HTML strings ('' hides the row in the popup).
+    fields : list of str
+        Popup labels of the values (escaped HTML).
+    styles : dict
+        For ``kind="awesome"``: ``{"icon", "markerColor", "opacity"}`` (Font Awesome
+        icon names); for ``kind="circle"``: Leaflet path options (``radius``,
+        ``color``, ``fillColor``…).
+    kind : {"awesome", "circle"}
+    cluster : dict or None
+        Leaflet.markercluster options; None: no clustering.
+    caption : str
+        Escaped HTML shown above every popup table (e.g. "Synthetic firm").
+    tooltip_suffix : str
+        Escaped HTML appended to the tooltip (value 0).
+    """
+
+    default_js = MarkerCluster.default_js
+    default_css = MarkerCluster.default_css
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {%- if this.cluster is not none %}
+        var {{ this.get_name() }} = L.markerClusterGroup(Object.assign({{ this.cluster_js }}, {
+            iconCreateFunction: function (c) {
+                var n = c.getChildCount();
+                return L.divIcon({html: '<div style="background:{{ this.cluster_color }}"><span>' + n + "</span></div>",
+                                  className: "marker-cluster prox-cluster", iconSize: L.point(40, 40)});
+            }
+        }));
+        {%- else %}
+        var {{ this.get_name() }} = L.featureGroup();
+        {%- endif %}
+        (function () {
+            var fields = {{ this.fields_js }}, styles = {{ this.styles_js }}, rows = {{ this.rows_js }};
+            var caption = {{ this.caption_js }}, suffix = {{ this.suffix_js }}, icons = {};
+            {%- if this.kind == "awesome" %}
+            for (var key in styles) {
+                icons[key] = L.AwesomeMarkers.icon({icon: styles[key].icon, prefix: "fa", markerColor: styles[key].markerColor, iconColor: "white"});
+            }
+            {%- endif %}
+            function popup(r) {
+                var h = '<table class="proximity-table">' + (caption ? "<caption>" + caption + "</caption>" : "");
+                for (var j = 0; j < fields.length; j++) {
+                    if (r[3 + j] !== "") { h += "<tr><th>" + fields[j] + "</th><td>" + r[3 + j] + "</td></tr>"; }
+                }
+                return h + "</table>";
+            }
+            var layers = [];
+            for (var i = 0; i < rows.length; i++) {
+                var r = rows[i], s = styles[r[2]], m;
+                {%- if this.kind == "awesome" %}
+                m = L.marker([r[0], r[1]], {icon: icons[r[2]], opacity: s.opacity === undefined ? 1 : s.opacity, riseOnHover: true});
+                {%- else %}
+                m = L.circleMarker([r[0], r[1]], s);
+                {%- endif %}
+                m.bindPopup(popup.bind(null, r), {maxWidth: 360});
+                m.bindTooltip(r[3] + suffix, {direction: "top", offset: [0, {{ -28 if this.kind == "awesome" else -4 }}]});
+                layers.push(m);
+            }
+            {%- if this.cluster is not none %}
+            {{ this.get_name() }}.addLayers(layers);
+            {%- else %}
+            for (var i = 0; i < layers.length; i++) { {{ this.get_name() }}.addLayer(layers[i]); }
+            {%- endif %}
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        rows: list[list[Any]],
+        *,
+        fields: list[str],
+        styles: dict[str, dict[str, Any]],
+        name: str,
+        kind: str = "awesome",
+        cluster: dict[str, Any] | None = None,
+        caption: str = "",
+        tooltip_suffix: str = "",
+        show: bool = True,
+        cluster_color: str = "#555555",
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "ProximityPoints"
+        self.cluster_color = cluster_color
+        self.kind = kind
+        self.cluster = cluster
+        self.cluster_js = js(cluster or {})
+        self.fields_js = js(fields)
+        self.styles_js = js(styles)
+        self.rows_js = js(rows)
+        self.caption_js = js(caption)
+        self.suffix_js = js(tooltip_suffix)
+        self.n = len(rows)

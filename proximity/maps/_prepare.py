@@ -1,0 +1,642 @@
+"""What the maps share: variables and their classes, simplified polygons, texts, and the
+per-commune travel data (population centre, isochrones, routes), computed in batches.
+
+Nothing here draws; :mod:`.overview` and :mod:`.municipality` turn it into folium maps.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import mapclassify
+import numpy as np
+import pandas as pd
+import shapely
+
+from .. import datasets, traveltime
+from .._html import escape, format_value, html_table
+from ..errors import InputError, MissingColumnError, UnreachableWarning
+
+#: Decimal places kept in the pages' coordinates (1e-5 degree is about 1 m).
+COORD_DECIMALS = 5
+
+NODATA = "#cfcfcf"
+
+# ColorBrewer sequential palettes by number of classes (light to dark).
+YLGNBU = {
+    3: ["#edf8b1", "#7fcdbb", "#2c7fb8"],
+    4: ["#ffffcc", "#a1dab4", "#41b6c4", "#225ea8"],
+    5: ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"],
+    6: ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"],
+    7: ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2c84"],
+}
+BUPU = {
+    3: ["#e0ecf4", "#9ebcda", "#8856a7"],
+    4: ["#edf8fb", "#b3cde3", "#8c96c6", "#88419d"],
+    5: ["#edf8fb", "#b3cde3", "#8c96c6", "#8856a7", "#810f7c"],
+    6: ["#edf8fb", "#bfd3e6", "#9ebcda", "#8c96c6", "#8856a7", "#810f7c"],
+    7: ["#edf8fb", "#bfd3e6", "#9ebcda", "#8c96c6", "#8c6bb1", "#88419d", "#6e016b"],
+}
+
+#: Upper bounds (minutes) of the travel-time classes; a last class takes what is longer.
+MINUTE_BINS = (15.0, 30.0, 45.0, 60.0, 90.0)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A mapped column of ``ScoreResult.municipalities``."""
+
+    key: str
+    label: str
+    kind: str  # "index", "component" or "minutes"
+    description: str
+    short: str = ""  # name in the layer control (default: label)
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.kind != "minutes"
+
+    def fmt(self, value: float) -> str:
+        """The value as shown in tooltips and tables (plain text)."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "n/a"
+        if self.kind == "minutes":
+            return "not reachable" if not math.isfinite(value) else f"{value:.0f} min"
+        if self.kind == "index":
+            return f"{value:.1f}"
+        return f"{value:.2f}"
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("index", "Milieu index", "index", "Internationalising-milieu index, 0–100 (weighted mean of the four components)"),
+    Variable("density", "Density", "component", "Support bodies, students, large firms and gateways within reach; times to gateways (0–1)"),
+    Variable("diversity", "Diversity", "component", "Variety of support bodies and of gateway modes within reach (0–1)"),
+    Variable("dynamics", "Dynamics", "component", "Growth of rail ridership and of population (0–1)"),
+    Variable("directionality", "Directionality", "component", "Governance capacity (EPCI type) and time to the coordinating bodies (0–1)"),
+    Variable("minutes_airport", "Minutes to the nearest airport", "minutes", "By car, population-weighted mean over the municipality", "Time to airport"),
+    Variable("minutes_seaport", "Minutes to the nearest seaport", "minutes", "By car, population-weighted mean over the municipality", "Time to seaport"),
+    Variable("minutes_tgv_station", "Minutes to the nearest TGV station", "minutes", "By car, population-weighted mean over the municipality", "Time to TGV station"),
+    Variable("minutes_motorway_access", "Minutes to the nearest motorway access", "minutes", "By car, population-weighted mean over the municipality", "Time to motorway"),
+    Variable("minutes_chamber_of_commerce", "Minutes to the chamber of commerce", "minutes", "By car, population-weighted mean over the municipality", "Time to chamber of commerce"),
+)
+
+REQUIRED_COLUMNS = ("insee", "name", "population", "epci_name", "rank", "rank_low", "rank_high") + tuple(v.key for v in VARIABLES)
+
+#: Gateway groups drawn as routes and markers: label, Font Awesome icon, awesome-marker colour, hex colour.
+GATEWAY_STYLES: dict[str, tuple[str, str, str, str]] = {
+    "airport": ("Airport", "plane", "darkblue", "#0067a3"),
+    "seaport": ("Seaport", "ship", "cadetblue", "#436978"),
+    "tgv_station": ("TGV station", "train", "red", "#d63e2a"),
+    "rail_station": ("Regional rail station", "train", "gray", "#575757"),
+    "motorway_access": ("Motorway access", "road", "orange", "#f69730"),
+}
+SUPPORT_STYLES: dict[str, tuple[str, str, str, str]] = {
+    "chamber_of_commerce": ("Chamber of commerce", "building", "darkred", "#a23336"),
+    "foreign_trade_service": ("Foreign-trade service", "globe", "darkred", "#a23336"),
+    "chamber_of_trades": ("Chamber of trades", "wrench", "darkpurple", "#5b396b"),
+    "chamber_of_agriculture": ("Chamber of agriculture", "leaf", "darkgreen", "#728224"),
+    "university": ("University", "graduation-cap", "green", "#72b026"),
+    "business_school": ("Business school", "briefcase", "green", "#72b026"),
+    "engineering_school": ("Engineering school", "gears", "green", "#72b026"),
+    "research_institute": ("Research institute", "flask", "green", "#72b026"),
+    "higher_education_other": ("Other higher education", "book", "green", "#72b026"),
+}
+OTHER_SUPPORT_STYLE = ("Support body", "circle-info", "purple", "#d252b9")
+
+#: Destinations of the routes on a commune page: (group, label, source layer).
+ROUTE_TARGETS: tuple[tuple[str, str], ...] = (
+    ("airport", "airport"),
+    ("seaport", "seaport"),
+    ("tgv_station", "TGV station"),
+    ("motorway_access", "motorway access"),
+    ("chamber_of_commerce", "chamber of commerce"),
+)
+ROUTE_COLORS = {g: (GATEWAY_STYLES.get(g) or SUPPORT_STYLES[g])[3] for g, _ in ROUTE_TARGETS}
+
+#: Short names of the sources for the attribution control (full lines in the Sources box).
+SHORT_SOURCES = (
+    ("osm_", "© OpenStreetMap contributors (ODbL)"),
+    ("travelmapping", "Travel Mapping"),
+    ("communes_polygons", "IGN"),
+    ("departement_outline", "IGN"),
+    ("communes_cog", "INSEE"),
+    ("epci", "DGCL"),
+    ("sncf_", "SNCF"),
+    ("toll_stations", "DGITM"),
+    ("esr_", "MESR"),
+    ("montpellier_", "Ville de Montpellier"),
+    ("world_port_index", "NGA WPI"),
+    ("airports", "airportsdata"),
+)
+
+SYNTHETIC_NOTE = (
+    "Firms (SMEs) on these maps are SYNTHETIC: drawn by a seeded generator from commune "
+    "populations and the road network. They are not real firms; SME counts are illustrative."
+)
+APPROXIMATE_NOTE = (
+    "Some inputs are approximate or old: support bodies come partly from 2014 city of "
+    "Montpellier data, port positions are rounded to 1–2 km, toll-free motorway exits are "
+    "missing, travel times are modelled by car without congestion."
+)
+
+
+def fmt_int(value: Any) -> str:
+    return format_value(int(value)) if value is not None and not pd.isna(value) else "n/a"
+
+
+def round_coords(geoms: np.ndarray) -> np.ndarray:
+    """Coordinates rounded to :data:`COORD_DECIMALS` (shapely arrays)."""
+    return shapely.transform(geoms, lambda xy: np.round(xy, COORD_DECIMALS))
+
+
+def simplified(geoms: gpd.GeoSeries, *, tolerance_m: float, crs: str) -> gpd.GeoSeries:
+    """Polygons simplified as a coverage (shared borders stay shared), in EPSG:4326, rounded."""
+    projected = geoms.to_crs(crs)
+    values = shapely.coverage_simplify(projected.values, tolerance_m) if tolerance_m > 0 else projected.values
+    out = gpd.GeoSeries(values, index=geoms.index, crs=crs).to_crs("EPSG:4326")
+    return gpd.GeoSeries(round_coords(out.values), index=geoms.index, crs="EPSG:4326")
+
+
+@dataclass
+class Classes:
+    """Classes of one variable: code per municipality (-1: no data) and legend rows."""
+
+    codes: pd.Series
+    colors: list[str]
+    labels: list[str]
+    counts: list[int]
+    method: str
+
+
+def _palette(palettes: dict[int, list[str]], n: int) -> list[str]:
+    """``n`` colours, light to dark (the darkest ones when fewer than 3)."""
+    return list(palettes[min(max(n, 3), 7)][-n:]) if n < 3 else list(palettes[min(n, 7)])
+
+
+def classify(values: pd.Series, var: Variable, *, k: int) -> Classes:
+    """Fisher-Jenks natural breaks for scores; fixed minute bands for travel times.
+
+    Class 0 is the lowest value (for minutes: the shortest trip, drawn darkest).
+    """
+    finite = values[np.isfinite(values.astype(float))].astype(float)
+    codes = pd.Series(-1, index=values.index, dtype=int)
+    labels: list[str] = []
+    if not len(finite):
+        return Classes(codes=codes, colors=[], labels=[], counts=[], method="no data")
+    top = float(finite.max())
+    if var.kind == "minutes":
+        bins = [b for b in MINUTE_BINS if b < top] + [top]
+        yb = mapclassify.UserDefined(finite.to_numpy(), bins=bins).yb if len(bins) > 1 else np.zeros(len(finite), int)
+        colors = list(reversed(_palette(BUPU, len(bins))))
+        prev = 0.0
+        for i, b in enumerate(bins):
+            if i == 0:
+                labels.append(f"≤ {b:.0f} min")
+            elif i == len(bins) - 1:
+                labels.append(f"> {prev:.0f} min")
+            else:
+                labels.append(f"{prev:.0f}–{b:.0f} min")
+            prev = b
+        method = "by car, population-weighted mean"
+    else:
+        kk = max(1, min(k, int(finite.nunique())))
+        with warnings.catch_warnings():
+            # mapclassify warns that numba is missing (pure Python is fast enough for communes)
+            warnings.filterwarnings("ignore", message="Numba not installed", category=UserWarning)
+            yb = mapclassify.FisherJenks(finite.to_numpy(), k=kk).yb if kk > 1 else np.zeros(len(finite), int)
+        n = int(np.max(yb)) + 1
+        colors = _palette(YLGNBU, n)
+        method = f"natural breaks (Fisher-Jenks), {n} classes"
+    codes.loc[finite.index] = np.asarray(yb, dtype=int)
+    n = len(colors)
+    counts = [int((codes == i).sum()) for i in range(n)]
+    if var.kind != "minutes":
+        for i in range(n):
+            members = finite[codes.loc[finite.index] == i]
+            labels.append(f"{var.fmt(members.min())} – {var.fmt(members.max())}" if len(members) else "–")
+    return Classes(codes=codes, colors=colors, labels=labels, counts=counts, method=method)
+
+
+def legend_html(var: Variable, classes: Classes, *, nodata_count: int) -> str:
+    """Legend rows, best class first, with counts of municipalities."""
+    rows = []
+    order = range(len(classes.colors)) if var.kind == "minutes" else reversed(range(len(classes.colors)))
+    for i in order:
+        rows.append(
+            f'<div class="prox-leg-row"><span class="prox-sw" style="background:{classes.colors[i]}"></span>'
+            f'{escape(classes.labels[i])}<span class="prox-leg-n">({classes.counts[i]})</span></div>'
+        )
+    if nodata_count:
+        rows.append(
+            f'<div class="prox-leg-row"><span class="prox-sw" style="background:{NODATA}"></span>'
+            f'not reachable<span class="prox-leg-n">({nodata_count})</span></div>'
+        )
+    better = "darker = shorter trip" if var.kind == "minutes" else "darker = higher score"
+    return (
+        f'<div class="prox-leg-title">{escape(var.label)}</div>'
+        f'<div class="prox-leg-sub">{escape(classes.method)}; {better}; (n) municipalities</div>' + "".join(rows)
+    )
+
+
+def source_texts(territory_name: str) -> tuple[list[str], list[tuple[str, str]], str]:
+    """Attribution lines (:func:`proximity.datasets.attributions`), (line, caveat) pairs, short form."""
+    lines = datasets.attributions(territory_name)
+    manifest = datasets.load_manifest(territory_name)
+    with_caveats: dict[str, list[str]] = {}
+    short: list[str] = []
+    for s in manifest.sources():
+        line = f"{s['attribution']} ({s['licence']})"
+        caveats = with_caveats.setdefault(line, [])
+        if s.get("caveat") and s["caveat"] not in caveats:
+            caveats.append(s["caveat"])
+        name = next((label for prefix, label in SHORT_SOURCES if s["key"].startswith(prefix)), s["attribution"])
+        if name not in short:
+            short.append(name)
+    pairs = [(line, "; ".join(with_caveats.get(line, []))) for line in lines]
+    return lines, pairs, ", ".join(short)
+
+
+def sources_html(pairs: list[tuple[str, str]], *, synthetic: bool) -> str:
+    """The collapsible Sources & caveats box (escaped)."""
+    items = "".join(
+        f"<li>{escape(line)}" + (f' <span class="prox-caveat">— {escape(caveat)}</span>' if caveat else "") + "</li>"
+        for line, caveat in pairs
+    )
+    notes = (f'<div class="prox-note">{escape(SYNTHETIC_NOTE)}</div>' if synthetic else "") + f'<div class="prox-note">{escape(APPROXIMATE_NOTE)}</div>'
+    return (
+        f'<details class="prox-sources"><summary>Sources &amp; caveats</summary>{notes}'
+        f"<ul>{items}</ul>"
+        "<div>Travel times: car, on the modelled road network (OpenStreetMap in Montpellier, "
+        "Travel Mapping elsewhere); off-network legs at walking-to-car speed. Tiles © OpenStreetMap "
+        "contributors © CARTO.</div></details>"
+    )
+
+
+@dataclass
+class Context:
+    """Everything the pages share, computed once (see :func:`prepare`)."""
+
+    territory: Any
+    scores: Any
+    label: str
+    munis: gpd.GeoDataFrame  # scores.municipalities, EPSG:4326, original geometry
+    classes: dict[str, Classes]
+    legends: list[str]
+    medians: pd.Series
+    attribution_lines: list[str]
+    source_pairs: list[tuple[str, str]]
+    short_attribution: str
+    synthetic: bool
+    catchment_minutes: float
+    gateways: gpd.GeoDataFrame
+    support: gpd.GeoDataFrame
+    smes: gpd.GeoDataFrame
+    _simplified: dict[float, gpd.GeoSeries] = field(default_factory=dict)
+    centres: gpd.GeoDataFrame | None = None
+    isochrones: dict[str, list[tuple[float, Any]]] = field(default_factory=dict)
+    routes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def polygons(self, tolerance_m: float) -> gpd.GeoSeries:
+        if tolerance_m not in self._simplified:
+            self._simplified[tolerance_m] = simplified(self.munis.geometry, tolerance_m=tolerance_m, crs=self.territory.csr.crs)
+        return self._simplified[tolerance_m]
+
+    @property
+    def n(self) -> int:
+        return len(self.munis)
+
+    @property
+    def projected(self) -> gpd.GeoSeries:
+        """Municipality polygons in the network's projected CRS (metres)."""
+        if "projected" not in self.cache:
+            self.cache["projected"] = self.munis.geometry.to_crs(self.territory.csr.crs)
+        return self.cache["projected"]
+
+    def outline(self, tolerance_m: float) -> Any:
+        """The territory's outer boundary (simplified, EPSG:4326)."""
+        key = f"outline_{tolerance_m}"
+        if key not in self.cache:
+            merged = shapely.union_all(self.projected.values)
+            line = gpd.GeoSeries([merged.boundary], crs=self.territory.csr.crs).simplify(tolerance_m).to_crs("EPSG:4326")
+            self.cache[key] = round_coords(line.values)[0]
+        return self.cache[key]
+
+    def neighbours(self, insee: str, distance_m: float) -> list[str]:
+        """The municipality and those within ``distance_m`` of it (projected distance)."""
+        proj = self.projected
+        if "sindex" not in self.cache:
+            self.cache["sindex"] = proj.sindex
+        hits = self.cache["sindex"].query(proj.loc[insee], predicate="dwithin", distance=distance_m)
+        near = set(proj.index[hits]) | {insee}
+        return [i for i in proj.index if i in near]
+
+
+def check_inputs(territory: Any, scores: Any) -> gpd.GeoDataFrame:
+    """The scored municipalities, after checking they match the territory."""
+    for attr in ("municipalities", "gateways", "support_bodies", "smes", "csr", "manifest"):
+        if not hasattr(territory, attr):
+            raise InputError(
+                f"territory has no {attr!r}; pass the Territory from proximity.territory.load_territory(), got {type(territory).__name__}"
+            )
+    munis = getattr(scores, "municipalities", None)
+    if not isinstance(munis, gpd.GeoDataFrame):
+        raise InputError(f"scores must be the ScoreResult of proximity.scores.score_territory(territory), got {type(scores).__name__}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in munis.columns]
+    if missing:
+        raise MissingColumnError(
+            f"scores.municipalities lacks columns {missing}; pass the result of proximity.scores.score_territory(territory)"
+        )
+    if not munis.index.is_unique or set(munis.index) != set(territory.municipalities.index):
+        raise InputError(
+            "scores.municipalities and territory.municipalities list different municipalities; "
+            "score this territory with proximity.scores.score_territory(territory)"
+        )
+    return munis
+
+
+def check_classes(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or not 3 <= k <= 7:
+        raise InputError(f"classes must be an int from 3 to 7, got {k!r}")
+    return k
+
+
+def prepare(territory: Any, scores: Any, *, k: int = 6) -> Context:
+    """The shared context of a territory's maps (classes, medians, texts, layers in EPSG:4326)."""
+    check_classes(k)
+    munis = check_inputs(territory, scores)
+    munis = munis.to_crs("EPSG:4326")
+    classes: dict[str, Classes] = {}
+    legends = []
+    for var in VARIABLES:
+        kk = k if var.kind == "index" else min(k, 5)
+        c = classify(munis[var.key].astype(float), var, k=kk)
+        classes[var.key] = c
+        legends.append(legend_html(var, c, nodata_count=int((c.codes < 0).sum())))
+    indicator_cols = [c for c in INDICATORS_KEYS if c in munis.columns] + [v.key for v in VARIABLES]
+    medians = munis[list(dict.fromkeys(indicator_cols))].astype(float).replace([np.inf, -np.inf], np.nan).median()
+    lines, pairs, short = source_texts(territory.manifest.name)
+    params = getattr(getattr(scores, "profile", None), "parameters", {}) or {}
+    return Context(
+        territory=territory,
+        scores=scores,
+        label=str(territory.manifest.label),
+        munis=munis,
+        classes=classes,
+        legends=legends,
+        medians=medians,
+        attribution_lines=lines,
+        source_pairs=pairs,
+        short_attribution=short,
+        synthetic=bool(getattr(territory, "synthetic_smes", False)),
+        catchment_minutes=float(params.get("catchment_minutes", 45.0)),
+        gateways=territory.gateways.to_crs("EPSG:4326"),
+        support=territory.support_bodies.to_crs("EPSG:4326"),
+        smes=territory.smes.to_crs("EPSG:4326"),
+    )
+
+
+#: Indicators of the commune scorecard: key, label (T = catchment), lower is better.
+INDICATORS: tuple[tuple[str, str, bool], ...] = (
+    ("minutes_airport", "Nearest airport (min)", True),
+    ("minutes_seaport", "Nearest seaport (min)", True),
+    ("minutes_tgv_station", "Nearest TGV station (min)", True),
+    ("minutes_motorway_access", "Nearest motorway access (min)", True),
+    ("minutes_chamber_of_commerce", "Chamber of commerce (min)", True),
+    ("support_within_t", "Support bodies within {T} min", False),
+    ("students_within_t", "Student places within {T} min", False),
+    ("gateways_within_t", "Gateways within {T} min", False),
+    ("smes_within_t", "SMEs within {T} min (synthetic)", False),
+)
+INDICATORS_KEYS = tuple(k for k, _, _ in INDICATORS)
+
+
+# --------------------------------------------------------------------------- popups and tooltips
+def municipality_card(ctx: Context, insee: str, *, link: str | None) -> str:
+    """Popup HTML of one municipality (escaped), with a link to its page when given."""
+    row = ctx.munis.loc[insee]
+    rows: dict[str, object] = {
+        "INSEE code": row["insee"],
+        "Population": int(row["population"]),
+        "EPCI": row["epci_name"],
+        "Milieu index (0–100)": VARIABLES[0].fmt(row["index"]),
+        "Rank": f"{int(row['rank'])} of {ctx.n}",
+        "Rank if weights vary": f"{int(row['rank_low'])}–{int(row['rank_high'])}",
+    }
+    for var in VARIABLES[1:]:
+        rows[var.label] = var.fmt(float(row[var.key]))
+    if "n_smes" in row.index:
+        rows["SMEs in the municipality" + (" (synthetic)" if ctx.synthetic else "")] = int(row["n_smes"])
+    html = html_table(rows, caption=str(row["name"]))
+    if link is not None:
+        html += f'<a class="prox-popup-link" href="{escape(link)}">Open the page of {escape(row["name"])} →</a>'
+    return html
+
+
+def polygon_collection(ctx: Context, insees: Sequence[str], geoms: gpd.GeoSeries, *, link_prefix: str | None, linked: set[str] | None) -> dict:
+    """GeoJSON features for :class:`~._elements.SharedPolygons` (escaped properties)."""
+    features = []
+    for insee in insees:
+        row = ctx.munis.loc[insee]
+        geom = geoms.loc[insee]
+        link = f"{link_prefix}{insee}.html" if link_prefix is not None and (linked is None or insee in linked) else None
+        props = {
+            "c": [int(ctx.classes[v.key].codes.loc[insee]) for v in VARIABLES],
+            "v": [escape(v.fmt(float(row[v.key]))) for v in VARIABLES],
+            "h": f'<div class="prox-tip-name">{escape(row["name"])}</div>',
+            "f": (
+                f'<div class="prox-tip-sub">Milieu index <b>{escape(VARIABLES[0].fmt(row["index"]))}</b> · '
+                f"rank {int(row['rank'])} of {ctx.n}</div>"
+            ),
+            "card": municipality_card(ctx, insee, link=link),
+        }
+        features.append({"type": "Feature", "id": str(insee), "properties": props, "geometry": shapely.geometry.mapping(geom)})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def gateway_group(gateways: gpd.GeoDataFrame) -> pd.Series:
+    """Group of each gateway: its kind, or ``tgv_station`` for rail stations served by TGV."""
+    tgv = gateways["tgv"].fillna(False).astype(bool) if "tgv" in gateways else pd.Series(False, index=gateways.index)
+    return gateways["kind"].astype(str).where(~(gateways["kind"].eq("rail_station") & tgv), "tgv_station")
+
+
+def _text(v: Any) -> str:
+    return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
+def gateway_rows(gateways: gpd.GeoDataFrame) -> tuple[dict[str, list[list[Any]]], list[str]]:
+    """Marker rows of the gateways per group, and the popup field labels."""
+    groups = gateway_group(gateways)
+    fields = ["Name", "Kind", "Code", "In the territory", "Used in the scores", "Note"]
+    out: dict[str, list[list[Any]]] = {}
+    for gid, row in gateways.iterrows():
+        group = groups.loc[gid]
+        style = GATEWAY_STYLES.get(group, GATEWAY_STYLES["rail_station"])
+        code = " / ".join(_text(row.get(c)) for c in ("iata", "icao", "unlocode", "exit_ref") if _text(row.get(c)))
+        on = bool(row.get("on_network", True))
+        note = _text(row.get("caveat"))
+        if not on:
+            note = ("off the modelled road network: shown, not used in the scores. " + note).strip()
+        pt = row.geometry
+        out.setdefault(group if group in GATEWAY_STYLES else "rail_station", []).append(
+            [
+                round(pt.y, COORD_DECIMALS),
+                round(pt.x, COORD_DECIMALS),
+                group + ("" if on else "_off"),
+                escape(_text(row.get("name")) or gid),
+                escape(style[0]),
+                escape(code),
+                "yes" if bool(row.get("in_territory", True)) else "no",
+                "yes" if on else "no",
+                escape(note),
+            ]
+        )
+    return out, fields
+
+
+def gateway_styles() -> dict[str, dict[str, Any]]:
+    styles = {}
+    for group, (_, icon, color, _) in GATEWAY_STYLES.items():
+        styles[group] = {"icon": icon, "markerColor": color}
+        styles[group + "_off"] = {"icon": icon, "markerColor": "lightgray", "opacity": 0.85}
+    return styles
+
+
+def support_rows(support: gpd.GeoDataFrame) -> tuple[list[list[Any]], list[str], dict[str, dict[str, Any]]]:
+    """Marker rows of the support bodies, popup field labels and styles per category."""
+    fields = ["Name", "Category", "Students", "Source", "Vintage", "Used in the scores", "Note"]
+    rows = []
+    styles: dict[str, dict[str, Any]] = {}
+    for sid, row in support.iterrows():
+        cat = _text(row.get("category"))
+        label, icon, color, _ = SUPPORT_STYLES.get(cat, (cat.replace("_", " ").capitalize() or OTHER_SUPPORT_STYLE[0], *OTHER_SUPPORT_STYLE[1:]))
+        key = cat if cat in SUPPORT_STYLES else "other"
+        styles[key] = {"icon": icon, "markerColor": color}
+        students = row.get("students")
+        on = bool(row.get("on_network", True))
+        pt = row.geometry
+        rows.append(
+            [
+                round(pt.y, COORD_DECIMALS),
+                round(pt.x, COORD_DECIMALS),
+                key,
+                escape(_text(row.get("name")) or sid),
+                escape(label),
+                escape(fmt_int(students)) if students is not None and not pd.isna(students) else "",
+                escape(_text(row.get("source"))),
+                escape(_text(row.get("vintage"))),
+                "yes" if on else "no (off the network)",
+                escape(_text(row.get("caveat"))),
+            ]
+        )
+    return rows, fields, styles
+
+
+# --------------------------------------------------------------------------- travel data per commune
+def population_centres(ctx: Context, insees: Iterable[str]) -> gpd.GeoDataFrame:
+    """The population origin nearest to each commune's population-weighted mean position.
+
+    The origins (:func:`proximity.scores.population_origins`) are network nodes inside the
+    commune, so the centre is on the network and inside the commune even for a crescent
+    shaped one, unlike the weighted mean itself.
+    """
+    insees = list(insees)
+    crs = ctx.territory.csr.crs
+    origins = getattr(ctx.scores, "origins", None)
+    rows = {}
+    if origins is not None and len(origins) and {"insee", "weight"} <= set(origins.columns):
+        sub = origins[origins["insee"].isin(insees)]
+        proj = sub.geometry.to_crs(crs)
+        x, y, w = proj.x.to_numpy(), proj.y.to_numpy(), sub["weight"].astype(float).to_numpy()
+        frame = pd.DataFrame({"insee": sub["insee"].to_numpy(), "x": x, "y": y, "w": np.where(w > 0, w, 1e-9)})
+        frame["wx"], frame["wy"] = frame["x"] * frame["w"], frame["y"] * frame["w"]
+        sums = frame.groupby("insee")[["wx", "wy", "w"]].sum()
+        mx = frame["insee"].map(sums["wx"] / sums["w"])
+        my = frame["insee"].map(sums["wy"] / sums["w"])
+        frame["d"] = np.hypot(frame["x"] - mx, frame["y"] - my)
+        best = frame.loc[frame.groupby("insee")["d"].idxmin()]
+        rows = {r.insee: shapely.Point(r.x, r.y) for r in best.itertuples()}
+    polys = ctx.munis.geometry.to_crs(crs)
+    geoms = [rows.get(i) or polys.loc[i].representative_point() for i in insees]
+    return gpd.GeoDataFrame({"insee": insees}, geometry=geoms, index=pd.Index(insees), crs=crs)
+
+
+def compute_travel(
+    ctx: Context,
+    insees: Sequence[str],
+    *,
+    minutes: Sequence[float],
+    cell_m: float,
+    tolerance_m: float,
+    progress: Callable[[str], None],
+) -> None:
+    """Centres, isochrones (one batch) and routes to the nearest destinations of ``insees``."""
+    csr = ctx.territory.csr
+    centres = population_centres(ctx, insees)
+    ctx.centres = centres if ctx.centres is None else pd.concat([ctx.centres[~ctx.centres.index.isin(centres.index)], centres])
+    progress(f"maps: isochrones for {len(insees)} municipalities")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnreachableWarning)
+        iso = traveltime.isochrones(csr, centres[["geometry"]], minutes=minutes, cell_m=cell_m)
+    for w in caught:
+        if not issubclass(w.category, UnreachableWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    proj = iso.to_crs(csr.crs)
+    geoms = shapely.simplify(proj.geometry.values, tolerance_m, preserve_topology=True)
+    geoms = gpd.GeoSeries(geoms, crs=csr.crs).to_crs("EPSG:4326").values
+    geoms = round_coords(geoms)
+    for origin, mins, g in zip(iso["origin_id"], iso["minutes"], geoms, strict=True):
+        ctx.isochrones.setdefault(str(origin), []).append((float(mins), g))
+
+    progress(f"maps: routes for {len(insees)} municipalities")
+    gw = ctx.territory.gateways
+    gw = gw[gw["on_network"]] if "on_network" in gw else gw
+    sup = ctx.territory.support_bodies
+    sup = sup[sup["on_network"]] if "on_network" in sup else sup
+    facilities = pd.concat(
+        [
+            gpd.GeoDataFrame({"group": gateway_group(gw), "name": gw["name"]}, geometry=gw.geometry, crs=gw.crs).to_crs(csr.crs),
+            gpd.GeoDataFrame({"group": sup["category"].astype(str), "name": sup["name"]}, geometry=sup.geometry, crs=sup.crs).to_crs(csr.crs),
+        ]
+    )
+    wanted = [g for g, _ in ROUTE_TARGETS]
+    facilities = gpd.GeoDataFrame(facilities[facilities["group"].isin(wanted)], crs=csr.crs)
+    facilities = facilities[~facilities.index.duplicated()]
+    if len(facilities):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnreachableWarning)  # an unreachable target simply has no route
+            near = traveltime.nearest(csr, centres[["geometry"]], facilities, by="group")
+    else:
+        near = pd.DataFrame(columns=["origin_id", "group", "destination_id", "minutes"])
+    for insee in insees:
+        ctx.routes[insee] = []
+    for rec in near.itertuples(index=False):
+        if pd.isna(rec.destination_id) or not math.isfinite(rec.minutes):
+            continue
+        dest = facilities.loc[rec.destination_id]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnreachableWarning)
+            r = traveltime.route(csr, centres.geometry.loc[rec.origin_id], dest.geometry, crs=csr.crs)
+        if not r["coords"]:
+            continue
+        line = shapely.LineString(r["coords"])
+        line = gpd.GeoSeries([line], crs="EPSG:4326").to_crs(csr.crs).simplify(10.0).to_crs("EPSG:4326").values[0]
+        coords = np.round(np.asarray(line.coords), COORD_DECIMALS)
+        ctx.routes[str(rec.origin_id)].append(
+            {
+                "group": str(rec.group),
+                "destination_id": str(rec.destination_id),
+                "name": _text(dest["name"]),
+                "minutes": float(r["minutes"]),
+                "km": float(r["km"]),
+                "latlon": [[float(lat), float(lon)] for lon, lat in coords],
+            }
+        )
+    order = {g: i for i, g in enumerate(wanted)}
+    for insee in insees:
+        ctx.routes[insee].sort(key=lambda d: order[d["group"]])
