@@ -299,6 +299,77 @@ def score_cmd(territory, out, profile, normalisation, weighting, smes_file, supp
         click.echo(str(p))
 
 
+# ---------------------------------------------------------------- planner tools
+@main.command("site")
+@territory_option
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--candidates", type=click.Choice(["grid", "business_parks", "municipalities", "user"]), default="grid", show_default=True, help="Where candidate sites come from.")
+@click.option("--candidates-file", type=click.Path(dir_okay=False, exists=True), default=None, help="Your candidate sites (with --candidates user): CSV lat/lon or vector file.")
+@click.option("--grid-spacing-m", default=3000.0, show_default=True, help="Spacing of the grid of candidates.")
+@click.option("--within-minutes", default=30.0, show_default=True, help="Coverage time of SMEs and exporters.")
+@click.option("--p-max", default=3, show_default=True, help="Sweep location-allocation over p = 1..p-max sites.")
+@click.option("--no-what-if", is_flag=True, help="Skip the recomputation of the milieu index with the incubator.")
+@click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), help="Also write the siting map here (default: the output folder).")
+def site_cmd(territory, out, candidates, candidates_file, grid_spacing_m, within_minutes, p_max, no_what_if, maps_dir) -> None:
+    """Incubator site selection: ranked candidates, Pareto front, maximal covering and p-median, what-if."""
+    from . import _io, planning
+    from .territory import load_territory
+
+    out_dir = _io.check_out_dir(out)
+    ter = load_territory(territory, progress=_say)
+    plan = planning.plan_incubator(ter, candidates=candidates, candidates_file=candidates_file, grid_spacing_m=grid_spacing_m,
+                                   within_minutes=within_minutes, p_max=p_max, what_if=not no_what_if, progress=_say)
+    written = planning.write_incubator_plan(plan, ter, out_dir)
+    try:
+        from . import maps
+    except ImportError:  # pragma: no cover
+        maps = None
+    if maps is not None and hasattr(maps, "siting_map"):
+        written.append(maps.save_map(maps.siting_map(ter, plan), Path(maps_dir or out_dir) / "sites.html"))
+    for p in written:
+        click.echo(str(p))
+
+
+@main.command("groups")
+@territory_option
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--section", "sections", multiple=True, help="NAF section(s) to select (A–U); repeatable.")
+@click.option("--size-band", "size_bands", multiple=True, help="Headcount band label(s) to select; repeatable.")
+@click.option("--exporters/--non-exporters", "exporter", default=None, help="Only exporters / only non-exporters (default: all).")
+@click.option("--commune", "communes", multiple=True, help="INSEE code(s) of the communes to draw from; repeatable.")
+@click.option("--max-minutes", default=30.0, show_default=True, help="Largest travel time between two members.")
+@click.option("--min-size", default=3, show_default=True)
+@click.option("--max-size", default=5, show_default=True)
+@click.option("--rule", type=click.Choice(["naf_class", "naf_group", "naf_division", "none"]), default="naf_class", show_default=True, help="When two firms compete.")
+@click.option("--method", type=click.Choice(["auto", "exact", "heuristic"]), default="auto", show_default=True)
+@click.option("--time-limit-s", default=60.0, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), help="Also write the groups map here (default: the output folder).")
+def groups_cmd(territory, out, sections, size_bands, exporter, communes, max_minutes, min_size, max_size, rule, method, time_limit_s, seed, maps_dir) -> None:
+    """Export groups: SMEs of 3–5 sharing one export executive, close and not competing."""
+    from . import _io, planning
+    from .territory import load_territory
+
+    out_dir = _io.check_out_dir(out)
+    ter = load_territory(territory, progress=_say)
+    plan = planning.plan_export_groups(
+        ter, sections=list(sections) or None, size_bands=list(size_bands) or None, exporter=exporter,
+        communes=list(communes) or None, max_minutes=max_minutes, min_size=min_size, max_size=max_size, rule=rule,
+        method=method, time_limit_s=time_limit_s, seed=seed, progress=_say,
+    )
+    written = planning.write_export_groups(plan, ter, out_dir)
+    try:
+        from . import maps
+    except ImportError:  # pragma: no cover
+        maps = None
+    if maps is not None and hasattr(maps, "groups_map"):
+        written.append(maps.save_map(maps.groups_map(ter, plan), Path(maps_dir or out_dir) / "groups.html"))
+    r = plan.result
+    click.echo(f"{len(r.groups)} groups, {r.n_placed} SMEs placed, {len(r.unplaced)} unplaced; tour minutes {r.tour_minutes:.0f}; gap {r.gap:.3f} ({r.status})", err=True)
+    for p in written:
+        click.echo(str(p))
+
+
 # ---------------------------------------------------------------- main job
 @main.command("run")
 @territory_option

@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 from ._validate import validate_layer
+from .business_parks import BUSINESS_PARK_NAMES, business_parks
 from .gateways import gateways
 from .municipalities import municipalities
 from .smes import naf_section, read_sirene, roads_from_travelmapping, synthetic_smes
@@ -30,4 +31,6 @@ __all__ = [
     "synthetic_smes",
     "roads_from_travelmapping",
     "naf_section",
+    "business_parks",
+    "BUSINESS_PARK_NAMES",
 ]

@@ -1,0 +1,346 @@
+"""Planner tools on a territory: incubator siting and export groups, end to end.
+
+:mod:`proximity.siting` and :mod:`proximity.groups` hold the models on travel-time tables;
+this module feeds them the territory's layers and network, and gathers what a planner
+needs: ranked candidates, location-allocation sweeps, a what-if of the milieu index, the
+groups formed and their count per municipality.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import accessibility as acc
+from . import groups as _groups
+from . import layers, scores, siting, traveltime
+from .errors import InputError, UnreachableWarning
+from .territory import Territory
+
+__all__ = [
+    "IncubatorPlan",
+    "plan_incubator",
+    "write_incubator_plan",
+    "demand_cells",
+    "ExportGroupPlan",
+    "plan_export_groups",
+    "write_export_groups",
+]
+
+CANDIDATE_KINDS = ("grid", "business_parks", "municipalities", "user")
+
+
+@dataclass
+class IncubatorPlan:
+    """Everything :func:`plan_incubator` found.
+
+    Attributes
+    ----------
+    candidates : GeoDataFrame
+        Every candidate with its criteria, ``score``, ``rank`` and ``pareto`` flag.
+    covering, median : DataFrame
+        Maximal covering and p-median sweeps over p = 1..p_max (objective, sites, gap).
+    chosen : GeoDataFrame
+        The sites of the maximal covering solution with ``p_max`` sites (``model`` column)
+        and the p-median one, with the SMEs each covers.
+    covered_smes : GeoDataFrame
+        SMEs within ``within_minutes`` of a chosen maximal-covering site (``site_id``).
+    what_if : GeoDataFrame or None
+        Per municipality: milieu index before/after adding the best site as an
+        ``incubator`` support body, the change and the rank change.
+    """
+
+    candidates: gpd.GeoDataFrame
+    covering: pd.DataFrame
+    median: pd.DataFrame
+    chosen: gpd.GeoDataFrame
+    covered_smes: gpd.GeoDataFrame
+    what_if: gpd.GeoDataFrame | None
+    parameters: dict = field(default_factory=dict)
+
+
+def _candidates(territory: Territory, kind: str, *, user_file, grid_spacing_m: float) -> gpd.GeoDataFrame:
+    outline = territory.municipalities.dissolve()
+    if kind == "grid":
+        return siting.candidate_sites(kind="grid", territory_bounds_or_polygon=outline, grid_spacing_m=grid_spacing_m)
+    if kind == "business_parks":
+        return siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=outline,
+                                      business_parks=layers.business_parks(territory.name), name_column="name")
+    if kind == "municipalities":
+        return siting.candidate_sites(kind="municipalities", territory_bounds_or_polygon=outline,
+                                      municipalities=territory.municipalities, name_column="name")
+    if kind == "user":
+        if user_file is None:
+            raise InputError("candidates='user' needs a candidates file (CSV with lat/lon or a vector file of points)")
+        return siting.candidate_sites(kind="user", territory_bounds_or_polygon=outline, user_file=user_file)
+    raise InputError(f"candidates {kind!r} is unknown; choose one of {', '.join(CANDIDATE_KINDS)}")
+
+
+def plan_incubator(
+    territory: Territory,
+    *,
+    candidates: str = "grid",
+    candidates_file: str | Path | gpd.GeoDataFrame | None = None,
+    grid_spacing_m: float = 3000.0,
+    within_minutes: float = 30.0,
+    p_max: int = 3,
+    median_candidates: int = 80,
+    median_cell_m: float = 2000.0,
+    weights: dict[str, float] | None = None,
+    what_if: bool = True,
+    base_scores: scores.ScoreResult | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> IncubatorPlan:
+    """Choose an incubator site for international trade on a territory.
+
+    Candidates (a grid, business parks, municipality centres or the user's file) get the
+    criteria of :func:`proximity.siting.site_criteria` — minutes to the airport, SMEs and
+    exporters within ``within_minutes``, support bodies within reach and their gravity
+    access, minutes to a TGV station and to motorway access — a weighted rank and a Pareto
+    flag (minutes to the airport vs SMEs covered). Location-allocation then sweeps
+    p = 1..``p_max``: maximal covering of SMEs (weighted by their lower employee bound,
+    at least 1) on all candidates, and p-median on the ``median_candidates`` best ranked
+    ones with the SMEs aggregated into ``median_cell_m`` grid cells (:func:`demand_cells`;
+    both restrictions keep the MIP small: without them one p-median solve on the default
+    territory takes minutes). Finally the best single covering site is added as an
+    ``incubator`` support body and the milieu index recomputed.
+    """
+    say = progress or (lambda msg: None)
+    if p_max < 1:
+        raise InputError(f"p_max must be at least 1, got {p_max}")
+    csr = territory.csr
+    say(f"{candidates} candidates")
+    cand = _candidates(territory, candidates, user_file=candidates_file, grid_spacing_m=grid_spacing_m)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreachableWarning)
+        snapped = traveltime.snap(csr, cand)
+    cand = cand[snapped["reachable"].to_numpy()]
+    if cand.empty:
+        raise InputError("no candidate site lies within reach of the road network; give candidates inside the territory")
+    smes = territory.smes
+    weights_sme = np.maximum(smes["employees_min"].fillna(1).astype(float), 1.0).rename("weight")
+    gws = territory.gateways[territory.gateways["on_network"]]
+    sup = territory.support_bodies[territory.support_bodies["on_network"]]
+    say(f"travel times from {len(cand)} candidates")
+    od_smes = traveltime.od_matrix(csr, cand, smes[["geometry"]], max_minutes=max(within_minutes, 60.0))
+    groups_ = scores._gateway_groups(gws)
+    near = traveltime.nearest_table(csr, cand, groups_, by="group")
+    od_sup = traveltime.od_matrix(csr, cand, sup[["geometry"]], max_minutes=scores.GRAVITY_HORIZON_MINUTES)
+    crit = siting.site_criteria(
+        od_smes,
+        within_minutes=within_minutes,
+        exporters=smes["exporter"].fillna(False).astype(bool),
+        airport=near["minutes_airport"],
+        tgv=near["minutes_tgv_station"],
+        motorway=near["minutes_motorway_access"],
+        support=od_sup,
+        support_weights=sup["capacity"].astype(float),
+        support_decay=acc.exponential(),
+        candidates=cand,
+    )
+    ranked = siting.rank_sites(crit, weights=weights)
+    pareto = siting.pareto_front(crit)
+    table = cand.join(crit).join(ranked[["score", "rank"]]).assign(pareto=pareto)
+    table = gpd.GeoDataFrame(table, geometry=cand.geometry, crs=cand.crs).sort_values("rank")
+
+    say("maximal covering")
+    od_cover = od_smes[od_smes["minutes"] <= within_minutes]
+    covering, best_cover = _sweep(siting.maximal_covering, od_cover, p_max, demand_weights=weights_sme,
+                                  max_minutes=within_minutes, candidates=cand, time_limit_s=120)
+    say("p-median")
+    top = table.index[: max(median_candidates, p_max)]
+    cells = demand_cells(smes, weights_sme, cell_m=median_cell_m, crs=territory.manifest.crs)
+    od_med = traveltime.od_matrix(csr, cand.loc[top], cells[["geometry"]], max_minutes=90.0)
+    median, best_median = _sweep(siting.p_median, od_med, p_max, demand_weights=cells["weight"], candidates=top,
+                                 time_limit_s=120)
+    chosen = pd.concat(
+        [
+            table.loc[list(best_cover.sites)].assign(model="maximal_covering").join(best_cover.per_site),
+            table.loc[list(best_median.sites)].assign(model="p_median").join(best_median.per_site),
+        ]
+    )
+    chosen = gpd.GeoDataFrame(chosen, geometry="geometry", crs=cand.crs)
+    asg = best_cover.assignment
+    served = asg["served"].to_numpy(dtype=bool)
+    covered = smes.loc[asg.index[served]].assign(site_id=asg.loc[served, "site_id"].to_numpy())
+
+    wi = None
+    if what_if:
+        say("what-if: milieu index with the incubator")
+        site_id = covering.loc[1, "sites"][0]
+        new_sup = siting.add_site_as_support(territory.support_bodies, cand.loc[[site_id]], category="incubator",
+                                             name=f"Planned incubator ({cand.loc[site_id, 'name'] or site_id})")
+        new_sup["on_network"] = new_sup["on_network"].fillna(True).astype(bool)
+        before = base_scores or scores.score_territory(territory)
+        after = scores.score_territory(replace(territory, support_bodies=new_sup), profile=before.profile)
+        b, a = before.municipalities, after.municipalities
+        wi = gpd.GeoDataFrame(
+            {
+                "insee": b["insee"], "name": b["name"],
+                "index_before": b["index"], "index_after": a["index"], "index_change": a["index"] - b["index"],
+                "rank_before": b["rank"], "rank_after": a["rank"], "rank_change": b["rank"] - a["rank"],
+            },
+            geometry=b.geometry, crs=b.crs,
+        )
+        centres = gpd.GeoDataFrame(geometry=b.geometry.representative_point(), index=b.index, crs=b.crs)
+        wi["minutes_to_site"] = traveltime.nearest_table(csr, centres, cand.loc[[site_id]])["minutes"].to_numpy()
+        wi.attrs["site_id"] = site_id
+    params = dict(candidates=candidates, grid_spacing_m=grid_spacing_m, within_minutes=within_minutes, p_max=p_max,
+                  median_candidates=median_candidates, weights=weights or siting.DEFAULT_WEIGHTS, n_candidates=len(cand))
+    return IncubatorPlan(candidates=table, covering=covering, median=median, chosen=chosen, covered_smes=covered,
+                         what_if=wi, parameters=params)
+
+
+def _sweep(model, od: pd.DataFrame, p_max: int, **kw) -> tuple[pd.DataFrame, siting.LocationResult]:
+    """Solve a location model for p = 1..p_max: one row per p, and the p_max solution."""
+    rows, last = [], None
+    for p in range(1, p_max + 1):
+        last = model(od, p=p, **kw)
+        rows.append({"p": p, "objective": last.objective, "served_weight": last.served_weight,
+                     "served_share": last.served_weight / last.total_weight if last.total_weight else 0.0,
+                     "mean_minutes": last.mean_minutes, "sites": tuple(last.sites), "status": last.status,
+                     "mip_gap": last.mip_gap, "solver": last.solver, "seconds": last.seconds})
+    table = pd.DataFrame(rows).set_index("p")
+    table["objective_change"] = table["objective"].diff()
+    return table, last
+
+
+def demand_cells(smes: gpd.GeoDataFrame, weights: pd.Series, *, cell_m: float = 2000.0, crs: str = "EPSG:2154") -> gpd.GeoDataFrame:
+    """SMEs aggregated into square cells: one demand point per cell at the weighted centroid.
+
+    Returns a GeoDataFrame (EPSG:4326) indexed ``cell:<i>_<j>`` with ``weight`` (sum) and
+    ``smes`` (count). The usual demand aggregation of location models; its error is at most
+    about half a cell's diagonal of travel at the access speed.
+    """
+    if cell_m <= 0:
+        raise InputError(f"cell_m must be positive, got {cell_m}")
+    pts = smes.geometry.to_crs(crs)
+    x, y = pts.x.to_numpy(), pts.y.to_numpy()
+    w = weights.reindex(smes.index).fillna(0).to_numpy(dtype=float)
+    key = pd.Series([f"cell:{int(i)}_{int(j)}" for i, j in zip(np.floor(x / cell_m), np.floor(y / cell_m))], index=smes.index)
+    df = pd.DataFrame({"key": key.to_numpy(), "w": w, "wx": w * x, "wy": w * y, "x": x, "y": y})
+    g = df.groupby("key", sort=True)
+    tot = g["w"].sum()
+    cx = np.where(tot > 0, g["wx"].sum() / tot.where(tot > 0, 1), g["x"].mean())
+    cy = np.where(tot > 0, g["wy"].sum() / tot.where(tot > 0, 1), g["y"].mean())
+    out = gpd.GeoDataFrame({"weight": tot.to_numpy(), "smes": g.size().to_numpy()}, index=tot.index.to_numpy(),
+                           geometry=gpd.points_from_xy(cx, cy), crs=crs)
+    return out.to_crs("EPSG:4326")
+
+
+@dataclass
+class ExportGroupPlan:
+    """Export groups formed on a territory, with the SMEs selected and the groups per municipality."""
+
+    result: _groups.GroupsResult
+    selected: gpd.GeoDataFrame
+    per_municipality: pd.Series
+    parameters: dict = field(default_factory=dict)
+
+
+def plan_export_groups(
+    territory: Territory,
+    *,
+    sections: list[str] | None = None,
+    size_bands: list[str] | None = None,
+    exporter: bool | None = None,
+    communes: list[str] | None = None,
+    max_minutes: float = 30.0,
+    min_size: int = 3,
+    max_size: int = 5,
+    rule: str = "naf_class",
+    method: str = "auto",
+    time_limit_s: float = 60.0,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> ExportGroupPlan:
+    """Select SMEs and partition them into export groups sharing one export executive.
+
+    See :func:`proximity.groups.form_groups` for the model (3–5 members within
+    ``max_minutes`` of each other, no two competing, minimal executive tour).
+    """
+    say = progress or (lambda msg: None)
+    sel = _groups.select_smes(territory.smes, sections=sections, size_bands=size_bands, exporter=exporter, communes=communes)
+    say(f"travel times between {len(sel)} SMEs")
+    od = traveltime.od_matrix(territory.csr, sel[["geometry"]], sel[["geometry"]], max_minutes=max_minutes)
+    od = od[od["origin_id"] != od["destination_id"]]
+    say("forming groups")
+    res = _groups.form_groups(sel, od, min_size=min_size, max_size=max_size, max_minutes=max_minutes, rule=rule,
+                              method=method, time_limit_s=time_limit_s, seed=seed)
+    per = _groups.groups_per_municipality(res, sel).reindex(territory.municipalities.index, fill_value=0)
+    params = dict(sections=sections, size_bands=size_bands, exporter=exporter, communes=communes, max_minutes=max_minutes,
+                  min_size=min_size, max_size=max_size, rule=rule, method=method, time_limit_s=time_limit_s, seed=seed)
+    return ExportGroupPlan(result=res, selected=sel, per_municipality=per, parameters=params)
+
+
+def _prov(territory: Territory, params: dict) -> dict:
+    from . import pipeline
+
+    return pipeline.provenance(territory, parameters=params)
+
+
+def write_incubator_plan(plan: IncubatorPlan, territory: Territory, out: Path) -> list[Path]:
+    """``sites.csv`` / ``sites.gpkg`` (ranked candidates, chosen sites, covered SMEs, what-if),
+    ``covering.csv``, ``median.csv``, ``what_if.csv`` and ``provenance.json``, atomically."""
+    from . import _io, pipeline
+
+    cand = pipeline._for_file(plan.candidates)
+    layers_ = {"candidates": cand, "chosen": pipeline._for_file(plan.chosen),
+               "covered_smes": pipeline._for_file(plan.covered_smes)}
+    written = [_io.write_csv(cand, out / "sites.csv", index=False, float_format="%.10g")]
+    for name, tab in (("covering", plan.covering), ("median", plan.median)):
+        t = tab.copy()
+        t["sites"] = t["sites"].map(lambda v: " ".join(map(str, v)))
+        written.append(_io.write_csv(t, out / f"{name}.csv", float_format="%.10g"))
+    if plan.what_if is not None:
+        layers_["what_if"] = plan.what_if
+        written.append(_io.write_csv(plan.what_if, out / "what_if.csv", index=False, float_format="%.10g"))
+    written.append(_io.write_gpkg(layers_, out / "sites.gpkg"))
+    prov = _prov(territory, plan.parameters)
+    prov["result"] = {"best_site": plan.candidates.index[0], "covering_sites": list(plan.covering["sites"].iloc[-1]),
+                      "median_sites": list(plan.median["sites"].iloc[-1]),
+                      "what_if_site": plan.what_if.attrs.get("site_id") if plan.what_if is not None else None}
+    written.append(_io.write_json(prov, out / "provenance.json"))
+    return written
+
+
+def write_export_groups(plan: ExportGroupPlan, territory: Territory, out: Path) -> list[Path]:
+    """``groups.csv``, ``members.csv``, ``unplaced.csv``, ``groups.gpkg`` (members and tours) and provenance."""
+    import shapely
+
+    from . import _io, pipeline
+
+    res = plan.result
+    g = res.groups.copy()
+    for c in g.columns:
+        if g[c].map(lambda v: isinstance(v, (list, tuple, set))).any():
+            g[c] = g[c].map(lambda v: " ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v)
+    g = g.rename_axis("group_id").reset_index()
+    sel = plan.selected
+    members = res.members.rename_axis("sme_id").reset_index()
+    info = sel[["name", "naf", "naf_section", "commune", "synthetic"]]
+    mem_gdf = gpd.GeoDataFrame(members.join(info, on="sme_id"), geometry=sel.geometry.reindex(members["sme_id"]).to_numpy(), crs=sel.crs)
+    tours = []
+    for base, order in zip(res.groups["base_id"], res.groups["members"]):
+        stops = list(order) if base in order else [base, *order]
+        coords = [(sel.geometry[m].x, sel.geometry[m].y) for m in stops]
+        tours.append(shapely.LineString(coords + coords[:1]))
+    tour_gdf = gpd.GeoDataFrame(g, geometry=tours, crs=sel.crs)
+    written = [
+        _io.write_csv(g, out / "groups.csv", index=False, float_format="%.10g"),
+        _io.write_csv(mem_gdf, out / "members.csv", index=False),
+        _io.write_csv(res.unplaced.rename_axis("sme_id").reset_index(), out / "unplaced.csv", index=False),
+        _io.write_csv(plan.per_municipality.rename("export_groups").to_frame(), out / "groups_per_municipality.csv", index_label="insee"),
+        _io.write_gpkg({"members": pipeline._for_file(mem_gdf), "tours": tour_gdf}, out / "groups.gpkg"),
+    ]
+    prov = _prov(territory, plan.parameters)
+    prov["result"] = {"groups": int(len(res.groups)), "placed": int(len(res.members)), "unplaced": int(len(res.unplaced)),
+                      "objective": res.objective, "bound": res.bound, "gap": res.gap, "method": res.method, "status": res.status}
+    written.append(_io.write_json(prov, out / "provenance.json"))
+    return written
