@@ -185,6 +185,8 @@ def plan_incubator(
                 "insee": b["insee"], "name": b["name"],
                 "index_before": b["index"], "index_after": a["index"], "index_change": a["index"] - b["index"],
                 "rank_before": b["rank"], "rank_after": a["rank"], "rank_change": b["rank"] - a["rank"],
+                "support_gravity_before": b["support_gravity"], "support_gravity_after": a["support_gravity"],
+                "support_within_t_before": b["support_within_t"], "support_within_t_after": a["support_within_t"],
             },
             geometry=b.geometry, crs=b.crs,
         )
