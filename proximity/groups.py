@@ -1179,24 +1179,197 @@ class _Search:
     def improve(self) -> None:
         """Relocations and swaps, optimal re-partition of neighbouring group pairs, then
         exact re-partition of neighbourhoods of three groups (set partitioning, HiGHS)."""
-        width = 3
+        # cheap moves first; then exact re-solution of ever wider neighbourhoods: three
+        # groups, tiles of nearby SMEs over a pool of good groups, four groups, random sets
+        stages = (lambda: self._lns(3), self._tile_lns, lambda: self._lns(4), self._random_lns)
         while time.perf_counter() < self.deadline:
-            moved = self._relocate_swap()
-            moved += self._repartition()
-            if not moved:
-                moved = self._lns(width)
-            if not moved and width < 4:
-                width, moved = 4, 1  # wider neighbourhoods once the narrow ones are exhausted
-            if not moved:
-                moved = self._random_lns()
+            moved = self._relocate_swap() + self._repartition() + self._spawn() + self._dissolve()
+            for stage in stages:
+                if moved or time.perf_counter() > self.deadline:
+                    break
+                moved = stage()
             if not moved:
                 break
 
-    def _random_lns(self, n_groups: int = 4, pool: int = 7) -> int:
-        """Exact re-solution of random sets of nearby groups, until ``max(200, 2 x groups)``
+    def _build_pool(self, m_near: int = 12, top: int = 25) -> None:
+        """Candidate groups: for every SME, the ``top`` groups of least cost per member
+        among its ``m_near`` nearest compatible partners."""
+        p = self.p
+        pool: dict[tuple[int, ...], float] = {}
+        for i in np.flatnonzero(self.placeable).tolist():
+            nbr, _ = p.row(i)
+            local = np.concatenate([[i], nbr[:m_near]]).astype(np.int64)
+            m = len(local) - 1
+            L = p.pair(local[:, None], local[None, :])
+            np.fill_diagonal(L, 0.0)
+            fin = np.isfinite(L)
+            elig = np.isfinite(p.base_min[local]) if p.nb else None
+            found: list[tuple[float, tuple[int, ...], float]] = []
+            for k in range(p.min_size, p.max_size + 1):
+                if m < k - 1:
+                    break
+                comb = _combinations(m, k - 1) + 1
+                ok = np.ones(len(comb), dtype=bool)
+                for a in range(k - 1):
+                    for b in range(a + 1, k - 1):
+                        ok &= fin[comb[:, a], comb[:, b]]
+                if elig is not None:
+                    ok &= (elig[0][None, :] & np.logical_and.reduce(elig[comb], axis=1)).any(axis=1)
+                comb = comb[ok]
+                if not len(comb):
+                    continue
+                nodes = np.concatenate([np.zeros((len(comb), 1), dtype=np.int64), comb], axis=1)
+                tours, _, _ = _group_tours(p, local[nodes], L[nodes[:, :, None], nodes[:, None, :]])
+                cost = tours + p.pen[k]
+                best = np.argsort(cost)[:top]
+                found.extend((float(cost[b]) / k, tuple(sorted(local[nodes[b]].tolist())), float(cost[b]))
+                             for b in best if np.isfinite(cost[b]))
+            found.sort()
+            for _, g, c in found[:top]:
+                pool[g] = c
+        self.pool = pool
+        self.pool_of: dict[int, list[tuple[int, ...]]] = {}
+        for g in pool:
+            for i in g:
+                self.pool_of.setdefault(i, []).append(g)
+
+    def _tile_lns(self, size: int = 100) -> int:
+        """Set packing over the candidate pool on tiles of ``size`` nearby SMEs (most placed,
+        then least cost), the rest fixed; until a sweep brings nothing or the time limit."""
+        p = self.p
+        if not hasattr(self, "pool"):
+            self._build_pool()
+        moves = 0
+        seeds = self.rng.permutation(np.flatnonzero(self.placeable)).tolist()
+        covered = np.zeros(p.n, dtype=bool)
+        for s0 in seeds:
+            if time.perf_counter() > self.deadline:
+                break
+            if covered[s0]:
+                continue
+            # the tile: breadth-first over nearest partners
+            tile: dict[int, None] = {s0: None}
+            frontier = [s0]
+            while frontier and len(tile) < size:
+                nxt = []
+                for i in frontier:
+                    for j in self.near[i][:8]:
+                        if j not in tile and self.placeable[j]:
+                            tile[j] = None
+                            nxt.append(j)
+                frontier = nxt
+            # groups partly outside stay as they are
+            members = set(tile)
+            for i in list(members):
+                gid = self.group_of[i]
+                if gid >= 0 and any(x not in members for x in self.groups[gid]):
+                    members.difference_update(self.groups[gid])
+            if len(members) < p.min_size:
+                continue
+            covered[list(members)] = True
+            free = {self.group_of[i] for i in members if self.group_of[i] >= 0}
+            cols: dict[tuple[int, ...], float] = {self.groups[g]: self.cost(self.groups[g]) for g in free}
+            for i in members:
+                for g in self.pool_of.get(i, ()):
+                    if g not in cols and all(x in members for x in g):
+                        cols[g] = self.pool[g]
+            now_cost = sum(self.cost(self.groups[g]) for g in free)
+            now_placed = sum(len(self.groups[g]) for g in free)
+            best = _pack(p, list(members), cols, now_cost, now_placed)
+            if best is None:
+                continue
+            for g in free:
+                self.drop_group(g)
+            for g in best:
+                self.add_group(g)
+            moves += 1
+        return moves
+
+    def _spawn(self) -> int:
+        """One more group: a member of a group with spare members starts a new group with
+        spare members of nearby groups, when that lowers the total cost."""
+        p = self.p
+        moves = 0
+
+        def allowed(j: int) -> bool:
+            gid = self.group_of[j]
+            return gid < 0 or len(self.groups[gid]) > p.min_size
+
+        def extra_ok(g: list[int], c: int) -> bool:
+            gid = self.group_of[c]
+            if gid < 0:
+                return True
+            used = sum(1 for x in g if self.group_of[x] == gid)
+            return len(self.groups[gid]) - used - 1 >= p.min_size
+
+        placed = [i for i in range(p.n) if self.group_of[i] >= 0]
+        for i in self.rng.permutation(placed).tolist():
+            if time.perf_counter() > self.deadline:
+                break
+            A = self.group_of[i]
+            if A < 0 or len(self.groups[A]) <= p.min_size:
+                continue
+            ga = self.groups[A]
+            self.set_group(A, [x for x in ga if x != i])
+            found = self.grow(i, allowed, extra_ok)
+            if found is not None:
+                members, c_new = found
+                donors: dict[int, list[int]] = {}
+                for j in members:
+                    if self.group_of[j] >= 0:
+                        donors.setdefault(self.group_of[j], []).append(j)
+                delta = c_new + self.cost(self.groups[A]) - self.cost(ga)
+                for gid, taken in donors.items():
+                    if gid != A:
+                        rest = tuple(x for x in self.groups[gid] if x not in taken)
+                        delta += self.cost(rest) - self.cost(self.groups[gid])
+                if delta < -1e-9 and A not in donors:
+                    for gid, taken in donors.items():
+                        self.set_group(gid, [x for x in self.groups[gid] if x not in taken])
+                    self.add_group(members)
+                    moves += 1
+                    continue
+            self.set_group(A, ga)
+        return moves
+
+    def _dissolve(self) -> int:
+        """One group fewer: the members of a group join nearby groups that have room, when
+        that lowers the total cost."""
+        p = self.p
+        moves = 0
+        for gid in self.rng.permutation(list(self.groups)).tolist():
+            if time.perf_counter() > self.deadline:
+                break
+            if gid not in self.groups:
+                continue
+            g = self.groups[gid]
+            before: dict[int, tuple[int, ...]] = {}
+            self.drop_group(gid)
+            delta = -self.cost(g)
+            ok = True
+            for m in g:
+                best, target = self._insert(m, apply=False)  # type: ignore[misc]
+                if target < 0 or best == math.inf:
+                    ok = False
+                    break
+                before.setdefault(target, self.groups[target])
+                delta += best
+                self.set_group(target, (*self.groups[target], m))
+            if ok and delta < -1e-9:
+                moves += 1
+                continue
+            for target, old in before.items():
+                self.set_group(target, old)
+            self.groups[gid] = g
+            for m in g:
+                self.group_of[m] = gid
+        return moves
+
+    def _random_lns(self, n_groups: int = 3, pool: int = 6) -> int:
+        """Exact re-solution of random sets of nearby groups, until ``max(50, 2 x groups)``
         attempts in a row bring nothing (or the time limit)."""
         moves, idle = 0, 0
-        while time.perf_counter() < self.deadline and idle < max(200, 2 * len(self.groups)):
+        while self.groups and time.perf_counter() < self.deadline and idle < max(50, 2 * len(self.groups)):
             gid = list(self.groups)[int(self.rng.integers(len(self.groups)))]
             closeness: dict[int, float] = {}
             for i in self.groups[gid]:
@@ -1396,6 +1569,31 @@ def _partition_exactly(prob: _Problem, union: np.ndarray, now_cost: float, now_p
     if placed < now_placed or (placed == now_placed and cost >= now_cost - 1e-7):
         return None
     return [tuple(int(x) for x in union[members[j]]) for j in chosen]
+
+
+def _pack(prob: _Problem, members: list[int], cols: dict[tuple[int, ...], float], now_cost: float,
+          now_placed: int) -> list[tuple[int, ...]] | None:
+    """Best packing of ``members`` with the groups ``cols`` (most placed, then least cost),
+    if it beats ``now_placed`` placed at ``now_cost``."""
+    if not cols:
+        return None
+    pos = {i: r for r, i in enumerate(members)}
+    groups = list(cols)
+    c = np.array([cols[g] for g in groups])
+    size = np.array([len(g) for g in groups])
+    big = float(c.max()) * math.ceil(len(members) / prob.min_size) + 1.0
+    rows = np.array([pos[i] for g in groups for i in g], dtype=np.int64)
+    colidx = np.repeat(np.arange(len(groups)), size)
+    A = sparse.csr_array((np.ones(len(rows)), (rows, colidx)), shape=(len(members), len(groups)))
+    res = milp(c - big * size, constraints=[LinearConstraint(A, -np.inf, 1.0)], integrality=np.ones(len(groups)),
+               bounds=Bounds(0.0, 1.0), options={"time_limit": 5.0})
+    if res.x is None:
+        return None
+    chosen = np.flatnonzero(res.x > 0.5)
+    placed, cost = int(size[chosen].sum()), float(c[chosen].sum())
+    if placed < now_placed or (placed == now_placed and cost >= now_cost - 1e-7):
+        return None
+    return [groups[j] for j in chosen]
 
 
 def _placeability(prob: _Problem) -> np.ndarray:

@@ -349,7 +349,7 @@ def test_auto_switches_to_heuristic():
     smes, od, _ = _random(24, 7, size=10.0, n_classes=8)
     res = gr.form_groups(smes, od, method="auto", max_minutes=30)
     assert res.method == "exact" and res.status == "optimal"
-    res = gr.form_groups(smes, od, method="auto", max_minutes=30, max_candidates=50)
+    res = gr.form_groups(smes, od, method="auto", max_minutes=30, max_candidates=50, time_limit_s=2)
     assert res.method == "heuristic" and res.status == "heuristic"
     with pytest.raises(InputError, match="more than max_candidates=50 feasible groups"):
         gr.form_groups(smes, od, method="exact", max_candidates=50)
@@ -358,7 +358,7 @@ def test_auto_switches_to_heuristic():
     xy = {**{k: (float(v), 0.0) for k, v in zip(smes.index, range(24))}, **far}
     both = pd.concat([smes, _smes(NAF6)])
     od2 = _od(xy)
-    res = gr.form_groups(both, od2, max_minutes=30, max_candidates=50)
+    res = gr.form_groups(both, od2, max_minutes=30, max_candidates=50, time_limit_s=2)
     assert res.method == "exact+heuristic" and res.status == "heuristic"
     _assert_feasible(res, both, od2)
     far_groups = res.groups[res.groups["members"].map(lambda m: m[0] in NAF6)]
