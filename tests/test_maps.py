@@ -29,7 +29,9 @@ SCRIPT_XSS = "<script>alert(1)</script>"
 # live inside a JavaScript template literal (folium's Tooltip/Popup strings)
 TEMPLATE_XSS = "${window.__xss=1} `C:\\users\\u` $"
 COMMUNE_XSS = 'La Livinière <svg onload="window.__xss=1">'
-HOSTILE = (IMG_XSS, SCRIPT_XSS, TEMPLATE_XSS, COMMUNE_XSS)
+# branca compiles rendered scripts again as Jinja templates: this would show "49jinja"
+JINJA = "{{ 7*7 }}{% if true %}jinja{% endif %}"
+HOSTILE = (IMG_XSS, SCRIPT_XSS, TEMPLATE_XSS, COMMUNE_XSS, JINJA)
 
 MONTPELLIER, FELINES, LIVINIERE = "34172", "34097", "34141"
 MB = 1_000_000
@@ -40,15 +42,16 @@ def hostile_copies(territory, scores):
 
     The chamber of commerce (a support body, and every commune's route destination) gets
     an ``<img onerror>`` name; the port of Sète (a route destination drawn with folium's
-    template-literal tooltips) a ``${…}`` name; two SMEs of Félines-Minervois a
-    ``<script>`` and a ``${…}`` name; La Livinière a ``<svg onload>`` name. Scores are
-    unchanged (names are not scored).
+    template-literal tooltips) a ``${…}`` name; Montpellier's airport a Jinja name; two
+    SMEs of Félines-Minervois a ``<script>`` and a ``${…}`` name; La Livinière a
+    ``<svg onload>`` name. Scores are unchanged (names are not scored).
     """
     t = copy.copy(territory)  # shares the network and its cached CSR form
     sup = territory.support_bodies.copy()
     sup.loc[sup.index[sup["category"].eq("chamber_of_commerce")][0], "name"] = IMG_XSS
     gws = territory.gateways.copy()
     gws.loc[gws.index[gws["kind"].eq("seaport") & gws["on_network"]][0], "name"] = TEMPLATE_XSS
+    gws.loc["airport:LFMT", "name"] = JINJA
     smes = territory.smes.copy()
     fel = smes.index[smes["commune"].eq(FELINES)]
     smes.loc[fel[0], "name"] = SCRIPT_XSS
@@ -179,6 +182,11 @@ def test_hostile_names_appear_only_escaped(built):
     assert escape(SCRIPT_XSS) in felines and escape(TEMPLATE_XSS) in felines  # SMEs, seaport route
     assert escape(IMG_XSS) in felines  # route to the chamber of commerce
     assert escape(COMMUNE_XSS) in pages[f"{LIVINIERE}.html"]
+    # Jinja syntax is neither evaluated nor left live: encoded in JSON, character references in folium's HTML
+    montpellier = pages[f"{MONTPELLIER}.html"]
+    assert "49jinja" not in montpellier and "{{" not in montpellier and "{%" not in montpellier
+    assert "&#123;&#123; 7*7 &#125;&#125;" in montpellier  # route tooltip and popup (folium)
+    assert "{\\u007b 7*7 }}\\u007b% if true %}" in pages["overview.html"]  # airport marker (JSON)
 
 
 def test_overview_map_layers_and_legends(herault, herault_scores):

@@ -10,6 +10,16 @@ notebook and saves with ``Map.save``.
 Every string these elements put into the page as HTML was escaped by the caller with
 :func:`proximity._html.escape` / :func:`~proximity._html.html_table`; :func:`js` further
 keeps JSON inert inside ``<script>`` (no ``</script>`` can close it).
+
+Jinja
+-----
+branca renders each element's script to text and then compiles that text *again* as a
+Jinja template (``Element(script(...))``): a name such as ``{{ 7*7 }}`` in a folium
+``Tooltip`` or ``Popup`` shows ``49``, and Jinja expressions can reach Python objects
+(template injection at build time). These elements render their output once
+(:class:`DirectRender`), :func:`js` encodes ``{{``, ``{%`` and ``{#`` inside JSON strings,
+and :func:`inert` turns braces into character references in HTML given to folium's own
+``Tooltip``/``Popup``.
 """
 
 from __future__ import annotations
@@ -23,13 +33,52 @@ from folium.map import Layer
 from folium.plugins import MarkerCluster
 from jinja2 import Template
 
-__all__ = ["js", "Panel", "Stylesheet", "Attribution", "SharedPolygons", "PolygonLayer", "LegendSwitch", "Points"]
+__all__ = ["js", "inert", "DirectRender", "Panel", "Stylesheet", "Attribution", "SharedPolygons", "PolygonLayer", "LegendSwitch", "Points"]
 
 
 def js(value: Any) -> str:
-    """JSON for a ``<script>`` block: compact, no NaN, ``<`` and line separators escaped."""
+    """JSON for a ``<script>`` block: compact, no NaN; ``<``, line separators and Jinja openers escaped.
+
+    JSON structure never contains ``{{``, ``{%`` or ``{#``, so these only occur inside
+    strings, where ``\\u007b`` is the same character.
+    """
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    text = text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text.replace("{{", "{\\u007b").replace("{%", "\\u007b%").replace("{#", "\\u007b#")
+
+
+def inert(html: str) -> str:
+    """Escaped HTML made safe for folium's own Tooltip/Popup (braces as character references)."""
+    return html.replace("{", "&#123;").replace("}", "&#125;")
+
+
+class _Raw(Element):
+    """Already rendered text, written as it is (not compiled as a template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class DirectRender(MacroElement):
+    """A MacroElement whose header/html/script are rendered once, not re-parsed by Jinja.
+
+    Same as :meth:`branca.element.MacroElement.render` with :class:`_Raw` in place of
+    ``Element``: faster on large data, and data text cannot act as Jinja code.
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        figure = self.get_root()
+        module = self._template.module.__dict__
+        for part, target in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
+            macro = module.get(part)
+            if macro is not None:
+                target.add_child(_Raw(macro(self, kwargs)), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
 
 
 CSS = """
@@ -105,7 +154,7 @@ class Stylesheet(Element):
         self.css = css
 
 
-class Panel(MacroElement):
+class Panel(DirectRender):
     """A Leaflet control holding fixed HTML (already escaped), in a corner of the map."""
 
     _template = Template(
@@ -132,7 +181,7 @@ class Panel(MacroElement):
         self.html_js = js(html)
 
 
-class Attribution(MacroElement):
+class Attribution(DirectRender):
     """Adds (escaped) text to the map's attribution control."""
 
     _template = Template(
@@ -149,7 +198,7 @@ class Attribution(MacroElement):
         self.html_js = js(html)
 
 
-class SharedPolygons(MacroElement):
+class SharedPolygons(DirectRender):
     """Municipality polygons written once, and the tooltip/popup binder of their layers.
 
     ``collection`` is a GeoJSON FeatureCollection whose features carry, in their
@@ -180,7 +229,7 @@ class SharedPolygons(MacroElement):
         self.labels_js = js(labels)
 
 
-class PolygonLayer(Layer):
+class PolygonLayer(Layer, DirectRender):
     """One view of :class:`SharedPolygons`: coloured by the classes of variable ``k``.
 
     A base layer (``overlay=False``) appears as a radio button in the LayerControl.
@@ -237,7 +286,7 @@ class PolygonLayer(Layer):
         self.weight = float(weight)
 
 
-class LegendSwitch(MacroElement):
+class LegendSwitch(DirectRender):
     """A legend control showing the legend of the active base layer (``proxKey``)."""
 
     _template = Template(
@@ -269,7 +318,7 @@ class LegendSwitch(MacroElement):
         self.position = position
 
 
-class Points(JSCSSMixin, Layer):
+class Points(JSCSSMixin, Layer, DirectRender):
     """Many points as awesome markers or circle markers, optionally clustered, from one JSON array.
 
     Parameters

@@ -337,6 +337,13 @@ class Context:
         return [i for i in proj.index if i in near]
 
 
+def cached(ctx: Context, key: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per context (rows and groups every page reuses)."""
+    if key not in ctx.cache:
+        ctx.cache[key] = compute()
+    return ctx.cache[key]
+
+
 def check_inputs(territory: Any, scores: Any) -> gpd.GeoDataFrame:
     """The scored municipalities, after checking they match the territory."""
     for attr in ("municipalities", "gateways", "support_bodies", "smes", "csr", "manifest"):
@@ -441,22 +448,29 @@ def municipality_card(ctx: Context, insee: str, *, link: str | None) -> str:
 def polygon_collection(ctx: Context, insees: Sequence[str], geoms: gpd.GeoSeries, *, link_prefix: str | None, linked: set[str] | None) -> dict:
     """GeoJSON features for :class:`~._elements.SharedPolygons` (escaped properties)."""
     features = []
+    cache = ctx.cache.setdefault("features", {})
     for insee in insees:
-        row = ctx.munis.loc[insee]
-        geom = geoms.loc[insee]
         link = f"{link_prefix}{insee}.html" if link_prefix is not None and (linked is None or insee in linked) else None
-        props = {
-            "c": [int(ctx.classes[v.key].codes.loc[insee]) for v in VARIABLES],
-            "v": [escape(v.fmt(float(row[v.key]))) for v in VARIABLES],
-            "h": f'<div class="prox-tip-name">{escape(row["name"])}</div>',
-            "f": (
-                f'<div class="prox-tip-sub">Milieu index <b>{escape(VARIABLES[0].fmt(row["index"]))}</b> · '
-                f"rank {int(row['rank'])} of {ctx.n}</div>"
-            ),
-            "card": municipality_card(ctx, insee, link=link),
-        }
-        features.append({"type": "Feature", "id": str(insee), "properties": props, "geometry": shapely.geometry.mapping(geom)})
+        key = (insee, id(geoms), link)
+        if key not in cache:
+            cache[key] = _feature(ctx, insee, geoms.loc[insee], link)
+        features.append(cache[key])
     return {"type": "FeatureCollection", "features": features}
+
+
+def _feature(ctx: Context, insee: str, geom: Any, link: str | None) -> dict:
+    row = ctx.munis.loc[insee]
+    props = {
+        "c": [int(ctx.classes[v.key].codes.loc[insee]) for v in VARIABLES],
+        "v": [escape(v.fmt(float(row[v.key]))) for v in VARIABLES],
+        "h": f'<div class="prox-tip-name">{escape(row["name"])}</div>',
+        "f": (
+            f'<div class="prox-tip-sub">Milieu index <b>{escape(VARIABLES[0].fmt(row["index"]))}</b> · '
+            f"rank {int(row['rank'])} of {ctx.n}</div>"
+        ),
+        "card": municipality_card(ctx, insee, link=link),
+    }
+    return {"type": "Feature", "id": str(insee), "properties": props, "geometry": shapely.geometry.mapping(geom)}
 
 
 def gateway_group(gateways: gpd.GeoDataFrame) -> pd.Series:

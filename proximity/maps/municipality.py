@@ -15,7 +15,7 @@ import shapely
 from .._html import escape, format_value
 from ..errors import InputError
 from . import _prepare as P
-from ._elements import Panel, Points, PolygonLayer, SharedPolygons
+from ._elements import Panel, Points, PolygonLayer, SharedPolygons, inert
 from .overview import _check_tolerance, _linked, base_map, icon_label
 
 __all__ = ["municipality_map"]
@@ -356,16 +356,18 @@ def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: se
             color = P.ROUTE_COLORS[r["group"]]
             target = _target_label(r["group"])
             text = f"To the nearest {target}, {r['name']}: {r['minutes']:.0f} min, {r['km']:.0f} km by car"
-            folium.PolyLine(r["latlon"], color=color, weight=4.5, opacity=0.85, tooltip=folium.Tooltip(escape(text))).add_to(rg)
+            folium.PolyLine(r["latlon"], color=color, weight=4.5, opacity=0.85, tooltip=folium.Tooltip(inert(escape(text)))).add_to(rg)
             style = P.GATEWAY_STYLES.get(r["group"]) or P.SUPPORT_STYLES[r["group"]]
             folium.Marker(
                 r["latlon"][-1],
                 icon=folium.Icon(icon=style[1], prefix="fa", color=style[2]),
                 tooltip=folium.Tooltip(f"{r['minutes']:.0f} min", permanent=True, direction="right", offset=(10, -20), class_name="prox-label"),
                 popup=folium.Popup(
-                    f'<table class="proximity-table"><caption>{escape(r["name"])}</caption>'
-                    f"<tr><th>Nearest {escape(target)}</th><td>{r['minutes']:.0f} min, {r['km']:.0f} km by car</td></tr>"
-                    f"<tr><th>From</th><td>population centre of {escape(row['name'])}</td></tr></table>"
+                    inert(
+                        f'<table class="proximity-table"><caption>{escape(r["name"])}</caption>'
+                        f"<tr><th>Nearest {escape(target)}</th><td>{r['minutes']:.0f} min, {r['km']:.0f} km by car</td></tr>"
+                        f"<tr><th>From</th><td>population centre of {escape(row['name'])}</td></tr></table>"
+                    )
                 ),
             ).add_to(rg)
         rg.add_to(m)
@@ -375,10 +377,11 @@ def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: se
         folium.Marker(
             [round(c.y, P.COORD_DECIMALS), round(c.x, P.COORD_DECIMALS)],
             icon=folium.Icon(icon="house", prefix="fa", color="black"),
-            tooltip=folium.Tooltip(escape(f"Population centre of {row['name']}: isochrones and routes start here")),
+            tooltip=folium.Tooltip(inert(escape(f"Population centre of {row['name']}: isochrones and routes start here"))),
         ).add_to(m)
 
-    smes = ctx.smes[ctx.smes["commune"].astype("string").eq(insee).fillna(False)] if "commune" in ctx.smes else ctx.smes.iloc[:0]
+    by_commune = P.cached(ctx, "smes_by_commune", lambda: dict(list(ctx.smes.groupby(ctx.smes["commune"].astype("string")))) if "commune" in ctx.smes else {})
+    smes = by_commune.get(insee, ctx.smes.iloc[:0])
     if len(smes):
         styles = {k: {"radius": 4, "color": "#ffffff", "weight": 1, "fillColor": c, "fillOpacity": 0.9} for k, c in SME_COLORS.items()}
         synth = "synthetic " if ctx.synthetic else ""
@@ -395,12 +398,12 @@ def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: se
             tooltip_suffix=" (synthetic)" if ctx.synthetic else "",
         ).add_to(m)
 
-    rows, fields, styles = P.support_rows(ctx.support)
+    rows, fields, styles = P.cached(ctx, "support_rows", lambda: P.support_rows(ctx.support))
     if rows:
         Points(rows, fields=fields, styles=styles, name=icon_label("graduation-cap", "#72b026", f"Support bodies ({len(rows)})"),
                cluster={"showCoverageOnHover": False, "maxClusterRadius": 40, "disableClusteringAtZoom": 16},
                cluster_color="#5a8f1f").add_to(m)
-    by_group, gfields = P.gateway_rows(ctx.gateways)
+    by_group, gfields = P.cached(ctx, "gateway_rows", lambda: P.gateway_rows(ctx.gateways))
     grows = [r for rs in by_group.values() for r in rs]
     if grows:
         Points(grows, fields=gfields, styles=P.gateway_styles(), name=icon_label("plane", "#0067a3", f"All gateways ({len(grows)})"),
