@@ -108,6 +108,10 @@ table.proximity-table caption{caption-side:top;color:#111;font-weight:700;font-s
 table.proximity-table th{text-align:left;font-weight:600;color:#444;padding:1px 10px 1px 0;vertical-align:top}
 table.proximity-table td{padding:1px 0;vertical-align:top}
 .prox-popup-link{display:inline-block;margin-top:6px;font-weight:600}
+.prox-pcard .prox-pkpi{margin:4px 0 6px;font-size:13px}
+.prox-pcard .prox-pkpi b{font-size:15px;color:#253494}
+.prox-pcols{display:flex;gap:16px;align-items:flex-start}
+.prox-pcols caption{font-size:12px!important;color:#555!important;font-weight:600!important}
 .leaflet-tooltip.prox-tip{font:12.5px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
 .prox-tip-name{font-weight:700;font-size:13.5px}
 .prox-tip-line b{font-size:13px}
@@ -139,6 +143,7 @@ table.proximity-table td{padding:1px 0;vertical-align:top}
 .prox-cluster{background:rgba(255,255,255,.75);box-shadow:0 0 0 1px rgba(0,0,0,.25)}
 .prox-cluster div{color:#fff;font-weight:700;opacity:.92}
 .leaflet-control-attribution{font-size:10.5px;max-width:70vw}
+path.leaflet-interactive:focus{outline:none}
 .leaflet-tooltip.prox-label{padding:1px 5px;font-weight:700;font-size:12px;border-radius:3px}
 """
 
@@ -216,7 +221,8 @@ class SharedPolygons(DirectRender):
             var p = feature.properties;
             var line = k > 0 ? '<div class="prox-tip-line">' + {{ this.get_name() }}_labels[k] + ': <b>' + p.v[k] + '</b></div>' : '';
             layer.bindTooltip(p.h + line + p.f, {sticky: true, className: "prox-tip", direction: "top", offset: [0, -8]});
-            layer.bindPopup(p.card, {maxWidth: 360});
+            // keep the card clear of the panels (title, legend on the left; layers on the right)
+            layer.bindPopup(p.card, {maxWidth: 420, minWidth: 300, autoPanPaddingTopLeft: [320, 20], autoPanPaddingBottomRight: [260, 20]});
         }
         {% endmacro %}
         """

@@ -424,22 +424,47 @@ INDICATORS_KEYS = tuple(k for k, _, _ in INDICATORS)
 
 
 # --------------------------------------------------------------------------- popups and tooltips
+#: Short names of the nearest-destination times in cards and labels.
+SHORT_TIMES = {
+    "minutes_airport": "Airport",
+    "minutes_seaport": "Seaport",
+    "minutes_tgv_station": "TGV station",
+    "minutes_motorway_access": "Motorway",
+    "minutes_chamber_of_commerce": "Chamber of commerce",
+}
+
+
 def municipality_card(ctx: Context, insee: str, *, link: str | None) -> str:
-    """Popup HTML of one municipality (escaped), with a link to its page when given."""
+    """Popup HTML of one municipality (escaped), with a link to its page when given.
+
+    Compact: name and EPCI, the index with its rank and rank interval, the four
+    components and the five nearest-destination times side by side.
+    """
     row = ctx.munis.loc[insee]
-    rows: dict[str, object] = {
-        "INSEE code": row["insee"],
-        "Population": int(row["population"]),
-        "EPCI": row["epci_name"],
-        "Milieu index (0–100)": VARIABLES[0].fmt(row["index"]),
-        "Rank": f"{int(row['rank'])} of {ctx.n}",
-        "Rank if weights vary": f"{int(row['rank_low'])}–{int(row['rank_high'])}",
-    }
-    for var in VARIABLES[1:]:
-        rows[var.label] = var.fmt(float(row[var.key]))
+    comps = "".join(
+        f"<tr><th>{escape(v.label)}</th><td>{escape(v.fmt(float(row[v.key])))}</td></tr>" for v in VARIABLES[1:5]
+    )
+    times = "".join(
+        f"<tr><th>{escape(SHORT_TIMES[v.key])}</th><td>{escape(v.fmt(float(row[v.key])))}</td></tr>" for v in VARIABLES[5:]
+    )
+    smes = ""
     if "n_smes" in row.index:
-        rows["SMEs in the municipality" + (" (synthetic)" if ctx.synthetic else "")] = int(row["n_smes"])
-    html = html_table(rows, caption=str(row["name"]))
+        smes = (
+            f'<div class="prox-sub">{escape(fmt_int(row["n_smes"]))} SMEs in the municipality'
+            + (" (synthetic)" if ctx.synthetic else "")
+            + "</div>"
+        )
+    html = (
+        f'<div class="prox-pcard"><div class="prox-tip-name">{escape(row["name"])} '
+        f'<span class="prox-sub">{escape(row["insee"])}</span></div>'
+        f'<div class="prox-sub">{escape(row["epci_name"])} · {escape(fmt_int(row["population"]))} inhabitants</div>'
+        f'<div class="prox-pkpi">Milieu index <b>{escape(VARIABLES[0].fmt(row["index"]))}</b>/100 · '
+        f"rank <b>{int(row['rank'])}</b> of {ctx.n} "
+        f"<span class=\"prox-sub\">({int(row['rank_low'])}–{int(row['rank_high'])} if the weights vary)</span></div>"
+        f'<div class="prox-pcols"><table class="proximity-table"><caption>Components (0–1)</caption>{comps}</table>'
+        f'<table class="proximity-table"><caption>By car to the nearest</caption>{times}</table></div>'
+        f"{smes}</div>"
+    )
     if link is not None:
         html += f'<a class="prox-popup-link" href="{escape(link)}">Open the page of {escape(row["name"])} →</a>'
     return html

@@ -18,9 +18,6 @@ __all__ = ["index_page"]
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("rank", "Rank", "num"),
     ("name", "Municipality", "text"),
-    ("insee", "INSEE", "text"),
-    ("population", "Population", "num"),
-    ("epci_name", "EPCI", "text"),
     ("index", "Milieu index", "num"),
     ("rank_range", "Rank if weights vary", "num"),
     ("density", "Density", "num"),
@@ -32,6 +29,9 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("minutes_motorway_access", "Motorway (min)", "num"),
     ("minutes_chamber_of_commerce", "Chamber of commerce (min)", "num"),
     ("n_smes", "SMEs", "num"),
+    ("population", "Population", "num"),
+    ("epci_name", "EPCI", "text"),
+    ("insee", "INSEE", "text"),
 )
 
 STYLE = """
@@ -42,11 +42,13 @@ header p{margin:0;opacity:.92}
 header a{color:#fff;font-weight:600}
 main{padding:12px 22px 30px}
 .tools{display:flex;gap:14px;align-items:center;flex-wrap:wrap;margin:6px 0 10px}
-#q{font-size:15px;padding:6px 10px;width:320px;max-width:90vw;border:1px solid #aab;border-radius:5px}
+#q{font-size:15px;padding:6px 10px;width:380px;max-width:90vw;border:1px solid #aab;border-radius:5px}
 .note{background:#fff4d6;border-left:3px solid #d99a00;padding:5px 9px;margin:8px 0;font-size:13px;max-width:1100px}
 .wrap{overflow:auto;max-height:calc(100vh - 220px);background:#fff;border:1px solid #d5d8de;border-radius:6px}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{padding:4px 8px;border-bottom:1px solid #eceef2;white-space:nowrap}
+td.wrap{white-space:normal;min-width:250px;max-width:320px}
+th.num{white-space:normal;max-width:110px;vertical-align:bottom}
 th{position:sticky;top:0;background:#eef0f5;text-align:left;cursor:pointer;user-select:none;z-index:1}
 th.num,td.num{text-align:right;font-variant-numeric:tabular-nums}
 th[aria-sort=ascending]::after{content:" ▲";font-size:10px}
@@ -184,7 +186,8 @@ def index_page(
                     text = f'<a href="communes/{escape(insee)}.html">{text}</a>'
                 cells.append(f'<td data-v="{escape(r["name"])}">{text}</td>')
             elif key in ("insee", "epci_name"):
-                cells.append(f'<td data-v="{escape(r[key])}">{escape(r[key])}</td>')
+                wrap = ' class="wrap"' if key == "epci_name" else ""
+                cells.append(f'<td{wrap} data-v="{escape(r[key])}">{escape(r[key])}</td>')
             elif key == "rank_range":
                 cells.append(f'<td class="num" data-v="{_cell_value(r["rank_low"])}">{int(r["rank_low"])}–{int(r["rank_high"])}</td>')
             elif key == "index":

@@ -24,6 +24,16 @@ __all__ = ["municipality_map"]
 ISOCHRONE_COLORS = ("#08519c", "#4292c6", "#9ecae1", "#c6dbef")
 COMMUNE_COLOR = "#111111"
 SME_COLORS = {"exporter": "#e6550d", "sme": "#6a51a3"}
+#: Permanent labels at the route destinations: text and placement (spread out: several
+#: destinations often sit in the same city centre).
+LABEL_NAMES = {"airport": "Airport", "seaport": "Seaport", "tgv_station": "TGV", "motorway_access": "Motorway", "chamber_of_commerce": "CCI"}
+LABEL_PLACES: dict[str, dict[str, Any]] = {
+    "airport": {"direction": "right", "offset": (12, -22)},
+    "seaport": {"direction": "right", "offset": (12, -22)},
+    "tgv_station": {"direction": "top", "offset": (0, -44)},
+    "motorway_access": {"direction": "bottom", "offset": (0, 2)},
+    "chamber_of_commerce": {"direction": "left", "offset": (-12, -22)},
+}
 SME_CLUSTER_ABOVE = 150  # more SMEs than this are clustered
 SME_CLUSTER = {"showCoverageOnHover": False, "maxClusterRadius": 45, "disableClusteringAtZoom": 16, "chunkedLoading": True}
 
@@ -361,7 +371,10 @@ def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: se
             folium.Marker(
                 r["latlon"][-1],
                 icon=folium.Icon(icon=style[1], prefix="fa", color=style[2]),
-                tooltip=folium.Tooltip(f"{r['minutes']:.0f} min", permanent=True, direction="right", offset=(10, -20), class_name="prox-label"),
+                tooltip=folium.Tooltip(
+                    f"{escape(LABEL_NAMES[r['group']])} {r['minutes']:.0f} min", permanent=True, class_name="prox-label",
+                    **LABEL_PLACES[r["group"]],
+                ),
                 popup=folium.Popup(
                     inert(
                         f'<table class="proximity-table"><caption>{escape(r["name"])}</caption>'

@@ -170,7 +170,7 @@ def _check_tolerance(simplify_m: float) -> float:
 def _overview(ctx: P.Context, *, simplify_m: float, linked: set[str] | None) -> folium.Map:
     munis = ctx.munis
     minx, miny, maxx, maxy = munis.total_bounds
-    m = base_map(ctx, [[float(miny), float(minx)], [float(maxy), float(maxx)]], padding_top_left=(300, 10), padding_bottom_right=(200, 10))
+    m = base_map(ctx, [[float(miny), float(minx)], [float(maxy), float(maxx)]], padding_top_left=(310, 10), padding_bottom_right=(250, 10))
 
     geoms = ctx.polygons(simplify_m)
     shared = SharedPolygons(
