@@ -28,6 +28,10 @@ SYNTHETIC_NOTE = (
 )
 
 
+#: NAF sections whose SMEs the main job groups into export groups (export-oriented activities).
+EXPORT_GROUP_SECTIONS = ("C", "G", "J", "M")
+
+
 def provenance(territory: Territory, *, parameters: dict | None = None) -> dict:
     """Inputs (files with sha256, licence, attribution), parameters, versions and date of a run."""
     man = territory.manifest
@@ -174,8 +178,15 @@ def run(
 
     written += raster.write_rasters(ter, out / "rasters")
     prof = milieu.load_profile(profile)
-    res = scores.score_territory(ter, profile=prof, progress=say)
-    params = {"n_smes": n_smes, "seed": seed, "max_minutes": max_minutes}
+    say("export groups (manufacturing, wholesale, information, professional services)")
+    from . import planning
+
+    groups_plan = planning.plan_export_groups(ter, sections=list(EXPORT_GROUP_SECTIONS), method="heuristic", time_limit_s=20.0, seed=seed)
+    written += planning.write_export_groups(groups_plan, ter, out / "export_groups")
+    res = scores.score_territory(ter, profile=prof, export_groups=groups_plan.per_municipality, progress=say)
+    params = {"n_smes": n_smes, "seed": seed, "max_minutes": max_minutes,
+              "export_groups": {"sections": list(EXPORT_GROUP_SECTIONS), "groups": int(len(groups_plan.result.groups)),
+                                "synthetic": ter.synthetic_smes}}
     written += write_scores(res, out, provenance(ter, parameters=params))
     if maps_dir is not None:
         from . import maps

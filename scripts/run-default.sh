@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/proximity run --out out "$@"
+exec .venv/bin/proximity run --out out --maps maps "$@"
