@@ -21,8 +21,14 @@ import shapely
 from proximity import datasets, traveltime
 from proximity._html import escape
 from proximity.errors import InputError, MissingColumnError
-from proximity.maps import build_maps, index_page, municipality_map, overview_map
 from proximity.maps import _prepare as P
+from proximity.maps import (
+    build_maps,
+    index_page,
+    municipality_map,
+    overview_map,
+    save_map,
+)
 
 IMG_XSS = "<img src=x onerror=alert(1)>"
 SCRIPT_XSS = "<script>alert(1)</script>"
@@ -167,7 +173,7 @@ def test_every_page_has_the_sources_and_the_synthetic_label(built):
 
 
 def test_hostile_names_appear_only_escaped(built):
-    out, paths, _ = built
+    _, paths, _ = built
     pages = {p.name: read(p) for p in paths}
     for name, html in pages.items():
         for text in HOSTILE:
@@ -267,10 +273,13 @@ def test_scorecard_compares_with_the_median(ctx, herault_scores):
     assert 'href="../overview.html"' in html and 'href="../index.html"' in html
 
 
-def test_municipality_map_is_a_folium_map(herault, herault_scores):
+def test_municipality_map_is_a_folium_map(herault, herault_scores, tmp_path):
     m = municipality_map(herault, herault_scores, FELINES, minutes=(10, 20))
     assert isinstance(m, folium.Map)
-    html = m.get_root().render()
+    path = save_map(m, tmp_path / "sub" / "felines.html")
+    assert path == tmp_path / "sub" / "felines.html"
+    assert [p.name for p in path.parent.iterdir()] == ["felines.html"]
+    html = read(path)
     assert "Reachable by car in 10 / 20 min" in html
     assert "Félines-Minervois" in html
     assert "../overview.html" not in html  # no links unless the page is part of a map set
@@ -358,6 +367,10 @@ def test_bad_options_are_input_errors(herault, herault_scores, tmp_path):
         overview_map(herault_scores, herault_scores)
     with pytest.raises(InputError, match="scores must be the ScoreResult"):
         index_page(herault_scores.municipalities)
+    with pytest.raises(InputError, match="is a folder; pass the .html file"):
+        save_map(folium.Map(), tmp_path)
+    with pytest.raises(InputError, match="m must be a folium.Map"):
+        save_map("<html>", tmp_path / "x.html")
     assert list(tmp_path.iterdir()) == []  # nothing written before the checks
 
 
@@ -385,3 +398,20 @@ def test_unreachable_minutes_are_a_no_data_class():
     assert var.fmt(np.inf) == "not reachable"
     legend = P.legend_html(var, c, nodata_count=1)
     assert "not reachable" in legend and "(1)" in legend
+
+
+def test_marker_rows_of_user_layers_with_missing_values(herault):
+    sup = herault.support_bodies.to_crs("EPSG:4326").iloc[:2].copy()
+    sup["category"] = ["incubator <b>", "university"]
+    sup["on_network"] = pd.array([pd.NA, False], dtype="boolean")
+    rows, fields, styles = P.support_rows(sup)
+    assert fields[0] == "Name" and len(rows) == 2
+    assert rows[0][2] == "other" and rows[0][4] == "Incubator &lt;b&gt;" and rows[0][8] == "yes"
+    assert rows[1][2] == "university" and rows[1][8] == "no (off the network)"
+    assert styles["other"] == {"icon": "circle-info", "markerColor": "purple"}
+    gws = herault.gateways.to_crs("EPSG:4326").iloc[:3].copy()
+    gws["in_territory"] = pd.array([pd.NA, True, False], dtype="boolean")
+    by_group, _ = P.gateway_rows(gws)
+    flat = [r for rs in by_group.values() for r in rs]
+    assert [r[6] for r in flat] == ["yes", "yes", "no"]
+    assert {r[2] for r in flat} <= set(P.gateway_styles())

@@ -12,7 +12,17 @@ import unicodedata
 
 import pytest
 from browser_support import load_map, screenshot
-from test_maps import COMMUNE_XSS, FELINES, IMG_XSS, JINJA, LIVINIERE, MONTPELLIER, SCRIPT_XSS, TEMPLATE_XSS, hostile_copies
+from test_maps import (
+    COMMUNE_XSS,
+    FELINES,
+    IMG_XSS,
+    JINJA,
+    LIVINIERE,
+    MONTPELLIER,
+    SCRIPT_XSS,
+    TEMPLATE_XSS,
+    hostile_copies,
+)
 
 from proximity.maps import _prepare as P
 from proximity.maps import build_maps
@@ -234,7 +244,7 @@ def test_montpellier_page(open_map, map_set, herault, herault_scores):
     routes = card.locator(".prox-routes").inner_text()
     for f in found:
         assert f.group(2) in routes
-    assert f"Airport: " in routes and JINJA in routes  # the airport's Jinja name, as text
+    assert "Airport: " in routes and JINJA in routes  # the airport's Jinja name, as text
     strokes = set(page.eval_on_selector_all("path.leaflet-interactive", "ps => ps.map(p => p.getAttribute('stroke'))"))
     assert set(P.ROUTE_COLORS.values()) <= strokes
     assert page.locator(".leaflet-overlay-pane path:not(.leaflet-interactive)").count() >= 3 + 2  # isochrones, outlines

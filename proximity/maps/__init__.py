@@ -5,6 +5,7 @@
 * :func:`municipality_map` — one municipality: isochrones, routes to its nearest
   gateways, its SMEs, a scorecard against the territory's median (a ``folium.Map``).
 * :func:`index_page` — a sortable, searchable HTML table of every municipality.
+* :func:`save_map` — writes one map as a standalone HTML file (atomically).
 * :func:`build_maps` — writes ``overview.html``, ``communes/<insee>.html`` and
   ``index.html`` (what ``proximity run --maps`` calls).
 
@@ -25,9 +26,9 @@ Examples
 
 from __future__ import annotations
 
-from .build import build_maps
+from .build import build_maps, save_map
 from .index_page import index_page
 from .municipality import municipality_map
 from .overview import overview_map
 
-__all__ = ["overview_map", "municipality_map", "index_page", "build_maps"]
+__all__ = ["build_maps", "index_page", "municipality_map", "overview_map", "save_map"]

@@ -33,7 +33,7 @@ from folium.map import Layer
 from folium.plugins import MarkerCluster
 from jinja2 import Template
 
-__all__ = ["js", "inert", "DirectRender", "Panel", "Stylesheet", "Attribution", "SharedPolygons", "PolygonLayer", "LegendSwitch", "Points"]
+__all__ = ["Attribution", "DirectRender", "LegendSwitch", "Panel", "Points", "PolygonLayer", "SharedPolygons", "Stylesheet", "inert", "js"]
 
 
 def js(value: Any) -> str:

@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from .. import datasets, traveltime
-from .._html import escape, format_value, html_table
+from .._html import escape, format_value
 from ..errors import InputError, MissingColumnError, UnreachableWarning
 
 #: Decimal places kept in the pages' coordinates (1e-5 degree is about 1 m).
@@ -504,6 +504,13 @@ def gateway_group(gateways: gpd.GeoDataFrame) -> pd.Series:
     return gateways["kind"].astype(str).where(~(gateways["kind"].eq("rail_station") & tgv), "tgv_station")
 
 
+def flag(v: Any, default: bool) -> bool:
+    """A yes/no value that may be missing (``pd.NA``, NaN, None): ``default`` then."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return default
+    return bool(v)
+
+
 def _text(v: Any) -> str:
     return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
 
@@ -517,7 +524,7 @@ def gateway_rows(gateways: gpd.GeoDataFrame) -> tuple[dict[str, list[list[Any]]]
         group = groups.loc[gid]
         style = GATEWAY_STYLES.get(group, GATEWAY_STYLES["rail_station"])
         code = " / ".join(_text(row.get(c)) for c in ("iata", "icao", "unlocode", "exit_ref") if _text(row.get(c)))
-        on = bool(row.get("on_network", True))
+        on = flag(row.get("on_network"), True)
         note = _text(row.get("caveat"))
         if not on:
             note = ("off the modelled road network: shown, not used in the scores. " + note).strip()
@@ -530,7 +537,7 @@ def gateway_rows(gateways: gpd.GeoDataFrame) -> tuple[dict[str, list[list[Any]]]
                 escape(_text(row.get("name")) or gid),
                 escape(style[0]),
                 escape(code),
-                "yes" if bool(row.get("in_territory", True)) else "no",
+                "yes" if flag(row.get("in_territory"), True) else "no",
                 "yes" if on else "no",
                 escape(note),
             ]
@@ -557,7 +564,7 @@ def support_rows(support: gpd.GeoDataFrame) -> tuple[list[list[Any]], list[str],
         key = cat if cat in SUPPORT_STYLES else "other"
         styles[key] = {"icon": icon, "markerColor": color}
         students = row.get("students")
-        on = bool(row.get("on_network", True))
+        on = flag(row.get("on_network"), True)
         pt = row.geometry
         rows.append(
             [

@@ -17,7 +17,7 @@ from .index_page import index_page
 from .municipality import _municipality, check_cell, check_insee, check_minutes
 from .overview import _overview
 
-__all__ = ["build_maps"]
+__all__ = ["build_maps", "save_map"]
 
 
 def _out_dir(out: Any) -> Path:
@@ -44,6 +44,43 @@ def _write(html: str, target: Path) -> Path:
 def render(m: folium.Map) -> str:
     """The complete HTML document of a folium map (what ``Map.save`` writes)."""
     return m.get_root().render()
+
+
+def save_map(m: folium.Map, path: str | os.PathLike) -> Path:
+    """Write a folium map as a standalone HTML file, atomically.
+
+    Parameters
+    ----------
+    m : folium.Map
+        E.g. from :func:`overview_map` or :func:`municipality_map`.
+    path : path
+        The ``.html`` file to write (its folder is created if missing).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    InputError
+        ``m`` is not a folium Map, ``path`` is a folder, or its folder cannot be created.
+
+    Examples
+    --------
+    >>> save_map(overview_map(t, s), "maps/overview.html")     # doctest: +SKIP
+    """
+    if not isinstance(m, folium.Map):
+        raise InputError(f"m must be a folium.Map (e.g. from overview_map), got {type(m).__name__}")
+    if not isinstance(path, str | os.PathLike):
+        raise InputError(f"path must be a file path (str or Path), got {type(path).__name__}; e.g. 'maps/overview.html'")
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"path {str(target)!r} is a folder; pass the .html file to write, e.g. {str(target / 'map.html')!r}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the folder of {str(target)!r} ({exc.strerror}); pass a writable location") from exc
+    return _write(render(m), target)
 
 
 def build_maps(

@@ -163,7 +163,7 @@ def _num(value: float, minutes: bool) -> str:
     if not math.isfinite(value):
         return "none" if minutes else "n/a"
     if minutes or abs(value) >= 10:
-        return format_value(int(round(value)))
+        return format_value(round(value))
     return format_value(value, decimals=1)
 
 
@@ -175,8 +175,10 @@ def scorecard_html(ctx: P.Context, insee: str, *, links: bool) -> str:
     T = f"{ctx.catchment_minutes:g}"
     parts = [
         f'<details open><summary><h1 style="display:inline">{escape(row["name"])}</h1></summary>',
-        f'<div class="prox-sub">INSEE {escape(row["insee"])} · {escape(row["epci_name"])} · '
-        f"{escape(P.fmt_int(row['population']))} inhabitants</div>",
+        (
+            f'<div class="prox-sub">INSEE {escape(row["insee"])} · {escape(row["epci_name"])} · '
+            f"{escape(P.fmt_int(row['population']))} inhabitants</div>"
+        ),
     ]
     if links:
         parts.append(
@@ -201,7 +203,7 @@ def scorecard_html(ctx: P.Context, insee: str, *, links: bool) -> str:
         parts.append(_bar(v, float(med[var.key]), min(0.0, col.min()), max(1.0, col.max()), var.label, var.fmt(v),
                           f"{var.description}; median {med[var.key]:.2f}"))
     parts.append(
-        f'<h2>Main indicators</h2><table class="prox-ind"><thead><tr><th></th><th>here</th><th>median</th><th></th></tr></thead><tbody>'
+        '<h2>Main indicators</h2><table class="prox-ind"><thead><tr><th></th><th>here</th><th>median</th><th></th></tr></thead><tbody>'
     )
     for key, label, lower in P.INDICATORS:
         if key not in row.index:
@@ -247,7 +249,7 @@ def _target_label(group: str) -> str:
 
 
 def legend_html(minutes: Sequence[float], groups: Sequence[str], *, synthetic: bool) -> str:
-    rows = [f'<div class="prox-leg-title">Reachable by car</div>']
+    rows = ['<div class="prox-leg-title">Reachable by car</div>']
     for i, t in enumerate(minutes):
         rows.append(
             f'<div class="prox-leg-row"><span class="prox-sw" style="background:{ISOCHRONE_COLORS[i]};opacity:.75"></span>'
@@ -272,8 +274,7 @@ def sme_rows(smes: pd.DataFrame, *, synthetic: bool) -> list[list[Any]]:
         naf = P._text(r.get("naf"))
         section = P._text(r.get("naf_section"))
         activity = f"NAF {naf}" + (f" (section {section})" if section else "") if naf else ""
-        exporter = r.get("exporter")
-        is_exp = bool(exporter) if exporter is not None and not pd.isna(exporter) else False
+        is_exp = P.flag(r.get("exporter"), False)
         rows.append(
             [
                 round(pt.y, P.COORD_DECIMALS),
@@ -283,7 +284,7 @@ def sme_rows(smes: pd.DataFrame, *, synthetic: bool) -> list[list[Any]]:
                 escape(activity),
                 escape(P._text(r.get("size_label"))),
                 "yes" if is_exp else "no",
-                "SYNTHETIC — not a real firm" if bool(r.get("synthetic", synthetic)) else "",
+                "SYNTHETIC — not a real firm" if P.flag(r.get("synthetic"), synthetic) else "",
             ]
         )
     return rows
@@ -341,7 +342,7 @@ def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: se
     if isos:
         group = folium.FeatureGroup(name="Reachable by car in " + " / ".join(f"{t:g}" for t, _ in isos) + " min")
         for i in reversed(range(len(isos))):
-            t, geom = isos[i]
+            geom = isos[i][1]
             if geom.is_empty:
                 continue
             color = ISOCHRONE_COLORS[i]

@@ -11,7 +11,15 @@ import folium
 from .._html import escape
 from ..errors import InputError
 from . import _prepare as P
-from ._elements import Attribution, LegendSwitch, Panel, Points, PolygonLayer, SharedPolygons, Stylesheet
+from ._elements import (
+    Attribution,
+    LegendSwitch,
+    Panel,
+    Points,
+    PolygonLayer,
+    SharedPolygons,
+    Stylesheet,
+)
 
 __all__ = ["overview_map"]
 
