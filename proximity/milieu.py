@@ -66,6 +66,34 @@ class Profile:
     source: str = ""
     extra: dict = field(default_factory=dict)
 
+    def with_weights(self, *, indicators: dict[str, float] | None = None, components: dict[str, float] | None = None) -> Profile:
+        """A copy with some indicator and/or component weights changed, validated.
+
+        Examples
+        --------
+        >>> p = load_profile().with_weights(indicators={"export_groups_per_1000_smes": 1.0})
+        >>> next(i.weight for i in p.indicators if i.key == "export_groups_per_1000_smes")
+        1.0
+        """
+        src = self.source
+        inds = list(self.indicators)
+        for key, w in (indicators or {}).items():
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0:
+                raise ConfigError(f"{src}: weight of indicator {key!r} = {w!r} must be a non-negative number")
+            pos = [k for k, i in enumerate(inds) if i.key == key]
+            if not pos:
+                raise ConfigError(f"{src}: indicator {key!r} is not in the profile; known: {', '.join(i.key for i in inds)}")
+            inds[pos[0]] = replace(inds[pos[0]], weight=float(w))
+        comps = dict(self.components)
+        for key, w in (components or {}).items():
+            _check_choice("component", key, COMPONENTS, src)
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0:
+                raise ConfigError(f"{src}: weight of component {key!r} = {w!r} must be a non-negative number")
+            comps[key] = float(w)
+        if sum(comps.values()) <= 0 or not any(i.weight > 0 for i in inds):
+            raise ConfigError(f"{src}: the new weights leave nothing to score; keep at least one positive weight")
+        return replace(self, indicators=tuple(inds), components=comps)
+
     def with_options(self, **changes) -> Profile:
         """A copy with some top-level fields changed (e.g. ``normalisation="rank"``), validated."""
         out = replace(self, **changes)

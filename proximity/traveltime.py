@@ -1153,7 +1153,7 @@ def route(
     lon, lat = pyproj.Transformer.from_crs(graph.crs, "EPSG:4326", always_xy=True).transform(xs, ys)
     return {
         "minutes": seconds / 60.0,
-        "km": (length_m + legs_m) / 1000.0,
+        "km": float(length_m + legs_m) / 1000.0,
         "coords": [(float(x), float(y)) for x, y in zip(lon, lat)],
         "node_ids": [int(i) for i in np.asarray(graph.node_ids)[path]],
     }

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest --nbmake tests notebooks "$@"

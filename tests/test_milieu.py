@@ -119,3 +119,16 @@ def test_rank_intervals_contain_base_rank_and_are_deterministic(tmp_path):
     tight = milieu.rank_intervals(ind, prof, draws=300, seed=3, concentration=5000)
     loose = milieu.rank_intervals(ind, prof, draws=300, seed=3, concentration=2)
     assert (tight["rank_high"] - tight["rank_low"]).mean() < (loose["rank_high"] - loose["rank_low"]).mean()
+
+
+def test_with_weights_changes_and_validates():
+    prof = milieu.load_profile()
+    p2 = prof.with_weights(indicators={"minutes_airport": 3.0}, components={"dynamics": 0.0})
+    assert next(i.weight for i in p2.indicators if i.key == "minutes_airport") == 3.0
+    assert p2.components["dynamics"] == 0.0 and prof.components["dynamics"] > 0  # a copy
+    with pytest.raises(ConfigError, match="indicator 'nope' is not in the profile"):
+        prof.with_weights(indicators={"nope": 1.0})
+    with pytest.raises(ConfigError, match="must be a non-negative number"):
+        prof.with_weights(indicators={"minutes_airport": -1})
+    with pytest.raises(ConfigError, match="component = 'speed' is not allowed"):
+        prof.with_weights(components={"speed": 1.0})
