@@ -222,6 +222,21 @@ def test_hostile_names_on_the_overview_are_text(open_map, map_set):
     m.assert_clean()  # no dialog, window.__xss still 0
 
 
+def test_sources_box_lists_every_attribution(overview):
+    from proximity import datasets
+
+    box = overview.page.locator(".prox-sources")
+    assert not box.locator("ul").is_visible()  # collapsed at first
+    box.locator("summary").click()
+    text = box.inner_text()
+    for line in datasets.attributions("herault"):
+        assert line in text
+    assert "2014, city of Montpellier only" in text and "SYNTHETIC" in text
+    screenshot(overview, "maps_overview_sources")
+    box.locator("summary").click()
+    overview.assert_clean()
+
+
 # --------------------------------------------------------------------------- commune pages
 def test_montpellier_page(open_map, map_set, herault, herault_scores):
     m = open_map(map_set / "communes" / f"{MONTPELLIER}.html", root=map_set, viewport_px=VIEWPORT)

@@ -98,9 +98,10 @@ CSS = """
 .prox-legend .prox-leg-row{display:flex;align-items:center;font-size:12px;margin:1px 0;white-space:nowrap}
 .prox-sw{display:inline-block;width:20px;height:13px;border:1px solid rgba(0,0,0,.45);margin-right:7px;flex:none}
 .prox-legend .prox-leg-n{color:#777;margin-left:6px}
-.prox-sources{max-width:420px;font-size:11.5px}
+.prox-panel.prox-sources-box{max-width:440px}
+.prox-sources{font-size:11.5px}
 .prox-sources summary{cursor:pointer;font-weight:700;font-size:12px}
-.prox-sources ul{margin:4px 0 0;padding-left:16px;max-height:240px;overflow-y:auto}
+.prox-sources ul{margin:4px 0 0;padding-left:16px;max-height:calc(100vh - 420px);min-height:90px;overflow-y:auto}
 .prox-sources li{margin:1px 0}
 .prox-sources .prox-caveat{color:#8a5a00}
 table.proximity-table{border-collapse:collapse;font-size:12px;caption-side:top;margin:0}
@@ -122,7 +123,7 @@ table.proximity-table td{padding:1px 0;vertical-align:top}
 .leaflet-control-layers-list label{margin-bottom:1px}
 .prox-ico{display:inline-block;width:16px;text-align:center;margin-right:3px}
 .prox-card{max-width:330px;width:330px;max-height:calc(100vh - 150px);overflow-y:auto}
-.prox-card summary{cursor:pointer;list-style-position:outside}
+.prox-card summary{cursor:pointer;list-style-position:inside}
 .prox-kpi{display:flex;align-items:baseline;gap:8px;margin:4px 0 2px}
 .prox-kpi .big{font-size:26px;font-weight:700;color:#253494}
 .prox-bar{display:flex;align-items:center;font-size:12px;margin:2px 0}

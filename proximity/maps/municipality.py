@@ -203,7 +203,7 @@ def scorecard_html(ctx: P.Context, insee: str, *, links: bool) -> str:
         parts.append(_bar(v, float(med[var.key]), min(0.0, col.min()), max(1.0, col.max()), var.label, var.fmt(v),
                           f"{var.description}; median {med[var.key]:.2f}"))
     parts.append(
-        '<h2>Main indicators</h2><table class="prox-ind"><thead><tr><th></th><th>here</th><th>median</th><th></th></tr></thead><tbody>'
+        '<h2>Main indicators <span class="prox-sub">(population-weighted)</span></h2><table class="prox-ind"><thead><tr><th></th><th>here</th><th>median</th><th></th></tr></thead><tbody>'
     )
     for key, label, lower in P.INDICATORS:
         if key not in row.index:
@@ -425,7 +425,7 @@ def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: se
 
     Panel(scorecard_html(ctx, insee, links=linked is not None), position="topleft", css_class="prox-card").add_to(m)
     # bottom-right corner, stacked upwards: sources box, then the legend above it
-    Panel(P.sources_html(ctx.source_pairs, synthetic=ctx.synthetic), position="bottomright").add_to(m)
+    Panel(P.sources_html(ctx.source_pairs, synthetic=ctx.synthetic), position="bottomright", css_class="prox-sources-box").add_to(m)
     Panel(legend_html([t for t, _ in isos], [r["group"] for r in routes], synthetic=ctx.synthetic), position="bottomright",
           css_class="prox-legend").add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)

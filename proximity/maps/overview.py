@@ -207,6 +207,6 @@ def _overview(ctx: P.Context, *, simplify_m: float, linked: set[str] | None) -> 
         "port positions rounded to 1–2 km): see Sources.</div>"
     )
     Panel(title, position="topleft", css_class="prox-title").add_to(m)
-    Panel(P.sources_html(ctx.source_pairs, synthetic=ctx.synthetic), position="bottomright").add_to(m)
+    Panel(P.sources_html(ctx.source_pairs, synthetic=ctx.synthetic), position="bottomright", css_class="prox-sources-box").add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
     return m
