@@ -47,7 +47,9 @@ __all__ = ["escape", "escape_properties", "format_value", "html_table"]
 
 # Characters that html.escape leaves alone but that are live inside a JavaScript
 # template literal, where folium places popup and tooltip HTML.
-_TEMPLATE_LITERAL = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+# Also braces: branca re-compiles rendered element scripts as Jinja templates, so a name
+# holding "{{ ... }}" would be evaluated in Python when a map is built.
+_TEMPLATE_LITERAL = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;", "{": "&#123;", "}": "&#125;"})
 
 
 def _is_missing(value: object) -> bool:
@@ -71,17 +73,20 @@ def escape(text: object) -> str:
     Returns
     -------
     str
-        ``html.escape(str(text), quote=True)`` with, in addition, `` ` ``, ``$`` and
-        ``\\`` replaced by ``&#96;``, ``&#36;`` and ``&#92;``. A browser displays
+        ``html.escape(str(text), quote=True)`` with, in addition, `` ` ``, ``$``,
+        ``\\``, ``{`` and ``}`` replaced by character references. A browser displays
         the result as the original text, whether it is put in HTML or in a
-        JavaScript template literal that is then parsed as HTML (as folium does).
+        JavaScript template literal that is then parsed as HTML (as folium does), and
+        branca's second Jinja pass over rendered scripts finds no template syntax.
 
     Examples
     --------
     >>> escape("<script>alert(1)</script>")
     '&lt;script&gt;alert(1)&lt;/script&gt;'
     >>> escape("${x} costs 5 €")
-    '&#36;{x} costs 5 €'
+    '&#36;&#123;x&#125; costs 5 €'
+    >>> escape("{{ 7*7 }}")
+    '&#123;&#123; 7*7 &#125;&#125;'
     >>> escape(float("nan"))
     ''
     """

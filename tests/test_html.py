@@ -18,7 +18,8 @@ from proximity.errors import InputError, MissingColumnError
         ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
         ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
         ("a \"b\" 'c' & d", "a &quot;b&quot; &#x27;c&#x27; &amp; d"),
-        ("${x}`y`\\u", "&#36;{x}&#96;y&#96;&#92;u"),
+        ("${x}`y`\\u", "&#36;&#123;x&#125;&#96;y&#96;&#92;u"),
+        ("{{ 7*7 }}", "&#123;&#123; 7*7 &#125;&#125;"),
         ("Lodève", "Lodève"),
         (12, "12"),
         (None, ""),
@@ -131,3 +132,17 @@ def test_escape_properties_errors(layer):
         escape_properties(layer, ["geometry"])
     with pytest.raises(InputError, match="frame must be a \\(Geo\\)DataFrame"):
         escape_properties({"name": ["<a>"]})
+
+
+def test_escaped_jinja_is_not_evaluated_by_branca():
+    """branca re-renders element scripts as Jinja: escaped braces must reach the page as text."""
+    import folium
+
+    from proximity._html import escape
+
+    m = folium.Map(location=[43.6, 3.9], zoom_start=9, tiles=None)
+    folium.Marker([43.6, 3.9], popup=folium.Popup(escape("{{ 7*7 }} {{ lipsum.__globals__ }}")), tooltip=escape("{{ 6*7 }}")).add_to(m)
+    html = m.get_root().render()
+    assert "&#123;&#123; 7*7 &#125;&#125;" in html and "&#123;&#123; 6*7 &#125;&#125;" in html
+    assert "49" not in html.split("&#123;&#123; 7*7")[0][-50:] and ">42<" not in html
+    assert "jinja2" not in html
