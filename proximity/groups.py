@@ -49,8 +49,11 @@ Methods
     connected firms first), places the remaining firms (insertion, a new group taking
     spare members, one-step ejection, exact re-solution of their neighbourhood), then
     lowers the cost by relocations, swaps, optimal re-partition of neighbouring pairs of
-    groups and exact re-solution (set packing) of neighbourhoods of three, then four,
-    groups, until nothing improves or ``time_limit_s`` is reached. ``"auto"`` (default)
+    groups, one group more or fewer, and exact re-solutions (set packing with HiGHS) of
+    neighbourhoods: tiles of about 100 nearby SMEs over a pool of good candidate groups
+    (for every SME, the 25 cheapest per member among its 12 nearest partners), then all
+    feasible groups of three, then four, nearby groups, then random sets of nearby
+    groups. It stops when nothing improves or at ``time_limit_s``. ``"auto"`` (default)
     splits the compatibility graph into connected components (groups never span two):
     components whose feasible groups number at most ``max_candidates`` in total are
     solved exactly, the others (typically one large urban component) heuristically;
@@ -78,9 +81,10 @@ Bound and gap
     ``max_placeable`` is the most SMEs any solution can place (exact) or an upper bound
     on it (heuristic: the SMEs that belong to at least one feasible group, per connected
     component rounded down to a sum of allowed sizes). On instances small enough for
-    the exact method the heuristic is typically within 0-2 % of the optimum while the
-    bound is 10-15 % below it: the gap reported for large instances mostly measures the
-    bound, not the solution.
+    the exact method the heuristic found the optimum in 70 random instances of 8–30
+    SMEs and came within 0.5 % of it on windows of 44–105 SMEs of a dense synthetic
+    territory, while its bound was 13–20 % below the optimum: the gap reported for large
+    instances mostly measures the bound, not the solution.
 Time limit
     The exact solver (including its warm start, at most a fifth of the time) and the
     heuristic search each get ``time_limit_s``; the heuristic's bound may take up to as
@@ -1179,9 +1183,9 @@ class _Search:
     def improve(self) -> None:
         """Relocations and swaps, optimal re-partition of neighbouring group pairs, then
         exact re-partition of neighbourhoods of three groups (set partitioning, HiGHS)."""
-        # cheap moves first; then exact re-solution of ever wider neighbourhoods: three
-        # groups, tiles of nearby SMEs over a pool of good groups, four groups, random sets
-        stages = (lambda: self._lns(3), self._tile_lns, lambda: self._lns(4), self._random_lns)
+        # cheap moves first; then exact re-solutions: tiles of nearby SMEs over a pool of
+        # good groups (the most improvement per second), three groups, four, random sets
+        stages = (self._tile_lns, lambda: self._lns(3), lambda: self._lns(4), self._random_lns)
         while time.perf_counter() < self.deadline:
             moved = self._relocate_swap() + self._repartition() + self._spawn() + self._dissolve()
             for stage in stages:
@@ -1335,7 +1339,6 @@ class _Search:
     def _dissolve(self) -> int:
         """One group fewer: the members of a group join nearby groups that have room, when
         that lowers the total cost."""
-        p = self.p
         moves = 0
         for gid in self.rng.permutation(list(self.groups)).tolist():
             if time.perf_counter() > self.deadline:

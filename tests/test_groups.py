@@ -347,7 +347,7 @@ def test_exact_vs_heuristic(seed, n, limit, sizes):
 
 def test_auto_switches_to_heuristic():
     smes, od, _ = _random(24, 7, size=10.0, n_classes=8)
-    res = gr.form_groups(smes, od, method="auto", max_minutes=30)
+    res = gr.form_groups(smes, od, method="auto", max_minutes=30, time_limit_s=5)
     assert res.method == "exact" and res.status == "optimal"
     res = gr.form_groups(smes, od, method="auto", max_minutes=30, max_candidates=50, time_limit_s=2)
     assert res.method == "heuristic" and res.status == "heuristic"
