@@ -6,6 +6,8 @@
   gateways, its SMEs, a scorecard against the territory's median (a ``folium.Map``).
 * :func:`index_page` — a sortable, searchable HTML table of every municipality.
 * :func:`save_map` — writes one map as a standalone HTML file (atomically).
+* :func:`siting_map`, :func:`groups_map` — the planner tools' results (incubator sites,
+  export groups and their tours).
 * :func:`build_maps` — writes ``overview.html``, ``communes/<insee>.html`` and
   ``index.html`` (what ``proximity run --maps`` calls).
 
@@ -30,5 +32,6 @@ from .build import build_maps, save_map
 from .index_page import index_page
 from .municipality import municipality_map
 from .overview import overview_map
+from .planning import groups_map, siting_map
 
-__all__ = ["build_maps", "index_page", "municipality_map", "overview_map", "save_map"]
+__all__ = ["build_maps", "groups_map", "index_page", "municipality_map", "overview_map", "save_map", "siting_map"]
