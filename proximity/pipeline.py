@@ -193,4 +193,5 @@ def run(
 
         say("maps")
         written += maps.build_maps(ter, res, out=maps_dir, progress=say)
+        written.append(maps.save_map(maps.groups_map(ter, groups_plan), Path(maps_dir) / "export_groups.html"))
     return written
