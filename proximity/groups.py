@@ -1013,9 +1013,6 @@ class _Search:
         self.cache[g] = c
         return c
 
-    def gcost(self, gid: int) -> float:
-        return self.cost(self.groups[gid])
-
     # -- moves
     def add_group(self, members: Iterable[int]) -> int:
         gid = self.next_gid
