@@ -192,6 +192,10 @@ def run(
         from . import maps
 
         say("maps")
-        written += maps.build_maps(ter, res, out=maps_dir, progress=say)
+        rasters = {label: out / "rasters" / f"travel_time_{kind}.tif" for kind, label in (
+            ("airport", "Minutes to the nearest airport (200 m raster)"),
+            ("tgv_station", "Minutes to the nearest TGV station (200 m raster)"),
+        )}
+        written += maps.build_maps(ter, res, out=maps_dir, progress=say, rasters=rasters)
         written.append(maps.save_map(maps.groups_map(ter, groups_plan), Path(maps_dir) / "export_groups.html"))
     return written

@@ -66,3 +66,26 @@ def test_planning_maps_reject_empty_plans(herault, plan_maps):
     plan, _ = plan_maps["site"]
     with pytest.raises(InputError, match="no candidate sites"):
         maps.siting_map(herault, dataclasses.replace(plan, candidates=plan.candidates.iloc[:0]))
+
+
+def test_overview_with_a_raster_overlay(herault, herault_scores, open_map, tmp_path):
+    from proximity import raster
+
+    airports = herault.gateways[herault.gateways["kind"].eq("airport") & herault.gateways["on_network"]]
+    outline = herault.municipalities.to_crs(herault.manifest.crs).union_all()
+    arr, transform = raster.travel_time_surface(herault.csr, airports, territory_polygon=outline, cell_m=1000)
+    m_obj = maps.overview_map(herault, herault_scores, rasters={"Minutes to the airport": (arr, transform)})
+    html = m_obj.get_root().render()
+    assert "L.imageOverlay" in html and "data:image/png;base64," in html
+    path = maps.save_map(m_obj, tmp_path / "overview.html")
+    m = open_map(path, viewport_px=(1280, 800))
+    m.assert_clean()
+    page = m.page
+    assert page.locator(".leaflet-image-layer").count() == 0  # off at first
+    page.get_by_text("Minutes to the airport", exact=True).first.click()
+    page.wait_for_timeout(300)
+    assert page.locator(".leaflet-image-layer").count() == 1
+    m.assert_clean()
+    screenshot(m, "overview_raster_overlay")
+    with pytest.raises(InputError, match="cannot be read"):
+        maps.overview_map(herault, herault_scores, rasters={"x": tmp_path / "missing.tif"})

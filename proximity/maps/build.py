@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,7 @@ def build_maps(
     communes: Iterable[str] | None = None,
     minutes: Sequence[float] = (15, 30, 45),
     cell_m: float = 250.0,
+    rasters: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Write ``overview.html``, ``communes/<insee>.html`` and ``index.html`` under ``out``.
 
@@ -116,6 +117,8 @@ def build_maps(
         Isochrone thresholds of the municipality pages.
     cell_m : float, default 250
         Isochrone grid cell in metres.
+    rasters : mapping, optional
+        Travel-time rasters for the overview's overlay layers (see :func:`overview_map`).
 
     Returns
     -------
@@ -149,7 +152,10 @@ def build_maps(
     ctx = P.prepare(territory, scores)
 
     say("maps: overview")
-    written = [_write(render(_overview(ctx, simplify_m=100.0, linked=linked)), root / "overview.html")]
+    from .overview import _raster_overlays
+
+    overlays = _raster_overlays(rasters or {}, territory.manifest.crs)
+    written = [_write(render(_overview(ctx, simplify_m=100.0, linked=linked, overlays=overlays)), root / "overview.html")]
     if codes:
         P.compute_travel(ctx, codes, minutes=mins, cell_m=cell, tolerance_m=25.0, progress=say)
     say(f"maps: {len(codes)} municipality pages")

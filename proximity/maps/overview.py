@@ -3,10 +3,12 @@ nearest-gateway times as switchable choropleths, gateways and support bodies as 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import os
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import folium
+import numpy as np
 
 from .._html import escape
 from ..errors import InputError
@@ -112,6 +114,7 @@ def overview_map(
     classes: int = 6,
     simplify_m: float = 100.0,
     link_pages: bool | Collection[str] = False,
+    rasters: Mapping[str, Any] | None = None,
 ) -> folium.Map:
     """The territory overview: a choropleth of the milieu index and of what it is made of.
 
@@ -141,6 +144,10 @@ def overview_map(
         Link each municipality's card to ``communes/<insee>.html`` (True: all; a collection:
         only those INSEE codes), and the title to ``index.html``, as :func:`build_maps`
         writes them.
+    rasters : mapping, optional
+        Travel-time rasters to add as overlay layers (off at first), each with a colour
+        legend: ``{label: path}`` to a GeoTIFF of minutes (e.g. from ``proximity raster``)
+        or ``{label: (array, transform)}`` in the territory's projected CRS.
 
     Returns
     -------
@@ -166,7 +173,41 @@ def overview_map(
     P.check_classes(classes)
     tolerance = _check_tolerance(simplify_m)
     linked = _linked(link_pages, munis.index)
-    return _overview(P.prepare(territory, scores, k=classes), simplify_m=tolerance, linked=linked)
+    overlays = _raster_overlays(rasters or {}, territory.manifest.crs)
+    return _overview(P.prepare(territory, scores, k=classes), simplify_m=tolerance, linked=linked, overlays=overlays)
+
+
+def _raster_overlays(rasters: Mapping[str, Any], crs: str) -> list[tuple[str, str, list, str]]:
+    """(label, PNG data URL, bounds, legend HTML) per raster of minutes."""
+    import rasterio
+
+    from .. import raster as R
+
+    out = []
+    for label, src in rasters.items():
+        if isinstance(src, (str, os.PathLike)):
+            try:
+                with rasterio.open(src) as ds:
+                    arr = ds.read(1, masked=True).filled(np.nan).astype(float)
+                    transform, src_crs = ds.transform, ds.crs
+            except rasterio.errors.RasterioIOError as exc:
+                raise InputError(f"raster {str(src)!r} for {label!r} cannot be read ({exc}); pass a GeoTIFF of minutes") from exc
+        else:
+            try:
+                arr, transform = src
+            except (TypeError, ValueError):
+                raise InputError(f"raster {label!r} must be a path or an (array, transform) pair") from None
+            src_crs = crs
+        url, bounds = R.raster_overlay_image(np.asarray(arr, dtype=float), transform, src_crs, cmap="travel", vmin=0, vmax=90)
+        spec = R.raster_legend(cmap="travel", vmin=0, vmax=90, caption=label)
+        stops = ", ".join(spec["colors"])
+        legend = (
+            f'<div class="prox-leg-title">{escape(label)}</div>'
+            f'<div style="height:10px;width:200px;background:linear-gradient(to right, {stops})"></div>'
+            '<div style="display:flex;justify-content:space-between;width:200px"><span>0</span><span>30</span><span>60</span><span>90+ min</span></div>'
+        )
+        out.append((label, url, bounds, legend))
+    return out
 
 
 def _check_tolerance(simplify_m: float) -> float:
@@ -175,7 +216,7 @@ def _check_tolerance(simplify_m: float) -> float:
     return float(simplify_m)
 
 
-def _overview(ctx: P.Context, *, simplify_m: float, linked: set[str] | None) -> folium.Map:
+def _overview(ctx: P.Context, *, simplify_m: float, linked: set[str] | None, overlays: list | None = None) -> folium.Map:
     munis = ctx.munis
     minx, miny, maxx, maxy = munis.total_bounds
     m = base_map(ctx, [[float(miny), float(minx)], [float(maxy), float(maxx)]], padding_top_left=(310, 10), padding_bottom_right=(250, 10))
@@ -207,6 +248,10 @@ def _overview(ctx: P.Context, *, simplify_m: float, linked: set[str] | None) -> 
         "port positions rounded to 1–2 km): see Sources.</div>"
     )
     Panel(title, position="topleft", css_class="prox-title").add_to(m)
+    for label, url, bounds, legend in overlays or []:
+        folium.raster_layers.ImageOverlay(image=url, bounds=bounds, opacity=0.65, mercator_project=False, name=escape(label),
+                                          overlay=True, show=False).add_to(m)
+        Panel(legend, position="bottomright", css_class="prox-raster-legend").add_to(m)
     Panel(P.sources_html(ctx.source_pairs, synthetic=ctx.synthetic), position="bottomright", css_class="prox-sources-box").add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
     return m
