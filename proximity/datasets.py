@@ -193,6 +193,11 @@ def load_manifest(territory: str = "herault") -> Manifest:
     )
 
 
+def sha256_file(p: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    return _sha256(p)
+
+
 def _sha256(p: Path) -> str:
     h = hashlib.sha256()
     with p.open("rb") as f:

@@ -46,8 +46,9 @@ import numpy as np
 import pyproj
 import scipy.sparse as sp
 
-from . import sources
+from . import datasets, sources
 from ._version import __version__
+from ._io import atomic_path
 from .errors import CacheWarning, CRSError, DataFileError, InputError, NetworkError
 
 __all__ = [
@@ -1154,16 +1155,8 @@ def save_graphml(G: nx.MultiDiGraph, path: str | os.PathLike) -> Path:
     import osmnx as ox
 
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".part", dir=p.parent)
-    os.close(fd)
-    try:
+    with atomic_path(p) as tmp:
         ox.save_graphml(G, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private
-        os.replace(tmp, p)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return p
 
 
@@ -1240,12 +1233,7 @@ def network_cache_key(
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
-def _sha256(p: Path) -> str:
-    h = hashlib.sha256()
-    with p.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+_sha256 = datasets.sha256_file
 
 
 def _cache_paths(folder: Path, territory: str) -> tuple[Path, Path]:
@@ -1321,15 +1309,8 @@ def _save_cache(G: nx.MultiDiGraph, folder: Path, territory: str, key: str) -> N
         "version": __version__,
         "graph": {k: G.graph[k] for k in _META_KEYS if k in G.graph},
     }
-    fd, tmp = tempfile.mkstemp(prefix=spath.name + ".", suffix=".part", dir=folder)
-    os.close(fd)
-    try:
-        Path(tmp).write_text(json.dumps(side), encoding="utf-8")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, spath)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(spath) as tmp:
+        tmp.write_text(json.dumps(side), encoding="utf-8")
 
 
 def build_network(

@@ -11,7 +11,6 @@ import gzip
 import json
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import IO, Any
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
+from ._io import atomic_path
 from .errors import DataFileError, InputError
 
 __all__ = [
@@ -360,10 +360,7 @@ def write_osm_xml(elements: Iterable[dict[str, Any]], path: str | os.PathLike, *
     Returns the written path.
     """
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".part", dir=p.parent)
-    os.close(fd)
-    try:
+    with atomic_path(p) as tmp:
         opener = bz2.open if p.suffix == ".bz2" else open
         with opener(tmp, "wt", encoding="utf-8") as f:  # type: ignore[operator]
             f.write('<?xml version="1.0" encoding="UTF-8"?>\n')
@@ -386,11 +383,6 @@ def write_osm_xml(elements: Iterable[dict[str, Any]], path: str | os.PathLike, *
                     f.write(f"    <tag k={quoteattr(str(k))} v={quoteattr(str(v))}/>\n")
                 f.write(f"  </{e['type']}>\n")
             f.write("</osm>\n")
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private
-        os.replace(tmp, p)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return p
 
 
