@@ -176,14 +176,17 @@ def run(
     say("rasters")
     from . import raster
 
-    written += raster.write_rasters(ter, out / "rasters")
+    raster_files = raster.write_rasters(ter, out / "rasters")
+    written += raster_files
+    pop_within = pd.read_csv(out / "rasters" / "population_within.csv", index_col=0, dtype={0: str})
     prof = milieu.load_profile(profile)
     say("export groups (manufacturing, wholesale, information, professional services)")
     from . import planning
 
     groups_plan = planning.plan_export_groups(ter, sections=list(EXPORT_GROUP_SECTIONS), method="heuristic", time_limit_s=20.0, seed=seed)
     written += planning.write_export_groups(groups_plan, ter, out / "export_groups")
-    res = scores.score_territory(ter, profile=prof, export_groups=groups_plan.per_municipality, progress=say)
+    res = scores.score_territory(ter, profile=prof, export_groups=groups_plan.per_municipality,
+                                 population_within=pop_within, progress=say)
     params = {"n_smes": n_smes, "seed": seed, "max_minutes": max_minutes,
               "export_groups": {"sections": list(EXPORT_GROUP_SECTIONS), "groups": int(len(groups_plan.result.groups)),
                                 "synthetic": ter.synthetic_smes}}

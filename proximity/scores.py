@@ -286,6 +286,7 @@ def score_territory(
     *,
     profile: milieu.Profile | str | None = None,
     export_groups: pd.Series | None = None,
+    population_within: pd.DataFrame | None = None,
     max_per_commune: int = 30,
     progress: Callable[[str], None] | None = None,
 ) -> ScoreResult:
@@ -298,6 +299,12 @@ def score_territory(
         Scoring profile (default: the shipped one).
     export_groups : Series, optional
         Export groups per municipality (INSEE index), from :mod:`proximity.groups`.
+    population_within : DataFrame, optional
+        Zonal statistics of a population raster (:func:`proximity.raster.zonal_population_within`:
+        rows per INSEE code plus ``total``, columns ``population`` and ``<kind>_<minutes>``).
+        When given, each municipality gets ``share_within_<kind>_<minutes>`` (share of its
+        raster population within reach) and the summary's population-within figures come
+        from the raster instead of the network-node origins.
     """
     say = progress or (lambda msg: None)
     if profile is None or isinstance(profile, str) or hasattr(profile, "__fspath__"):
@@ -334,6 +341,23 @@ def score_territory(
     sme_table = sme_table.join(table[["index", "rank"]].rename(columns={"index": "municipality_index", "rank": "municipality_rank"}), on="commune")
 
     w = origins["weight"]
+    pop_within = {
+        f"{g}_{t:g}": float(w[pop_vals[f"minutes_{g}"] <= t].sum())
+        for g in ("airport", "tgv_station", "chamber_of_commerce")
+        for t in (30.0, 45.0, 60.0)
+    }
+    pop_within_source = "network-node population origins"
+    if population_within is not None:
+        pw = population_within.copy()
+        pw.index = pw.index.astype(str)
+        if "total" not in pw.index or "population" not in pw.columns:
+            raise InputError("population_within needs a 'total' row and a 'population' column (raster.zonal_population_within)")
+        kinds = [c for c in pw.columns if c != "population"]
+        zones = pw.drop(index="total").reindex(table.index)
+        for c in kinds:
+            table[f"share_within_{c}"] = (zones[c] / zones["population"].where(zones["population"] > 0)).fillna(0.0).to_numpy()
+        pop_within = {c: float(pw.loc["total", c]) for c in kinds}
+        pop_within_source = "population raster (zonal statistics)"
     summary = {
         "n_municipalities": int(len(table)),
         "n_population_origins": int(len(origins)),
@@ -346,11 +370,8 @@ def score_territory(
             }
             for key in ("support_gravity", "support_within_t", "gateways_within_t")
         },
-        "population_within_minutes": {
-            f"{g}_{t:g}": float(w[pop_vals[f"minutes_{g}"] <= t].sum())
-            for g in ("airport", "tgv_station", "chamber_of_commerce")
-            for t in (30.0, 45.0, 60.0)
-        },
+        "population_within_minutes": pop_within,
+        "population_within_source": pop_within_source,
         "top5": table.sort_values("rank").head(5)[["insee", "name", "index"]].to_dict("records"),
         "bottom5": table.sort_values("rank").tail(5)[["insee", "name", "index"]].to_dict("records"),
     }

@@ -141,3 +141,20 @@ def test_population_origins_carry_each_commune_population(herault):
     )
     assert o.groupby("insee").size().max() <= 10
     assert set(o["placement"]) <= {"node", "representative_point"}
+
+
+def test_population_raster_feeds_the_summary_and_shares(herault, tmp_path):
+    from proximity import raster
+
+    small = dataclasses.replace(herault, smes=herault.smes.iloc[:300])
+    raster.write_rasters(small, tmp_path, cell_m=1000.0, kinds=("airport", "tgv_station"))
+    pw = pd.read_csv(tmp_path / "population_within.csv", index_col=0, dtype={0: str})
+    res = scores.score_territory(small, max_per_commune=4, population_within=pw)
+    assert res.summary["population_within_source"].startswith("population raster")
+    assert res.summary["population_within_minutes"]["airport_30"] == pytest.approx(pw.loc["total", "airport_30"])
+    m = res.municipalities
+    assert m["share_within_airport_60"].between(0, 1 + 1e-9).all()
+    assert (m["share_within_airport_30"] <= m["share_within_airport_60"] + 1e-9).all()
+    assert m.loc["34154", "share_within_airport_30"] > 0.99  # Mauguio, the airport's commune
+    with pytest.raises(Exception, match="needs a 'total' row"):
+        scores.score_territory(small, max_per_commune=4, population_within=pw.drop(index="total"))
