@@ -84,7 +84,7 @@ def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def write_layers(territory: Territory, out: Path) -> list[Path]:
-    """``layers.gpkg`` with the four layers, and a CSV of each (lon/lat columns)."""
+    """``layers.gpkg`` with the four layers (municipalities, gateways, support bodies, SMEs)."""
     layers = {name: _for_file(territory.layer(name)) for name in ("municipalities", "gateways", "support_bodies", "smes")}
     written = [_io.write_gpkg(layers, out / "layers.gpkg")]
     return written
@@ -102,7 +102,7 @@ def write_traveltime_tables(territory: Territory, out: Path, *, max_minutes: flo
     csr = territory.csr
     gws = territory.gateways[territory.gateways["on_network"]]
     sup = territory.support_bodies[territory.support_bodies["on_network"]]
-    groups = scores._gateway_groups(gws)
+    groups = scores.gateway_groups(gws)
     munis = territory.municipalities
     centres = gpd.GeoDataFrame(geometry=munis.geometry.representative_point(), index=munis.index, crs=munis.crs)
     names = pd.concat([gws["name"], gws.loc[gws["tgv"].fillna(False).astype(bool), "name"].rename(lambda i: f"{i}|tgv"), sup["name"]])

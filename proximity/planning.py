@@ -129,7 +129,7 @@ def plan_incubator(
     sup = territory.support_bodies[territory.support_bodies["on_network"]]
     say(f"travel times from {len(cand)} candidates")
     od_smes = traveltime.od_matrix(csr, cand, smes[["geometry"]], max_minutes=max(within_minutes, 60.0))
-    groups_ = scores._gateway_groups(gws)
+    groups_ = scores.gateway_groups(gws)
     near = traveltime.nearest_table(csr, cand, groups_, by="group")
     od_sup = traveltime.od_matrix(csr, cand, sup[["geometry"]], max_minutes=scores.GRAVITY_HORIZON_MINUTES)
     crit = siting.site_criteria(

@@ -37,6 +37,7 @@ from .network import CSRGraph
 __all__ = [
     "GOVERNANCE_SCORES",
     "GATEWAY_MODES",
+    "gateway_groups",
     "population_origins",
     "origin_indicators",
     "municipality_indicators",
@@ -93,7 +94,7 @@ def population_origins(
     return gdf.to_crs("EPSG:4326")
 
 
-def _gateway_groups(gateways: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def gateway_groups(gateways: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Gateways with a ``group`` column for nearest-facility tables; TGV stations repeated as ``tgv_station``."""
     g = gateways[["kind", "tgv", "geometry"]].copy()
     g["group"] = g["kind"]
@@ -160,7 +161,7 @@ def origin_indicators(
     out = pd.DataFrame(index=origins.index)
 
     # nearest gateways and coordinating bodies
-    out = out.join(_nearest_minutes(graph, origins, _gateway_groups(gateways), "group",
+    out = out.join(_nearest_minutes(graph, origins, gateway_groups(gateways), "group",
                                     ["airport", "seaport", "tgv_station", "rail_station", "motorway_access"]))
     coord = support_bodies[support_bodies["category"].isin(["chamber_of_commerce", "foreign_trade_service"])]
     out = out.join(_nearest_minutes(graph, origins, coord, "category", ["chamber_of_commerce", "foreign_trade_service"]))
