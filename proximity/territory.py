@@ -17,7 +17,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import geopandas as gpd
 import networkx as nx
@@ -44,11 +43,13 @@ class Territory:
     smes: gpd.GeoDataFrame
     graph: nx.MultiDiGraph
     params: dict = field(default_factory=dict)
+    #: The network in CSR form (projected node coordinates) for the travel-time engine;
+    #: derived from ``graph`` when not given, and carried over by ``dataclasses.replace``.
+    csr: CSRGraph | None = None
 
-    @cached_property
-    def csr(self) -> CSRGraph:
-        """The network in CSR form (projected node coordinates) for the travel-time engine."""
-        return network.graph_to_csr(self.graph, crs=self.manifest.crs)
+    def __post_init__(self) -> None:
+        if self.csr is None:
+            self.csr = network.graph_to_csr(self.graph, crs=self.manifest.crs)
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         """A layer by name: municipalities, gateways, support_bodies or smes."""
@@ -143,7 +144,7 @@ def load_territory(
         firms = layers.synthetic_smes(munis, road_lines(G), n=n_smes, seed=seed)
     else:
         firms = layers.read_sirene(smes, territory=name)
-    ter = Territory(
+    return Territory(
         name=name,
         manifest=man,
         municipalities=munis,
@@ -152,6 +153,5 @@ def load_territory(
         smes=firms,
         graph=G,
         params={"n_smes": n_smes if smes is None else len(firms), "seed": seed, "smes_source": "synthetic" if smes is None else "user"},
+        csr=csr,
     )
-    ter.__dict__["csr"] = csr  # computed once above; cached_property reads it from here
-    return ter
