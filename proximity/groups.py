@@ -1043,6 +1043,19 @@ class _Search:
             cands = [int(j) for j in nbr if allowed(int(j))][: max(want, self.k_near)]
         return cands
 
+    def _can_give(self, j: int) -> bool:
+        """SME ``j`` is free, or its group stays at least ``min_size`` without it."""
+        gid = self.group_of[j]
+        return gid < 0 or len(self.groups[gid]) > self.p.min_size
+
+    def _extra_ok(self, g: list[int], c: int) -> bool:
+        """Taking ``c`` as well as the members of ``g`` already taken from its group leaves that group feasible."""
+        gid = self.group_of[c]
+        if gid < 0:
+            return True
+        used = sum(1 for x in g if self.group_of[x] == gid)
+        return len(self.groups[gid]) - used - 1 >= self.p.min_size
+
     def grow(self, s: int, allowed: Callable[[int], bool], extra_ok: Callable[[list[int], int], bool] | None = None
              ) -> tuple[tuple[int, ...], float] | None:
         """Greedy cheapest-insertion group around ``s``; the size with the least cost per member."""
@@ -1128,16 +1141,7 @@ class _Search:
         p = self.p
         taken: dict[int, int] = {}
 
-        def allowed(j: int) -> bool:
-            gid = self.group_of[j]
-            return gid < 0 or len(self.groups[gid]) > p.min_size
-
-        def extra_ok(g: list[int], c: int) -> bool:
-            gid = self.group_of[c]
-            if gid < 0:
-                return True
-            used = sum(1 for x in g if self.group_of[x] == gid)
-            return len(self.groups[gid]) - used - 1 >= p.min_size
+        allowed, extra_ok = self._can_give, self._extra_ok
 
         found = self.grow(u, allowed, extra_ok)
         if found is None:
@@ -1292,16 +1296,7 @@ class _Search:
         p = self.p
         moves = 0
 
-        def allowed(j: int) -> bool:
-            gid = self.group_of[j]
-            return gid < 0 or len(self.groups[gid]) > p.min_size
-
-        def extra_ok(g: list[int], c: int) -> bool:
-            gid = self.group_of[c]
-            if gid < 0:
-                return True
-            used = sum(1 for x in g if self.group_of[x] == gid)
-            return len(self.groups[gid]) - used - 1 >= p.min_size
+        allowed, extra_ok = self._can_give, self._extra_ok
 
         placed = [i for i in range(p.n) if self.group_of[i] >= 0]
         for i in self.rng.permutation(placed).tolist():
