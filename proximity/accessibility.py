@@ -51,17 +51,22 @@ from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
-from scipy.special import entr, expit
+from scipy.special import entr, expit, logit
 
 from .errors import InputError, MissingColumnError
 
 __all__ = [
+    "DECAY_FACTORIES",
     "DEFAULT_HALF_LIFE_MINUTES",
+    "DEFAULT_NEGLIGIBLE_WEIGHT",
     "LUO_QI_2009_ZONES",
+    "MAX_HORIZON_MINUTES",
     "OD_COLUMNS",
     "Decay",
     "aggregate",
     "cumulative_opportunities",
+    "decay_function",
+    "decay_horizon_minutes",
     "diversity",
     "enhanced_two_step_fca",
     "exponential",
@@ -341,8 +346,13 @@ def _categories(categories: Any, t: _OD) -> tuple[np.ndarray, pd.Index]:
 # --------------------------------------------------------------------------- decay
 
 
-def _decay(kernel: Callable[[np.ndarray], np.ndarray], label: str) -> Decay:
-    """Wrap a kernel defined on finite minutes >= 0 into a checked, vectorised decay."""
+def _decay(kernel: Callable[[np.ndarray], np.ndarray], label: str,
+           minutes_at: Callable[[float], float] | None = None) -> Decay:
+    """Wrap a kernel defined on finite minutes >= 0 into a checked, vectorised decay.
+
+    ``minutes_at(w)``, when known in closed form, is the first time at which the weight
+    is at most ``w`` (``inf`` if never): :func:`decay_horizon_minutes` uses it.
+    """
 
     def decay(minutes: Any) -> Any:
         t = np.asarray(minutes, dtype=float)
@@ -357,6 +367,8 @@ def _decay(kernel: Callable[[np.ndarray], np.ndarray], label: str) -> Decay:
 
     decay.__name__ = decay.__qualname__ = label
     decay.__doc__ = f"Decay {label}: minutes -> weight in [0, 1], inf -> 0."
+    if minutes_at is not None:
+        decay.minutes_at = minutes_at  # type: ignore[attr-defined]
     return decay
 
 
@@ -390,7 +402,8 @@ def exponential(*, half_life_minutes: float = DEFAULT_HALF_LIFE_MINUTES) -> Deca
     [1.0, 0.5, 0.25, 0.0]
     """
     h = _number("half_life_minutes", half_life_minutes)
-    return _decay(lambda t: np.exp2(-t / h), f"exponential(half_life_minutes={h:g})")
+    return _decay(lambda t: np.exp2(-t / h), f"exponential(half_life_minutes={h:g})",
+                  lambda w: h * math.log2(1.0 / w))
 
 
 def gaussian(
@@ -424,7 +437,8 @@ def gaussian(
     0.5
     """
     s = _number("sigma_minutes", sigma_minutes)
-    return _decay(lambda t: np.exp(-t * t / (2 * s**2)), f"gaussian(sigma_minutes={s:g})")
+    return _decay(lambda t: np.exp(-t * t / (2 * s**2)), f"gaussian(sigma_minutes={s:g})",
+                  lambda w: s * math.sqrt(2.0 * math.log(1.0 / w)))
 
 
 def logistic(*, midpoint_minutes: float, steepness_per_minute: float) -> Decay:
@@ -465,6 +479,7 @@ def logistic(*, midpoint_minutes: float, steepness_per_minute: float) -> Decay:
     return _decay(
         lambda t: expit(-k * (t - m)) / at_zero,
         f"logistic(midpoint_minutes={m:g}, steepness_per_minute={k:g})",
+        lambda w: max(0.0, m - float(logit(w * at_zero)) / k),
     )
 
 
@@ -503,6 +518,7 @@ def power(*, beta: float, min_minutes: float = 1.0) -> Decay:
     return _decay(
         lambda t: (np.maximum(t, t0) / t0) ** -b,
         f"power(beta={b:g}, min_minutes={t0:g})",
+        lambda w: t0 * w ** (-1.0 / b),
     )
 
 
@@ -534,7 +550,7 @@ def step(*, max_minutes: float) -> Decay:
     """
     mx = _number("max_minutes", max_minutes, strict=False,
                  fix="use none() for an unlimited catchment")
-    return _decay(lambda t: (t <= mx).astype(float), f"step(max_minutes={mx:g})")
+    return _decay(lambda t: (t <= mx).astype(float), f"step(max_minutes={mx:g})", lambda w: mx)
 
 
 def stepwise(*, zones: Mapping[float, float] = LUO_QI_2009_ZONES) -> Decay:
@@ -567,7 +583,15 @@ def stepwise(*, zones: Mapping[float, float] = LUO_QI_2009_ZONES) -> Decay:
     bounds, weights = _zones(zones)
     label = "stepwise(zones={" + ", ".join(f"{b:g}: {w:g}" for b, w in zip(bounds, weights)) + "})"
     padded = np.append(weights, 0.0)
-    return _decay(lambda t: padded[np.searchsorted(bounds, t, side="left")], label)
+    def minutes_at(w: float) -> float:
+        # beyond bound i the weights are padded[i + 1:]; cut at the first bound after
+        # which none exceeds w
+        for i, b in enumerate(bounds):
+            if (padded[i + 1 :] <= w).all():
+                return float(b)
+        return float(bounds[-1])  # pragma: no cover - padded ends with 0
+
+    return _decay(lambda t: padded[np.searchsorted(bounds, t, side="left")], label, minutes_at)
 
 
 def _zones(zones: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -600,7 +624,141 @@ def none() -> Decay:
     >>> none()([0, 1e6, float("inf")]).tolist()
     [1.0, 1.0, 0.0]
     """
-    return _decay(lambda t: np.ones_like(t), "none()")
+    return _decay(lambda t: np.ones_like(t), "none()", lambda w: math.inf)
+
+
+DECAY_FACTORIES: Mapping[str, Callable[..., Decay]] = {
+    "exponential": exponential,
+    "gaussian": gaussian,
+    "logistic": logistic,
+    "power": power,
+    "step": step,
+    "stepwise": stepwise,
+    "none": none,
+}
+"""Decay factories by name: the ``kind`` of a study's ``[decay]`` table (:mod:`proximity.config`)."""
+
+DEFAULT_NEGLIGIBLE_WEIGHT: float = 1.0 / 16.0
+"""Weight below which a decayed opportunity is left out of gravity-type sums.
+
+1/16 is four half-lives of the default exponential decay: 120 minutes at a 30-minute
+half-life, the horizon the package has always used. It drops at most 1/16 of an
+opportunity's full weight per destination beyond the horizon; lower it (e.g. 0.01,
+200 minutes for the default decay) for more complete sums at the cost of larger
+travel-time tables.
+"""
+
+MAX_HORIZON_MINUTES: float = 240.0
+"""Cap of :func:`decay_horizon_minutes`: four hours' drive.
+
+Slow decays (``none()``, a power decay with a small ``beta``) never or only far away
+fall below the negligible weight; beyond four hours nothing is "reachable" for a
+day trip, and the travel-time tables stay bounded.
+"""
+
+
+def decay_function(kind: str, /, **parameters: Any) -> Decay:
+    """Build a decay from its name and parameters (a study's ``[decay]`` table).
+
+    Parameters
+    ----------
+    kind : str
+        A key of :data:`DECAY_FACTORIES`.
+    **parameters
+        Keyword arguments of that factory (e.g. ``half_life_minutes`` for
+        ``"exponential"``, ``beta`` and ``min_minutes`` for ``"power"``).
+
+    Returns
+    -------
+    callable
+        The vectorised decay.
+
+    Raises
+    ------
+    InputError
+        Unknown kind, a parameter the factory does not take, a missing required one,
+        or a bad value.
+
+    Examples
+    --------
+    >>> decay_function("power", beta=2, min_minutes=5)([10.0]).tolist()
+    [0.25]
+    """
+    import inspect
+
+    factory = DECAY_FACTORIES.get(kind) if isinstance(kind, str) else None
+    if factory is None:
+        raise InputError(f"decay kind {kind!r} is unknown; choose one of {', '.join(DECAY_FACTORIES)}")
+    sig = inspect.signature(factory)
+    bad = sorted(set(parameters) - set(sig.parameters))
+    if bad:
+        allowed = ", ".join(sig.parameters) or "none"
+        raise InputError(f"decay {kind!r} takes no parameter {', '.join(map(repr, bad))}; its parameters: {allowed}")
+    missing = [n for n, p in sig.parameters.items() if p.default is inspect.Parameter.empty and n not in parameters]
+    if missing:
+        raise InputError(f"decay {kind!r} needs {', '.join(map(repr, missing))}")
+    return factory(**parameters)
+
+
+def decay_horizon_minutes(
+    decay: Decay,
+    *,
+    negligible_weight: float = DEFAULT_NEGLIGIBLE_WEIGHT,
+    max_minutes: float = MAX_HORIZON_MINUTES,
+) -> float:
+    """Travel time beyond which a decay's weight is negligible, capped.
+
+    The first time at which the weight falls to ``negligible_weight`` or below
+    (closed form for the built-in decays, bisection of a non-increasing callable
+    otherwise), at most ``max_minutes``. Gravity-type measures need travel times up
+    to this horizon only.
+
+    Parameters
+    ----------
+    decay : callable
+        A non-increasing decay (e.g. from :func:`exponential`).
+    negligible_weight : float, default 1/16
+        In (0, 1); see :data:`DEFAULT_NEGLIGIBLE_WEIGHT`.
+    max_minutes : float, default 240
+        The cap, > 0; see :data:`MAX_HORIZON_MINUTES`.
+
+    Returns
+    -------
+    float
+        Minutes.
+
+    Raises
+    ------
+    InputError
+        A bad ``negligible_weight`` or ``max_minutes``, or a decay that is not callable.
+
+    Examples
+    --------
+    >>> decay_horizon_minutes(exponential(half_life_minutes=30))
+    120.0
+    >>> round(decay_horizon_minutes(exponential(half_life_minutes=30), negligible_weight=0.01), 1)
+    199.3
+    >>> decay_horizon_minutes(none())
+    240.0
+    """
+    _check_decay(decay)
+    w = _number("negligible_weight", negligible_weight)
+    if w >= 1:
+        raise InputError(f"negligible_weight must be in (0, 1), got {_show(negligible_weight)}")
+    cap = _number("max_minutes", max_minutes)
+    closed = getattr(decay, "minutes_at", None)
+    if closed is not None:
+        return float(min(closed(w), cap))
+    if float(decay(cap)) > w:
+        return cap
+    lo, hi = 0.0, cap
+    for _ in range(60):  # bisection to well below a second
+        mid = (lo + hi) / 2
+        if float(decay(mid)) <= w:
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 # --------------------------------------------------------------------------- measures

@@ -280,22 +280,25 @@ def raster_cmd(territory: str, out: str, cell_m: float) -> None:
 @click.option("--weighting", type=click.Choice(["population", "smes"]), default=None, help="Which municipal aggregate feeds the index.")
 @click.option("--smes", "smes_file", type=click.Path(dir_okay=False, exists=True), default=None, help="Your SIRENE extract (default: synthetic SMEs).")
 @click.option("--support", "support_file", type=click.Path(dir_okay=False, exists=True), default=None, help="Your own support bodies (CSV lat/lon or vector file with name and category).")
-@click.option("--n-smes", default=6000, show_default=True, help="Synthetic SMEs to generate.")
-@click.option("--seed", default=34, show_default=True, help="Seed of the SME generator.")
+@click.option("--n-smes", type=int, default=None, help="Synthetic SMEs to generate (default: the profile's [smes] n, 6000).")
+@click.option("--seed", type=int, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34).")
 def score_cmd(territory, out, profile, normalisation, weighting, smes_file, support_file, n_smes, seed) -> None:
     """Accessibility scores and the four-D milieu index per municipality and per SME."""
-    from . import _io, milieu, pipeline, scores
+    from . import _io, config, pipeline, scores
     from .territory import load_territory
 
-    out_dir = _io.check_out_dir(out)
-    prof = milieu.load_profile(profile)
+    study = config.load_study(profile)  # validated before anything is loaded or written
+    prof = study.profile
     changes = {k: v for k, v in (("normalisation", normalisation), ("weighting", weighting)) if v}
     if changes:
         prof = prof.with_options(**changes)
+    n_smes = study.smes.n if n_smes is None else n_smes
+    seed = study.smes.seed if seed is None else seed
+    out_dir = _io.check_out_dir(out)
     ter = load_territory(territory, smes=smes_file, support_extra=support_file, n_smes=n_smes, seed=seed, progress=_say)
     res = scores.score_territory(ter, profile=prof, progress=_say)
     params = {"n_smes": len(ter.smes), "seed": seed, "smes_file": smes_file, "support_file": support_file}
-    for p in pipeline.write_scores(res, out_dir, pipeline.provenance(ter, parameters=params)):
+    for p in pipeline.write_scores(res, out_dir, pipeline.provenance(ter, parameters=params, study=study)):
         click.echo(str(p))
 
 
@@ -310,15 +313,18 @@ def score_cmd(territory, out, profile, normalisation, weighting, smes_file, supp
 @click.option("--p-max", default=3, show_default=True, help="Sweep location-allocation over p = 1..p-max sites.")
 @click.option("--no-what-if", is_flag=True, help="Skip the recomputation of the milieu index with the incubator.")
 @click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), help="Also write the siting map here (default: the output folder).")
-def site_cmd(territory, out, candidates, candidates_file, grid_spacing_m, within_minutes, p_max, no_what_if, maps_dir) -> None:
+@click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Study/profile TOML: its decay weights support access, its index the what-if (default: the shipped one).")
+def site_cmd(territory, out, candidates, candidates_file, grid_spacing_m, within_minutes, p_max, no_what_if, maps_dir, profile) -> None:
     """Incubator site selection: ranked candidates, Pareto front, maximal covering and p-median, what-if."""
-    from . import _io, planning
+    from . import _io, config, planning
     from .territory import load_territory
 
+    prof = config.load_profile(profile)  # validated before anything is loaded or written
     out_dir = _io.check_out_dir(out)
     ter = load_territory(territory, progress=_say)
     plan = planning.plan_incubator(ter, candidates=candidates, candidates_file=candidates_file, grid_spacing_m=grid_spacing_m,
-                                   within_minutes=within_minutes, p_max=p_max, what_if=not no_what_if, progress=_say)
+                                   within_minutes=within_minutes, p_max=p_max, what_if=not no_what_if, profile=prof,
+                                   progress=_say)
     written = planning.write_incubator_plan(plan, ter, out_dir)
     try:
         from . import maps
@@ -374,12 +380,12 @@ def groups_cmd(territory, out, sections, size_bands, exporter, communes, max_min
 @main.command("run")
 @territory_option
 @click.option("--out", "out", default="out", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--n-smes", default=6000, show_default=True, help="Synthetic SMEs to generate.")
-@click.option("--seed", default=34, show_default=True, help="Seed of the SME generator.")
-@click.option("--max-minutes", default=90.0, show_default=True, help="Cut-off of the OD tables.")
-@click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Scoring profile TOML (default: the shipped one).")
+@click.option("--n-smes", type=int, default=None, help="Synthetic SMEs to generate (default: the profile's [smes] n, 6000).")
+@click.option("--seed", type=int, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34).")
+@click.option("--max-minutes", type=float, default=None, help="Cut-off of the OD tables (default: the profile's [traveltime] max_minutes, 90).")
+@click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Study/profile TOML (default: the shipped one).")
 @click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), help="Also build the HTML maps into this folder.")
-def run_cmd(territory: str, out: str, n_smes: int, seed: int, max_minutes: float, profile: str | None, maps_dir: str | None) -> None:
+def run_cmd(territory: str, out: str, n_smes: int | None, seed: int | None, max_minutes: float | None, profile: str | None, maps_dir: str | None) -> None:
     """The main job on a territory: layers, network, travel-time tables, scores (and maps with --maps)."""
     from . import pipeline
 

@@ -17,8 +17,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import __version__, _io, datasets, milieu, network, scores, traveltime
-from .territory import DEFAULT_N_SMES, DEFAULT_SEED, Territory, load_territory
+from . import __version__, _io, config, datasets, network, scores, traveltime
+from .territory import Territory, load_territory
 
 __all__ = ["provenance", "write_layers", "write_traveltime_tables", "write_scores", "run"]
 
@@ -28,12 +28,8 @@ SYNTHETIC_NOTE = (
 )
 
 
-#: NAF sections whose SMEs the main job groups into export groups (export-oriented activities).
-EXPORT_GROUP_SECTIONS = ("C", "G", "J", "M")
-
-
-def provenance(territory: Territory, *, parameters: dict | None = None) -> dict:
-    """Inputs (files with sha256, licence, attribution), parameters, versions and date of a run."""
+def provenance(territory: Territory, *, parameters: dict | None = None, study: config.Study | None = None) -> dict:
+    """Inputs (files with sha256, licence, attribution), parameters, the study, versions and date of a run."""
     man = territory.manifest
     files = []
     sets: dict[str, hashlib._Hash] = {}
@@ -67,6 +63,7 @@ def provenance(territory: Territory, *, parameters: dict | None = None) -> dict:
         },
         "network": network.network_summary(territory.graph),
         "parameters": parameters or {},
+        **({"study": study.to_dict()} if study is not None else {}),
         "software": {"python": platform.python_version(), "geopandas": geopandas.__version__, "osmnx": osmnx.__version__,
                      "networkx": networkx.__version__, "scipy": scipy.__version__},
         "attribution": datasets.attributions(man.name),
@@ -138,10 +135,8 @@ def write_scores(result: scores.ScoreResult, out: Path, prov: dict) -> list[Path
     m = _for_file(result.municipalities)
     s = _for_file(result.smes)
     s["note"] = SYNTHETIC_NOTE if bool(s["synthetic"].any()) else ""
-    prov = {**prov, "profile": {"name": result.profile.name, "source": result.profile.source,
-                                "normalisation": result.profile.normalisation, "weighting": result.profile.weighting,
-                                "parameters": result.profile.parameters, "components": result.profile.components,
-                                "indicators": [i.__dict__ for i in result.profile.indicators]},
+    prof = result.profile
+    prov = {**prov, "profile": {"source": prof.source, "user_keys": list(prof.user_keys), **config.profile_to_dict(prof)},
             "summary": result.summary}
     return [
         _io.write_gpkg({"municipalities": m}, out / "municipalities.gpkg"),
@@ -156,15 +151,26 @@ def run(
     territory: str = "herault",
     *,
     out: str | Path = "out",
-    n_smes: int = DEFAULT_N_SMES,
-    seed: int = DEFAULT_SEED,
-    max_minutes: float = 90.0,
+    n_smes: int | None = None,
+    seed: int | None = None,
+    max_minutes: float | None = None,
     profile: str | Path | None = None,
     maps_dir: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
-    """The main job: data, layers, network, travel-time tables, scores (and maps)."""
+    """The main job: data, layers, network, travel-time tables, scores (and maps).
+
+    ``profile`` is a study file (:mod:`proximity.config`; default: the shipped one),
+    validated before anything is loaded or written. It sets the scoring profile, the
+    export groups, the raster cells and thresholds, and the defaults of ``n_smes``,
+    ``seed`` (``[smes]``) and ``max_minutes`` (``[traveltime]``), which these arguments
+    override.
+    """
     say = progress or (lambda msg: None)
+    study = config.load_study(profile)
+    n_smes = study.smes.n if n_smes is None else n_smes
+    seed = study.smes.seed if seed is None else seed
+    max_minutes = study.traveltime.max_minutes if max_minutes is None else max_minutes
     out = _io.check_out_dir(out)
     say("data install")
     datasets.install(territory)
@@ -176,21 +182,25 @@ def run(
     say("rasters")
     from . import raster
 
-    raster_files = raster.write_rasters(ter, out / "rasters")
+    raster_files = raster.write_rasters(ter, out / "rasters", cell_m=study.rasters.cell_m,
+                                        thresholds_minutes=study.thresholds_minutes)
     written += raster_files
     pop_within = pd.read_csv(out / "rasters" / "population_within.csv", index_col=0, dtype={0: str})
-    prof = milieu.load_profile(profile)
-    say("export groups (manufacturing, wholesale, information, professional services)")
+    eg = study.export_groups
+    say(f"export groups (NAF sections {', '.join(eg.sections)})")
     from . import planning
 
-    groups_plan = planning.plan_export_groups(ter, sections=list(EXPORT_GROUP_SECTIONS), method="heuristic", time_limit_s=20.0, seed=seed)
+    groups_plan = planning.plan_export_groups(
+        ter, sections=list(eg.sections), max_minutes=eg.max_minutes, min_size=eg.min_size, max_size=eg.max_size,
+        rule=eg.rule, method=eg.method, time_limit_s=eg.time_limit_s, seed=seed if eg.seed is None else eg.seed,
+    )
     written += planning.write_export_groups(groups_plan, ter, out / "export_groups")
-    res = scores.score_territory(ter, profile=prof, export_groups=groups_plan.per_municipality,
+    res = scores.score_territory(ter, profile=study.profile, export_groups=groups_plan.per_municipality,
                                  population_within=pop_within, progress=say)
     params = {"n_smes": n_smes, "seed": seed, "max_minutes": max_minutes,
-              "export_groups": {"sections": list(EXPORT_GROUP_SECTIONS), "groups": int(len(groups_plan.result.groups)),
+              "export_groups": {"sections": list(eg.sections), "groups": int(len(groups_plan.result.groups)),
                                 "synthetic": ter.synthetic_smes}}
-    written += write_scores(res, out, provenance(ter, parameters=params))
+    written += write_scores(res, out, provenance(ter, parameters=params, study=study))
     if maps_dir is not None:
         from . import maps
 

@@ -17,9 +17,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import accessibility as acc
 from . import groups as _groups
-from . import layers, scores, siting, traveltime
+from . import layers, milieu, scores, siting, traveltime
+from .config import profile_to_dict
 from .errors import InputError, UnreachableWarning
 from .territory import Territory
 
@@ -95,6 +95,7 @@ def plan_incubator(
     weights: dict[str, float] | None = None,
     what_if: bool = True,
     base_scores: scores.ScoreResult | None = None,
+    profile: milieu.Profile | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> IncubatorPlan:
     """Choose an incubator site for international trade on a territory.
@@ -110,10 +111,16 @@ def plan_incubator(
     both restrictions keep the MIP small: without them one p-median solve on the default
     territory takes minutes). Finally the best single covering site is added as an
     ``incubator`` support body and the milieu index recomputed.
+
+    The support-access criterion and the what-if use the scoring ``profile`` (default:
+    ``base_scores.profile``, else the shipped one): its decay weights the support
+    bodies, up to its gravity horizon.
     """
     say = progress or (lambda msg: None)
     if p_max < 1:
         raise InputError(f"p_max must be at least 1, got {p_max}")
+    if profile is None:
+        profile = base_scores.profile if base_scores is not None else milieu.load_profile()
     csr = territory.csr
     say(f"{candidates} candidates")
     cand = _candidates(territory, candidates, user_file=candidates_file, grid_spacing_m=grid_spacing_m)
@@ -131,7 +138,7 @@ def plan_incubator(
     od_smes = traveltime.od_matrix(csr, cand, smes[["geometry"]], max_minutes=max(within_minutes, 60.0))
     groups_ = scores.gateway_groups(gws)
     near = traveltime.nearest_table(csr, cand, groups_, by="group")
-    od_sup = traveltime.od_matrix(csr, cand, sup[["geometry"]], max_minutes=scores.GRAVITY_HORIZON_MINUTES)
+    od_sup = traveltime.od_matrix(csr, cand, sup[["geometry"]], max_minutes=profile.decay.horizon_minutes)
     crit = siting.site_criteria(
         od_smes,
         within_minutes=within_minutes,
@@ -141,7 +148,7 @@ def plan_incubator(
         motorway=near["minutes_motorway_access"],
         support=od_sup,
         support_weights=sup["capacity"].astype(float),
-        support_decay=acc.exponential(),
+        support_decay=profile.decay.function,
         candidates=cand,
     )
     ranked = siting.rank_sites(crit, weights=weights)
@@ -177,8 +184,8 @@ def plan_incubator(
         new_sup = siting.add_site_as_support(territory.support_bodies, cand.loc[[site_id]], category="incubator",
                                              name=f"Planned incubator ({cand.loc[site_id, 'name'] or site_id})")
         new_sup["on_network"] = new_sup["on_network"].fillna(True).astype(bool)
-        before = base_scores or scores.score_territory(territory)
-        after = scores.score_territory(replace(territory, support_bodies=new_sup), profile=before.profile)
+        before = base_scores or scores.score_territory(territory, profile=profile)
+        after = scores.score_territory(replace(territory, support_bodies=new_sup), profile=profile)
         b, a = before.municipalities, after.municipalities
         wi = gpd.GeoDataFrame(
             {
@@ -194,7 +201,8 @@ def plan_incubator(
         wi["minutes_to_site"] = traveltime.nearest_table(csr, centres, cand.loc[[site_id]])["minutes"].to_numpy()
         wi.attrs["site_id"] = site_id
     params = dict(candidates=candidates, grid_spacing_m=grid_spacing_m, within_minutes=within_minutes, p_max=p_max,
-                  median_candidates=median_candidates, weights=weights or siting.DEFAULT_WEIGHTS, n_candidates=len(cand))
+                  median_candidates=median_candidates, weights=weights or siting.DEFAULT_WEIGHTS, n_candidates=len(cand),
+                  profile={"source": profile.source, "user_keys": list(profile.user_keys), **profile_to_dict(profile)})
     return IncubatorPlan(candidates=table, covering=covering, median=median, chosen=chosen, covered_smes=covered,
                          what_if=wi, parameters=params)
 

@@ -37,6 +37,7 @@ from .network import CSRGraph
 __all__ = [
     "GOVERNANCE_SCORES",
     "GATEWAY_MODES",
+    "gravity_horizon_minutes",
     "gateway_groups",
     "population_origins",
     "origin_indicators",
@@ -51,10 +52,6 @@ GOVERNANCE_SCORES = {"METRO": 1.0, "CU": 0.8, "CA": 0.6, "CC": 0.3}
 
 #: Gateway modes counted by the gateway-mode diversity (regional rail is not a gateway to the world).
 GATEWAY_MODES = ("air", "sea", "high_speed_rail", "motorway")
-
-#: Travel-time horizon (minutes) of gravity-type measures: four 30-minute half-lives (weight 1/16).
-GRAVITY_HORIZON_MINUTES = 120.0
-
 
 def population_origins(
     municipalities: gpd.GeoDataFrame,
@@ -115,18 +112,14 @@ def _gateway_mode(gateways: gpd.GeoDataFrame) -> pd.Series:
     return mode.dropna()
 
 
-def _decay(profile: milieu.Profile) -> acc.Decay:
-    p = profile.parameters
-    kind = p["decay"]
-    if kind == "exponential":
-        return acc.exponential(half_life_minutes=p["half_life_minutes"])
-    if kind == "gaussian":
-        return acc.gaussian()
-    if kind == "step":
-        return acc.step(max_minutes=p["catchment_minutes"])
-    raise InputError(
-        f"profile decay {kind!r} needs parameters the profile does not carry; use exponential, gaussian or step"
-    )
+def gravity_horizon_minutes(profile: milieu.Profile) -> float:
+    """Travel-time horizon of the profile's gravity-type measures (minutes).
+
+    Where the profile's decay falls to its negligible weight (120 minutes for the default
+    30-minute half-life; see :func:`proximity.accessibility.decay_horizon_minutes`), and
+    never below the catchment T of the "within T" counts, which share the same OD table.
+    """
+    return max(profile.decay.horizon_minutes, float(profile.parameters["catchment_minutes"]))
 
 
 def _nearest_minutes(graph: CSRGraph, origins: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, by: str, groups: list[str]) -> pd.DataFrame:
@@ -157,7 +150,7 @@ def origin_indicators(
         support_bodies = support_bodies[support_bodies["on_network"]]
     p = profile.parameters
     T = float(p["catchment_minutes"])
-    decay = _decay(profile)
+    decay = profile.decay.function
     out = pd.DataFrame(index=origins.index)
 
     # nearest gateways and coordinating bodies
@@ -178,8 +171,7 @@ def origin_indicators(
     if dest.index.duplicated().any():
         raise InputError("ids are shared between support bodies, gateways and SMEs; make them unique across layers")
     dest = gpd.GeoDataFrame(dest, crs=support_bodies.crs)
-    horizon = max(GRAVITY_HORIZON_MINUTES, T, max(p["thresholds_minutes"]))
-    od = traveltime.od_matrix(graph, origins, dest, max_minutes=horizon)
+    od = traveltime.od_matrix(graph, origins, dest, max_minutes=gravity_horizon_minutes(profile))
     layer = dest["layer"]
     od_sup = od[od["destination_id"].map(layer).eq("support")]
     od_gw = od[od["destination_id"].map(layer).eq("gateway")]
@@ -345,7 +337,7 @@ def score_territory(
     pop_within = {
         f"{g}_{t:g}": float(w[pop_vals[f"minutes_{g}"] <= t].sum())
         for g in ("airport", "tgv_station", "chamber_of_commerce")
-        for t in (30.0, 45.0, 60.0)
+        for t in profile.parameters["thresholds_minutes"]
     }
     pop_within_source = "network-node population origins"
     if population_within is not None:

@@ -28,13 +28,13 @@ def test_default_profile_is_valid_and_covers_four_ds():
     [
         ("[profile]\nnormalisaton = 'rank'\n", r"unknown key\(s\) 'normalisaton' in \[profile\]"),
         ("[profile]\nnormalisation = 'log'\n", r"profile.normalisation = 'log' is not allowed"),
-        ("[parameters]\nhalf_life_minutes = 'thirty'\n", r"parameters.half_life_minutes = 'thirty' has the wrong type"),
+        ("[parameters]\nhalf_life_minutes = 'thirty'\n", r"parameters.half_life_minutes = 'thirty' has the wrong type: expected a finite number in \(0, 600\] minutes"),
         ("[parameters]\ndecay = 'linear'\n", r"parameters.decay = 'linear' is not allowed"),
-        ("[components]\ndensity = -1\n", r"components.density = -1 must be a non-negative number"),
+        ("[components]\ndensity = -1\n", r"components.density = -1 is out of range: expected a finite number in \[0, 1000000\]"),
         ("[components]\ndensty = 1\n", r"unknown key\(s\) 'densty' in \[components\]"),
         ("[indicators.foo]\ncomponent='density'\n", r"indicator 'foo' is unknown"),
         ("[indicators.minutes_airport]\ncomponent='speed'\n", r"indicators.minutes_airport.component = 'speed'"),
-        ("[indicators.minutes_airport]\ncomponent='density'\nweight=-2\n", r"weight = -2 must be a non-negative"),
+        ("[indicators.minutes_airport]\ncomponent='density'\nweight=-2\n", r"indicators.minutes_airport.weight = -2 is out of range: expected a finite number in \[0, 1000000\]"),
         ("[indicators.minutes_airport]\ncomponent='density'\ndirection='up'\n", r"direction = 'up' is not allowed"),
         ("[indicators.minutes_airport]\ncomponent='density'\nwieght=1\n", r"unknown key\(s\) 'wieght' in \[indicators.minutes_airport\]"),
         ("this is = not toml =", r"not valid TOML"),
@@ -71,6 +71,8 @@ def test_normalise_methods_and_direction():
 
 def _toy_profile(tmp_path):
     return milieu.load_profile(_write(tmp_path, """
+[profile]
+base = "none"
 [components]
 density = 0.5
 directionality = 0.5
