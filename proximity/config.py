@@ -570,8 +570,10 @@ def _read(path: Any) -> tuple[dict, str]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(
-            f"{p}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); re-save the file as UTF-8"
+            f"{p}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}, "
+            "perhaps Latin-1 or Windows-1252); re-save the file as UTF-8"
         ) from None
     try:
         return tomllib.loads(text), str(p)
