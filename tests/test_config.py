@@ -440,3 +440,49 @@ def test_pipeline_run_validates_before_writing(tmp_path):
     with pytest.raises(ConfigError, match=r"export_groups.sections = \['Z'\] is not allowed"):
         pipeline.run(out=tmp_path / "out", profile=bad)
     assert not (tmp_path / "out").exists()
+
+
+def test_pipeline_run_consumes_every_study_table(tmp_path):
+    import pandas as pd
+    import rasterio
+
+    study = _write(tmp_path, """
+[smes]
+n = 400
+seed = 5
+[traveltime]
+max_minutes = 20.0
+[rasters]
+cell_m = 2000.0
+[parameters]
+thresholds_minutes = [25.0, 50.0]
+sensitivity_draws = 10
+[export_groups]
+sections = ["J"]
+time_limit_s = 2.0
+min_size = 2
+max_size = 3
+""")
+    out = tmp_path / "out"
+    pipeline.run(out=out, profile=study)
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["study"] == config.load_study(study).to_dict()  # recorded whole
+    assert prov["study"]["user_keys"] == sorted(["smes.n", "smes.seed", "traveltime.max_minutes", "rasters.cell_m",
+                                                 "parameters.thresholds_minutes", "parameters.sensitivity_draws",
+                                                 "export_groups.sections", "export_groups.time_limit_s",
+                                                 "export_groups.min_size", "export_groups.max_size"])
+    assert prov["parameters"]["n_smes"] == 400 and prov["parameters"]["seed"] == 5
+    assert len(pd.read_csv(out / "smes.csv")) == 400
+    assert pd.read_csv(out / "traveltime" / "od_municipalities_gateways.csv")["minutes"].max() <= 20.0
+    with rasterio.open(out / "rasters" / "population.tif") as ds:
+        assert ds.res == (2000.0, 2000.0)
+    within = pd.read_csv(out / "rasters" / "population_within.csv", index_col=0)
+    assert {"airport_25", "airport_50"} <= set(within.columns) and "airport_30" not in within.columns
+    assert set(prov["summary"]["population_within_minutes"]) >= {"airport_25", "airport_50"}
+    groups_prov = json.loads((out / "export_groups" / "provenance.json").read_text())["parameters"]
+    assert (groups_prov["sections"], groups_prov["time_limit_s"], groups_prov["min_size"], groups_prov["max_size"],
+            groups_prov["seed"]) == (["J"], 2.0, 2, 3, 5)
+    members = pd.read_csv(out / "export_groups" / "members.csv", dtype=str)
+    assert len(members) > 0 and set(members["naf_section"]) == {"J"}
+    formed = pd.read_csv(out / "export_groups" / "groups.csv")
+    assert len(formed) > 0 and formed["n"].between(2, 3).all() and (formed["max_pair_minutes"] <= 30.0).all()
