@@ -135,8 +135,12 @@ def write_scores(result: scores.ScoreResult, out: Path, prov: dict) -> list[Path
     m = _for_file(result.municipalities)
     s = _for_file(result.smes)
     s["note"] = SYNTHETIC_NOTE if bool(s["synthetic"].any()) else ""
+    # the profile that scored (with any CLI override); the study file as loaded is prov["study"]
     prof = result.profile
-    prov = {**prov, "profile": {"source": prof.source, "user_keys": list(prof.user_keys), **config.profile_to_dict(prof)},
+    prov = {**prov, "profile": {"name": prof.name, "source": prof.source, "user_keys": list(prof.user_keys),
+                                "normalisation": prof.normalisation, "weighting": prof.weighting,
+                                "parameters": prof.parameters, "decay": prof.decay.to_dict(), "components": prof.components,
+                                "indicators": [i.__dict__ for i in prof.indicators]},
             "summary": result.summary}
     return [
         _io.write_gpkg({"municipalities": m}, out / "municipalities.gpkg"),

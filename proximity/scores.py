@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import accessibility as acc
-from . import milieu, traveltime
+from . import config, milieu, traveltime
 from .errors import InputError
 from .network import CSRGraph
 
@@ -288,8 +288,8 @@ def score_territory(
     Parameters
     ----------
     territory : proximity.territory.Territory
-    profile : Profile or path, optional
-        Scoring profile (default: the shipped one).
+    profile : Profile, Study or path, optional
+        Scoring profile, or the study (file) holding it (default: the shipped one).
     export_groups : Series, optional
         Export groups per municipality (INSEE index), from :mod:`proximity.groups`.
     population_within : DataFrame, optional
@@ -302,6 +302,8 @@ def score_territory(
     say = progress or (lambda msg: None)
     if profile is None or isinstance(profile, str) or hasattr(profile, "__fspath__"):
         profile = milieu.load_profile(profile)
+    elif isinstance(profile, config.Study):
+        profile = profile.profile
     graph = territory.csr
     munis = territory.municipalities
     smes = territory.smes

@@ -467,6 +467,7 @@ max_size = 3
     pipeline.run(out=out, profile=study)
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["study"] == config.load_study(study).to_dict()  # recorded whole
+    assert prov["profile"]["parameters"]["thresholds_minutes"] == [25.0, 50.0] and prov["profile"]["decay"]["horizon_minutes"] == 120.0
     assert prov["study"]["user_keys"] == sorted(["smes.n", "smes.seed", "traveltime.max_minutes", "rasters.cell_m",
                                                  "parameters.thresholds_minutes", "parameters.sensitivity_draws",
                                                  "export_groups.sections", "export_groups.time_limit_s",
