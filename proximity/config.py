@@ -90,19 +90,19 @@ from .errors import ConfigError, InputError
 
 __all__ = [
     "COMPONENTS",
-    "NORMALISATIONS",
     "KNOWN_INDICATORS",
     "MAX_SENSITIVITY_DRAWS",
+    "NORMALISATIONS",
     "DecaySettings",
+    "ExportGroupSettings",
     "Indicator",
     "Profile",
-    "SmeSettings",
-    "TravelTimeSettings",
-    "ExportGroupSettings",
     "RasterSettings",
+    "SmeSettings",
     "Study",
-    "load_study",
+    "TravelTimeSettings",
     "load_profile",
+    "load_study",
     "profile_to_dict",
 ]
 
@@ -437,7 +437,7 @@ _PARAMETERS = ("catchment_minutes", "thresholds_minutes", "large_firm_employees"
 def _check_parameters(problems: list[str], params: dict, names: dict[str, str]) -> dict:
     """Validate ``[parameters]`` in place-free fashion; returns the cleaned values."""
     out = dict(params)
-    n = lambda k: names.get(k, f"parameters.{k}")  # noqa: E731
+    n = lambda k: names.get(k, f"parameters.{k}")
     out["catchment_minutes"] = _number(problems, n("catchment_minutes"), params.get("catchment_minutes"), lo=0, hi=MAX_MINUTES, unit="minutes")
     th = _minutes_list(problems, n("thresholds_minutes"), params.get("thresholds_minutes"))
     out["thresholds_minutes"] = th
@@ -481,7 +481,7 @@ def _decay_params(kind: str) -> set[str]:
 
 
 def _check_decay(problems: list[str], merged: dict, user: dict, names: dict[str, str], catchment: Any) -> DecaySettings | None:
-    n = lambda k: names.get(k, f"decay.{k}")  # noqa: E731
+    n = lambda k: names.get(k, f"decay.{k}")
     kind = _choice(problems, n("kind"), merged.get("kind"), tuple(acc.DECAY_FACTORIES))
     if kind is None:
         return None
@@ -543,7 +543,7 @@ def _check_zones(problems: list[str], key: str, v: Any) -> bool:
 _TABLES = ("profile", "parameters", "decay", "components", "indicators", "smes", "traveltime", "export_groups", "rasters")
 _PROFILE_KEYS = ("name", "description", "normalisation", "weighting", "base")
 _INDICATOR_KEYS = ("component", "weight", "direction", "description")
-_STUDY_TABLES = {"smes": SmeSettings, "traveltime": TravelTimeSettings, "export_groups": ExportGroupSettings,
+_STUDY_TABLES: dict[str, Any] = {"smes": SmeSettings, "traveltime": TravelTimeSettings, "export_groups": ExportGroupSettings,
                  "rasters": RasterSettings}
 
 
@@ -619,7 +619,8 @@ def load_study(path: str | os.PathLike | None = None) -> Study:
     """
     default = _default_doc()
     if path is None:
-        user, source = {}, "default profile"
+        user: dict[str, Any] = {}
+        source = "default profile"
     else:
         user, source = _read(path)
     problems: list[str] = []
@@ -696,8 +697,8 @@ def load_study(path: str | os.PathLike | None = None) -> Study:
         problems += _check_scorable(components, indicators)
 
     study_kw = _check_study_tables(problems, default, user)
-    if problems:
-        raise ConfigError(f"{source}: " + "; ".join(problems))
+    if problems or decay is None:
+        raise ConfigError(f"{source}: " + "; ".join(problems or ["[decay] is invalid"]))
     profile = Profile(
         name=prof["name"], description=prof.get("description", ""), normalisation=prof["normalisation"],
         weighting=prof["weighting"], parameters=params, components=components, indicators=tuple(indicators),

@@ -34,6 +34,7 @@ from .errors import ConfigError, InputError, MissingColumnError
 
 __all__ = [
     "COMPONENTS",
+    "KNOWN_INDICATORS",
     "NORMALISATIONS",
     "Indicator",
     "Profile",

@@ -326,7 +326,7 @@ def test_gravity_horizon_derived_from_the_decay():
     assert acc.decay_horizon_minutes(acc.none()) == acc.MAX_HORIZON_MINUTES == 240.0
     assert acc.decay_horizon_minutes(acc.power(beta=0.5), negligible_weight=w) == 240.0  # 10,000 min, capped
     # a user callable without closed form: bisection
-    user = lambda t: np.exp2(-np.asarray(t, dtype=float) / 30)  # noqa: E731
+    user = lambda t: np.exp2(-np.asarray(t, dtype=float) / 30)
     assert acc.decay_horizon_minutes(user) == pytest.approx(120.0, abs=1e-6)
     with pytest.raises(InputError, match=r"negligible_weight must be in \(0, 1\), got 1.5"):
         acc.decay_horizon_minutes(user, negligible_weight=1.5)
@@ -352,7 +352,8 @@ def _origins(herault, n=40):
 
 @pytest.fixture(scope="module")
 def small(herault):
-    return dict(origins=_origins(herault), kw=dict(gateways=herault.gateways, support_bodies=herault.support_bodies, smes=herault.smes))
+    kw = {"gateways": herault.gateways, "support_bodies": herault.support_bodies, "smes": herault.smes}
+    return {"origins": _origins(herault), "kw": kw}
 
 
 def _indicators(herault, small, profile):
