@@ -647,20 +647,22 @@ def load_study(path: str | os.PathLike | None = None) -> Study:
     uparams = dict(user.get("parameters", {}))
     udecay = dict(user.get("decay", {}))
     names: dict[str, str] = {}
+    decay_problems: list[str] = []
     for old, new in (("decay", "kind"), ("half_life_minutes", "half_life_minutes")):
         if old in uparams:
             if new in udecay:
-                problems.append(f"parameters.{old} and decay.{new} both set; give it once, in [decay]")
+                decay_problems.append(f"parameters.{old} and decay.{new} both set; give it once, in [decay]")
             udecay[new] = uparams.pop(old)
             names[new] = f"parameters.{old}"
     _unknown(problems, uparams, _PARAMETERS, "parameters")
     params = _check_parameters(problems, {**default["parameters"], **uparams}, {})
     params = {k: v for k, v in params.items() if k in _PARAMETERS}
 
-    _unknown(problems, udecay, set(_DECAY_COMMON) | set(_DECAY_RANGES) | {"zones"}, "decay")
+    _unknown(decay_problems, udecay, set(_DECAY_COMMON) | set(_DECAY_RANGES) | {"zones"}, "decay")
     decay = None
-    if not any("in [decay]" in p for p in problems):
-        decay = _check_decay(problems, {**default["decay"], **udecay}, udecay, names, params.get("catchment_minutes"))
+    if not decay_problems:
+        decay = _check_decay(decay_problems, {**default["decay"], **udecay}, udecay, names, params.get("catchment_minutes"))
+    problems += decay_problems
 
     # [components] and [indicators]: merged onto the default's unless base = "none"
     ucomps = user.get("components", {})

@@ -488,3 +488,13 @@ max_size = 3
     assert len(members) > 0 and set(members["naf_section"]) == {"J"}
     formed = pd.read_csv(out / "export_groups" / "groups.csv")
     assert len(formed) > 0 and formed["n"].between(2, 3).all() and (formed["max_pair_minutes"] <= 30.0).all()
+
+
+def test_decay_settings_built_directly_are_checked():
+    assert config.DecaySettings().horizon_minutes == 120.0
+    with pytest.raises(ConfigError, match=r"\[decay\]: decay 'power' needs 'beta'"):
+        config.DecaySettings("power", {})
+    with pytest.raises(ConfigError, match=r"\[decay\]: decay kind 'linear' is unknown"):
+        config.DecaySettings("linear", {})
+    with pytest.raises(ConfigError, match=r"\[decay\]: negligible_weight must be in \(0, 1\), got 2"):
+        config.DecaySettings(negligible_weight=2)
