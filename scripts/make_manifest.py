@@ -75,6 +75,14 @@ FILES = [
      f"{GH}/jimmy1708/Opendata/a6345c782306090154899ed2106bb8b741a1eed1/VilleMTP_MTP_ZAC/VilleMTP_MTP_ZAC.geojson",
      "2014, city only; Lambert-93 coordinates without a crs member"),
 ]
+OPENFLIGHTS = f"{GH}/jpatokal/openflights/5a0360255a5a2ff2b9f1e9cb199716da68a8a33f/data"
+for key, name, cav in (
+    ("openflights_routes", "routes.dat", "June-2014 snapshot: airline routes without frequencies or seasons"),
+    ("openflights_airports", "airports.dat", "June-2014 snapshot (routes); airports as of 2025, used to resolve route codes"),
+    ("openflights_countries", "countries.dat", "June-2014 snapshot (routes); country names and ISO codes"),
+):
+    FILES.append((key, f"openflights/{name}", "ODbL 1.0", "OpenFlights.org (airline routes, June-2014 snapshot)",
+                  f"{OPENFLIGHTS}/{name}", cav))
 for h in ("4bcbf16ebf005df5b766f122ad01057a7c1279f7", "7c15abc82db3ff619f2a0f1512fa90d85343cd4b",
           "7e71de9b21455c0e9797c729041aec0ace23ae5c"):
     FILES.append((f"osm_montpellier_{h[:6]}", f"montpellier-drive-2024/overpass_{h}.json", ODBL,
