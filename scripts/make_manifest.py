@@ -79,7 +79,6 @@ OPENFLIGHTS = f"{GH}/jpatokal/openflights/5a0360255a5a2ff2b9f1e9cb199716da68a8a3
 for key, name, cav in (
     ("openflights_routes", "routes.dat", "June-2014 snapshot: airline routes without frequencies or seasons"),
     ("openflights_airports", "airports.dat", "June-2014 snapshot (routes); airports as of 2025, used to resolve route codes"),
-    ("openflights_countries", "countries.dat", "June-2014 snapshot (routes); country names and ISO codes"),
 ):
     FILES.append((key, f"openflights/{name}", "ODbL 1.0", "OpenFlights.org (airline routes, June-2014 snapshot)",
                   f"{OPENFLIGHTS}/{name}", cav))
