@@ -29,6 +29,7 @@ import pyproj
 from .. import datasets
 from ..errors import DataFileError, InputError
 from ..sources import read_wpt
+from . import air_routes
 from ._common import WGS84, bounds, in_box, metric_crs, nearest_dedupe, points, slug, split_latlon
 from ._validate import validate_layer
 
@@ -59,8 +60,14 @@ COLUMNS = (
     "caveat",
     "iata",
     "icao",
+    "destinations",
+    "countries",
+    "foreign_destinations",
+    "destination_codes",
+    "destinations_by_country",
     "unlocode",
     "harbor_size",
+    "harbor_type",
     "uic",
     "trigram",
     "drg_segment",
@@ -113,7 +120,7 @@ def _airports(territory: str, box) -> pd.DataFrame:
 def _seaports(territory: str, box) -> pd.DataFrame:
     p = datasets.path("world_port_index", territory)
     w = _read_csv(p)
-    _need(w, ["Main Port Name", "UN/LOCODE", "Latitude", "Longitude", "Harbor Size"], p)
+    _need(w, ["Main Port Name", "UN/LOCODE", "Latitude", "Longitude", "Harbor Size", "Harbor Type"], p)
     lat = pd.to_numeric(w["Latitude"], errors="coerce")
     lon = pd.to_numeric(w["Longitude"], errors="coerce")
     keep = in_box(lon, lat, box)
@@ -129,6 +136,7 @@ def _seaports(territory: str, box) -> pd.DataFrame:
             "caveat": "coordinates rounded to about 0.02 degrees (1-2 km from the terminals)",
             "unlocode": w["UN/LOCODE"],
             "harbor_size": w["Harbor Size"],
+            "harbor_type": w["Harbor Type"],
             "lon": lon[keep],
             "lat": lat[keep],
         }
@@ -379,6 +387,7 @@ def _build(territory: str, dedupe_m: float, stamp: tuple) -> gpd.GeoDataFrame:
         "icao",
         "unlocode",
         "harbor_size",
+        "harbor_type",
         "uic",
         "trigram",
         "drg_segment",
@@ -391,6 +400,9 @@ def _build(territory: str, dedupe_m: float, stamp: tuple) -> gpd.GeoDataFrame:
     gdf["merged_sources"] = gdf["merged_sources"].fillna(gdf["id"])
     kind_order = {k: i for i, k in enumerate(KINDS)}
     gdf = gdf.assign(_k=gdf["kind"].map(kind_order)).sort_values(["_k", "id"], kind="stable")
+    gdf = gdf.drop(columns=list(air_routes.COUNT_COLUMNS), errors="ignore").join(
+        air_routes.route_counts(air_routes.airport_destinations(gdf, territory=territory), gdf.index)
+    )
     return gdf[list(COLUMNS)]
 
 
@@ -444,7 +456,13 @@ def gateways(territory: str = "herault", *, dedupe_m: float = DEDUPE_M) -> gpd.G
         - ``name`` (str); ``in_territory`` (bool); ``commune`` (str, INSEE code when in a
           commune of the territory or given by the source, else missing);
         - ``source``, ``caveat`` (str): origin and precision of the point;
-        - ``iata``, ``icao`` (airports), ``unlocode``, ``harbor_size`` (seaports);
+        - ``iata``, ``icao`` (airports), ``unlocode``, ``harbor_size`` and ``harbor_type``
+          (World Port Index, e.g. "Small", "Coastal (Breakwater)") (seaports);
+        - ``destinations``, ``countries``, ``foreign_destinations`` (int; 0 for an airport
+          absent from the routes and for every other kind), ``destination_codes`` (sorted,
+          space-separated) and ``destinations_by_country`` (``"France: AJA CDG; Italy: FCO"``):
+          the direct airline destinations of an airport in the OpenFlights June-2014
+          snapshot (:mod:`proximity.layers.air_routes` gives the rules and the long table);
         - ``uic``, ``trigram``, ``drg_segment`` (A national, B regional, C local), ``tgv``,
           ``ouigo`` (boolean), ``ridership_2015`` … ``ridership_2024`` (Int64, SNCF total
           travellers; 0 before a station opened, e.g. Montpellier Sud de France in 2015) (stations);
@@ -469,7 +487,7 @@ def gateways(territory: str = "herault", *, dedupe_m: float = DEDUPE_M) -> gpd.G
     """
     if not np.isfinite(dedupe_m) or dedupe_m < 0:
         raise InputError(f"dedupe_m must be a distance in metres >= 0, got {dedupe_m!r}")
-    stamp = tuple(str(datasets.path(k, territory)) for k in ("airports", "sncf_stations", "toll_stations"))
+    stamp = tuple(str(datasets.path(k, territory)) for k in ("airports", "sncf_stations", "toll_stations", "openflights_routes"))
     gdf = _build(territory, float(dedupe_m), stamp).copy()
     return validate_layer(
         gdf,
