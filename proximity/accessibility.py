@@ -81,6 +81,8 @@ __all__ = [
     "step",
     "stepwise",
     "two_step_fca",
+    "world_reach",
+    "WORLD_REACH_COLUMNS",
 ]
 
 Decay: TypeAlias = Callable[[Any], Any]
@@ -1216,6 +1218,124 @@ def diversity(
         "categories_reached": (mass > 0).sum(axis=1).astype(float),
     }
     return pd.DataFrame(data, index=index)
+
+
+#: Columns of :func:`world_reach`.
+WORLD_REACH_COLUMNS: tuple[str, ...] = (
+    "reach_airports",
+    "reach_destinations",
+    "reach_countries",
+    "reach_foreign_destinations",
+    "reach_destinations_gravity",
+)
+
+
+def world_reach(
+    od: pd.DataFrame,
+    routes: pd.DataFrame,
+    *,
+    max_minutes: float,
+    decay: Decay,
+    origins: Iterable[Hashable] | None = None,
+) -> pd.DataFrame:
+    """Where in the world an origin can fly to directly from the airports it reaches.
+
+    For origin ``i``, with ``A_i`` the airports within ``max_minutes`` and ``D_a`` the
+    direct destinations of airport ``a``:
+
+    - ``reach_airports`` = ``|A_i|`` (airports that have at least one route);
+    - ``reach_destinations`` = ``|union of D_a, a in A_i|``: distinct destination
+      airports, a destination served from two reachable airports counts once;
+    - ``reach_countries``: distinct countries of those destinations (unknown countries,
+      ``""``, not counted); ``reach_foreign_destinations``: distinct destinations with
+      ``foreign`` True;
+    - ``reach_destinations_gravity`` = ``sum over d of max_{a serving d} f(t_ia)``: every
+      destination weighted by the decay of the time to the most accessible airport that
+      serves it, over every airport of ``od`` (no cut-off but the table's). It is the
+      gravity potential of the airports with their destinations as opportunities, without
+      counting twice a destination that two airports serve.
+
+    Parameters
+    ----------
+    od : DataFrame
+        Long travel-time table from the origins to airports (``destination_id`` = the
+        ``gateway_id`` of ``routes``); other destinations are ignored.
+    routes : DataFrame
+        One row per (airport, destination): ``gateway_id``, ``destination`` and
+        ``destination_country`` (``foreign`` optional, False when absent), as
+        :func:`proximity.layers.air_routes.airport_destinations` returns.
+    max_minutes : float
+        Reach horizon of the counts (minutes, inclusive).
+    decay : callable
+        Decay of the gravity version (e.g. :func:`exponential`).
+    origins : iterable, optional
+        Origins to report, in this order (default: every origin of ``od``).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``origin_id``, columns :data:`WORLD_REACH_COLUMNS` (floats; 0 when
+        nothing is reachable, never NaN).
+
+    Raises
+    ------
+    InputError
+        ``od``, ``max_minutes`` or ``decay`` is invalid.
+    MissingColumnError
+        ``od`` or ``routes`` lacks a column.
+
+    Examples
+    --------
+    >>> od = pd.DataFrame({"origin_id": ["o", "o"], "destination_id": ["A", "B"],
+    ...                    "minutes": [30.0, 60.0]})
+    >>> routes = pd.DataFrame({"gateway_id": ["A", "A", "B", "B"],
+    ...                        "destination": ["CDG", "LHR", "LHR", "FCO"],
+    ...                        "destination_country": ["France", "UK", "UK", "Italy"]})
+    >>> r = world_reach(od, routes, max_minutes=45, decay=exponential(half_life_minutes=30))
+    >>> r.loc["o", ["reach_destinations", "reach_countries"]].tolist()
+    [2.0, 2.0]
+    >>> round(float(r.loc["o", "reach_destinations_gravity"]), 3)  # CDG 0.5, LHR 0.5, FCO 0.25
+    1.25
+    """
+    max_minutes = _number("max_minutes", max_minutes, strict=False)
+    _check_decay(decay)
+    if not isinstance(routes, pd.DataFrame):
+        raise InputError(f"routes must be a DataFrame (gateway_id, destination, destination_country), got {type(routes).__name__}")
+    missing = [c for c in ("gateway_id", "destination", "destination_country") if c not in routes.columns]
+    if missing:
+        raise MissingColumnError(
+            f"routes has no column(s) {missing}; pass the long table of "
+            "proximity.layers.air_routes.airport_destinations (gateway_id, destination, destination_country)"
+        )
+    t = _prepare_od(od)
+    index, pos = _output_index(t, origins)
+    gateway = t.destination_ids[t.destination_codes]
+    served = set(routes["gateway_id"])
+    keep = (pos >= 0) & np.isfinite(t.minutes) & np.asarray(gateway.isin(served))
+    trips = pd.DataFrame({"pos": pos[keep], "gateway_id": np.asarray(gateway[keep]), "minutes": t.minutes[keep]})
+    r = routes[["gateway_id", "destination", "destination_country"]].copy()
+    r["destination_country"] = r["destination_country"].fillna("").astype(str)
+    r["foreign"] = routes["foreign"].fillna(False).astype(bool) if "foreign" in routes.columns else False
+    r = r.drop_duplicates(["gateway_id", "destination"])
+    rows = trips.merge(r, on="gateway_id", how="inner")
+    out = pd.DataFrame(0.0, index=index, columns=list(WORLD_REACH_COLUMNS))
+    if rows.empty:
+        return out
+    within = rows[rows["minutes"] <= max_minutes]
+    n = len(index)
+
+    def distinct(frame: pd.DataFrame, col: str) -> np.ndarray:
+        c = frame.groupby("pos")[col].nunique()
+        return np.bincount(c.index.to_numpy(dtype=np.intp), c.to_numpy(dtype=float), minlength=n)
+
+    out["reach_airports"] = distinct(within, "gateway_id")
+    out["reach_destinations"] = distinct(within, "destination")
+    out["reach_countries"] = distinct(within[within["destination_country"] != ""], "destination_country")
+    out["reach_foreign_destinations"] = distinct(within[within["foreign"]], "destination")
+    rows = rows.assign(w=_apply_decay(decay, rows["minutes"].to_numpy(dtype=float)))
+    best = rows.groupby(["pos", "destination"])["w"].max().groupby(level="pos").sum()
+    out["reach_destinations_gravity"] = np.bincount(best.index.to_numpy(dtype=np.intp), best.to_numpy(), minlength=n)
+    return out
 
 
 # --------------------------------------------------------------------------- zones, equity

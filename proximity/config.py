@@ -17,7 +17,8 @@ Schema (every key optional in a user file; ranges are checked at load)
     figures (summary, rasters, ``share_within_*`` columns); ``large_firm_employees``
     integer [1, 1e6]; ``sensitivity_draws`` integer [1, :data:`MAX_SENSITIVITY_DRAWS`];
     ``sensitivity_concentration`` (0, 1e6]; ``seed`` integer [0, 2**32 - 1] (rank
-    intervals and the sampling of population origins).
+    intervals and the sampling of population origins); ``reach_minutes`` (0, 600] — the
+    world-reach horizon: airports within it count with their direct destinations.
 ``[decay]``
     ``kind``: a key of :data:`proximity.accessibility.DECAY_FACTORIES` (``exponential``,
     ``gaussian``, ``logistic``, ``power``, ``step``, ``stepwise``, ``none``), and that
@@ -150,6 +151,10 @@ KNOWN_INDICATORS = frozenset({
     "minutes_chamber_of_commerce",
     "minutes_foreign_trade_service",
     "export_groups_per_1000_smes",
+    "reach_destinations",
+    "reach_countries",
+    "reach_foreign_destinations",
+    "reach_destinations_gravity",
 })
 
 
@@ -431,7 +436,7 @@ def _unknown(problems: list[str], keys: Any, allowed: Any, where: str) -> None:
 
 
 _PARAMETERS = ("catchment_minutes", "thresholds_minutes", "large_firm_employees", "sensitivity_draws",
-               "sensitivity_concentration", "seed")
+               "sensitivity_concentration", "seed", "reach_minutes")
 
 
 def _check_parameters(problems: list[str], params: dict, names: dict[str, str]) -> dict:
@@ -445,6 +450,7 @@ def _check_parameters(problems: list[str], params: dict, names: dict[str, str]) 
     _number(problems, n("sensitivity_draws"), params.get("sensitivity_draws"), lo=1, hi=MAX_SENSITIVITY_DRAWS, integer=True)
     _number(problems, n("sensitivity_concentration"), params.get("sensitivity_concentration"), lo=0, hi=1e6)
     _number(problems, n("seed"), params.get("seed"), lo=0, hi=_MAX_SEED, integer=True)
+    out["reach_minutes"] = _number(problems, n("reach_minutes"), params.get("reach_minutes"), lo=0, hi=MAX_MINUTES, unit="minutes")
     return out
 
 

@@ -32,6 +32,7 @@ import pandas as pd
 from . import accessibility as acc
 from . import config, milieu, traveltime
 from .errors import InputError
+from .layers import air_routes as _air_routes
 from .network import CSRGraph
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "GATEWAY_MODES",
     "gravity_horizon_minutes",
     "gateway_groups",
+    "nearest_airports",
     "population_origins",
     "origin_indicators",
     "municipality_indicators",
@@ -136,12 +138,19 @@ def origin_indicators(
     support_bodies: gpd.GeoDataFrame,
     smes: gpd.GeoDataFrame,
     profile: milieu.Profile | None = None,
+    air_routes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Accessibility indicators for every origin (population origins or SMEs).
 
     Returns a DataFrame indexed like ``origins`` with the indicator keys of
     :data:`proximity.milieu.KNOWN_INDICATORS` that are defined per origin, plus
-    ``smes_within_t``.
+    ``smes_within_t`` and the world-reach columns of
+    :func:`proximity.accessibility.world_reach` (airports within the profile's
+    ``reach_minutes``, their distinct direct destinations and countries, and the
+    decay-weighted destinations). ``air_routes`` is the long airport → destination table
+    of :func:`proximity.layers.air_routes.airport_destinations` (default: computed from
+    the airports of ``gateways`` with the default territory's OpenFlights files; the
+    route data is worldwide, so any territory's airports, foreign ones included, match).
     """
     profile = profile or milieu.load_profile()
     if "on_network" in gateways:
@@ -171,7 +180,8 @@ def origin_indicators(
     if dest.index.duplicated().any():
         raise InputError("ids are shared between support bodies, gateways and SMEs; make them unique across layers")
     dest = gpd.GeoDataFrame(dest, crs=support_bodies.crs)
-    od = traveltime.od_matrix(graph, origins, dest, max_minutes=gravity_horizon_minutes(profile))
+    reach_minutes = float(p["reach_minutes"])
+    od = traveltime.od_matrix(graph, origins, dest, max_minutes=max(gravity_horizon_minutes(profile), reach_minutes))
     layer = dest["layer"]
     od_sup = od[od["destination_id"].map(layer).eq("support")]
     od_gw = od[od["destination_id"].map(layer).eq("gateway")]
@@ -193,6 +203,12 @@ def origin_indicators(
         od_mode, categories=pd.Series(pd.Categorical(modes, categories=list(GATEWAY_MODES)), index=modes.index), decay=decay, origins=ids
     )["hill_1"]
 
+    # world reach: direct airline destinations of the airports within the reach horizon
+    airports = gateways[gateways["kind"].eq("airport")]
+    routes = _air_routes.airport_destinations(airports) if air_routes is None else air_routes
+    od_air = od_gw[od_gw["destination_id"].isin(airports.index)]
+    out = out.join(acc.world_reach(od_air, routes, max_minutes=reach_minutes, decay=decay, origins=ids))
+
     # dynamics: ridership growth 2015 -> 2024 of the reachable stations, decay-weighted
     st = gateways[gateways["kind"].eq("rail_station") & (gateways["ridership_2015"].fillna(0) > 0)]
     od_st = od_gw[od_gw["destination_id"].isin(st.index)]
@@ -206,6 +222,46 @@ def origin_indicators(
     exporters = smes["exporter"].fillna(False).astype(float) if "exporter" in smes else pd.Series(0.0, index=smes.index)
     n_exp = traveltime.count_within(graph, origins, smes[["geometry"]], max_minutes=T, weights=exporters).to_numpy()
     out["synthetic_exporter_share"] = n_exp / np.maximum(out["smes_within_t"], 1.0)
+    return out
+
+
+def nearest_airports(
+    graph: CSRGraph,
+    origins: gpd.GeoDataFrame,
+    airports: gpd.GeoDataFrame,
+    *,
+    zones: pd.Index,
+    n: int = 3,
+) -> pd.Series:
+    """The ``n`` nearest airports of each zone with their direct destinations, as text.
+
+    Each population origin finds its ``n + 2`` nearest airports; a zone's time to an
+    airport is the population-weighted mean over its origins, kept when every origin of
+    the zone has that airport among its nearest (so a mean never mixes found and not
+    found), and the zone lists the ``n`` shortest. Returns a string per zone, e.g.
+    ``"Montpellier-Mediterranee Airport (MPL): 14 min, 20 destinations; …"`` (``""`` when
+    no airport is reachable); ``airports`` needs ``name``, ``iata`` and ``destinations``.
+    """
+    out = pd.Series("", index=zones, dtype="string")
+    if airports.empty or origins.empty:
+        return out
+    near = traveltime.nearest(graph, origins[["geometry"]], airports[["geometry"]], k=min(n + 2, len(airports)))
+    near = near[np.isfinite(near["minutes"]) & near["destination_id"].notna()]
+    near = near.assign(zone=near["origin_id"].map(origins["insee"]), w=near["origin_id"].map(origins["weight"]))
+    count = origins.groupby("insee").size()
+    near = near.assign(wm=near["minutes"] * near["w"])
+    rows = near.groupby(["zone", "destination_id"]).agg(
+        n=("origin_id", "size"), wsum=("w", "sum"), wm=("wm", "sum"), plain=("minutes", "mean")
+    )
+    rows["wm"] = np.where(rows["wsum"] > 0, rows["wm"] / rows["wsum"].where(rows["wsum"] > 0, 1.0), rows["plain"])
+    rows = rows[rows["n"].to_numpy() == count.reindex(rows.index.get_level_values(0)).to_numpy()].reset_index()
+    for zone, grp in rows.sort_values(["zone", "wm", "destination_id"]).groupby("zone", sort=False):
+        parts = []
+        for gid, minutes in grp.head(n)[["destination_id", "wm"]].itertuples(index=False):
+            a = airports.loc[gid]
+            parts.append(f"{a['name']} ({a['iata']}): {minutes:.0f} min, {int(a['destinations'])} destinations")
+        if zone in out.index:
+            out[zone] = "; ".join(parts)
     return out
 
 
@@ -310,7 +366,8 @@ def score_territory(
     say("population origins")
     origins = population_origins(munis, graph, max_per_commune=max_per_commune, seed=int(profile.parameters["seed"]))
     say(f"indicators for {len(origins)} population origins")
-    kw = dict(gateways=territory.gateways, support_bodies=territory.support_bodies, smes=smes, profile=profile)
+    routes = _air_routes.airport_destinations(territory.gateways, territory=territory.name)
+    kw = dict(gateways=territory.gateways, support_bodies=territory.support_bodies, smes=smes, profile=profile, air_routes=routes)
     pop_vals = origin_indicators(graph, origins, **kw)
     say(f"indicators for {len(smes)} SMEs")
     sme_vals = origin_indicators(graph, smes[["geometry"]], **kw)
@@ -330,6 +387,9 @@ def score_territory(
     comp = milieu.composite(feed, profile)
     ranks = milieu.rank_intervals(feed, profile)
     table = munis[["insee", "name", "population", "epci_name", "epci_type", "metropole", "area_km2"]].join(ind).join(comp).join(ranks)
+    gws = territory.gateways
+    airports = gws[gws["kind"].eq("airport") & gws.get("on_network", pd.Series(True, index=gws.index)).astype(bool)]
+    table["nearest_airports"] = nearest_airports(graph, origins, airports, zones=table.index)
     table = gpd.GeoDataFrame(table, geometry=munis.geometry, crs=munis.crs)
 
     sme_table = smes.join(sme_vals.rename(columns=lambda c: f"{c}_score" if c in smes.columns else c))
@@ -367,6 +427,14 @@ def score_territory(
         },
         "population_within_minutes": pop_within,
         "population_within_source": pop_within_source,
+        "world_reach": {
+            "routes": f"OpenFlights, {_air_routes.SNAPSHOT_LABEL} (snapshot {_air_routes.SNAPSHOT})",
+            "reach_minutes": float(profile.parameters["reach_minutes"]),
+            "airports": {
+                str(a["iata"]): {"name": str(a["name"]), "destinations": int(a["destinations"]), "countries": int(a["countries"])}
+                for _, a in gws[gws["kind"].eq("airport")].iterrows()
+            },
+        },
         "top5": table.sort_values("rank").head(5)[["insee", "name", "index"]].to_dict("records"),
         "bottom5": table.sort_values("rank").tail(5)[["insee", "name", "index"]].to_dict("records"),
     }
