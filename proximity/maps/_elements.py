@@ -112,6 +112,8 @@ table.proximity-table td{padding:1px 0;vertical-align:top}
 .prox-pcard .prox-pkpi{margin:4px 0 6px;font-size:13px}
 .prox-pcard .prox-pkpi b{font-size:15px;color:#253494}
 .prox-pcols{display:flex;gap:16px;align-items:flex-start}
+.prox-reach{margin:6px 0 2px;font-size:12.5px;max-width:380px}
+.prox-reach ul{margin:2px 0 0;padding-left:16px}
 .prox-pcols caption{font-size:12px!important;color:#555!important;font-weight:600!important}
 .leaflet-tooltip.prox-tip{font:12.5px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
 .prox-tip-name{font-weight:700;font-size:13.5px}

@@ -67,7 +67,7 @@ class Variable:
             return "n/a"
         if self.kind == "minutes":
             return "not reachable" if not math.isfinite(value) else f"{value:.0f} min"
-        if self.kind == "index":
+        if self.kind in ("index", "reach"):
             return f"{value:.1f}"
         return f"{value:.2f}"
 
@@ -83,6 +83,14 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("minutes_tgv_station", "Minutes to the nearest TGV station", "minutes", "By car, population-weighted mean over the municipality", "Time to TGV station"),
     Variable("minutes_motorway_access", "Minutes to the nearest motorway access", "minutes", "By car, population-weighted mean over the municipality", "Time to motorway"),
     Variable("minutes_chamber_of_commerce", "Minutes to the chamber of commerce", "minutes", "By car, population-weighted mean over the municipality", "Time to chamber of commerce"),
+    Variable(
+        "reach_destinations_gravity",
+        "World reach (direct air destinations, decay-weighted)",
+        "reach",
+        "Distinct airports served by direct flights from the airports in reach, each weighted by the decay of the drive "
+        "to the nearest airport serving it (OpenFlights airline routes of 2014), population-weighted mean",
+        "World reach",
+    ),
 )
 
 REQUIRED_COLUMNS = ("insee", "name", "population", "epci_name", "rank", "rank_low", "rank_high") + tuple(v.key for v in VARIABLES)
@@ -132,6 +140,7 @@ SHORT_SOURCES = (
     ("montpellier_", "Ville de Montpellier"),
     ("world_port_index", "NGA WPI"),
     ("airports", "airportsdata"),
+    ("openflights_", "OpenFlights (routes of 2014)"),
 )
 
 SYNTHETIC_NOTE = (
@@ -445,7 +454,9 @@ def municipality_card(ctx: Context, insee: str, *, link: str | None) -> str:
         f"<tr><th>{escape(v.label)}</th><td>{escape(v.fmt(float(row[v.key])))}</td></tr>" for v in VARIABLES[1:5]
     )
     times = "".join(
-        f"<tr><th>{escape(SHORT_TIMES[v.key])}</th><td>{escape(v.fmt(float(row[v.key])))}</td></tr>" for v in VARIABLES[5:]
+        f"<tr><th>{escape(SHORT_TIMES[v.key])}</th><td>{escape(v.fmt(float(row[v.key])))}</td></tr>"
+        for v in VARIABLES[5:]
+        if v.kind == "minutes"
     )
     smes = ""
     if "n_smes" in row.index:
@@ -463,11 +474,27 @@ def municipality_card(ctx: Context, insee: str, *, link: str | None) -> str:
         f"<span class=\"prox-sub\">({int(row['rank_low'])}–{int(row['rank_high'])} if the weights vary)</span></div>"
         f'<div class="prox-pcols"><table class="proximity-table"><caption>Components (0–1)</caption>{comps}</table>'
         f'<table class="proximity-table"><caption>By car to the nearest</caption>{times}</table></div>'
-        f"{smes}</div>"
+        f"{world_reach_html(ctx, row)}{smes}</div>"
     )
     if link is not None:
         html += f'<a class="prox-popup-link" href="{escape(link)}">Open the page of {escape(row["name"])} →</a>'
     return html
+
+
+def world_reach_html(ctx: Context, row: pd.Series) -> str:
+    """The card's world-reach line and its nearest airports (escaped; ``""`` without the columns)."""
+    if "reach_destinations" not in row.index or "reach_countries" not in row.index:
+        return ""
+    params = getattr(getattr(ctx.scores, "profile", None), "parameters", {}) or {}
+    horizon = float(params.get("reach_minutes", 90.0))
+    n, m = round(float(row["reach_destinations"])), round(float(row["reach_countries"]))
+    text = (
+        f"From here within {horizon:.0f} min: {n} direct destination{'s' if n != 1 else ''} "
+        f"in {m} countr{'ies' if m != 1 else 'y'} (airline routes of 2014)"
+    )
+    near = str(row["nearest_airports"]) if "nearest_airports" in row.index and not pd.isna(row["nearest_airports"]) else ""
+    items = "".join(f"<li>{escape(part)}</li>" for part in near.split("; ") if part)
+    return f'<div class="prox-reach"><b>{escape(text)}</b>' + (f'<ul class="prox-sub">{items}</ul>' if items else "") + "</div>"
 
 
 def polygon_collection(ctx: Context, insees: Sequence[str], geoms: gpd.GeoSeries, *, link_prefix: str | None, linked: set[str] | None) -> dict:
@@ -518,7 +545,7 @@ def _text(v: Any) -> str:
 def gateway_rows(gateways: gpd.GeoDataFrame) -> tuple[dict[str, list[list[Any]]], list[str]]:
     """Marker rows of the gateways per group, and the popup field labels."""
     groups = gateway_group(gateways)
-    fields = ["Name", "Kind", "Code", "In the territory", "Used in the scores", "Note"]
+    fields = ["Name", "Kind", "Code", "In the territory", "Used in the scores", "Direct flights (routes of 2014)", "Note"]
     out: dict[str, list[list[Any]]] = {}
     for gid, row in gateways.iterrows():
         group = groups.loc[gid]
@@ -539,10 +566,22 @@ def gateway_rows(gateways: gpd.GeoDataFrame) -> tuple[dict[str, list[list[Any]]]
                 escape(code),
                 "yes" if flag(row.get("in_territory"), True) else "no",
                 "yes" if on else "no",
+                destinations_html(row) if group == "airport" else "",
                 escape(note),
             ]
         )
     return out, fields
+
+
+def destinations_html(row: pd.Series) -> str:
+    """An airport's direct destinations by country for its popup (escaped; lines joined by ``<br>``)."""
+    n = int(row.get("destinations", 0) or 0) if not pd.isna(row.get("destinations", 0)) else 0
+    if n == 0:
+        return "none in the OpenFlights data" if "destinations" in row.index else ""
+    m = int(row.get("countries", 0) or 0)
+    head = f"{n} destination{'s' if n != 1 else ''} in {m} countr{'ies' if m != 1 else 'y'}"
+    lines = [escape(part) for part in _text(row.get("destinations_by_country")).split("; ") if part]
+    return "<br>".join([f"<b>{escape(head)}</b>", *lines])
 
 
 def gateway_styles() -> dict[str, dict[str, Any]]:
