@@ -62,6 +62,7 @@ __all__ = [
     "LUO_QI_2009_ZONES",
     "MAX_HORIZON_MINUTES",
     "OD_COLUMNS",
+    "WORLD_REACH_COLUMNS",
     "Decay",
     "aggregate",
     "cumulative_opportunities",
@@ -82,7 +83,6 @@ __all__ = [
     "stepwise",
     "two_step_fca",
     "world_reach",
-    "WORLD_REACH_COLUMNS",
 ]
 
 Decay: TypeAlias = Callable[[Any], Any]

@@ -431,8 +431,13 @@ def score_territory(
             "routes": f"OpenFlights, {_air_routes.SNAPSHOT_LABEL} (snapshot {_air_routes.SNAPSHOT})",
             "reach_minutes": float(profile.parameters["reach_minutes"]),
             "airports": {
-                str(a["iata"]): {"name": str(a["name"]), "destinations": int(a["destinations"]), "countries": int(a["countries"])}
-                for _, a in gws[gws["kind"].eq("airport")].iterrows()
+                str(a["iata"]): {
+                    "name": str(a["name"]),
+                    "destinations": int(a["destinations"]),
+                    "countries": int(a["countries"]),
+                    "used_in_scores": gid in airports.index,
+                }
+                for gid, a in gws[gws["kind"].eq("airport")].iterrows()
             },
         },
         "top5": table.sort_values("rank").head(5)[["insee", "name", "index"]].to_dict("records"),

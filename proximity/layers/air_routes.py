@@ -38,13 +38,13 @@ from .. import datasets
 from ..errors import DataFileError, MissingColumnError
 
 __all__ = [
+    "COUNT_COLUMNS",
+    "ROUTE_COLUMNS",
     "SNAPSHOT",
     "SNAPSHOT_LABEL",
-    "ROUTE_COLUMNS",
-    "COUNT_COLUMNS",
+    "airport_destinations",
     "read_openflights_airports",
     "read_openflights_routes",
-    "airport_destinations",
     "route_counts",
 ]
 
