@@ -207,3 +207,43 @@ def test_world_reach_in_the_scores(herault_scores):
     assert wr["reach_minutes"] == 90.0 and "2014" in wr["routes"]
     assert wr["airports"]["MPL"]["destinations"] == 20
     assert np.isfinite(m["reach_destinations_gravity"]).all()
+
+
+# ----------------------------------------------------------------------------- maps (headless Chromium)
+OPEN_AIRPORT_POPUP = """
+(needle) => {
+  for (const k of Object.keys(window).filter(k => k.startsWith("proximity_points_"))) {
+    for (const m of window[k].getLayers()) {
+      const t = m.getTooltip() && m.getTooltip().getContent();
+      if (typeof t === "string" && t.includes(needle)) { m.openPopup(); return true; }
+    }
+  }
+  return false;
+}
+"""
+
+
+def test_world_reach_on_the_maps(open_map, herault, herault_scores, tmp_path):
+    from browser_support import screenshot
+
+    from proximity import maps
+
+    maps.build_maps(herault, herault_scores, out=tmp_path, communes=["34032"])
+    row = herault_scores.municipalities.loc["34032"]
+    n, c = round(row["reach_destinations"]), round(row["reach_countries"])
+    page_map = open_map(tmp_path / "communes" / "34032.html", root=tmp_path)
+    card = page_map.page.locator(".prox-card").inner_text()
+    assert f"From here within 90 min: {n} direct destinations in {c} countries (airline routes of 2014)" in card
+    assert "Beziers-Vias Airport (BZR): " in card and ", 9 destinations" in card
+    page_map.assert_clean()
+
+    overview = open_map(tmp_path / "overview.html", root=tmp_path)
+    page = overview.page
+    assert "World reach" in page.locator(".leaflet-control-layers").inner_text()
+    assert "OpenFlights (routes of 2014)" in page.locator(".leaflet-control-attribution").inner_text()
+    assert page.evaluate(OPEN_AIRPORT_POPUP, "Montpellier-Med")
+    popup = page.locator(".leaflet-popup-content").inner_text()
+    assert "20 destinations in 7 countries" in popup
+    assert "France: AJA BSL CDG LIL LYS NTE ORY SXB" in popup and "Morocco: CMN FEZ NDR" in popup
+    screenshot(overview, "world_reach_airport_popup")
+    overview.assert_clean()
