@@ -15,6 +15,16 @@ the population-weighted mean over these origins (columns ``<indicator>``) and th
 SME-weighted mean over its SMEs (columns ``<indicator>_smes``; a commune without SMEs
 takes its population-weighted value, and ``n_smes`` says so).
 
+World reach
+-----------
+Airports carry their direct airline destinations (OpenFlights, June-2014 snapshot; rules in
+:mod:`proximity.layers.air_routes`). Every origin gets ``reach_destinations``,
+``reach_countries``, ``reach_foreign_destinations`` and ``reach_airports`` (distinct, over
+the airports within the profile's ``reach_minutes``, 90 by default) and
+``reach_destinations_gravity`` (each destination weighted by the decay of the drive to the
+nearest airport serving it), see :func:`proximity.accessibility.world_reach`; each
+municipality also gets ``nearest_airports`` (text for its card).
+
 Unreachable
 -----------
 Minutes are ``inf`` when nothing is reachable (never NaN); counts are 0.
