@@ -1237,6 +1237,7 @@ def world_reach(
     max_minutes: float,
     decay: Decay,
     origins: Iterable[Hashable] | None = None,
+    home_country: str | None = None,
 ) -> pd.DataFrame:
     """Where in the world an origin can fly to directly from the airports it reaches.
 
@@ -1247,8 +1248,10 @@ def world_reach(
     - ``reach_destinations`` = ``|union of D_a, a in A_i|``: distinct destination
       airports, a destination served from two reachable airports counts once;
     - ``reach_countries``: distinct countries of those destinations (unknown countries,
-      ``""``, not counted); ``reach_foreign_destinations``: distinct destinations with
-      ``foreign`` True;
+      ``""``, not counted); ``reach_foreign_destinations``: distinct destinations
+      outside ``home_country`` (when given; else those with ``foreign`` True, i.e.
+      foreign to the airport's own country: a French firm flying from Geneva counts Paris
+      as foreign only without ``home_country``);
     - ``reach_destinations_gravity`` = ``sum over d of max_{a serving d} f(t_ia)``: every
       destination weighted by the decay of the time to the most accessible airport that
       serves it, over every airport of ``od`` (no cut-off but the table's). It is the
@@ -1270,6 +1273,8 @@ def world_reach(
         Decay of the gravity version (e.g. :func:`exponential`).
     origins : iterable, optional
         Origins to report, in this order (default: every origin of ``od``).
+    home_country : str, optional
+        The origins' country, as ``destination_country`` spells it (e.g. "France").
 
     Returns
     -------
@@ -1315,7 +1320,10 @@ def world_reach(
     trips = pd.DataFrame({"pos": pos[keep], "gateway_id": np.asarray(gateway[keep]), "minutes": t.minutes[keep]})
     r = routes[["gateway_id", "destination", "destination_country"]].copy()
     r["destination_country"] = r["destination_country"].fillna("").astype(str)
-    r["foreign"] = routes["foreign"].fillna(False).astype(bool) if "foreign" in routes.columns else False
+    if home_country is not None:
+        r["foreign"] = (r["destination_country"] != "") & (r["destination_country"] != str(home_country))
+    else:
+        r["foreign"] = routes["foreign"].fillna(False).astype(bool) if "foreign" in routes.columns else False
     r = r.drop_duplicates(["gateway_id", "destination"])
     rows = trips.merge(r, on="gateway_id", how="inner")
     out = pd.DataFrame(0.0, index=index, columns=list(WORLD_REACH_COLUMNS))

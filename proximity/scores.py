@@ -217,7 +217,9 @@ def origin_indicators(
     airports = gateways[gateways["kind"].eq("airport")]
     routes = _air_routes.airport_destinations(airports) if air_routes is None else air_routes
     od_air = od_gw[od_gw["destination_id"].isin(airports.index)]
-    out = out.join(acc.world_reach(od_air, routes, max_minutes=reach_minutes, decay=decay, origins=ids))
+    out = out.join(
+        acc.world_reach(od_air, routes, max_minutes=reach_minutes, decay=decay, origins=ids, home_country=_air_routes.HOME_COUNTRY)
+    )
 
     # dynamics: ridership growth 2015 -> 2024 of the reachable stations, decay-weighted
     st = gateways[gateways["kind"].eq("rail_station") & (gateways["ridership_2015"].fillna(0) > 0)]

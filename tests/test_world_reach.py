@@ -247,3 +247,28 @@ def test_world_reach_on_the_maps(open_map, herault, herault_scores, tmp_path):
     assert "France: AJA BSL CDG LIL LYS NTE ORY SXB" in popup and "Morocco: CMN FEZ NDR" in popup
     screenshot(overview, "world_reach_airport_popup")
     overview.assert_clean()
+
+
+def test_foreign_is_relative_to_the_home_country():
+    # a French firm flying from Geneva: Paris is foreign to the airport, not to the firm
+    od = pd.DataFrame({"origin_id": ["o"], "destination_id": ["airport:GVA"], "minutes": [50.0]})
+    routes = pd.DataFrame(
+        {
+            "gateway_id": ["airport:GVA"] * 4,
+            "destination": ["CDG", "ORY", "LHR", "ZRH"],
+            "destination_country": ["France", "France", "United Kingdom", "Switzerland"],
+            "foreign": [True, True, True, False],
+        }
+    )
+    decay = acc.exponential()
+    own = acc.world_reach(od, routes, max_minutes=90, decay=decay)
+    home = acc.world_reach(od, routes, max_minutes=90, decay=decay, home_country="France")
+    assert own.loc["o", "reach_foreign_destinations"] == 3.0  # CDG ORY LHR
+    assert home.loc["o", "reach_foreign_destinations"] == 2.0  # LHR and ZRH
+    assert home.loc["o", "reach_countries"] == 3.0
+    gva = pd.DataFrame({"kind": ["airport"], "iata": ["GVA"], "icao": ["LSGG"]}, index=["airport:LSGG"])
+    d = air_routes.airport_destinations(gva)
+    r = acc.world_reach(od.assign(destination_id="airport:LSGG"), d, max_minutes=90, decay=decay, home_country="France")
+    n_france = int((d["destination_country"] == "France").sum())
+    assert n_france > 0 and r.loc["o", "reach_destinations"] == len(d) > 50
+    assert r.loc["o", "reach_foreign_destinations"] == len(d) - n_france

@@ -23,8 +23,9 @@ Rules
 - **Joining the gateways**: an airport of the gateways layer is the OpenFlights airport
   with its IATA code, else (an ICAO-only airport) the one with its ICAO code. An airport
   absent from the routes has 0 destinations (not NaN).
-- **Foreign**: a destination whose country (``airports.dat``) differs from the origin
-  airport's country.
+- **Foreign**: in the airport table, a destination whose country (``airports.dat``)
+  differs from the airport's own country; in the world reach of a territory's firms
+  (:func:`proximity.accessibility.world_reach`), one outside :data:`HOME_COUNTRY`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ..errors import DataFileError, MissingColumnError
 __all__ = [
     "COUNT_COLUMNS",
     "ROUTE_COLUMNS",
+    "HOME_COUNTRY",
     "SNAPSHOT",
     "SNAPSHOT_LABEL",
     "airport_destinations",
@@ -50,6 +52,9 @@ __all__ = [
 
 #: Date of the OpenFlights route data.
 SNAPSHOT = "2014-06"
+#: Country of the territories (as ``airports.dat`` spells it): world reach counts as
+#: foreign what lies outside it, whichever airport (Geneva for Haute-Savoie) serves it.
+HOME_COUNTRY = "France"
 #: How maps and tables name the route data.
 SNAPSHOT_LABEL = "airline routes of 2014"
 
