@@ -179,11 +179,13 @@ def test_every_layer_is_coloured_and_has_its_legend(open_map, map_set, herault_s
         want = {i: (c.colors[code] if code >= 0 else P.NODATA) for i, code in c.codes.items()}
         assert got == want, var.key
         assert len(set(got.values())) >= 4
-    # the last layer is the chamber of commerce: hovering tells its minutes
+    # the last layer (world reach) stays selected: hovering tells its value
     row = munis.loc[MONTPELLIER]
     text = hover(m, MONTPELLIER, "Montpellier")
-    assert f"Minutes to the chamber of commerce: {row['minutes_chamber_of_commerce']:.0f} min" in text
-    screenshot(m, "maps_overview_chamber_of_commerce")
+    last = P.VARIABLES[-1]
+    assert last.key == "reach_destinations_gravity"
+    assert f"{last.label}: {row[last.key]:.1f}" in text
+    screenshot(m, "maps_overview_world_reach")
     m.assert_clean()
 
 
