@@ -190,8 +190,12 @@ def origin_indicators(
     if dest.index.duplicated().any():
         raise InputError("ids are shared between support bodies, gateways and SMEs; make them unique across layers")
     dest = gpd.GeoDataFrame(dest, crs=support_bodies.crs)
+    # one table out to the gravity horizon, or to the world-reach horizon when that is longer
+    # (airports only: the other measures keep the gravity horizon)
+    horizon = gravity_horizon_minutes(profile)
     reach_minutes = float(p["reach_minutes"])
-    od = traveltime.od_matrix(graph, origins, dest, max_minutes=max(gravity_horizon_minutes(profile), reach_minutes))
+    od_all = traveltime.od_matrix(graph, origins, dest, max_minutes=max(horizon, reach_minutes))
+    od = od_all[od_all["minutes"] <= horizon]
     layer = dest["layer"]
     od_sup = od[od["destination_id"].map(layer).eq("support")]
     od_gw = od[od["destination_id"].map(layer).eq("gateway")]
@@ -216,7 +220,7 @@ def origin_indicators(
     # world reach: direct airline destinations of the airports within the reach horizon
     airports = gateways[gateways["kind"].eq("airport")]
     routes = _air_routes.airport_destinations(airports) if air_routes is None else air_routes
-    od_air = od_gw[od_gw["destination_id"].isin(airports.index)]
+    od_air = od_all[od_all["destination_id"].isin(airports.index)]
     out = out.join(
         acc.world_reach(od_air, routes, max_minutes=reach_minutes, decay=decay, origins=ids, home_country=_air_routes.HOME_COUNTRY)
     )

@@ -33,7 +33,8 @@ def test_default_study_values():
     p = s.profile
     assert p.name == "default" and p.source == "default profile" and s.user_keys == ()
     assert p.parameters == {"catchment_minutes": 45.0, "thresholds_minutes": [30.0, 45.0, 60.0], "large_firm_employees": 250,
-                            "sensitivity_draws": 200, "sensitivity_concentration": 50.0, "seed": 0}
+                            "sensitivity_draws": 200, "sensitivity_concentration": 50.0, "seed": 0,
+                            "reach_minutes": 90.0}
     assert (p.decay.kind, p.decay.parameters, p.decay.negligible_weight) == ("exponential", {"half_life_minutes": 30.0}, 0.0625)
     assert p.decay.horizon_minutes == 120.0  # four half-lives: the horizon the package always used
     assert p.decay.function(30.0) == 0.5
@@ -41,7 +42,7 @@ def test_default_study_values():
     assert s.traveltime.max_minutes == 90.0 and s.rasters.cell_m == 200.0
     assert s.export_groups == config.ExportGroupSettings(("C", "G", "J", "M"), 30.0, 3, 5, "naf_class", "heuristic", 20.0, None)
     assert s.thresholds_minutes == (30.0, 45.0, 60.0)
-    assert len(p.indicators) == 17 and milieu.load_profile() == p
+    assert len(p.indicators) == 19 and milieu.load_profile() == p  # 17 + world reach (2)
 
 
 def test_study_dataclasses_are_frozen_and_the_dict_is_plain_json():
@@ -53,7 +54,7 @@ def test_study_dataclasses_are_frozen_and_the_dict_is_plain_json():
     assert set(d) == {"source", "user_keys", "profile", "parameters", "decay", "components", "indicators", "smes",
                       "traveltime", "export_groups", "rasters"}
     assert d["decay"]["horizon_minutes"] == 120.0 and d["export_groups"]["seed"] == 34  # the [smes] seed
-    assert d["indicators"]["minutes_airport"] == {"component": "density", "weight": 1.0, "direction": "lower",
+    assert d["indicators"]["minutes_airport"] == {"component": "density", "weight": 0.5, "direction": "lower",
                                                   "description": "Minutes to the nearest airport"}
 
 
@@ -232,7 +233,7 @@ sections = ["J"]
 """))
     p = s.profile
     assert p.components == {"density": 1.0, "diversity": 0.25, "dynamics": 0.2, "directionality": 0.25}
-    assert {i.key: i.weight for i in p.indicators}["support_gravity"] == 2.0 and len(p.indicators) == 18
+    assert {i.key: i.weight for i in p.indicators}["support_gravity"] == 2.0 and len(p.indicators) == 20
     assert p.parameters["catchment_minutes"] == 30.0 and p.parameters["sensitivity_draws"] == 200
     assert s.export_groups.sections == ("J",) and s.export_groups.time_limit_s == 20.0
     assert set(s.user_keys) == {"components.density", "indicators.support_gravity.component", "indicators.support_gravity.weight",
