@@ -37,6 +37,10 @@ class DataFileError(ProximityError, OSError):
     """A data file is missing, corrupt (wrong sha256) or cannot be read."""
 
 
+class DownloadError(DataFileError):
+    """A download failed: no internet, an HTTP error, a timeout, a truncated or corrupt transfer."""
+
+
 class NetworkError(ProximityError, RuntimeError):
     """A road network cannot be built, merged or used."""
 
