@@ -105,6 +105,55 @@ def data_sources(territory: str, as_json: bool) -> None:
             click.echo(f"    caveat: {r['caveat']}")
 
 
+@data.group("fetch")
+def data_fetch() -> None:
+    """Download real firms (SIRENE) and support bodies (Annuaire de l'administration); needs internet."""
+
+
+def _bytes_bar(**kw):
+    return _progress(None, **kw)
+
+
+@data_fetch.command("smes")
+@territory_option
+@click.option("--base-url", default=None, envvar="PROXIMITY_SIRENE_URL", help="Folder of the geo_siret_<DEP>.csv.gz files (default: Etalab's files.data.gouv.fr/geo-sirene/last/dep/; env PROXIMITY_SIRENE_URL).")
+@click.option("--timeout-s", default=60.0, show_default=True, help="Network timeout (connect and each read).")
+@click.option("--keep-raw", is_flag=True, help="Keep the downloaded gzip files in the staging folder.")
+def data_fetch_smes(territory: str, base_url: str | None, timeout_s: float, keep_raw: bool) -> None:
+    """Geolocated SIRENE establishments of the territory's départements (active ones), with provenance."""
+    from . import fetch
+
+    for p in fetch.fetch_smes(territory, base_url=base_url, timeout_s=timeout_s, keep_raw=keep_raw, progress=_bytes_bar):
+        side = json.loads(p.with_suffix("").with_suffix(".json").read_text(encoding="utf-8"))
+        click.echo(f"{p}  {side['rows_active']:,} active establishments of {side['rows_read']:,}  sha256 {side['sha256'][:12]}…")
+    click.echo("use them with --smes sirene (run, score, site, groups)", err=True)
+
+
+@data_fetch.command("support")
+@territory_option
+@click.option("--url", default=None, envvar="PROXIMITY_ANNUAIRE_URL", help="Records endpoint of the directory API (default: api-lannuaire.service-public.gouv.fr …/api-lannuaire-administration/records; env PROXIMITY_ANNUAIRE_URL).")
+@click.option("--timeout-s", default=30.0, show_default=True, help="Network timeout.")
+def data_fetch_support(territory: str, url: str | None, timeout_s: float) -> None:
+    """Chambers, foreign-trade and customs services of the territory from the Annuaire de l'administration."""
+    from . import fetch
+
+    for p in fetch.fetch_support(territory, url=url, timeout_s=timeout_s, progress=_bytes_bar):
+        side = json.loads(p.with_suffix(".json").read_text(encoding="utf-8"))
+        cats = ", ".join(f"{k} {v}" for k, v in side["by_category"].items()) or "none"
+        click.echo(f"{p}  {side['kept']} bodies ({cats})")
+    click.echo("use them with --support annuaire (score, run)", err=True)
+
+
+def _smes_arg(value: str | None, territory: str):
+    from .layers.smes import resolve_smes
+
+    return resolve_smes(value, territory)
+
+
+_SMES_HELP = "Firms: 'sirene' (the register fetched by `proximity data fetch smes`) or your SIRENE file (default: synthetic SMEs)."
+smes_option = click.option("--smes", "smes_value", default=None, metavar="sirene|FILE", help=_SMES_HELP)
+
+
 # ---------------------------------------------------------------- layers
 @main.group("layers")
 def layers_group() -> None:
@@ -278,8 +327,8 @@ def raster_cmd(territory: str, out: str, cell_m: float) -> None:
 @click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Scoring profile TOML (default: the shipped one).")
 @click.option("--normalisation", type=click.Choice(["minmax", "zscore", "rank"]), default=None, help="Override the profile's normalisation.")
 @click.option("--weighting", type=click.Choice(["population", "smes"]), default=None, help="Which municipal aggregate feeds the index.")
-@click.option("--smes", "smes_file", type=click.Path(dir_okay=False, exists=True), default=None, help="Your SIRENE extract (default: synthetic SMEs).")
-@click.option("--support", "support_file", type=click.Path(dir_okay=False, exists=True), default=None, help="Your own support bodies (CSV lat/lon or vector file with name and category).")
+@click.option("--smes", "smes_file", default=None, metavar="sirene|FILE", help=_SMES_HELP)
+@click.option("--support", "support_file", default=None, metavar="annuaire|FILE", help="Support bodies to add: 'annuaire' (fetched by `proximity data fetch support`, merged without duplicates) or your file (CSV lat/lon or vector file with name and category).")
 @click.option("--n-smes", type=int, default=None, help="Synthetic SMEs to generate (default: the profile's [smes] n, 6000).")
 @click.option("--seed", type=int, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34).")
 def score_cmd(territory, out, profile, normalisation, weighting, smes_file, support_file, n_smes, seed) -> None:
@@ -294,8 +343,12 @@ def score_cmd(territory, out, profile, normalisation, weighting, smes_file, supp
         prof = prof.with_options(**changes)
     n_smes = study.smes.n if n_smes is None else n_smes
     seed = study.smes.seed if seed is None else seed
+    from .layers.fetched import resolve_support
+
+    smes = _smes_arg(smes_file, territory)
+    support = resolve_support(support_file, territory)
     out_dir = _io.check_out_dir(out)
-    ter = load_territory(territory, smes=smes_file, support_extra=support_file, n_smes=n_smes, seed=seed, progress=_say)
+    ter = load_territory(territory, smes=smes, support_extra=support, n_smes=n_smes, seed=seed, progress=_say)
     res = scores.score_territory(ter, profile=prof, progress=_say)
     params = {"n_smes": len(ter.smes), "seed": seed, "smes_file": smes_file, "support_file": support_file}
     for p in pipeline.write_scores(res, out_dir, pipeline.provenance(ter, parameters=params, study=study)):
@@ -314,14 +367,16 @@ def score_cmd(territory, out, profile, normalisation, weighting, smes_file, supp
 @click.option("--no-what-if", is_flag=True, help="Skip the recomputation of the milieu index with the incubator.")
 @click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), help="Also write the siting map here (default: the output folder).")
 @click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Study/profile TOML: its decay weights support access, its index the what-if (default: the shipped one).")
-def site_cmd(territory, out, candidates, candidates_file, grid_spacing_m, within_minutes, p_max, no_what_if, maps_dir, profile) -> None:
+@smes_option
+def site_cmd(territory, out, candidates, candidates_file, grid_spacing_m, within_minutes, p_max, no_what_if, maps_dir, profile, smes_value) -> None:
     """Incubator site selection: ranked candidates, Pareto front, maximal covering and p-median, what-if."""
     from . import _io, config, planning
     from .territory import load_territory
 
     prof = config.load_profile(profile)  # validated before anything is loaded or written
+    smes = _smes_arg(smes_value, territory)
     out_dir = _io.check_out_dir(out)
-    ter = load_territory(territory, progress=_say)
+    ter = load_territory(territory, smes=smes, progress=_say)
     plan = planning.plan_incubator(ter, candidates=candidates, candidates_file=candidates_file, grid_spacing_m=grid_spacing_m,
                                    within_minutes=within_minutes, p_max=p_max, what_if=not no_what_if, profile=prof,
                                    progress=_say)
@@ -351,13 +406,15 @@ def site_cmd(territory, out, candidates, candidates_file, grid_spacing_m, within
 @click.option("--time-limit-s", default=60.0, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), help="Also write the groups map here (default: the output folder).")
-def groups_cmd(territory, out, sections, size_bands, exporter, communes, max_minutes, min_size, max_size, rule, method, time_limit_s, seed, maps_dir) -> None:
+@smes_option
+def groups_cmd(territory, out, sections, size_bands, exporter, communes, max_minutes, min_size, max_size, rule, method, time_limit_s, seed, maps_dir, smes_value) -> None:
     """Export groups: SMEs of 3–5 sharing one export executive, close and not competing."""
     from . import _io, planning
     from .territory import load_territory
 
+    smes = _smes_arg(smes_value, territory)
     out_dir = _io.check_out_dir(out)
-    ter = load_territory(territory, progress=_say)
+    ter = load_territory(territory, smes=smes, progress=_say)
     plan = planning.plan_export_groups(
         ter, sections=list(sections) or None, size_bands=list(size_bands) or None, exporter=exporter,
         communes=list(communes) or None, max_minutes=max_minutes, min_size=min_size, max_size=max_size, rule=rule,
@@ -385,12 +442,15 @@ def groups_cmd(territory, out, sections, size_bands, exporter, communes, max_min
 @click.option("--max-minutes", type=float, default=None, help="Cut-off of the OD tables (default: the profile's [traveltime] max_minutes, 90).")
 @click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Study/profile TOML (default: the shipped one).")
 @click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), help="Also build the HTML maps into this folder.")
-def run_cmd(territory: str, out: str, n_smes: int | None, seed: int | None, max_minutes: float | None, profile: str | None, maps_dir: str | None) -> None:
+@smes_option
+@click.option("--support", "support_value", default=None, metavar="annuaire|FILE", help="Support bodies to add: 'annuaire' (the fetched directory) or your file.")
+def run_cmd(territory: str, out: str, n_smes: int | None, seed: int | None, max_minutes: float | None, profile: str | None, maps_dir: str | None, smes_value: str | None, support_value: str | None) -> None:
     """The main job on a territory: layers, network, travel-time tables, scores (and maps with --maps)."""
     from . import pipeline
 
     written = pipeline.run(
-        territory, out=out, n_smes=n_smes, seed=seed, max_minutes=max_minutes, profile=profile, maps_dir=maps_dir, progress=_say
+        territory, out=out, n_smes=n_smes, seed=seed, max_minutes=max_minutes, profile=profile, maps_dir=maps_dir, progress=_say,
+        smes=smes_value, support=support_value,
     )
     for p in written:
         click.echo(str(p))

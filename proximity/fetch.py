@@ -29,7 +29,7 @@ Two open registers complete the offline data of a territory:
   ``date_modification``… The kinds kept and their support-body category are
   :data:`DIRECTORY_CATEGORIES`. Licence Ouverte 2.0, attribution "Service-Public.fr / DILA".
 
-Everything is stored under ``datasets.data_dir()/fetched`` with a JSON provenance sidecar
+Everything is stored under ``datasets.data_dir()/fetched`` (or ``$PROXIMITY_FETCH_DIR``) with a JSON provenance sidecar
 (URL, download date, sha256, licence, attribution, row counts). Downloads stream in
 blocks with a byte progress bar, resume with an HTTP ``Range`` request from a ``.part``
 file kept in ``fetched/.staging`` and never leave a half file under a final name. Any
@@ -155,8 +155,11 @@ _DEP_RE = re.compile(r"^(0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97[1-6])$")
 
 # ---------------------------------------------------------------- places
 def fetched_dir(target: str | os.PathLike | None = None) -> Path:
-    """Folder of the fetched registers: ``target`` or ``datasets.data_dir()/fetched``."""
-    return Path(target) if target is not None else datasets.data_dir() / "fetched"
+    """Folder of the fetched registers: ``target``, ``$PROXIMITY_FETCH_DIR`` or ``datasets.data_dir()/fetched``."""
+    if target is not None:
+        return Path(target)
+    env = os.environ.get("PROXIMITY_FETCH_DIR")
+    return Path(env).expanduser() if env else datasets.data_dir() / "fetched"
 
 
 def _norm_dep(code: str) -> str:

@@ -20,12 +20,32 @@ import pandas as pd
 from . import __version__, _io, config, datasets, network, scores, traveltime
 from .territory import Territory, load_territory
 
-__all__ = ["provenance", "write_layers", "write_traveltime_tables", "write_scores", "run"]
+__all__ = ["smes_note", "provenance", "write_layers", "write_traveltime_tables", "write_scores", "run"]
 
 SYNTHETIC_NOTE = (
     "SMEs are SYNTHETIC: drawn by a seeded generator from commune populations and the road "
     "network (no real firm register is available); they are not real firms."
 )
+
+
+def smes_note(territory: Territory) -> str:
+    """What the SMEs of a run are, for every output: synthetic, or a real register and its date.
+
+    A fetched register says ``"SIRENE (<download date>)"`` (from the layer's
+    ``attrs["source_label"]``, see :func:`proximity.layers.smes.resolve_smes`) and whether
+    the exporter status is known.
+    """
+    if territory.synthetic_smes:
+        return SYNTHETIC_NOTE
+    smes = territory.smes
+    label = smes.attrs.get("source_label", "SIRENE extract")
+    known = int(smes["exporter"].notna().sum()) if "exporter" in smes else 0
+    exp = (
+        "exporter status unknown (SIRENE has none): exporter-based indicators are left empty"
+        if known == 0
+        else f"exporter status known for {known} of {len(smes)} firms (user column)"
+    )
+    return f"SMEs: {label}, real establishments of the INSEE register; {exp}."
 
 
 def provenance(territory: Territory, *, parameters: dict | None = None, study: config.Study | None = None) -> dict:
@@ -45,6 +65,11 @@ def provenance(territory: Territory, *, parameters: dict | None = None, study: c
         first = next(f for f in man.files if f.fileset == key)
         files.append({"key": key, "path": man.filesets[key], "files": counts[key], "sha256_of_listing": h.hexdigest(),
                       "licence": first.licence, "attribution": first.attribution, "caveat": first.caveat})
+    for side in territory.smes.attrs.get("provenance", []):  # a fetched register
+        files.append({"key": f"sirene_fetched:{side.get('departement')}", "path": side.get("stored"),
+                      "sha256": side.get("sha256"), "licence": side.get("licence"), "attribution": side.get("attribution"),
+                      "upstream": [f.get("url") for f in side.get("files", [])], "downloaded": side.get("downloaded"),
+                      "caveat": side.get("caveat", "")})
     import geopandas
     import networkx
     import osmnx
@@ -56,7 +81,9 @@ def provenance(territory: Territory, *, parameters: dict | None = None, study: c
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "territory": {"name": man.name, "label": man.label, "crs": man.crs},
         "inputs": files,
-        "smes": {**territory.params, "synthetic": territory.synthetic_smes, "note": SYNTHETIC_NOTE if territory.synthetic_smes else ""},
+        "smes": {**territory.params, "synthetic": territory.synthetic_smes,
+                 "source": "synthetic" if territory.synthetic_smes else territory.smes.attrs.get("source_label", "SIRENE extract"),
+                 "note": smes_note(territory)},
         "facilities_off_network": {
             "gateways": territory.gateways.loc[~territory.gateways["on_network"], "name"].tolist(),
             "support_bodies": territory.support_bodies.loc[~territory.support_bodies["on_network"], "name"].tolist(),
@@ -134,7 +161,7 @@ def write_scores(result: scores.ScoreResult, out: Path, prov: dict) -> list[Path
     """``municipalities.gpkg/.csv``, ``smes.gpkg/.csv`` and ``provenance.json``."""
     m = _for_file(result.municipalities)
     s = _for_file(result.smes)
-    s["note"] = SYNTHETIC_NOTE if bool(s["synthetic"].any()) else ""
+    s["note"] = prov.get("smes", {}).get("note") or (SYNTHETIC_NOTE if bool(s["synthetic"].any()) else "")
     # the profile that scored (with any CLI override); the study file as loaded is prov["study"]
     prof = result.profile
     prov = {**prov, "profile": {"name": prof.name, "source": prof.source, "user_keys": list(prof.user_keys),
@@ -161,6 +188,8 @@ def run(
     profile: str | Path | None = None,
     maps_dir: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    smes: str | Path | pd.DataFrame | None = None,
+    support: str | Path | gpd.GeoDataFrame | None = None,
 ) -> list[Path]:
     """The main job: data, layers, network, travel-time tables, scores (and maps).
 
@@ -168,7 +197,9 @@ def run(
     validated before anything is loaded or written. It sets the scoring profile, the
     export groups, the raster cells and thresholds, and the defaults of ``n_smes``,
     ``seed`` (``[smes]``) and ``max_minutes`` (``[traveltime]``), which these arguments
-    override.
+    override. ``smes`` is ``None`` (synthetic firms), ``"sirene"`` (the register fetched by
+    ``proximity data fetch smes``) or a SIRENE file; ``support`` is ``None``,
+    ``"annuaire"`` (the fetched directory, merged without duplicates) or a file of bodies.
     """
     say = progress or (lambda msg: None)
     study = config.load_study(profile)
@@ -178,7 +209,12 @@ def run(
     out = _io.check_out_dir(out)
     say("data install")
     datasets.install(territory)
-    ter = load_territory(territory, n_smes=n_smes, seed=seed, progress=say)
+    from .layers.fetched import resolve_support
+    from .layers.smes import resolve_smes
+
+    smes = resolve_smes(smes, territory)  # a missing register fails before any work
+    support = resolve_support(support, territory)
+    ter = load_territory(territory, smes=smes, support_extra=support, n_smes=n_smes, seed=seed, progress=say)
     written = write_layers(ter, out)
     written.append(_io.write_json(network.network_summary(ter.graph), out / "network_summary.json"))
     say("travel-time tables")

@@ -20,7 +20,7 @@ import pandas as pd
 from . import groups as _groups
 from . import layers, milieu, scores, siting, traveltime
 from .config import profile_to_dict
-from .errors import InputError, UnreachableWarning
+from .errors import DataQualityWarning, InputError, UnreachableWarning
 from .territory import Territory
 
 __all__ = [
@@ -80,6 +80,19 @@ def _candidates(territory: Territory, kind: str, *, user_file, grid_spacing_m: f
             raise InputError("candidates='user' needs a candidates file (CSV with lat/lon or a vector file of points)")
         return siting.candidate_sites(kind="user", territory_bounds_or_polygon=outline, user_file=user_file)
     raise InputError(f"candidates {kind!r} is unknown; choose one of {', '.join(CANDIDATE_KINDS)}")
+
+
+def _known_exporters(smes: gpd.GeoDataFrame) -> pd.Series | None:
+    """The exporter flags, or None (criterion left out, with a warning) when no SME's status is known."""
+    if "exporter" not in smes or (len(smes) and smes["exporter"].isna().all()):
+        warnings.warn(
+            "exporter status is unknown for every SME (SIRENE has no exporter flag): the site criterion "
+            "exporters_within_t is left out; add an 'exporter' column (true/false) to your --smes file to use it",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+        return None
+    return smes["exporter"].fillna(False).astype(bool)
 
 
 def plan_incubator(
@@ -142,7 +155,7 @@ def plan_incubator(
     crit = siting.site_criteria(
         od_smes,
         within_minutes=within_minutes,
-        exporters=smes["exporter"].fillna(False).astype(bool),
+        exporters=_known_exporters(smes),
         airport=near["minutes_airport"],
         tgv=near["minutes_tgv_station"],
         motorway=near["minutes_motorway_access"],

@@ -32,6 +32,7 @@ Minutes are ``inf`` when nothing is reachable (never NaN); counts are 0.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -41,7 +42,7 @@ import pandas as pd
 
 from . import accessibility as acc
 from . import config, milieu, traveltime
-from .errors import InputError
+from .errors import DataQualityWarning, InputError
 from .layers import air_routes as _air_routes
 from .network import CSRGraph
 
@@ -235,9 +236,19 @@ def origin_indicators(
     # SMEs within T (demand side of 2SFCA and the per-1,000-SMEs density)
     out["smes_within_t"] = traveltime.count_within(graph, origins, smes[["geometry"]], max_minutes=T).to_numpy()
     out["support_per_1000_smes"] = out["support_within_t"] / np.maximum(out["smes_within_t"], 1.0) * 1000.0
-    exporters = smes["exporter"].fillna(False).astype(float) if "exporter" in smes else pd.Series(0.0, index=smes.index)
-    n_exp = traveltime.count_within(graph, origins, smes[["geometry"]], max_minutes=T, weights=exporters).to_numpy()
-    out["synthetic_exporter_share"] = n_exp / np.maximum(out["smes_within_t"], 1.0)
+    if "exporter" in smes and len(smes) and smes["exporter"].isna().all():
+        # a real register (SIRENE) does not say who exports: leave the share empty, say so
+        warnings.warn(
+            "exporter status is unknown for every SME (SIRENE has no exporter flag): synthetic_exporter_share "
+            "is left empty (NaN); add an 'exporter' column (true/false) to your --smes file to compute it",
+            DataQualityWarning,
+            stacklevel=2,
+        )
+        out["synthetic_exporter_share"] = np.nan
+    else:
+        exporters = smes["exporter"].fillna(False).astype(float) if "exporter" in smes else pd.Series(0.0, index=smes.index)
+        n_exp = traveltime.count_within(graph, origins, smes[["geometry"]], max_minutes=T, weights=exporters).to_numpy()
+        out["synthetic_exporter_share"] = n_exp / np.maximum(out["smes_within_t"], 1.0)
     return out
 
 

@@ -17,7 +17,8 @@ from ._validate import validate_layer
 from .business_parks import BUSINESS_PARK_NAMES, business_parks
 from .gateways import gateways
 from .municipalities import municipalities
-from .smes import naf_section, read_sirene, roads_from_travelmapping, synthetic_smes
+from .fetched import directory_bodies, merge_support, name_similarity, resolve_support
+from .smes import naf_section, read_sirene, resolve_smes, roads_from_travelmapping, synthetic_smes
 from .support import CATEGORIES, read_user_points, support_bodies
 
 __all__ = [
@@ -28,6 +29,11 @@ __all__ = [
     "read_user_points",
     "CATEGORIES",
     "read_sirene",
+    "resolve_smes",
+    "resolve_support",
+    "directory_bodies",
+    "merge_support",
+    "name_similarity",
     "synthetic_smes",
     "roads_from_travelmapping",
     "naf_section",

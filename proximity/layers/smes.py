@@ -28,6 +28,7 @@ from ._validate import validate_layer
 
 __all__ = [
     "read_sirene",
+    "resolve_smes",
     "synthetic_smes",
     "roads_from_travelmapping",
     "naf_section",
@@ -528,14 +529,62 @@ def read_sirene(
     out["synthetic"] = False
     gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
     gdf.index = pd.Index(gdf["id"].to_numpy())
+    gdf = gdf[list(COLUMNS)]
+    # where the firms come from, for every output ("SIRENE (date)" for a fetched register)
+    if isinstance(path_or_df, pd.DataFrame):
+        gdf.attrs.update(path_or_df.attrs)
+    gdf.attrs.setdefault(
+        "source_label",
+        f"SIRENE extract ({Path(path_or_df).name})" if not isinstance(path_or_df, pd.DataFrame) else "SIRENE extract",
+    )
     return validate_layer(
-        gdf[list(COLUMNS)],
+        gdf,
         layer,
         required_columns=COLUMNS,
         geom_types=["Point"],
         id_column="id",
         bounds_wgs84=bounds(territory) if territory is not None else None,
     )
+
+
+def resolve_smes(
+    value: str | os.PathLike | pd.DataFrame | None,
+    territory: str = "herault",
+    *,
+    target: str | os.PathLike | None = None,
+) -> pd.DataFrame | Path | None:
+    """What ``--smes`` means: ``None`` (synthetic firms), ``"sirene"`` (the fetched register) or a file.
+
+    ``"sirene"`` gives the register stored by ``proximity data fetch smes`` for the
+    territory's départements (:func:`proximity.fetch.stored_smes`), checked against its
+    sha256, as a frame in the SIRENE layout whose ``attrs["source_label"]`` is
+    ``"SIRENE (<download date>)"``: :func:`read_sirene` (and ``load_territory(smes=...)``)
+    keep that label, and every output says it instead of "synthetic". A path is returned
+    as a :class:`~pathlib.Path` once checked to exist; a DataFrame is returned as is.
+
+    Raises
+    ------
+    DataFileError
+        The register has not been fetched (the message gives the command), its checksum
+        does not match, or the file does not exist.
+
+    Examples
+    --------
+    >>> resolve_smes(None) is None
+    True
+    """
+    if value is None or isinstance(value, pd.DataFrame):
+        return value
+    if str(value).strip().lower() == "sirene":
+        from ..fetch import stored_smes
+
+        return stored_smes(territory, target=target)
+    p = Path(value)
+    if not p.is_file():
+        raise DataFileError(
+            f"--smes {str(value)!r} is neither 'sirene' (the fetched register) nor an existing file; check the path"
+        )
+    return p
 
 
 def roads_from_travelmapping(

@@ -270,6 +270,17 @@ def source_texts(territory_name: str) -> tuple[list[str], list[tuple[str, str]],
     return lines, pairs, ", ".join(short)
 
 
+def smes_source(territory: Any) -> tuple[str, str] | None:
+    """The (line, caveat) pair of a real firm register ("SIRENE (date)"), None for synthetic SMEs."""
+    if bool(getattr(territory, "synthetic_smes", True)):
+        return None
+    smes = territory.smes
+    label = smes.attrs.get("source_label", "SIRENE extract")
+    known = int(smes["exporter"].notna().sum()) if "exporter" in smes else 0
+    caveat = "exporter status unknown (not in SIRENE)" if known == 0 else f"exporter status given for {known} firms"
+    return f"Firms (SMEs): {label}, INSEE SIRENE register (Licence Ouverte)", caveat
+
+
 def sources_html(pairs: list[tuple[str, str]], *, synthetic: bool) -> str:
     """The collapsible Sources & caveats box (escaped)."""
     items = "".join(
@@ -397,6 +408,9 @@ def prepare(territory: Any, scores: Any, *, k: int = 6) -> Context:
     indicator_cols = [c for c in INDICATORS_KEYS if c in munis.columns] + [v.key for v in VARIABLES]
     medians = munis[list(dict.fromkeys(indicator_cols))].astype(float).replace([np.inf, -np.inf], np.nan).median()
     lines, pairs, short = source_texts(territory.manifest.name)
+    firms = smes_source(territory)
+    if firms is not None:
+        lines, pairs, short = [*lines, firms[0]], [*pairs, firms], f"{short}, {territory.smes.attrs.get('source_label', 'SIRENE')}"
     params = getattr(getattr(scores, "profile", None), "parameters", {}) or {}
     return Context(
         territory=territory,

@@ -29,6 +29,9 @@ def _base(territory: Any, bounds: list[list[float]]) -> folium.Map:
     folium.TileLayer(tiles=TILES, attr=TILES_ATTR, subdomains="abcd", max_zoom=19, control=False).add_to(m)
     m.get_root().header.add_child(Stylesheet(), name="proximity_css")
     _lines, pairs, short = P.source_texts(territory.name)
+    firms = P.smes_source(territory)
+    if firms is not None:
+        pairs, short = [*pairs, firms], f"{short}, {territory.smes.attrs.get('source_label', 'SIRENE')}"
     Attribution(f"Data: {escape(short)} (see Sources)").add_to(m)
     Panel(P.sources_html(pairs, synthetic=territory.synthetic_smes), position="bottomright", css_class="prox-sources-box").add_to(m)
     m.fit_bounds(bounds)
