@@ -150,7 +150,7 @@ DIRECTORY_CATEGORIES: dict[str, str] = {
 
 _SMES_HINT = "pass your own SIRENE extract with --smes FILE (StockEtablissement layout) instead"
 _SUPPORT_HINT = "pass your own support bodies with --support FILE (CSV with name, category, lat, lon) instead"
-_DEP_RE = re.compile(r"^(0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97[1-6])$")
+_DEP_RE = re.compile(r"^(0[1-9]|1[0-9]|2[1-9]|[3-8][0-9]|9[0-5]|2A|2B|97[1-6])$")
 
 
 # ---------------------------------------------------------------- places
@@ -367,14 +367,11 @@ def download(
                    desc=dest.name)
         got = start
         try:
-            try:
-                fh = part.open("ab" if start else "wb")
-            except OSError as exc:
-                raise _disk_error(part, exc) from exc
+            fh = part.open("ab" if start else "wb")
             with fh:
                 while True:
                     try:
-                        block = resp.read(chunk_bytes)
+                        block = resp.read1(chunk_bytes)  # what has arrived: a stall keeps it in the .part
                     except (TimeoutError, socket.timeout):
                         raise DownloadError(
                             f"{what}: {_host(url)} stopped sending for {timeout_s:g} s after {got:,} bytes; "
@@ -387,12 +384,13 @@ def download(
                         ) from None
                     if not block:
                         break
-                    try:
-                        fh.write(block)
-                    except OSError as exc:
-                        raise _disk_error(part, exc) from exc
+                    fh.write(block)
                     got += len(block)
                     bar.update(len(block))
+        except DataFileError:
+            raise
+        except OSError as exc:  # the disk: full, read-only, gone (the .part keeps what was written)
+            raise _disk_error(part, exc) from None
         finally:
             bar.close()
     if total is not None and got < total:
