@@ -325,11 +325,16 @@ def municipality_indicators(
 ) -> pd.DataFrame:
     """Aggregate origin indicators per municipality (population- and SME-weighted) and add municipal ones."""
     zones = municipalities.index
+    # an indicator left empty on purpose (exporter share without exporter data) stays empty
+    empty = [c for c in pop_values.columns if pop_values[c].isna().all()]
+    pop_values, sme_values = pop_values.drop(columns=empty), sme_values.drop(columns=empty, errors="ignore")
     pop = acc.aggregate(pop_values, zone_of_origin=pop_origins["insee"], weights=pop_origins["weight"], zones=zones)
     pop.index.name = None
+    pop[empty] = np.nan
     n_smes = smes["commune"].value_counts().reindex(zones, fill_value=0)
     if len(smes):
         sme = acc.aggregate(sme_values, zone_of_origin=smes["commune"], weights=pd.Series(1.0, index=smes.index), zones=zones)
+        sme[empty] = np.nan
         sme.index.name = None
         sme = sme.where(n_smes.gt(0), pop, axis=0)  # no SMEs: the population-weighted value
     else:
