@@ -412,17 +412,17 @@ def _filter_sirene(raw: Path, out_fh, *, first: bool, progress, chunk_rows: int,
     cols: list[str] = []
     bar = _bar(progress, total=None, unit="row", unit_scale=True, desc=f"{raw.name} (active rows)")
     try:
+        header = pd.read_csv(raw, compression="gzip", dtype=str, nrows=0, encoding="utf-8").columns
+        missing = [c for c in _SIRENE_REQUIRED if c not in header]
+        if missing:
+            raise DataFileError(
+                f"{what}: {raw.name} lacks column(s) {', '.join(map(repr, missing))}: the geolocated SIRENE "
+                f"layout has changed or the address is wrong; {hint}"
+            )
+        cols = [c for c in SIRENE_KEEP if c in header]
         reader = pd.read_csv(raw, compression="gzip", dtype=str, keep_default_na=False, chunksize=chunk_rows,
-                             encoding="utf-8")
+                             encoding="utf-8", usecols=cols)  # only the kept columns become Python strings
         for i, chunk in enumerate(reader):
-            if i == 0:
-                missing = [c for c in _SIRENE_REQUIRED if c not in chunk.columns]
-                if missing:
-                    raise DataFileError(
-                        f"{what}: {raw.name} lacks column(s) {', '.join(map(repr, missing))}: the geolocated SIRENE "
-                        f"layout has changed or the address is wrong; {hint}"
-                    )
-                cols = [c for c in SIRENE_KEEP if c in chunk.columns]
             read += len(chunk)
             act = chunk.loc[chunk["etatAdministratifEtablissement"].str.strip() == "A", cols]
             kept += len(act)
@@ -508,7 +508,7 @@ def fetch_smes(
         read = kept = 0
         cols: list[str] = []
         try:
-            with gzip.open(tmp, "wt", encoding="utf-8", newline="") as out_fh:
+            with gzip.open(tmp, "wt", encoding="utf-8", newline="", compresslevel=1) as out_fh:  # speed over size
                 for k, (raw, info) in enumerate(raws):
                     try:
                         r, n, c = _filter_sirene(raw, out_fh, first=k == 0, progress=progress, chunk_rows=chunk_rows,
