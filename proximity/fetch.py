@@ -64,20 +64,20 @@ from . import __version__, datasets
 from .errors import DataFileError, DownloadError, InputError
 
 __all__ = [
-    "SIRENE_BASE_URL",
-    "ANNUAIRE_URL",
-    "SIRENE_LICENCE",
-    "SIRENE_ATTRIBUTION",
-    "ANNUAIRE_LICENCE",
     "ANNUAIRE_ATTRIBUTION",
-    "SIRENE_KEEP",
+    "ANNUAIRE_LICENCE",
+    "ANNUAIRE_URL",
     "DIRECTORY_CATEGORIES",
-    "fetched_dir",
+    "SIRENE_ATTRIBUTION",
+    "SIRENE_BASE_URL",
+    "SIRENE_KEEP",
+    "SIRENE_LICENCE",
     "departements_of",
-    "sirene_sources",
     "download",
     "fetch_smes",
     "fetch_support",
+    "fetched_dir",
+    "sirene_sources",
     "stored_smes",
     "stored_support",
 ]
@@ -239,7 +239,7 @@ def _host(url: str) -> str:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _sha256(p: Path) -> str:
@@ -273,12 +273,12 @@ def _disk_error(p: Path, exc: OSError) -> DataFileError:
 def _open(url: str, *, headers: dict[str, str], timeout_s: float, what: str, hint: str):
     req = urllib.request.Request(url, headers={"User-Agent": f"proximity/{__version__}", **headers})
     try:
-        return urllib.request.urlopen(req, timeout=timeout_s)  # noqa: S310 (http/https only, checked by caller)
+        return urllib.request.urlopen(req, timeout=timeout_s)
     except urllib.error.HTTPError as exc:
         exc.close()
         fix = "check the address (--base-url) and the département code" if exc.code == 404 else "try again later"
         raise DownloadError(f"{what}: {url} answered HTTP {exc.code} {exc.reason}; {fix}, or {hint}") from None
-    except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError, OSError) as exc:
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         if isinstance(reason, (TimeoutError, socket.timeout)):
             raise DownloadError(
@@ -372,7 +372,7 @@ def download(
                 while True:
                     try:
                         block = resp.read1(chunk_bytes)  # what has arrived: a stall keeps it in the .part
-                    except (TimeoutError, socket.timeout):
+                    except TimeoutError:
                         raise DownloadError(
                             f"{what}: {_host(url)} stopped sending for {timeout_s:g} s after {got:,} bytes; "
                             f"rerun the same command to resume, or {hint}"
@@ -694,7 +694,7 @@ def fetch_support(
                         body = json.loads(resp.read().decode("utf-8"))
                         page = body["results"]
                         total = int(body["total_count"])
-                    except (TimeoutError, socket.timeout):
+                    except TimeoutError:
                         raise DownloadError(f"{what}: {_host(endpoint)} stopped answering for {timeout_s:g} s; "
                                             f"try again later, or {_SUPPORT_HINT}") from None
                     except (ValueError, KeyError, TypeError, UnicodeDecodeError, http.client.IncompleteRead) as exc:

@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import socket
 import threading
 import time
@@ -21,6 +22,7 @@ import urllib.parse
 import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 import pytest
@@ -28,11 +30,17 @@ from click.testing import CliRunner
 
 from proximity import fetch, layers, pipeline
 from proximity.cli import main
-from proximity.errors import DataFileError, DataQualityWarning, DownloadError, InputError
+from proximity.errors import (
+    DataFileError,
+    DataQualityWarning,
+    DownloadError,
+    InputError,
+)
 
 # ---------------------------------------------------------------- fixtures in the real layouts
 # Column order of Etalab's geo_siret_<DEP>.csv files (INSEE StockEtablissement + geocoding).
-GEO_SIRET_COLUMNS = (
+GEO_SIRET_COLUMNS = re.findall(  # the header line as published
+    r"[^,]+",
     "siren,nic,siret,statutDiffusionEtablissement,dateCreationEtablissement,trancheEffectifsEtablissement,"
     "anneeEffectifsEtablissement,activitePrincipaleRegistreMetiersEtablissement,dateDernierTraitementEtablissement,"
     "etablissementSiege,nombrePeriodesEtablissement,complementAdresseEtablissement,numeroVoieEtablissement,"
@@ -46,8 +54,8 @@ GEO_SIRET_COLUMNS = (
     "libellePaysEtranger2Etablissement,dateDebut,etatAdministratifEtablissement,enseigne1Etablissement,"
     "enseigne2Etablissement,enseigne3Etablissement,denominationUsuelleEtablissement,activitePrincipaleEtablissement,"
     "nomenclatureActivitePrincipaleEtablissement,caractereEmployeurEtablissement,longitude,latitude,geo_score,"
-    "geo_type,geo_adresse,geo_id,geo_ligne,geo_l4,geo_l5"
-).split(",")
+    "geo_type,geo_adresse,geo_id,geo_ligne,geo_l4,geo_l5",
+)
 
 # (siret, état, NAF, band, commune, name, lon, lat) — INVENTED firms
 FIRMS = [
@@ -114,8 +122,8 @@ class Handler(BaseHTTPRequestHandler):
     /404/, /500/, /slow/ (answers after 3 s), /stall/ (stops mid-body), /bad/ (not gzip),
     /layout/ (gzip without SIRENE columns), API_PATH (paged JSON), /apibad/ (not JSON)."""
 
-    log: list = []
-    served_trunc: set = set()
+    log: ClassVar[list] = []
+    served_trunc: ClassVar[set] = set()
 
     def log_message(self, *args):  # keep the test output clean
         pass

@@ -25,13 +25,13 @@ from ._validate import validate_layer
 from .support import CATEGORIES, COLUMNS
 
 __all__ = [
-    "directory_bodies",
-    "name_similarity",
-    "merge_support",
-    "resolve_support",
-    "SAME_BODY_M",
-    "MIN_NAME_SIMILARITY",
     "DIRECTORY_VALUES",
+    "MIN_NAME_SIMILARITY",
+    "SAME_BODY_M",
+    "directory_bodies",
+    "merge_support",
+    "name_similarity",
+    "resolve_support",
 ]
 
 #: Two bodies of one category closer than this (metres) may be one body.
@@ -55,9 +55,12 @@ _EXPAND = {
 # Words that say what kind of office a body is, not which body (two different chambers
 # share "chambre"), and French function words.
 _GENERIC = frozenset(
-    "de des du la le les et en au aux sur pour chambre chambres maison direction directions regionale regional "
-    "regionales departementale departemental interdepartementale territoriale territorial service services bureau "
-    "antenne delegation site siege agence office".split()
+    re.findall(
+        r"\S+",
+        "de des du la le les et en au aux sur pour chambre chambres maison direction directions regionale regional "
+        "regionales departementale departemental interdepartementale territoriale territorial service services bureau "
+        "antenne delegation site siege agence office",
+    )
 )
 
 
