@@ -474,6 +474,11 @@ def select_smes(
             problems.append(f"exporter must be True, False or None, got {exporter!r}")
         want = bool(exporter)
         needed.append("exporter")
+        if "exporter" in smes.columns and len(smes) and smes["exporter"].isna().all():
+            problems.append(
+                "exporter status is unknown for every SME (SIRENE has no exporter flag); drop the exporter "
+                "filter (--exporters/--non-exporters) or add an 'exporter' column (true/false) to your --smes file"
+            )
         filters.append(("exporter", lambda d: (d["exporter"].astype("boolean") == want).fillna(False)
                         .astype(bool)))
     if communes is not None:

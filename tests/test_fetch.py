@@ -450,6 +450,15 @@ def test_site_criterion_needs_known_exporters(fetched):
         assert planning._known_exporters(known).tolist() == [True, False, True, False]
 
 
+def test_export_groups_filter_on_unknown_exporters_says_so(fetched):
+    from proximity import groups
+
+    smes = layers.read_sirene(layers.resolve_smes("sirene", "herault", target=fetched), territory="herault")
+    with pytest.raises(InputError, match=r"exporter status is unknown for every SME .*drop the exporter filter"):
+        groups.select_smes(smes, exporter=True)
+    assert len(groups.select_smes(smes, sme_only=False)) == 4
+
+
 # ---------------------------------------------------------------- support bodies
 def test_fetch_support_maps_kinds_and_stores_a_layer(fetched):
     df = pd.read_csv(fetched / "annuaire" / "annuaire_34.csv", dtype=str)
