@@ -203,6 +203,10 @@ class CSRGraph:
     crs: str
     #: Nodes a point may be snapped to (False on motorway-only nodes); None = all nodes.
     snappable: np.ndarray | None = None
+    #: Edges a point may be snapped onto: nonzero at ``[i, j]`` when a road with access
+    #: (not a motorway, motorway link or trunk link) joins ``i`` to ``j``; None = every edge
+    #: between snappable nodes.
+    snappable_edges: sp.csr_array | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -235,10 +239,12 @@ def graph_to_csr(G: nx.MultiDiGraph, *, weight: str = "travel_time", crs: str = 
     cols = np.empty(m, dtype=np.int64)
     w = np.empty(m, dtype=np.float64)
     ln = np.empty(m, dtype=np.float64)
+    access = np.ones(m, dtype=bool)
     missing = 0
     for k, (u, v, d) in enumerate(G.edges(data=True)):
         rows[k] = index[u]
         cols[k] = index[v]
+        access[k] = _road_class(d.get("highway")) not in _NO_ACCESS
         t = d.get(weight)
         if t is None:
             missing += 1
@@ -253,7 +259,8 @@ def graph_to_csr(G: nx.MultiDiGraph, *, weight: str = "travel_time", crs: str = 
         raise NetworkError(f"edge attribute {weight!r} has negative or NaN values; fix the speeds")
     # keep the fastest of parallel edges (and drop self-loops, useless for shortest paths)
     keep = rows != cols
-    rows, cols, w, ln = rows[keep], cols[keep], w[keep], ln[keep]
+    rows, cols, w, ln, access = rows[keep], cols[keep], w[keep], ln[keep], access[keep]
+    acc_rows, acc_cols = rows[access], cols[access]
     order = np.lexsort((w, cols, rows))
     rows, cols, w, ln = rows[order], cols[order], w[order], ln[order]
     first = np.ones(rows.shape[0], dtype=bool)
@@ -273,8 +280,13 @@ def graph_to_csr(G: nx.MultiDiGraph, *, weight: str = "travel_time", crs: str = 
     snappable = access_node_mask(G) if any("highway" in d for _, _, d in G.edges(data=True)) else None
     if snappable is not None and not snappable.any():
         snappable = None
+    snappable_edges = None
+    if snappable is not None:
+        # a pair of nodes joined by several roads is snappable when one of them has access
+        snappable_edges = sp.csr_array((np.ones(acc_rows.size), (acc_rows, acc_cols)), shape=(n, n))
     return CSRGraph(
-        time_s=time_s, length_m=length_m, node_ids=node_ids, x=np.asarray(xs), y=np.asarray(ys), crs=crs, snappable=snappable
+        time_s=time_s, length_m=length_m, node_ids=node_ids, x=np.asarray(xs), y=np.asarray(ys), crs=crs,
+        snappable=snappable, snappable_edges=snappable_edges,
     )
 
 

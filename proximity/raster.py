@@ -10,17 +10,18 @@ Grid
     population raster and the zones. A cell belongs to a polygon when its *centre* lies
     inside it (``rasterio.features`` with ``all_touched=False``).
 Travel time of a cell
-    The engine's model (:mod:`proximity.traveltime`) evaluated at the cell centre ``p``:
-    ``min_i (T_i + |p - node_i| * access_detour / access_speed)`` over the ``k_nodes``
-    allowed network nodes nearest to ``p`` within ``max_snap_m``, where ``T_i`` is the time
+    The engine's model (:mod:`proximity.traveltime`, through the internal engine shared
+    with it) evaluated at the cell centre ``p``: ``p`` is snapped onto the nearest allowed
+    edge, continues to the edge's ends with the partial edge times, and ``T_i`` is the time
     from node ``i`` to the nearest facility (one multi-source Dijkstra on the transposed
-    graph, each facility linked to its node by its own off-network leg, exactly as in
-    :func:`proximity.traveltime.nearest`). With ``k_nodes=1`` a cell's value *is*
-    ``traveltime.nearest`` from its centre (same k-d tree, same node, same legs). With the
-    default ``k_nodes=8`` (the rule of :func:`proximity.traveltime.isochrones`) a cell may
-    take a second-nearest node when that is faster (e.g. a node on a fast road 300 m away
-    rather than a dead end 250 m away): values are then ``<=`` the engine's, and the
-    surface has fewer single-node artefacts.
+    graph, each facility a virtual source on its own edge with its own off-network leg),
+    direct trips included, exactly as in :func:`proximity.traveltime.nearest`. With
+    ``k_nodes=1`` a cell's value *is* ``traveltime.nearest`` from its centre. With the
+    default ``k_nodes=8`` (the rule of :func:`proximity.traveltime.isochrones`) a cell also
+    considers its ``k_nodes`` nearest allowed nodes within ``max_snap_m``, each reached
+    straight, ``T_i + |p - node_i| * access_detour / access_speed``, when that is faster
+    (e.g. a node on a fast road 300 m away rather than a slow edge 250 m away): values are
+    then ``<=`` the engine's, and the surface has fewer single-edge artefacts.
 Nodata
     Float rasters use ``NaN`` as nodata (written as ``nodata=nan`` in the files): cells
     whose centre is outside the territory polygon, and, in travel-time surfaces, cells
@@ -59,7 +60,7 @@ import shapely
 from affine import Affine
 from scipy.sparse.csgraph import dijkstra
 
-from . import traveltime
+from . import _engine as engine
 from ._io import atomic_path, check_out_dir, write_csv
 from .errors import CRSError, DataFileError, InputError, MissingColumnError, UnreachableWarning
 from .network import ACCESS_DETOUR, ACCESS_SPEED_KMH, CSRGraph
@@ -232,27 +233,6 @@ def _inside_mask(geom: shapely.Geometry, transform: Affine, shape: tuple[int, in
 
 
 # --------------------------------------------------------------------------- travel-time surfaces
-def _node_seconds(prep: Any, f: Any, f_sel: np.ndarray, *, to: bool) -> np.ndarray:
-    """Seconds between every node and its nearest facility, facility legs included.
-
-    The construction of :func:`proximity.traveltime.nearest` (``k=1``): each facility is a
-    virtual source linked to its node by its own off-network leg, and one multi-source
-    Dijkstra runs on the transposed graph (travel *to* the facilities).
-    """
-    import scipy.sparse as sp
-
-    base = prep.reverse if to else prep.forward
-    n = base.shape[0]
-    f_pos = np.flatnonzero(f_sel)
-    n_f = f_pos.size
-    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.arange(1, n_f + 1, dtype=np.int32)])
-    indices = np.concatenate([base.indices, f.node[f_pos].astype(np.int32)])
-    data = np.concatenate([base.data, f.leg_s[f_pos]])
-    aug = sp.csr_matrix((data, indices, indptr), shape=(n + n_f, n + n_f))
-    dist = dijkstra(aug, directed=True, indices=np.arange(n, n + n_f), min_only=True)
-    return np.asarray(dist[:n], dtype=float)
-
-
 def travel_time_surface(
     graph: CSRGraph,
     facilities: gpd.GeoDataFrame | gpd.GeoSeries,
@@ -260,7 +240,7 @@ def travel_time_surface(
     territory_polygon: Any,
     cell_m: float = 200.0,
     crs: str = "EPSG:2154",
-    max_snap_m: float = traveltime.MAX_SNAP_M,
+    max_snap_m: float = engine.MAX_SNAP_M,
     k_nodes: int = K_NODES,
     snap_to: np.ndarray | None = None,
     direction: str = "to",
@@ -286,7 +266,7 @@ def travel_time_surface(
     max_snap_m : float
         Longest off-network leg (straight metres) from a cell centre to a node.
     k_nodes : int
-        Allowed nodes considered per cell (see the module notes); ``1`` gives exactly
+        Allowed nodes also considered per cell (see the module notes); ``1`` gives exactly
         :func:`proximity.traveltime.nearest` from the cell centre.
     snap_to : numpy.ndarray of bool, optional
         Nodes cells and facilities may snap to (default ``graph.snappable``), as in the engine.
@@ -319,50 +299,61 @@ def travel_time_surface(
     >>> airports = ter.gateways[ter.gateways["kind"].eq("airport") & ter.gateways["on_network"]]  # doctest: +SKIP
     >>> minutes, transform = travel_time_surface(ter.csr, airports, territory_polygon=ter.municipalities)  # doctest: +SKIP
     """
-    prep = traveltime._prepared(graph)
-    f_geom = traveltime._check_points(facilities, "facilities")
+    prep = engine.prepared(graph)
+    f_geom = engine.check_points(facilities, "facilities")
     c = _check_cell_m(cell_m)
     pcrs = _check_projected(crs)
     if isinstance(k_nodes, (bool, np.bool_)) or not isinstance(k_nodes, (int, np.integer)) or k_nodes < 1:
-        raise InputError(f"k_nodes must be a positive integer (1 = the engine's single nearest node), got {k_nodes!r}")
-    traveltime._check_access(max_snap_m, access_speed_kmh, access_detour)
-    traveltime._check_direction(direction)
-    snap_to = traveltime._check_snap_to(graph, snap_to)
+        raise InputError(f"k_nodes must be a positive integer (1 = the engine alone), got {k_nodes!r}")
+    engine.check_access(max_snap_m, access_speed_kmh, access_detour)
+    engine.check_direction(direction)
+    snap_to = engine.check_snap_to(graph, snap_to)
     geom = _area_geometry(territory_polygon, pcrs, "territory_polygon")
     transform, shape = _grid_of_bounds(geom.bounds, c)
 
-    f = traveltime._snap_points(graph, prep, f_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
+    opts = {"max_snap_m": max_snap_m, "access_speed_kmh": access_speed_kmh, "access_detour": access_detour, "snap_to": snap_to}
+    f = engine.snap_points(graph, prep, f_geom, name="facilities", **opts)
     if not f.ok.any():
         raise InputError(f"no facility is within max_snap_m={max_snap_m:g} m of the network; raise max_snap_m or check the facilities' CRS")
     if (~f.ok).any():
-        warnings.warn(traveltime._far_message(int((~f.ok).sum()), "facilities", max_snap_m) + " (left out)", UnreachableWarning, stacklevel=2)
-    node_s = _node_seconds(prep, f, f.ok, to=direction == "to")
+        warnings.warn(engine.far_message(int((~f.ok).sum()), "facilities", max_snap_m) + " (left out)", UnreachableWarning, stacklevel=2)
+    to = direction == "to"
+    f_pos = np.flatnonzero(f.ok)
+    node_dist = engine.node_seconds(prep, f, f_pos, to=to)
+    node_s = node_dist[0]
 
     inside = _inside_mask(geom, transform, shape)
     rows, cols = np.nonzero(inside)
-    xy = _cell_centres(transform, rows, cols)
-    gcrs = pyproj.CRS.from_user_input(graph.crs)
-    if not gcrs.equals(pcrs):
-        tr = pyproj.Transformer.from_crs(pcrs, gcrs, always_xy=True)
-        xy = np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
-    tree, pos = prep.tree(snap_to)
-    k = min(int(k_nodes), tree.n)
-    # query a hair beyond the limit, then apply the engine's inclusive test (dist <= max_snap_m)
-    bound = max_snap_m * (1 + 1e-9) + 1e-9
+    centres = gpd.GeoSeries(gpd.points_from_xy(*_cell_centres(transform, rows, cols).T), crs=pcrs)
+    # the engine at every cell centre: snapped onto the nearest edge, direct trips included
+    cells = engine.snap_points(graph, prep, centres, name="cells", **opts)
+    ok = np.flatnonzero(cells.ok)
     best = np.full(rows.size, np.inf)
-    step = max(1, _QUERY_ROWS // k)
-    for a in range(0, rows.size, step):
-        q = xy[a : a + step]
-        d, i = tree.query(q, k=k, distance_upper_bound=bound)
-        d, i = d.reshape(len(q), k), i.reshape(len(q), k)
-        found = (i < tree.n) & (d <= max_snap_m)
-        node = np.where(found, i, 0)
-        if pos is not None:
-            node = pos[node]
-        # the engine's leg expression, so that k_nodes=1 matches nearest() to the last bit
-        leg = np.where(found, d * access_detour / (access_speed_kmh / 3.6), np.inf)
-        t = np.where(found, node_s[node] + leg, np.inf)
-        best[a : a + len(q)] = t.min(axis=1)
+    if to:
+        direct = engine.direct_pairs(cells, ok, f, f_pos)
+    else:
+        fd = engine.direct_pairs(f, f_pos, cells, ok)
+        direct = (fd[1], fd[0], fd[2])
+    best[ok] = engine.nearest_one(prep, cells, ok, f, f_pos, to=to, max_s=np.inf, node_dist=node_dist, direct=direct)[0]
+    if k_nodes > 1:
+        # also the k nearest allowed nodes, each with its own straight leg (see the module notes)
+        xy = cells.xy
+        tree, pos = prep.tree(snap_to)
+        k = min(int(k_nodes), tree.n)
+        # query a hair beyond the limit, then apply the engine's inclusive test (dist <= max_snap_m)
+        bound = max_snap_m * (1 + 1e-9) + 1e-9
+        step = max(1, _QUERY_ROWS // k)
+        for a in range(0, rows.size, step):
+            q = xy[a : a + step]
+            d, i = tree.query(q, k=k, distance_upper_bound=bound)
+            d, i = d.reshape(len(q), k), i.reshape(len(q), k)
+            found = (i < tree.n) & (d <= max_snap_m)
+            node = np.where(found, i, 0)
+            if pos is not None:
+                node = pos[node]
+            leg = np.where(found, d * cells.seconds_per_m, np.inf)
+            t = np.where(found, node_s[node] + leg, np.inf)
+            best[a : a + len(q)] = np.minimum(best[a : a + len(q)], t.min(axis=1))
     out = np.full(shape, np.nan)
     out[rows, cols] = np.where(np.isfinite(best), best / 60.0, np.nan)
     return out, transform
@@ -612,7 +603,7 @@ def travel_time_rasters(
             "k_nodes": k_nodes,
             "access_speed_kmh": ACCESS_SPEED_KMH,
             "access_detour": ACCESS_DETOUR,
-            "max_snap_m": traveltime.MAX_SNAP_M,
+            "max_snap_m": engine.MAX_SNAP_M,
             "model": "minutes to the nearest facility: best over the k nearest allowed nodes of node minutes + off-network leg",
         }
         paths.append(write_cog(minutes, transform, out / f"{_TRAVEL_PREFIX}{kind}.tif", crs=crs, tags=tags, description=f"minutes to nearest {kind}"))
@@ -944,7 +935,7 @@ def zonal_population_within(
         items = [(stem.removeprefix(_TRAVEL_PREFIX), travel_raster)]
     else:
         items = [("facility", travel_raster)]
-    thresholds = traveltime._check_thresholds(thresholds_minutes)
+    thresholds = engine.check_thresholds(thresholds_minutes)
     pop, p_tr, p_crs = _as_grid(population_raster, "population_raster")
     grids = {k: _as_grid(v, f"travel_raster[{k!r}]") for k, v in items}
     ref_tr, ref_crs = p_tr, p_crs
@@ -1021,7 +1012,7 @@ def write_rasters(
     >>> write_rasters(ter, "out/rasters")                                 # doctest: +SKIP
     """
     out = check_out_dir(out_dir)
-    thresholds = traveltime._check_thresholds(thresholds_minutes)
+    thresholds = engine.check_thresholds(thresholds_minutes)
     crs = _territory_crs(territory)
     paths = travel_time_rasters(territory, out, cell_m=cell_m, kinds=kinds, k_nodes=k_nodes)
     pop, transform = population_raster(territory.municipalities, territory.csr, cell_m=cell_m, crs=crs)

@@ -11,17 +11,30 @@ Points
     Their index labels are the ids in the results (``origin_id``, ``destination_id``), so
     the index must be unique.
 Snapping
-    A point is attached to its nearest network node (straight-line distance ``snap_m``). A
-    point more than ``max_snap_m`` (default :data:`MAX_SNAP_M`) from every node is
-    *unreachable*: it is kept in the results with ``minutes = inf`` and counted in an
-    :class:`~proximity.errors.UnreachableWarning`, never silently dropped.
+    A point is attached to the nearest point *on an edge* of the network (straight-line
+    distance ``snap_m``), as if the edge were split there: the trip continues to both ends
+    of the edge with the partial edge times, along the directions the edge allows (one-way
+    edges are respected). Points never snap onto a motorway, a motorway link or a trunk
+    link (only onto roads with access, ``graph.snappable_edges``), nor onto nodes outside
+    ``snap_to``. A point more than ``max_snap_m`` (default :data:`MAX_SNAP_M`) from every
+    allowed edge is *unreachable*: it is kept in the results with ``minutes = inf`` and
+    counted in an :class:`~proximity.errors.UnreachableWarning`, never silently dropped.
 Off-network legs
-    The trip from a point to its node (and from a facility's node to the facility) is part
-    of every travel time: ``snap_m * access_detour`` metres at ``access_speed_kmh``
-    (defaults :data:`proximity.network.ACCESS_DETOUR` = 1.3 and
+    The trip from a point to its snapped point (and from a facility's snapped point to the
+    facility) is part of every travel time: ``snap_m * access_detour`` metres at
+    ``access_speed_kmh`` (defaults :data:`proximity.network.ACCESS_DETOUR` = 1.3 and
     :data:`proximity.network.ACCESS_SPEED_KMH` = 20 km/h, re-exported here: a point 1 km
-    from the road adds 3.9 minutes). Two points snapped to the same node are
-    ``leg_a + leg_b`` apart (the model never shortcuts between points off the network).
+    from the road adds 3.9 minutes).
+Direct trips
+    Two points on the same edge travel along it. Two points closer to each other than the
+    sum of their distances to the network (``|p - q| <= snap_p + snap_q``: they share their
+    way to the road) travel straight at the access speed, ``|p - q| * access_detour``; in
+    particular a point is 0 minutes from itself.
+Coordinates
+    NaN or infinite coordinates, degrees out of range, and points far outside the network
+    that land on it once their coordinates are swapped (lat/lon order) or read in another
+    CRS raise an :class:`~proximity.errors.InputError` (a
+    :class:`~proximity.errors.CRSError`) naming the argument and the fix.
 Unreachable
     :func:`nearest` reports ``minutes = numpy.inf`` and ``destination_id = <NA>`` (never NaN)
     for an origin that is beyond ``max_snap_m`` or from which no facility can be reached on
@@ -55,24 +68,21 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import math
-import warnings
-import weakref
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
-import scipy.sparse as sp
 import shapely
-from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from .errors import CRSError, InputError, MissingColumnError, UnreachableWarning
+from . import _engine as engine
+from ._engine import MAX_SNAP_M
+from .errors import InputError, MissingColumnError
 from .network import ACCESS_DETOUR, ACCESS_SPEED_KMH, CSRGraph
 
 __all__ = [
@@ -90,214 +100,12 @@ __all__ = [
 ]
 
 # ACCESS_SPEED_KMH (km/h of the off-network leg) and ACCESS_DETOUR (its length over the
-# straight distance) come from proximity.network, so every module uses one convention.
-#: A point further than this (metres) from every network node is unreachable.
-MAX_SNAP_M: float = 5000.0
-
-# A Dijkstra run from b sources allocates a (b, n_nodes) float64 matrix: bound it.
-_BATCH_BYTES = 64 * 2**20
-# Point-level blocks (origins x destinations) are cut to at most this many cells.
-_BLOCK_CELLS = 4 * 2**20
-_DIRECTIONS = ("to", "from")
-
-
-# --------------------------------------------------------------------------- graph cache
-class _Prepared:
-    """Arrays derived once per graph, each on first use (the CSRGraph itself stays frozen)."""
-
-    def __init__(self, graph: CSRGraph) -> None:
-        self._graph = weakref.ref(graph)
-        self._forward: sp.csr_matrix | None = None
-        self._reverse: sp.csr_matrix | None = None
-        self._trees: dict[bytes | None, tuple[cKDTree, np.ndarray | None]] = {}
-        self._scc: tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix] | None = None
-
-    @property
-    def graph(self) -> CSRGraph:
-        graph = self._graph()
-        if graph is None:  # pragma: no cover - the cache entry dies with its graph
-            raise InputError("the graph of this cache entry no longer exists")
-        return graph
-
-    @property
-    def n(self) -> int:
-        return self.graph.n_nodes
-
-    @property
-    def forward(self) -> sp.csr_matrix:
-        if self._forward is None:
-            self._forward = _as_csgraph(self.graph.time_s)
-        return self._forward
-
-    @property
-    def reverse(self) -> sp.csr_matrix:
-        if self._reverse is None:
-            self._reverse = _as_csgraph(self.graph.time_s.T)
-        return self._reverse
-
-    def tree(self, snap_to: np.ndarray | None) -> tuple[cKDTree, np.ndarray | None]:
-        """k-d tree of the nodes allowed by ``snap_to`` and their positions (None: all)."""
-        key = None if snap_to is None else hashlib.blake2b(np.packbits(snap_to).tobytes(), digest_size=16).digest()
-        if key not in self._trees:
-            g = self.graph
-            pos = None if snap_to is None else np.flatnonzero(snap_to)
-            x, y = np.asarray(g.x, float), np.asarray(g.y, float)
-            xy = np.column_stack([x, y]) if pos is None else np.column_stack([x[pos], y[pos]])
-            self._trees[key] = (cKDTree(xy), pos)
-        return self._trees[key]
-
-    def scc(self) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
-        """Strong-component labels of the nodes and the condensation (forward, reverse)."""
-        if self._scc is None:
-            n_comp, labels = connected_components(self.forward, directed=True, connection="strong")
-            coo = self.forward.tocoo()
-            a, b = labels[coo.row], labels[coo.col]
-            keep = a != b
-            ones = np.ones(int(keep.sum()))
-            cond = sp.csr_matrix((ones, (a[keep], b[keep])), shape=(n_comp, n_comp))
-            self._scc = (labels.astype(np.int64), cond, cond.T.tocsr())
-        return self._scc
-
-
-_CACHE: weakref.WeakKeyDictionary[CSRGraph, _Prepared] = weakref.WeakKeyDictionary()
-
-
-def _as_csgraph(a: Any) -> sp.csr_matrix:
-    """A float64 CSR matrix with int32 indices, the form csgraph uses without copying."""
-    m = sp.csr_matrix(a, dtype=np.float64, copy=True)
-    m.sum_duplicates()
-    m.sort_indices()
-    m.indices = np.ascontiguousarray(m.indices, dtype=np.int32)
-    m.indptr = np.ascontiguousarray(m.indptr, dtype=np.int32)
-    return m
-
-
-def _prepared(graph: CSRGraph) -> _Prepared:
-    if not isinstance(graph, CSRGraph):
-        raise InputError(
-            f"graph must be a proximity.network.CSRGraph, got {type(graph).__name__}; "
-            "convert a networkx graph with proximity.network.graph_to_csr(G)"
-        )
-    prep = _CACHE.get(graph)
-    if prep is None:
-        if graph.time_s.nnz >= 2**31 - 2**20:
-            raise InputError("graph has too many edges for scipy.sparse.csgraph (2**31); split the territory")
-        prep = _Prepared(graph)
-        _CACHE[graph] = prep
-    return prep
-
-
-# --------------------------------------------------------------------------- validation
-def _check_points(points: Any, name: str) -> gpd.GeoSeries:
-    """The geometry of ``points`` as a GeoSeries, after checking it is usable."""
-    if isinstance(points, gpd.GeoDataFrame):
-        try:
-            geom = points.geometry
-        except AttributeError:
-            raise InputError(f"{name} has no active geometry column; set one with .set_geometry(...)") from None
-    elif isinstance(points, gpd.GeoSeries):
-        geom = points
-    else:
-        raise InputError(
-            f"{name} must be a GeoDataFrame or GeoSeries of points, got {type(points).__name__}; "
-            "build one with geopandas.GeoSeries(geopandas.points_from_xy(x, y), crs=...)"
-        )
-    if len(geom) == 0:
-        raise InputError(f"{name} is empty; pass at least one point")
-    if geom.crs is None:
-        raise CRSError(f"{name} has no CRS; set it with .set_crs('EPSG:4326') (or the CRS of its coordinates)")
-    values = geom.values
-    bad = np.asarray(geom.isna()) | ~np.asarray(shapely.get_type_id(values) == 0) | np.asarray(shapely.is_empty(values))
-    if bad.any():
-        labels = list(geom.index[bad][:5])
-        raise InputError(
-            f"{name} has {int(bad.sum())} missing, empty or non-point geometries (e.g. rows {labels}); "
-            "drop them or convert them with .representative_point()"
-        )
-    if not geom.index.is_unique:
-        dup = list(geom.index[geom.index.duplicated()][:5])
-        raise InputError(f"{name} has duplicate index labels (e.g. {dup}); the index gives the ids: make it unique (e.g. .reset_index())")
-    return geom
-
-
-def _check_max_minutes(max_minutes: float | None) -> float:
-    """The cut-off in seconds (inf when None)."""
-    if max_minutes is None:
-        return math.inf
-    try:
-        value = float(max_minutes)
-    except (TypeError, ValueError):
-        raise InputError(f"max_minutes must be a number of minutes or None, got {max_minutes!r}") from None
-    if math.isnan(value) or value < 0:
-        raise InputError(f"max_minutes must be >= 0 (or None for no cut-off), got {max_minutes!r}")
-    return value * 60.0
-
-
-def _check_access(max_snap_m: float, access_speed_kmh: float, access_detour: float) -> None:
-    for name, value, low in (("max_snap_m", max_snap_m, 0.0), ("access_speed_kmh", access_speed_kmh, 0.0)):
-        if not isinstance(value, (int, float, np.number)) or math.isnan(value) or value <= low:
-            raise InputError(f"{name} must be a positive number, got {value!r}")
-    if not isinstance(access_detour, (int, float, np.number)) or math.isnan(access_detour) or access_detour < 1:
-        raise InputError(f"access_detour must be a number >= 1 (road distance / straight distance), got {access_detour!r}")
-
-
-def _check_direction(direction: str) -> None:
-    if direction not in _DIRECTIONS:
-        raise InputError(f"direction must be 'to' (origins travel to the facilities) or 'from' (facilities travel to the origins), got {direction!r}")
-
-
-# --------------------------------------------------------------------------- snapping
-@dataclass(frozen=True)
-class _Snapped:
-    index: pd.Index
-    xy: np.ndarray  # (n, 2) in the graph's CRS
-    node: np.ndarray  # int64 node positions
-    snap_m: np.ndarray
-    ok: np.ndarray  # bool: within max_snap_m
-    leg_s: np.ndarray  # off-network leg in seconds (inf when not ok)
-
-
-def _check_snap_to(graph: CSRGraph, snap_to: Any) -> np.ndarray | None:
-    if snap_to is None:
-        # the graph's own mask (graph_to_csr sets it from the road classes) or every node
-        return graph.snappable
-    mask = np.asarray(snap_to)
-    if mask.dtype != bool or mask.shape != (graph.n_nodes,):
-        raise InputError(
-            f"snap_to must be a boolean array with one value per graph node ({graph.n_nodes}), "
-            f"got dtype {mask.dtype} and shape {mask.shape}; build it with proximity.network.access_node_mask(G)"
-        )
-    if not mask.any():
-        raise InputError("snap_to allows no node at all; pass None to snap to every node")
-    return mask
-
-
-def _snap_points(graph: CSRGraph, prep: _Prepared, geom: gpd.GeoSeries, max_snap_m: float, access_speed_kmh: float, access_detour: float, snap_to: np.ndarray | None) -> _Snapped:
-    if not pyproj.CRS(geom.crs).equals(pyproj.CRS(graph.crs)):
-        geom = geom.to_crs(graph.crs)
-    xy = shapely.get_coordinates(geom.values)
-    tree, pos = prep.tree(snap_to)
-    dist, node = tree.query(xy, k=1)
-    node = np.asarray(node, dtype=np.int64)
-    if pos is not None:
-        node = pos[node]
-    dist = np.asarray(dist, dtype=float)
-    ok = dist <= max_snap_m
-    leg = np.where(ok, dist * access_detour / (access_speed_kmh / 3.6), np.inf)
-    return _Snapped(index=geom.index, xy=xy, node=node, snap_m=dist, ok=ok, leg_s=leg)
-
-
-def _warn(parts: list[str]) -> None:
-    if parts:
-        warnings.warn("; ".join(parts), UnreachableWarning, stacklevel=3)
-
-
-def _far_message(n: int, name: str, max_snap_m: float) -> str:
-    return f"{n} point(s) of {name} are more than {max_snap_m:g} m from the network and unreachable (raise max_snap_m or extend the network)"
+# straight distance) come from proximity.network, and MAX_SNAP_M (metres: a point further
+# from every allowed edge is unreachable) from the engine, so every module uses one convention.
 
 
 def snap(graph: CSRGraph, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_snap_m: float = MAX_SNAP_M, snap_to: np.ndarray | None = None) -> pd.DataFrame:
-    """Attach points to their nearest network node.
+    """Attach points to the nearest point on an edge of the network.
 
     Parameters
     ----------
@@ -306,19 +114,29 @@ def snap(graph: CSRGraph, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_snap_
     points : GeoDataFrame or GeoSeries
         Points in any CRS.
     max_snap_m : float
-        A point further than this from every node is unreachable.
+        A point further than this from every allowed edge is unreachable.
     snap_to : numpy.ndarray of bool, optional
-        The nodes points may snap to, one value per graph node (e.g.
-        :func:`proximity.network.access_node_mask`, which excludes motorway-only nodes);
-        default ``graph.snappable`` (set by :func:`~proximity.network.graph_to_csr` from the
-        road classes), or every node when the graph has none.
+        The nodes points may reach, one value per graph node (e.g.
+        :func:`proximity.network.access_node_mask`, which excludes motorway-only nodes): a
+        point snaps onto edges whose two ends are allowed (and that have road access,
+        ``graph.snappable_edges``); default ``graph.snappable`` (set by
+        :func:`~proximity.network.graph_to_csr` from the road classes), or every node
+        when the graph has none.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed like ``points``: ``node`` (position in the graph), ``node_id`` (id in the
-        source graph), ``snap_m`` (straight distance to the node) and ``reachable``
-        (``snap_m <= max_snap_m``). Unreachable points keep their nearest node and distance.
+        Indexed like ``points``: ``u_id`` and ``v_id`` (the edge's end nodes, ids in the
+        source graph; equal when the point is on a node), ``fraction`` (position of the
+        snapped point from ``u`` to ``v``, 0 to 1), ``node`` and ``node_id`` (the end
+        nearer to the snapped point: position in the graph and id), ``snap_m`` (straight
+        distance to the snapped point) and ``reachable`` (``snap_m <= max_snap_m``).
+        Unreachable points keep their nearest allowed node and distance.
+
+    Raises
+    ------
+    InputError
+        Unusable points (see the module notes on coordinates) or options.
 
     Warns
     -----
@@ -327,159 +145,34 @@ def snap(graph: CSRGraph, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_snap_
 
     Examples
     --------
-    >>> snap(csr, firms)  # doctest: +SKIP
-          node  node_id  snap_m  reachable
-    firm     0        1     0.0       True
+    >>> snap(csr, firms)
+          u_id  v_id  fraction  node  node_id  snap_m  reachable
+    firm     1     1       0.0     0        1     0.0       True
     """
-    prep = _prepared(graph)
-    geom = _check_points(points, "points")
-    _check_access(max_snap_m, ACCESS_SPEED_KMH, ACCESS_DETOUR)
-    snap_to = _check_snap_to(graph, snap_to)
-    s = _snap_points(graph, prep, geom, max_snap_m, ACCESS_SPEED_KMH, ACCESS_DETOUR, snap_to)
+    prep = engine.prepared(graph)
+    geom = engine.check_points(points, "points")
+    engine.check_access(max_snap_m, ACCESS_SPEED_KMH, ACCESS_DETOUR)
+    snap_to = engine.check_snap_to(graph, snap_to)
+    s = engine.snap_points(graph, prep, geom, name="points", max_snap_m=max_snap_m, access_speed_kmh=ACCESS_SPEED_KMH, access_detour=ACCESS_DETOUR, snap_to=snap_to)
     n_far = int((~s.ok).sum())
     if n_far:
-        _warn([_far_message(n_far, "points", max_snap_m)])
+        engine.warn([engine.far_message(n_far, "points", max_snap_m)])
+    ids = np.asarray(graph.node_ids)
     return pd.DataFrame(
-        {"node": s.node, "node_id": np.asarray(graph.node_ids)[s.node], "snap_m": s.snap_m, "reachable": s.ok},
+        {
+            "u_id": ids[s.out_node[:, 0]], "v_id": ids[s.out_node[:, 1]], "fraction": s.frac,
+            "node": s.node, "node_id": ids[s.node], "snap_m": s.snap_m, "reachable": s.ok,
+        },
         index=s.index.copy(),
     )
 
 
-# --------------------------------------------------------------------------- reachability
-def _reach_mask(prep: _Prepared, start_nodes: np.ndarray, *, reverse: bool) -> np.ndarray:
-    """Bool per node: reachable from ``start_nodes`` (or, with ``reverse``, reaching them)."""
-    labels, cond, cond_t = prep.scc()
-    if cond.shape[0] == 1:
-        return np.ones(labels.shape[0], dtype=bool)
-    starts = np.unique(labels[start_nodes])
-    d = dijkstra(cond_t if reverse else cond, directed=True, indices=starts, unweighted=True, min_only=True)
-    return np.isfinite(d)[labels]
-
-
-def _count_unreachable_pairs(prep: _Prepared, o_nodes: np.ndarray, d_nodes: np.ndarray) -> int:
-    """Number of (origin, destination) pairs with no directed path, by strong components."""
-    labels, cond, _ = prep.scc()
-    if cond.shape[0] == 1 or o_nodes.size == 0 or d_nodes.size == 0:
-        return 0
-    lo, lo_count = np.unique(labels[o_nodes], return_counts=True)
-    ld, ld_count = np.unique(labels[d_nodes], return_counts=True)
-    total = 0
-    step = max(1, _BATCH_BYTES // (8 * cond.shape[0]))
-    for a in range(0, lo.size, step):
-        d = dijkstra(cond, directed=True, indices=lo[a : a + step], unweighted=True)
-        unreachable = ~np.isfinite(d[:, ld])
-        total += int((lo_count[a : a + step, None] * ld_count[None, :] * unreachable).sum())
-    return total
-
-
-# --------------------------------------------------------------------------- engines
-def _nearest_one(prep: _Prepared, o: _Snapped, o_sel: np.ndarray, f: _Snapped, f_sel: np.ndarray, *, to: bool, max_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Seconds to the nearest facility and its position in ``f`` for the origins ``o_sel``.
-
-    One multi-source Dijkstra: each facility is a virtual node linked to its network node
-    by its own off-network leg, so facilities sharing a node keep their exact offsets.
-    Travelling *to* facilities means searching from them on the transposed graph.
-    """
-    base = prep.reverse if to else prep.forward
-    n = base.shape[0]
-    f_pos = np.flatnonzero(f_sel)
-    n_f = f_pos.size
-    times = np.full(o_sel.size, np.inf)
-    which = np.full(o_sel.size, -1, dtype=np.int64)
-    if n_f == 0 or o_sel.size == 0:
-        return times, which
-    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.arange(1, n_f + 1, dtype=np.int32)])
-    indices = np.concatenate([base.indices, f.node[f_pos].astype(np.int32)])
-    data = np.concatenate([base.data, f.leg_s[f_pos]])  # explicit zeros are edges in csgraph
-    aug = sp.csr_matrix((data, indices, indptr), shape=(n + n_f, n + n_f))
-    o_leg = o.leg_s[o_sel]
-    limit = max(0.0, max_s - float(o_leg.min())) if math.isfinite(max_s) else np.inf
-    dist, _, src = dijkstra(aug, directed=True, indices=np.arange(n, n + n_f), min_only=True, return_predecessors=True, limit=limit)
-    nodes = o.node[o_sel]
-    t = dist[nodes] + o_leg
-    s = src[nodes]
-    found = (s >= 0) & (t <= max_s)
-    times[found] = t[found]
-    which[found] = f_pos[s[found] - n]
-    return times, which
-
-
-def _blocks(prep: _Prepared, src_u: np.ndarray, dst_u: np.ndarray, limit: float) -> Iterator[tuple[slice, slice, np.ndarray]]:
-    """Network seconds between unique source nodes and unique destination nodes, in blocks.
-
-    Dijkstra runs from the smaller side (on the transposed graph when that is the
-    destinations), a batch of sources at a time. Yields ``(rows, cols, M)`` with
-    ``M[i, j]`` the time from ``src_u[rows][i]`` to ``dst_u[cols][j]`` (inf beyond ``limit``).
-    """
-    step = max(1, _BATCH_BYTES // (8 * prep.n))
-    if src_u.size <= dst_u.size:
-        for a in range(0, src_u.size, step):
-            rows = slice(a, min(a + step, src_u.size))
-            d = dijkstra(prep.forward, directed=True, indices=src_u[rows], limit=limit)
-            yield rows, slice(0, dst_u.size), d[:, dst_u]
-    else:
-        for a in range(0, dst_u.size, step):
-            cols = slice(a, min(a + step, dst_u.size))
-            d = dijkstra(prep.reverse, directed=True, indices=dst_u[cols], limit=limit)
-            yield slice(0, src_u.size), cols, np.ascontiguousarray(d[:, src_u].T)
-
-
-@dataclass(frozen=True)
-class _Side:
-    """Points of one side grouped by their unique node, for block expansion."""
-
-    pos: np.ndarray  # positions (in the _Snapped arrays) of the selected points
-    unique: np.ndarray  # unique node positions
-    order: np.ndarray  # pos sorted by unique node
-    inv_sorted: np.ndarray  # unique-node index of each point in ``order``
-    bounds: np.ndarray  # points of unique node u are order[bounds[u]:bounds[u + 1]]
-
-    @classmethod
-    def of(cls, s: _Snapped, sel: np.ndarray) -> _Side:
-        pos = np.flatnonzero(sel)
-        unique, inv = np.unique(s.node[pos], return_inverse=True)
-        k = np.argsort(inv, kind="stable")
-        bounds = np.searchsorted(inv[k], np.arange(unique.size + 1))
-        return cls(pos=pos, unique=unique, order=pos[k], inv_sorted=inv[k], bounds=bounds)
-
-    def points(self, block: slice) -> tuple[np.ndarray, np.ndarray]:
-        """Point positions in a block of unique nodes and their local unique index."""
-        lo, hi = self.bounds[block.start], self.bounds[block.stop]
-        return self.order[lo:hi], self.inv_sorted[lo:hi] - block.start
-
-
-def _point_blocks(prep: _Prepared, a: _Snapped, a_side: _Side, b: _Snapped, b_side: _Side, max_s: float) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Seconds (legs included) from points ``a`` to points ``b``, inf beyond ``max_s``.
-
-    Yields ``(a_pos, b_pos, T)`` with ``T[i, j]`` the time from ``a_pos[i]`` to ``b_pos[j]``.
-    """
-    if a_side.pos.size == 0 or b_side.pos.size == 0:
-        return
-    limit = np.inf
-    if math.isfinite(max_s):
-        limit = max(0.0, max_s - float(a.leg_s[a_side.pos].min()) - float(b.leg_s[b_side.pos].min()))
-    for rows, cols, m in _blocks(prep, a_side.unique, b_side.unique, limit):
-        a_pos, a_loc = a_side.points(rows)
-        b_pos, b_loc = b_side.points(cols)
-        if a_pos.size == 0 or b_pos.size == 0:
-            continue
-        chunk = max(1, _BLOCK_CELLS // b_pos.size)
-        for c in range(0, a_pos.size, chunk):
-            ap, al = a_pos[c : c + chunk], a_loc[c : c + chunk]
-            t = m[al][:, b_loc]
-            t += a.leg_s[ap, None]
-            t += b.leg_s[None, b_pos]
-            if math.isfinite(max_s):
-                t[t > max_s] = np.inf
-            yield ap, b_pos, t
-
-
-def _nearest_k(prep: _Prepared, o: _Snapped, o_sel: np.ndarray, f: _Snapped, f_sel: np.ndarray, *, k: int, to: bool, max_s: float) -> tuple[np.ndarray, np.ndarray]:
+# --------------------------------------------------------------------------- public API
+def _nearest_k(prep: engine.Prepared, o: engine.Snapped, o_sel: np.ndarray, f: engine.Snapped, f_sel: np.ndarray, *, k: int, to: bool, max_s: float) -> tuple[np.ndarray, np.ndarray]:
     """The k smallest times (sorted) and facility positions for every origin (rows of ``o``)."""
-    best_t = np.full((len(o.node), k), np.inf)
-    best_f = np.full((len(o.node), k), -1, dtype=np.int64)
-    o_side, f_side = _Side.of(o, o_sel), _Side.of(f, f_sel)
-    blocks = _point_blocks(prep, o, o_side, f, f_side, max_s) if to else _point_blocks(prep, f, f_side, o, o_side, max_s)
+    best_t = np.full((len(o.index), k), np.inf)
+    best_f = np.full((len(o.index), k), -1, dtype=np.int64)
+    blocks = engine.point_blocks(prep, o, o_sel, f, f_sel, max_s) if to else engine.point_blocks(prep, f, f_sel, o, o_sel, max_s)
     for x_pos, y_pos, t in blocks:
         if to:
             o_pos, f_pos = x_pos, y_pos
@@ -498,7 +191,6 @@ def _nearest_k(prep: _Prepared, o: _Snapped, o_sel: np.ndarray, f: _Snapped, f_s
     return best_t, best_f
 
 
-# --------------------------------------------------------------------------- public API
 def _ids(index: pd.Index, positions: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """Labels of ``index`` at ``positions``, <NA> where the position is -1 (never NaN)."""
     missing = positions < 0
@@ -612,41 +304,50 @@ def nearest(
       origin_id    group  rank destination_id  minutes
     0      firm  airport     1            MPL    18.25
     """
-    prep = _prepared(graph)
-    o_geom = _check_points(origins, "origins")
-    f_geom = _check_points(facilities, "facilities")
+    prep = engine.prepared(graph)
+    o_geom = engine.check_points(origins, "origins")
+    f_geom = engine.check_points(facilities, "facilities")
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
         raise InputError(f"k must be a positive integer, got {k!r}")
     k = int(k)
-    max_s = _check_max_minutes(max_minutes)
-    _check_access(max_snap_m, access_speed_kmh, access_detour)
-    snap_to = _check_snap_to(graph, snap_to)
-    _check_direction(direction)
+    max_s = engine.check_max_minutes(max_minutes)
+    engine.check_access(max_snap_m, access_speed_kmh, access_detour)
+    snap_to = engine.check_snap_to(graph, snap_to)
+    engine.check_direction(direction)
     groups = _groups(facilities, by, len(f_geom))
-    o = _snap_points(graph, prep, o_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
-    f = _snap_points(graph, prep, f_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
+    opts = {"max_snap_m": max_snap_m, "access_speed_kmh": access_speed_kmh, "access_detour": access_detour, "snap_to": snap_to}
+    o = engine.snap_points(graph, prep, o_geom, name="origins", **opts)
+    f = engine.snap_points(graph, prep, f_geom, name="facilities", **opts)
     to = direction == "to"
+    o_ok = np.flatnonzero(o.ok)
+    # direct trips, found once for every group
+    direct = engine.direct_pairs(o, o_ok, f, np.flatnonzero(f.ok))
+    if not to:
+        direct = engine.direct_pairs(f, np.flatnonzero(f.ok), o, o_ok)
+        direct = (direct[1], direct[0], direct[2])
 
-    n_o = len(o.node)
+    n_o = len(o.index)
     times, which = [], []
     no_path: list[str] = []
     for label, mask in groups:
         f_sel = mask & f.ok
         if k == 1:
-            t1, w1 = _nearest_one(prep, o, np.flatnonzero(o.ok), f, f_sel, to=to, max_s=max_s)
+            t1, w1 = engine.nearest_one(prep, o, o_ok, f, f_sel, to=to, max_s=max_s, direct=direct)
             t = np.full((n_o, 1), np.inf)
             w = np.full((n_o, 1), -1, dtype=np.int64)
             t[o.ok, 0], w[o.ok, 0] = t1, w1
         else:
-            t, w = _nearest_k(prep, o, o.ok, f, f_sel, k=k, to=to, max_s=max_s)
+            t, w = _nearest_k(prep, o, o_ok, f, np.flatnonzero(f_sel), k=k, to=to, max_s=max_s)
         # origins (on the network) with no facility: unreachable, or only beyond the cut-off?
         lost = o.ok & ~np.isfinite(t[:, 0])
         if lost.any():
             if not f_sel.any():
                 n_lost = int(lost.sum())
             elif math.isfinite(max_s):
-                reach = _reach_mask(prep, f.node[f_sel], reverse=to)
-                n_lost = int((lost & ~reach[o.node]).sum())
+                f_pos = np.flatnonzero(f_sel)
+                reach = engine.reach_mask(prep, engine.entry_nodes(f, f_pos, out=not to), reverse=to)
+                lost_pos = np.flatnonzero(lost)
+                n_lost = int((~engine.reaches_any(o, lost_pos, reach, out=to)).sum())
             else:
                 n_lost = int(lost.sum())
             if n_lost:
@@ -657,10 +358,10 @@ def nearest(
 
     parts = []
     if (~o.ok).any():
-        parts.append(_far_message(int((~o.ok).sum()), "origins", max_snap_m) + " (minutes=inf)")
+        parts.append(engine.far_message(int((~o.ok).sum()), "origins", max_snap_m) + " (minutes=inf)")
     if (~f.ok).any():
-        parts.append(_far_message(int((~f.ok).sum()), "facilities", max_snap_m) + " (left out)")
-    _warn(parts + no_path)
+        parts.append(engine.far_message(int((~f.ok).sum()), "facilities", max_snap_m) + " (left out)")
+    engine.warn(parts + no_path)
 
     n_g = len(groups)
     t_all = np.stack(times, axis=1)  # (n_o, n_g, k)
@@ -728,7 +429,7 @@ def nearest_table(
         graph, origins, facilities, k=1, by=by, max_minutes=max_minutes, max_snap_m=max_snap_m, snap_to=snap_to,
         access_speed_kmh=access_speed_kmh, access_detour=access_detour, direction=direction,
     )
-    index = _check_points(origins, "origins").index
+    index = engine.check_points(origins, "origins").index
     if by is None:
         return pd.DataFrame({"minutes": long["minutes"].to_numpy(), "id": long["destination_id"].array}, index=index.copy())
     n_o = len(index)
@@ -740,6 +441,21 @@ def nearest_table(
         cols[f"minutes_{g}"] = part["minutes"].to_numpy()
         cols[f"id_{g}"] = part["destination_id"].array
     return pd.DataFrame(cols, index=index.copy())
+
+
+def _pair_unreachable(prep: engine.Prepared, a: engine.Snapped, ai: np.ndarray, b: engine.Snapped, bi: np.ndarray) -> np.ndarray:
+    """Bool per pair (a[ai], b[bi]): no directed network path between their entries."""
+    labels, cond, _ = prep.scc()
+    if cond.shape[0] == 1:
+        return np.zeros(ai.size, dtype=bool)
+    out = np.ones(ai.size, dtype=bool)
+    for e in range(2):
+        start = np.where(np.isfinite(a.out_s[ai, e]), a.out_node[ai, e], -1)
+        for s_ in np.unique(start[start >= 0]):
+            reach = engine.reach_mask(prep, np.array([s_]), reverse=False)
+            rows = np.flatnonzero(start == s_)
+            out[rows] &= ~engine.reaches_any(b, bi[rows], reach, out=False)
+    return out
 
 
 def od_matrix(
@@ -800,18 +516,19 @@ def od_matrix(
       origin_id destination_id  minutes
     0      firm        station      1.0
     """
-    prep = _prepared(graph)
-    o_geom = _check_points(origins, "origins")
-    d_geom = _check_points(destinations, "destinations")
-    max_s = _check_max_minutes(max_minutes)
-    _check_access(max_snap_m, access_speed_kmh, access_detour)
-    snap_to = _check_snap_to(graph, snap_to)
-    o = _snap_points(graph, prep, o_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
-    d = _snap_points(graph, prep, d_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
-    o_side, d_side = _Side.of(o, o.ok), _Side.of(d, d.ok)
+    prep = engine.prepared(graph)
+    o_geom = engine.check_points(origins, "origins")
+    d_geom = engine.check_points(destinations, "destinations")
+    max_s = engine.check_max_minutes(max_minutes)
+    engine.check_access(max_snap_m, access_speed_kmh, access_detour)
+    snap_to = engine.check_snap_to(graph, snap_to)
+    opts = {"max_snap_m": max_snap_m, "access_speed_kmh": access_speed_kmh, "access_detour": access_detour, "snap_to": snap_to}
+    o = engine.snap_points(graph, prep, o_geom, name="origins", **opts)
+    d = engine.snap_points(graph, prep, d_geom, name="destinations", **opts)
+    o_ok, d_ok = np.flatnonzero(o.ok), np.flatnonzero(d.ok)
     o_parts, d_parts, t_parts = [], [], []
     n_found = 0
-    for op, dp, t in _point_blocks(prep, o, o_side, d, d_side, max_s):
+    for op, dp, t in engine.point_blocks(prep, o, o_ok, d, d_ok, max_s):
         i, j = np.nonzero(np.isfinite(t))
         o_parts.append(op[i])
         d_parts.append(dp[j])
@@ -827,15 +544,21 @@ def od_matrix(
 
     parts = []
     if (~o.ok).any():
-        parts.append(_far_message(int((~o.ok).sum()), "origins", max_snap_m))
+        parts.append(engine.far_message(int((~o.ok).sum()), "origins", max_snap_m))
     if (~d.ok).any():
-        parts.append(_far_message(int((~d.ok).sum()), "destinations", max_snap_m))
-    n_pairs = o_side.pos.size * d_side.pos.size
+        parts.append(engine.far_message(int((~d.ok).sum()), "destinations", max_snap_m))
+    n_pairs = o_ok.size * d_ok.size
     if n_found < n_pairs:
-        no_path = n_pairs - n_found if not math.isfinite(max_s) else _count_unreachable_pairs(prep, o.node[o.ok], d.node[d.ok])
+        no_path = n_pairs - n_found
+        if math.isfinite(max_s):
+            no_path = engine.count_unreachable_pairs(prep, o, o_ok, d, d_ok)
+            if no_path:  # direct trips (same edge, off the network) need no path
+                ai, bi, _ = engine.direct_pairs(o, o_ok, d, d_ok)
+                if ai.size:
+                    no_path -= int(np.count_nonzero(_pair_unreachable(prep, o, ai, d, bi)))
         if no_path:
             parts.append(f"{no_path} origin-destination pair(s) have no path on the directed network (omitted)")
-    _warn(parts)
+    engine.warn(parts)
     return pd.DataFrame({"origin_id": o.index.take(oi), "destination_id": d.index.take(di), "minutes": tt / 60.0})
 
 
@@ -867,16 +590,17 @@ def count_within(
     Series
         Indexed like ``origins``, float; an origin beyond ``max_snap_m`` counts 0 (warned).
     """
-    prep = _prepared(graph)
-    o_geom = _check_points(origins, "origins")
-    d_geom = _check_points(destinations, "destinations")
+    prep = engine.prepared(graph)
+    o_geom = engine.check_points(origins, "origins")
+    d_geom = engine.check_points(destinations, "destinations")
     if max_minutes is None:
         raise InputError("count_within needs a finite max_minutes (e.g. 45)")
-    max_s = _check_max_minutes(max_minutes)
-    _check_access(max_snap_m, access_speed_kmh, access_detour)
-    snap_to = _check_snap_to(graph, snap_to)
-    o = _snap_points(graph, prep, o_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
-    d = _snap_points(graph, prep, d_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
+    max_s = engine.check_max_minutes(max_minutes)
+    engine.check_access(max_snap_m, access_speed_kmh, access_detour)
+    snap_to = engine.check_snap_to(graph, snap_to)
+    opts = {"max_snap_m": max_snap_m, "access_speed_kmh": access_speed_kmh, "access_detour": access_detour, "snap_to": snap_to}
+    o = engine.snap_points(graph, prep, o_geom, name="origins", **opts)
+    d = engine.snap_points(graph, prep, d_geom, name="destinations", **opts)
     if weights is None:
         w = np.ones(len(d.index))
     else:
@@ -884,28 +608,15 @@ def count_within(
         if (w < 0).any() or not np.isfinite(w).all():
             raise InputError("weights must be finite and non-negative")
     total = np.zeros(len(o.index))
-    o_side, d_side = _Side.of(o, o.ok), _Side.of(d, d.ok)
-    for op, dp, t in _point_blocks(prep, o, o_side, d, d_side, max_s):
+    for op, dp, t in engine.point_blocks(prep, o, np.flatnonzero(o.ok), d, np.flatnonzero(d.ok), max_s):
         total[op] += (t <= max_s) @ w[dp]
     parts = []
     if (~o.ok).any():
-        parts.append(_far_message(int((~o.ok).sum()), "origins", max_snap_m) + " (count 0)")
+        parts.append(engine.far_message(int((~o.ok).sum()), "origins", max_snap_m) + " (count 0)")
     if (~d.ok).any():
-        parts.append(_far_message(int((~d.ok).sum()), "destinations", max_snap_m))
-    _warn(parts)
+        parts.append(engine.far_message(int((~d.ok).sum()), "destinations", max_snap_m))
+    engine.warn(parts)
     return pd.Series(total, index=o.index, name=f"within_{max_minutes:g}_minutes")
-
-
-def _check_thresholds(minutes: Any) -> list[float]:
-    values = [minutes] if isinstance(minutes, (int, float, np.number)) else list(minutes) if isinstance(minutes, Sequence | np.ndarray) else None
-    if not values:
-        raise InputError(f"minutes must be a positive number or a non-empty sequence of them, got {minutes!r}")
-    out = []
-    for v in values:
-        if not isinstance(v, (int, float, np.number)) or isinstance(v, bool) or math.isnan(v) or not math.isfinite(v) or v <= 0:
-            raise InputError(f"minutes must hold positive finite numbers of minutes, got {v!r} in {minutes!r}")
-        out.append(float(v))
-    return sorted(set(out))
 
 
 def isochrones(
@@ -974,42 +685,44 @@ def isochrones(
     --------
     >>> isochrones(csr, stations, minutes=(15, 30))  # doctest: +SKIP
     """
-    prep = _prepared(graph)
-    geom = _check_points(origins, "origins")
-    thresholds = _check_thresholds(minutes)
-    _check_access(max_snap_m, access_speed_kmh, access_detour)
-    snap_to = _check_snap_to(graph, snap_to)
+    prep = engine.prepared(graph)
+    geom = engine.check_points(origins, "origins")
+    thresholds = engine.check_thresholds(minutes)
+    engine.check_access(max_snap_m, access_speed_kmh, access_detour)
+    snap_to = engine.check_snap_to(graph, snap_to)
     if direction not in ("from", "to"):
         raise InputError(f"direction must be 'from' (areas reachable from the origins) or 'to' (areas the origins can be reached from), got {direction!r}")
     if cell_m is not None and (not isinstance(cell_m, (int, float, np.number)) or isinstance(cell_m, bool) or not math.isfinite(cell_m) or cell_m <= 0):
         raise InputError(f"cell_m must be a positive number of metres or None (automatic), got {cell_m!r}")
-    o = _snap_points(graph, prep, geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
-    base = prep.forward if direction == "from" else prep.reverse
+    o = engine.snap_points(
+        graph, prep, geom, name="origins", max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh, access_detour=access_detour, snap_to=snap_to,
+    )
     speed_ms = access_speed_kmh / 3.6 / access_detour
     t_max = thresholds[-1] * 60.0
-    xy_nodes = np.column_stack([np.asarray(graph.x, float), np.asarray(graph.y, float)])
+    n = prep.n
 
     empty = shapely.Polygon()
-    geoms: list[list[Any]] = [[empty] * len(thresholds) for _ in range(len(o.node))]
+    geoms: list[list[Any]] = [[empty] * len(thresholds) for _ in range(len(o.index))]
     ok_pos = np.flatnonzero(o.ok)
     if ok_pos.size:
-        unique, inv = np.unique(o.node[ok_pos], return_inverse=True)
-        step = max(1, _BATCH_BYTES // (8 * prep.n))
-        for a in range(0, unique.size, step):
-            limit = max(0.0, t_max - float(o.leg_s[ok_pos].min()))
-            dist = dijkstra(base, directed=True, indices=unique[a : a + step], limit=limit)
-            for p_i in np.flatnonzero((inv >= a) & (inv < a + step)):
-                p = ok_pos[p_i]
-                t = dist[inv[p_i] - a] + o.leg_s[p]
-                geoms[p] = _iso_polygons(t, xy_nodes, o.xy[p], thresholds, speed_ms, max_snap_m, cell_m)
+        # each origin a virtual source on its edge (from: leaving it; to: arriving at it)
+        nodes, part = o.entries(out=direction == "from")
+        aug = engine.augment(prep.forward if direction == "from" else prep.reverse, nodes[ok_pos], part[ok_pos])
+        step = max(1, engine.BATCH_BYTES // (8 * (n + ok_pos.size)))
+        limit = max(0.0, t_max - float(o.leg_s[ok_pos].min()))
+        for a in range(0, ok_pos.size, step):
+            dist = dijkstra(aug, directed=True, indices=n + np.arange(a, min(a + step, ok_pos.size)), limit=limit)
+            for r, p in enumerate(ok_pos[a : a + step]):
+                t = dist[r, :n] + o.leg_s[p]
+                geoms[p] = _iso_polygons(t, prep.xy, o.xy[p], thresholds, speed_ms, max_snap_m, cell_m)
     n_far = int((~o.ok).sum())
     if n_far:
-        _warn([_far_message(n_far, "origins", max_snap_m) + " (empty isochrones)"])
+        engine.warn([engine.far_message(n_far, "origins", max_snap_m) + " (empty isochrones)"])
     n_t = len(thresholds)
     frame = gpd.GeoDataFrame(
         {
             "origin_id": o.index.repeat(n_t),
-            "minutes": np.tile(np.asarray(thresholds), len(o.node)),
+            "minutes": np.tile(np.asarray(thresholds), len(o.index)),
         },
         geometry=[g for row in geoms for g in row],
         crs=graph.crs,
@@ -1043,7 +756,7 @@ def _iso_polygons(t: np.ndarray, xy_nodes: np.ndarray, origin: np.ndarray, thres
     field_s = np.empty((ny_, nx_))
     tree = cKDTree(pts) if reached.size else None
     k = min(_ISO_K, reached.size)
-    rows = max(1, _BLOCK_CELLS // (nx_ * max(k, 1)))
+    rows = max(1, engine.BLOCK_CELLS // (nx_ * max(k, 1)))
     for j in range(0, ny_, rows):
         gx, gy = np.meshgrid(xs, ys[j : j + rows])
         q = np.column_stack([gx.ravel(), gy.ravel()])
@@ -1069,7 +782,7 @@ def _one_point(point: Any, name: str, crs: str) -> gpd.GeoSeries:
     if isinstance(point, shapely.Point):
         return gpd.GeoSeries([point], index=[name], crs=crs)
     if isinstance(point, (gpd.GeoSeries, gpd.GeoDataFrame)):
-        geom = _check_points(point, name)
+        geom = engine.check_points(point, name)
         if len(geom) != 1:
             raise InputError(f"{name} must hold exactly one point, got {len(geom)}; pass one row")
         return geom
@@ -1124,39 +837,89 @@ def route(
     >>> route(csr, Point(3.88, 43.61), Point(3.70, 43.40))  # doctest: +SKIP
     {'minutes': 31.2, 'km': 33.9, 'coords': [...], 'node_ids': [...]}
     """
-    prep = _prepared(graph)
+    prep = engine.prepared(graph)
     a_geom = _one_point(origin_point, "origin_point", crs)
     b_geom = _one_point(destination_point, "destination_point", crs)
-    _check_access(max_snap_m, access_speed_kmh, access_detour)
-    snap_to = _check_snap_to(graph, snap_to)
-    a = _snap_points(graph, prep, a_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
-    b = _snap_points(graph, prep, b_geom, max_snap_m, access_speed_kmh, access_detour, snap_to)
+    engine.check_access(max_snap_m, access_speed_kmh, access_detour)
+    snap_to = engine.check_snap_to(graph, snap_to)
+    opts = {"max_snap_m": max_snap_m, "access_speed_kmh": access_speed_kmh, "access_detour": access_detour, "snap_to": snap_to}
+    a = engine.snap_points(graph, prep, a_geom, name="origin_point", **opts)
+    b = engine.snap_points(graph, prep, b_geom, name="destination_point", **opts)
     none: dict[str, Any] = {"minutes": math.inf, "km": math.inf, "coords": [], "node_ids": []}
     far = [nm for nm, s in (("origin_point", a), ("destination_point", b)) if not s.ok[0]]
     if far:
-        _warn([f"{' and '.join(far)} more than {max_snap_m:g} m from the network: no route (raise max_snap_m or extend the network)"])
+        engine.warn([f"{' and '.join(far)} more than {max_snap_m:g} m from the network: no route (raise max_snap_m or extend the network)"])
         return none
-    u, v = int(a.node[0]), int(b.node[0])
-    dist, pred = dijkstra(prep.forward, directed=True, indices=u, return_predecessors=True)
-    if not np.isfinite(dist[v]):
-        _warn(["no path from origin_point to destination_point on the directed network"])
-        return none
-    path = [v]
-    while path[-1] != u:
-        path.append(int(pred[path[-1]]))
-    path = np.asarray(path[::-1], dtype=np.int64)
-    length_m = float(np.asarray(graph.length_m[path[:-1], path[1:]]).sum()) if path.size > 1 else 0.0
+    n = prep.n
+    legs_s = float(a.leg_s[0]) + float(b.leg_s[0])
     legs_m = (a.snap_m[0] + b.snap_m[0]) * access_detour
-    seconds = float(dist[v]) + float(a.leg_s[0]) + float(b.leg_s[0])
-    xs = np.concatenate([[a.xy[0, 0]], np.asarray(graph.x, float)[path], [b.xy[0, 0]]])
-    ys = np.concatenate([[a.xy[0, 1]], np.asarray(graph.y, float)[path], [b.xy[0, 1]]])
-    lon, lat = pyproj.Transformer.from_crs(graph.crs, "EPSG:4326", always_xy=True).transform(xs, ys)
+    # the network: the origin is a virtual source on its edge, the destination is reached by its entries
+    aug = engine.augment(prep.forward, a.out_node[:1], a.out_s[:1])
+    dist, pred = dijkstra(aug, directed=True, indices=n, return_predecessors=True)
+    arrive = dist[b.in_node[0]] + b.in_s[0]
+    e = int(np.argmin(arrive))
+    best = {"seconds": float(arrive[e]) + legs_s, "kind": "network"}
+    # direct trips: along the shared edge, or straight between points closer than their legs
+    if a.seg[0] >= 0 and a.seg[0] == b.seg[0]:
+        fa, fb = float(a.frac[0]), float(b.frac[0])
+        t = engine._along(np.array(fb - fa if fb >= fa else fa - fb), np.array(a.t_ab[0] if fb >= fa else a.t_ba[0]))
+        if float(t) + legs_s < best["seconds"]:
+            best = {"seconds": float(t) + legs_s, "kind": "edge"}
+    straight_m = float(np.hypot(*(a.xy[0] - b.xy[0])))
+    if straight_m <= a.snap_m[0] + b.snap_m[0] + 1e-9 and straight_m * a.seconds_per_m <= best["seconds"]:
+        best = {"seconds": straight_m * a.seconds_per_m, "kind": "straight"}
+    if not math.isfinite(best["seconds"]):
+        engine.warn(["no path from origin_point to destination_point on the directed network"])
+        return none
+    ids = np.asarray(graph.node_ids)
+    length = graph.length_m
+    path = np.empty(0, dtype=np.int64)
+    if best["kind"] == "straight":
+        xy = np.vstack([a.xy[:1], b.xy[:1]])
+        km = straight_m * access_detour / 1000.0
+    elif best["kind"] == "edge":
+        u, v = int(a.out_node[0, 0]), int(a.out_node[0, 1])
+        edge_m = float(length[u, v]) if fb >= fa else float(length[v, u])
+        xy = np.vstack([a.xy[:1], a.snap_xy[:1], b.snap_xy[:1], b.xy[:1]])
+        km = (abs(fb - fa) * edge_m + legs_m) / 1000.0
+    else:
+        end = int(b.in_node[0, e])
+        nodes = [end]
+        while pred[nodes[-1]] != n:
+            nodes.append(int(pred[nodes[-1]]))
+        path = np.asarray(nodes[::-1], dtype=np.int64)
+        net_m = float(np.asarray(length[path[:-1], path[1:]]).sum()) if path.size > 1 else 0.0
+        net_m += _partial_m(length, a, int(np.flatnonzero(a.out_node[0] == path[0])[0]), leaving=True)
+        net_m += _partial_m(length, b, e, leaving=False)
+        xy = np.vstack([a.xy[:1], a.snap_xy[:1], prep.xy[path], b.snap_xy[:1], b.xy[:1]])
+        km = (net_m + legs_m) / 1000.0
+    keep = np.ones(len(xy), dtype=bool)
+    keep[1:] = (np.diff(xy, axis=0) != 0).any(axis=1)
+    xy = xy[keep] if keep.sum() >= 2 else xy[[0, -1]]
+    lon, lat = pyproj.Transformer.from_crs(graph.crs, "EPSG:4326", always_xy=True).transform(xy[:, 0], xy[:, 1])
     return {
-        "minutes": seconds / 60.0,
-        "km": float(length_m + legs_m) / 1000.0,
+        "minutes": best["seconds"] / 60.0,
+        "km": float(km),
         "coords": [(float(x), float(y)) for x, y in zip(lon, lat)],
-        "node_ids": [int(i) for i in np.asarray(graph.node_ids)[path]],
+        "node_ids": [int(i) for i in ids[path]],
     }
+
+
+def _partial_m(length: Any, s: engine.Snapped, e: int, *, leaving: bool) -> float:
+    """Metres along the edge between the snapped point and its entry ``e`` (0: end a, 1: end b)."""
+    u, v = int(s.out_node[0, 0]), int(s.out_node[0, 1])
+    if u == v:
+        return 0.0
+    f = float(s.frac[0])
+    # leaving towards a runs b -> a over f; arriving from a runs a -> b over f (and so on)
+    if e == 0:
+        frac, (i, j) = f, ((v, u) if leaving else (u, v))
+    else:
+        frac, (i, j) = 1.0 - f, ((u, v) if leaving else (v, u))
+    edge_m = float(length[i, j])
+    if edge_m == 0.0 and frac > 0:  # not stored that way: the other direction's length
+        edge_m = float(length[j, i])
+    return frac * edge_m
 
 
 def route_latlon(graph: CSRGraph, origin: tuple[float, float], destination: tuple[float, float], **kwargs: Any) -> dict[str, Any]:

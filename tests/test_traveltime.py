@@ -14,6 +14,7 @@ import pytest
 import shapely
 from shapely.geometry import Point
 
+from proximity import _engine as engine
 from proximity import traveltime as tt
 from proximity.errors import (
     CRSError,
@@ -83,23 +84,93 @@ def node_xy(G) -> tuple[list, np.ndarray]:
     return nodes, np.array([[G.nodes[u]["x"], G.nodes[u]["y"]] for u in nodes])
 
 
-def brute_snap(G, xy):
-    nodes, nxy = node_xy(G)
-    d = np.hypot(xy[:, None, 0] - nxy[None, :, 0], xy[:, None, 1] - nxy[None, :, 1])
-    j = d.argmin(axis=1)
-    return [nodes[i] for i in j], d[np.arange(len(xy)), j]
+def min_times(G, with_length=False) -> dict[tuple, float]:
+    """Fastest time of every directed pair (parallel edges reduced), self-loops left out.
+
+    With ``with_length``: ``(time, length of that fastest edge)``.
+    """
+    best: dict[tuple, tuple] = {}
+    for u, v, d in G.edges(data=True):
+        if u != v and d["travel_time"] < best.get((u, v), (math.inf,))[0]:
+            best[(u, v)] = (d["travel_time"], d["length"])
+    return best if with_length else {k: t for k, (t, _) in best.items()}
+
+
+def brute_snap(G, xy, allowed=None):
+    """Nearest point on a segment (both ends allowed) for every point, by brute force.
+
+    Returns ``(u, v, frac, snap_xy, snap_m)`` lists; ``u == v`` for a node.
+    """
+    pos = {n: np.array([G.nodes[n]["x"], G.nodes[n]["y"]]) for n in G.nodes}
+    pairs = sorted({(min(u, v), max(u, v)) for u, v in G.edges() if u != v})
+    if allowed is not None:
+        pairs = [(u, v) for u, v in pairs if u in allowed and v in allowed]
+    A = np.array([pos[u] for u, _ in pairs])
+    B = np.array([pos[v] for _, v in pairs])
+    out = []
+    for p in np.asarray(xy, dtype=float):
+        ab = B - A
+        f = np.clip(((p - A) * ab).sum(axis=1) / (ab**2).sum(axis=1), 0, 1)
+        q = A + f[:, None] * ab
+        d = np.hypot(*(p - q).T)
+        i = int(np.argmin(d))
+        out.append((pairs[i][0], pairs[i][1], float(f[i]), q[i], float(d[i])))
+    return out
+
+
+def split_graph(G, o_xy, d_xy):
+    """A DiGraph copy of G with every point's snapped position inserted into its edge.
+
+    Origins are nodes ("o", i) linked to their snapped point by their leg, destinations
+    ("d", j) linked from theirs: networkx then gives the reference travel times.
+    """
+    TL = min_times(G, with_length=True)
+    T = {k: t for k, (t, _) in TL.items()}
+    H = nx.DiGraph()
+    H.add_nodes_from(G.nodes)
+    on_edge: dict[tuple, list] = {}
+    for kind, xy in (("o", o_xy), ("d", d_xy)):
+        for i, (u, v, f, _, snap_m) in enumerate(brute_snap(G, xy)):
+            on_edge.setdefault((u, v), []).append((f, (kind, i), snap_m))
+    for (u, v), t in T.items():
+        key = (min(u, v), max(u, v))
+        if key not in on_edge:
+            H.add_edge(u, v, w=t, m=TL[(u, v)][1])
+    for (u, v), items in on_edge.items():
+        items.sort(key=lambda it: it[0])
+        chain = [(0.0, u)] + [(f, ("p", name)) for f, name, _ in items] + [(1.0, v)]
+        for a, b in itertools.pairwise(chain):
+            if b[0] == a[0]:  # the same place (e.g. a point snapped onto a node)
+                H.add_edge(a[1], b[1], w=0.0, m=0.0)
+                H.add_edge(b[1], a[1], w=0.0, m=0.0)
+            if (u, v) in T:
+                H.add_edge(a[1], b[1], w=(b[0] - a[0]) * T[(u, v)], m=(b[0] - a[0]) * TL[(u, v)][1])
+            if (v, u) in T:
+                H.add_edge(b[1], a[1], w=(b[0] - a[0]) * T[(v, u)], m=(b[0] - a[0]) * TL[(v, u)][1])
+        for _, name, snap_m in items:
+            if name[0] == "o":
+                H.add_edge(name, ("p", name), w=snap_m * LEG, m=snap_m * 1.3)
+            else:
+                H.add_edge(("p", name), name, w=snap_m * LEG, m=snap_m * 1.3)
+    return H
 
 
 def brute_times(G, o_xy, d_xy):
-    """Seconds from every origin point to every destination point (legs included)."""
-    o_nodes, o_snap = brute_snap(G, o_xy)
-    d_nodes, d_snap = brute_snap(G, d_xy)
+    """Seconds from every origin point to every destination point, by networkx on the split graph.
+
+    Plus the direct trip between points closer to each other than to the network.
+    """
+    H = split_graph(G, o_xy, d_xy)
+    o_snap = [s[4] for s in brute_snap(G, o_xy)]
+    d_snap = [s[4] for s in brute_snap(G, d_xy)]
     T = np.full((len(o_xy), len(d_xy)), np.inf)
-    for i, u in enumerate(o_nodes):
-        lengths = nx.single_source_dijkstra_path_length(G, u, weight="travel_time")
-        for j, v in enumerate(d_nodes):
-            if v in lengths:
-                T[i, j] = o_snap[i] * LEG + lengths[v] + d_snap[j] * LEG
+    for i in range(len(o_xy)):
+        lengths = nx.single_source_dijkstra_path_length(H, ("o", i), weight="w")
+        for j in range(len(d_xy)):
+            T[i, j] = lengths.get(("d", j), np.inf)
+            straight = math.dist(o_xy[i], d_xy[j])
+            if straight <= o_snap[i] + d_snap[j]:
+                T[i, j] = min(T[i, j], straight * LEG)
     return T
 
 
@@ -137,12 +208,20 @@ def line():
 def test_snap_matches_brute_force(G, csr, sample):
     o_xy = sample[0]
     s = tt.snap(csr, pts(o_xy, index=[f"o{i}" for i in range(len(o_xy))]))
-    nodes, snap_m = brute_snap(G, o_xy)
+    ref = brute_snap(G, o_xy)
     assert list(s.index) == [f"o{i}" for i in range(len(o_xy))]
-    assert list(s["node_id"]) == nodes
-    np.testing.assert_allclose(s["snap_m"], snap_m, rtol=1e-12)
-    assert csr.node_ids[s["node"]].tolist() == nodes
+    assert list(s.columns) == ["u_id", "v_id", "fraction", "node", "node_id", "snap_m", "reachable"]
+    np.testing.assert_allclose(s["snap_m"], [r[4] for r in ref], rtol=1e-9, atol=1e-9)
+    # the same snapped point (segment ends may be listed either way round, or tie at a node)
+    xy = {n: np.array([G.nodes[n]["x"], G.nodes[n]["y"]]) for n in G.nodes}
+    got = np.array([xy[u] + f * (xy[v] - xy[u]) for u, v, f in zip(s["u_id"], s["v_id"], s["fraction"])])
+    np.testing.assert_allclose(got, np.array([r[3] for r in ref]), atol=1e-6)
     assert s["reachable"].all()
+    # the snapped point is on an edge, and nearer than (or as near as) the nearest node
+    _, nxy = node_xy(G)
+    nearest_node = np.hypot(o_xy[:, None, 0] - nxy[None, :, 0], o_xy[:, None, 1] - nxy[None, :, 1]).min(axis=1)
+    assert (s["snap_m"].to_numpy() <= nearest_node + 1e-9).all()
+    assert (s["snap_m"].to_numpy() < nearest_node - 1).mean() > 0.5
 
 
 def test_snap_beyond_max_warns_and_keeps_the_point(line):
@@ -202,8 +281,8 @@ def test_od_matrix_equals_networkx(csr, sample, swap, monkeypatch):
         o_xy = o_xy[:10]
         T = T[:10]
     # tiny batches so that several Dijkstra batches and point blocks are exercised
-    monkeypatch.setattr(tt, "_BATCH_BYTES", 8 * csr.n_nodes * 3)
-    monkeypatch.setattr(tt, "_BLOCK_CELLS", 50)
+    monkeypatch.setattr(engine, "BATCH_BYTES", 8 * csr.n_nodes * 3)
+    monkeypatch.setattr(engine, "BLOCK_CELLS", 50)
     od = tt.od_matrix(csr, pts(o_xy, index=np.arange(len(o_xy)) + 100), pts(f_xy))
     assert len(od) == T.size
     assert od["origin_id"].tolist() == list(np.repeat(np.arange(len(o_xy)) + 100, len(f_xy)))
@@ -313,8 +392,8 @@ def test_nearest_k3_equals_brute_force(csr, sample, T_from, direction, monkeypat
     o_xy, f_xy, T = sample
     if direction == "from":
         T = T_from
-    monkeypatch.setattr(tt, "_BATCH_BYTES", 8 * csr.n_nodes * 4)
-    monkeypatch.setattr(tt, "_BLOCK_CELLS", 64)
+    monkeypatch.setattr(engine, "BATCH_BYTES", 8 * csr.n_nodes * 4)
+    monkeypatch.setattr(engine, "BLOCK_CELLS", 64)
     got = tt.nearest(csr, pts(o_xy), pts(f_xy), k=3, direction=direction)
     assert len(got) == 3 * len(o_xy)
     assert got["rank"].tolist() == [1, 2, 3] * len(o_xy)
@@ -498,16 +577,21 @@ def test_isochrone_of_a_far_origin_is_empty_and_warned(line):
 # ----------------------------------------------------------------------------- routes
 def test_route_equals_od_and_networkx_path(G, csr, sample):
     o_xy, f_xy, T = sample
-    o_nodes, o_snap = brute_snap(G, o_xy)
-    f_nodes, f_snap = brute_snap(G, f_xy)
-    for i, j in [(0, 0), (3, 7), (11, 2)]:
+    H = split_graph(G, o_xy, f_xy)
+    for i, j in [(0, 0), (3, 7), (11, 2), (9, 4)]:
         r = tt.route(csr, pts(o_xy[[i]]), pts(f_xy[[j]]))
         assert r["minutes"] * 60 == pytest.approx(T[i, j], abs=1e-6)
-        path = nx.shortest_path(G, o_nodes[i], f_nodes[j], weight="travel_time")
-        assert r["node_ids"] == path
-        length = sum(min(d["length"] for d in G[u][v].values() if d["travel_time"] == min(e["travel_time"] for e in G[u][v].values())) for u, v in itertools.pairwise(path))
-        assert r["km"] == pytest.approx((length + (o_snap[i] + f_snap[j]) * 1.3) / 1000, rel=1e-9)
-        assert len(r["coords"]) == len(path) + 2
+        path = nx.shortest_path(H, ("o", i), ("d", j), weight="w")
+        ref = [n for n in path if not isinstance(n, tuple)]
+        got = r["node_ids"]
+        # a point snapped onto a node may be listed on the path or not (same time, same place)
+        assert any(got[a : len(got) - b] == ref for a in (0, 1) for b in (0, 1)), (got, ref)
+        assert all(G.has_edge(u, v) for u, v in itertools.pairwise(got))
+        length = sum(H[u][v]["m"] for u, v in itertools.pairwise(path))
+        assert r["km"] == pytest.approx(length / 1000, rel=1e-9)
+        # origin, its snapped point, the nodes, the destination's snapped point, the destination
+        # (a snapped point on a node is not repeated)
+        assert len(got) + 2 <= len(r["coords"]) <= len(got) + 4
         lon, lat = pts(o_xy[[i]]).to_crs("EPSG:4326").iloc[0].coords[0]
         assert r["coords"][0] == pytest.approx((lon, lat))
 
@@ -521,8 +605,9 @@ def test_route_on_the_line_graph_and_latlon(line):
     assert r["km"] == pytest.approx((130 + 2500) / 1000)
     r2 = tt.route_latlon(line, (a.y, a.x), (c.y, c.x))
     assert r2["minutes"] == pytest.approx(r["minutes"]) and r2["node_ids"] == [1, 2, 3]
+    # a point to itself: 0 minutes (it shares its way to the road with itself), no network path
     same = tt.route(line, a, a)
-    assert same["node_ids"] == [1] and same["minutes"] == pytest.approx(2 * 100 * LEG / 60)
+    assert same["minutes"] == 0.0 and same["km"] == 0.0 and same["node_ids"] == []
     with pytest.warns(UnreachableWarning, match="no path from origin_point"):
         back = tt.route(line, c, a)
     assert back == {"minutes": math.inf, "km": math.inf, "coords": [], "node_ids": []}
@@ -534,9 +619,9 @@ def test_route_on_the_line_graph_and_latlon(line):
 def test_the_graph_is_not_mutated_and_the_cache_is_reused(csr, sample):
     before = (csr.time_s.data.copy(), csr.node_ids.copy())
     tt.nearest(csr, pts(sample[0]), pts(sample[1]))
-    prep = tt._CACHE[csr]
+    prep = engine._CACHE[csr]
     tt.snap(csr, pts(sample[0]))
-    assert tt._CACHE[csr] is prep
+    assert engine._CACHE[csr] is prep
     np.testing.assert_array_equal(csr.time_s.data, before[0])
     np.testing.assert_array_equal(csr.node_ids, before[1])
 

@@ -1,0 +1,836 @@
+"""The travel-time engine shared by :mod:`proximity.traveltime` and :mod:`proximity.raster`.
+
+Internal: not part of the public API. :mod:`proximity.traveltime` is the public face of
+this module; :mod:`proximity.raster` evaluates the same model on grid cells. Neither
+imports the other's private names: both go through the functions below.
+
+The model
+---------
+Snapping
+    A point is attached to the nearest point *on an edge* (a straight segment between two
+    node positions of the :class:`~proximity.network.CSRGraph`, projected CRS), found with a
+    :class:`shapely.STRtree` of the segments. Only segments a point may use are indexed:
+    roads with access (``graph.snappable_edges``; never a motorway, motorway link or trunk
+    link, so no trip joins a motorway between exits) whose two ends are allowed by the
+    node mask (``snap_to``, default ``graph.snappable``). A point exactly on a node is
+    attached to that node.
+Entries
+    From the snapped point at fraction ``f`` of the segment ``a - b``, the trip leaves
+    to ``a`` in ``f * t(b->a)`` and to ``b`` in ``(1 - f) * t(a->b)`` seconds, and arrives
+    from ``a`` in ``f * t(a->b)`` and from ``b`` in ``(1 - f) * t(b->a)``, only along
+    directions that exist (one-way edges are respected). This is exactly a split of the
+    edge at the snapped point.
+Off-network leg
+    ``snap_m * access_detour`` metres at ``access_speed_kmh``, from the point to its
+    snapped point (and from a destination's snapped point to the destination).
+Direct trips
+    Two points on the same segment travel along it (legs included), as on the split
+    graph. Two points closer to each other than the sum of their distances to the
+    network (``|p - q| <= snap_p + snap_q``: they share their way to the road, e.g. a
+    point and itself) travel straight, ``|p - q| * access_detour`` at the access speed.
+    A point's travel time to itself is therefore 0.
+
+The internal API
+----------------
+``prepared(graph)``
+    Per-graph cache (weakly keyed): forward and reverse csgraph matrices, node k-d trees,
+    segment arrays and STRtrees per node mask, strong components.
+``check_points``, ``check_max_minutes``, ``check_access``, ``check_direction``,
+``check_snap_to``, ``check_thresholds``
+    Validation with messages that name the argument and the fix.
+``snap_points(graph, prep, geom, name=..., ...) -> Snapped``
+    Coordinates checked (finite, plausible for their CRS and the graph) and snapped.
+``node_seconds(prep, pts, sel, to=..., limit=...)``
+    One multi-source Dijkstra: seconds between every node and the nearest selected
+    point (its leg and entries included), and which point.
+``nearest_one(...)``, ``point_blocks(...)``, ``direct_pairs(...)``
+    Nearest point per origin; memory-bounded blocks of point-to-point seconds; the
+    direct trips that override the network.
+``reach_mask``, ``count_unreachable_pairs``
+    Reachability by strong components (for warnings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import warnings
+import weakref
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.spatial import cKDTree
+
+from .errors import CRSError, InputError, UnreachableWarning
+from .network import CSRGraph
+
+#: A point further than this (metres) from every allowed edge is unreachable.
+MAX_SNAP_M: float = 5000.0
+DIRECTIONS = ("to", "from")
+
+# A Dijkstra run from b sources allocates a (b, n_nodes) float64 matrix: bound it.
+BATCH_BYTES = 64 * 2**20
+# Point-level blocks (origins x destinations) are cut to at most this many cells.
+BLOCK_CELLS = 4 * 2**20
+# A point this close to a node (metres) is on it.
+_ON_NODE_M = 1e-9
+# Points further than this outside the network's bounding box are checked for swapped or
+# mislabelled coordinates.
+_FAR_OUTSIDE_M = 200_000.0
+
+
+# --------------------------------------------------------------------------- graph cache
+@dataclass
+class Segments:
+    """The segments points may snap onto: node positions ``a <= b`` and directed times."""
+
+    a: np.ndarray
+    b: np.ndarray
+    t_ab: np.ndarray  # seconds a -> b (inf: no such edge; 0 for a lone node, a == b)
+    t_ba: np.ndarray
+    _tree: shapely.STRtree | None = None
+    _xy: np.ndarray | None = None
+
+    def tree(self, xy_nodes: np.ndarray) -> shapely.STRtree:
+        if self._tree is None:
+            pa, pb = xy_nodes[self.a], xy_nodes[self.b]
+            coords = np.stack([pa, pb], axis=1)  # (m, 2, 2)
+            lines = shapely.linestrings(coords)
+            lone = self.a == self.b
+            if lone.any():
+                lines[lone] = shapely.points(pa[lone])
+            self._tree = shapely.STRtree(lines)
+        return self._tree
+
+
+class Prepared:
+    """Arrays derived once per graph, each on first use (the CSRGraph itself stays frozen)."""
+
+    def __init__(self, graph: CSRGraph) -> None:
+        self._graph = weakref.ref(graph)
+        self._forward: sp.csr_matrix | None = None
+        self._reverse: sp.csr_matrix | None = None
+        self._trees: dict[bytes | None, tuple[cKDTree, np.ndarray | None]] = {}
+        self._segments: dict[bytes | None, Segments] = {}
+        self._scc: tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix] | None = None
+        self._xy: np.ndarray | None = None
+        self._bounds: tuple[float, float, float, float] | None = None
+
+    @property
+    def graph(self) -> CSRGraph:
+        graph = self._graph()
+        if graph is None:  # pragma: no cover - the cache entry dies with its graph
+            raise InputError("the graph of this cache entry no longer exists")
+        return graph
+
+    @property
+    def n(self) -> int:
+        return self.graph.n_nodes
+
+    @property
+    def xy(self) -> np.ndarray:
+        """Node positions, (n, 2) in the graph's CRS."""
+        if self._xy is None:
+            g = self.graph
+            self._xy = np.column_stack([np.asarray(g.x, float), np.asarray(g.y, float)])
+        return self._xy
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        if self._bounds is None:
+            lo, hi = self.xy.min(axis=0), self.xy.max(axis=0)
+            self._bounds = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+        return self._bounds
+
+    @property
+    def forward(self) -> sp.csr_matrix:
+        if self._forward is None:
+            self._forward = as_csgraph(self.graph.time_s)
+        return self._forward
+
+    @property
+    def reverse(self) -> sp.csr_matrix:
+        if self._reverse is None:
+            self._reverse = as_csgraph(self.graph.time_s.T)
+        return self._reverse
+
+    def tree(self, snap_to: np.ndarray | None) -> tuple[cKDTree, np.ndarray | None]:
+        """k-d tree of the nodes allowed by ``snap_to`` and their positions (None: all)."""
+        key = _mask_key(snap_to)
+        if key not in self._trees:
+            pos = None if snap_to is None else np.flatnonzero(snap_to)
+            xy = self.xy if pos is None else self.xy[pos]
+            self._trees[key] = (cKDTree(xy), pos)
+        return self._trees[key]
+
+    def segments(self, snap_to: np.ndarray | None) -> Segments:
+        """The segments allowed by the graph's edge mask and the node mask ``snap_to``."""
+        key = _mask_key(snap_to)
+        if key not in self._segments:
+            self._segments[key] = _build_segments(self.graph, self.forward, snap_to)
+        return self._segments[key]
+
+    def scc(self) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
+        """Strong-component labels of the nodes and the condensation (forward, reverse)."""
+        if self._scc is None:
+            n_comp, labels = connected_components(self.forward, directed=True, connection="strong")
+            coo = self.forward.tocoo()
+            a, b = labels[coo.row], labels[coo.col]
+            keep = a != b
+            ones = np.ones(int(keep.sum()))
+            cond = sp.csr_matrix((ones, (a[keep], b[keep])), shape=(n_comp, n_comp))
+            self._scc = (labels.astype(np.int64), cond, cond.T.tocsr())
+        return self._scc
+
+
+def _mask_key(mask: np.ndarray | None) -> bytes | None:
+    return None if mask is None else hashlib.blake2b(np.packbits(mask).tobytes(), digest_size=16).digest()
+
+
+def _build_segments(graph: CSRGraph, forward: sp.csr_matrix, snap_to: np.ndarray | None) -> Segments:
+    n = forward.shape[0]
+    coo = forward.tocoo()
+    r, c, w = coo.row.astype(np.int64), coo.col.astype(np.int64), np.asarray(coo.data, dtype=float)
+    lo, hi = np.minimum(r, c), np.maximum(r, c)
+    keys, inv = np.unique(lo * n + hi, return_inverse=True)
+    a, b = keys // n, keys % n
+    t_ab = np.full(keys.size, np.inf)
+    t_ba = np.full(keys.size, np.inf)
+    t_ab[inv[r < c]] = w[r < c]
+    t_ba[inv[r > c]] = w[r > c]
+    keep = np.ones(keys.size, dtype=bool)
+    edges = graph.snappable_edges
+    if edges is not None:
+        acc = sp.coo_array(edges)
+        ar, ac = acc.row.astype(np.int64), acc.col.astype(np.int64)
+        keep = np.isin(keys, np.minimum(ar, ac) * n + np.maximum(ar, ac))
+    if snap_to is not None:
+        keep &= snap_to[a] & snap_to[b]
+    a, b, t_ab, t_ba = a[keep], b[keep], t_ab[keep], t_ba[keep]
+    # allowed nodes on no allowed segment are snapped to as lone points
+    allowed = np.ones(n, dtype=bool) if snap_to is None else snap_to.copy()
+    allowed[a] = False
+    allowed[b] = False
+    lone = np.flatnonzero(allowed)
+    zeros = np.zeros(lone.size)
+    return Segments(
+        a=np.concatenate([a, lone]), b=np.concatenate([b, lone]),
+        t_ab=np.concatenate([t_ab, zeros]), t_ba=np.concatenate([t_ba, zeros]),
+    )
+
+
+_CACHE: weakref.WeakKeyDictionary[CSRGraph, Prepared] = weakref.WeakKeyDictionary()
+
+
+def as_csgraph(a: Any) -> sp.csr_matrix:
+    """A float64 CSR matrix with int32 indices, the form csgraph uses without copying."""
+    m = sp.csr_matrix(a, dtype=np.float64, copy=True)
+    m.sum_duplicates()
+    m.sort_indices()
+    m.indices = np.ascontiguousarray(m.indices, dtype=np.int32)
+    m.indptr = np.ascontiguousarray(m.indptr, dtype=np.int32)
+    return m
+
+
+def prepared(graph: CSRGraph) -> Prepared:
+    """The engine's cache entry of ``graph`` (created on first use)."""
+    if not isinstance(graph, CSRGraph):
+        raise InputError(
+            f"graph must be a proximity.network.CSRGraph, got {type(graph).__name__}; "
+            "convert a networkx graph with proximity.network.graph_to_csr(G)"
+        )
+    prep = _CACHE.get(graph)
+    if prep is None:
+        if graph.time_s.nnz >= 2**31 - 2**20:
+            raise InputError("graph has too many edges for scipy.sparse.csgraph (2**31); split the territory")
+        prep = Prepared(graph)
+        _CACHE[graph] = prep
+    return prep
+
+
+# --------------------------------------------------------------------------- validation
+def check_points(points: Any, name: str) -> gpd.GeoSeries:
+    """The geometry of ``points`` as a GeoSeries, after checking it is usable."""
+    if isinstance(points, gpd.GeoDataFrame):
+        try:
+            geom = points.geometry
+        except AttributeError:
+            raise InputError(f"{name} has no active geometry column; set one with .set_geometry(...)") from None
+    elif isinstance(points, gpd.GeoSeries):
+        geom = points
+    else:
+        raise InputError(
+            f"{name} must be a GeoDataFrame or GeoSeries of points, got {type(points).__name__}; "
+            "build one with geopandas.GeoSeries(geopandas.points_from_xy(x, y), crs=...)"
+        )
+    if len(geom) == 0:
+        raise InputError(f"{name} is empty; pass at least one point")
+    if geom.crs is None:
+        raise CRSError(f"{name} has no CRS; set it with .set_crs('EPSG:4326') (or the CRS of its coordinates)")
+    values = geom.values
+    bad = np.asarray(geom.isna()) | ~np.asarray(shapely.get_type_id(values) == 0) | np.asarray(shapely.is_empty(values))
+    if bad.any():
+        labels = list(geom.index[bad][:5])
+        raise InputError(
+            f"{name} has {int(bad.sum())} missing, empty or non-point geometries (e.g. rows {labels}); "
+            "drop them or convert them with .representative_point()"
+        )
+    if not geom.index.is_unique:
+        dup = list(geom.index[geom.index.duplicated()][:5])
+        raise InputError(f"{name} has duplicate index labels (e.g. {dup}); the index gives the ids: make it unique (e.g. .reset_index())")
+    return geom
+
+
+def check_max_minutes(max_minutes: float | None) -> float:
+    """The cut-off in seconds (inf when None)."""
+    if max_minutes is None:
+        return math.inf
+    try:
+        value = float(max_minutes)
+    except (TypeError, ValueError):
+        raise InputError(f"max_minutes must be a number of minutes or None, got {max_minutes!r}") from None
+    if math.isnan(value) or value < 0:
+        raise InputError(f"max_minutes must be >= 0 (or None for no cut-off), got {max_minutes!r}")
+    return value * 60.0
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_access(max_snap_m: float, access_speed_kmh: float, access_detour: float) -> None:
+    for name, value in (("max_snap_m", max_snap_m), ("access_speed_kmh", access_speed_kmh)):
+        if not _number(value) or math.isnan(value) or value <= 0 or (name == "access_speed_kmh" and math.isinf(value)):
+            raise InputError(f"{name} must be a positive number, got {value!r}")
+    if not _number(access_detour) or math.isnan(access_detour) or access_detour < 1 or math.isinf(access_detour):
+        raise InputError(f"access_detour must be a number >= 1 (road distance / straight distance), got {access_detour!r}")
+
+
+def check_direction(direction: str) -> None:
+    if direction not in DIRECTIONS:
+        raise InputError(f"direction must be 'to' (origins travel to the facilities) or 'from' (facilities travel to the origins), got {direction!r}")
+
+
+def check_snap_to(graph: CSRGraph, snap_to: Any) -> np.ndarray | None:
+    """The node mask points may snap to: ``snap_to``, else the graph's own, else None (all)."""
+    if snap_to is None:
+        return graph.snappable
+    mask = np.asarray(snap_to)
+    if mask.dtype != bool or mask.shape != (graph.n_nodes,):
+        raise InputError(
+            f"snap_to must be a boolean array with one value per graph node ({graph.n_nodes}), "
+            f"got dtype {mask.dtype} and shape {mask.shape}; build it with proximity.network.access_node_mask(G)"
+        )
+    if not mask.any():
+        raise InputError("snap_to allows no node at all; pass None to snap to every node")
+    return mask
+
+
+def check_thresholds(minutes: Any) -> list[float]:
+    """Sorted distinct positive finite thresholds (minutes)."""
+    values = [minutes] if isinstance(minutes, (int, float, np.number)) else list(minutes) if isinstance(minutes, Sequence | np.ndarray) else None
+    if not values:
+        raise InputError(f"minutes must be a positive number or a non-empty sequence of them, got {minutes!r}")
+    out = []
+    for v in values:
+        if not _number(v) or math.isnan(v) or not math.isfinite(v) or v <= 0:
+            raise InputError(f"minutes must hold positive finite numbers of minutes, got {v!r} in {minutes!r}")
+        out.append(float(v))
+    return sorted(set(out))
+
+
+def _inside(bounds: tuple[float, float, float, float], x: np.ndarray, y: np.ndarray, margin: float) -> np.ndarray:
+    x0, y0, x1, y1 = bounds
+    with np.errstate(invalid="ignore"):
+        return (x >= x0 - margin) & (x <= x1 + margin) & (y >= y0 - margin) & (y <= y1 + margin)
+
+
+def to_graph_xy(prep: Prepared, geom: gpd.GeoSeries, name: str) -> np.ndarray:
+    """Coordinates of ``geom`` in the graph's CRS, after checking they are plausible.
+
+    Raises an :class:`InputError` for NaN or infinite coordinates, for degrees out of range
+    in a geographic CRS, and for points far outside the network that land on it once
+    their coordinates are swapped or read in another CRS (lat/lon order, a wrong label).
+    """
+    raw = shapely.get_coordinates(geom.values)
+    rows = geom.index
+    bad = ~np.isfinite(raw).all(axis=1)
+    if bad.any():
+        raise InputError(
+            f"{name} has {int(bad.sum())} point(s) with NaN or infinite coordinates (e.g. rows {list(rows[bad][:5])}); drop or fix them"
+        )
+    src = pyproj.CRS(geom.crs)
+    if src.is_geographic:
+        lon, lat = raw[:, 0], raw[:, 1]
+        out = (np.abs(lat) > 90) | (np.abs(lon) > 180)
+        if out.any():
+            raise CRSError(
+                f"{name} has {int(out.sum())} point(s) outside the range of degrees of its CRS {src.to_string()} "
+                f"(e.g. rows {list(rows[out][:5])}); the coordinates look projected: set their real CRS with "
+                ".set_crs('EPSG:2154', allow_override=True) (or the right one)"
+            )
+    graph_crs = pyproj.CRS(prep.graph.crs)
+    if src.equals(graph_crs):
+        xy = raw
+    else:
+        tr = pyproj.Transformer.from_crs(src, graph_crs, always_xy=True)
+        xy = np.column_stack(tr.transform(raw[:, 0], raw[:, 1]))
+        bad = ~np.isfinite(xy).all(axis=1)
+        if bad.any():
+            raise CRSError(
+                f"{name} has {int(bad.sum())} point(s) that cannot be converted from {src.to_string()} to the network's CRS "
+                f"(e.g. rows {list(rows[bad][:5])}); check the CRS of {name} (.set_crs(..., allow_override=True))"
+            )
+    far = ~_inside(prep.bounds, xy[:, 0], xy[:, 1], _FAR_OUTSIDE_M)
+    if far.any():
+        _hint_mislabelled(prep, raw[far], src, graph_crs, name, rows[far])
+    return xy
+
+
+def _hint_mislabelled(prep: Prepared, raw: np.ndarray, src: pyproj.CRS, graph_crs: pyproj.CRS, name: str, rows: pd.Index) -> None:
+    """Raise when far-away points land on the network once swapped or read in another CRS."""
+    tries: list[tuple[str, np.ndarray]] = []
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        swapped = raw[:, ::-1]
+        if src.is_geographic:
+            ok = (np.abs(swapped[:, 1]) <= 90) & (np.abs(swapped[:, 0]) <= 180)
+            if ok.all():
+                tr = pyproj.Transformer.from_crs(src, graph_crs, always_xy=True)
+                tries.append(("latitude and longitude look swapped: put longitude first (x) and latitude second (y)", np.column_stack(tr.transform(swapped[:, 0], swapped[:, 1]))))
+        else:
+            if not src.equals(graph_crs):
+                tr = pyproj.Transformer.from_crs(src, graph_crs, always_xy=True)
+                tries.append(("x and y look swapped: put x (easting) first", np.column_stack(tr.transform(swapped[:, 0], swapped[:, 1]))))
+            else:
+                tries.append(("x and y look swapped: put x (easting) first", swapped))
+            degrees = (np.abs(raw[:, 1]) <= 90) & (np.abs(raw[:, 0]) <= 180)
+            if degrees.all():
+                tr = pyproj.Transformer.from_crs("EPSG:4326", graph_crs, always_xy=True)
+                tries.append((f"they look like longitude/latitude degrees, not {src.to_string()}: .set_crs('EPSG:4326', allow_override=True)", np.column_stack(tr.transform(raw[:, 0], raw[:, 1]))))
+                tries.append((f"they look like latitude/longitude degrees, not {src.to_string()}: swap them and .set_crs('EPSG:4326', allow_override=True)", np.column_stack(tr.transform(raw[:, 1], raw[:, 0]))))
+        if src.is_geographic:
+            tries.append((f"they look like coordinates in the network's CRS {graph_crs.to_string()}, not degrees: .set_crs('{graph_crs.to_string()}', allow_override=True)", raw.copy()))
+    for hint, xy in tries:
+        if np.isfinite(xy).all() and _inside(prep.bounds, xy[:, 0], xy[:, 1], 0.0).all():
+            raise CRSError(
+                f"{name} has {len(raw)} point(s) more than {_FAR_OUTSIDE_M / 1000:g} km outside the network "
+                f"(e.g. rows {list(rows[:5])}); {hint}"
+            )
+
+
+# --------------------------------------------------------------------------- snapping
+@dataclass(frozen=True)
+class Snapped:
+    """Points attached to the network (all arrays one row per point, in input order)."""
+
+    index: pd.Index
+    xy: np.ndarray  # (n, 2) the points, in the graph's CRS
+    snap_xy: np.ndarray  # (n, 2) the snapped points on their segments
+    seg: np.ndarray  # segment id in prepared.segments(snap_to), -1 when on a node
+    frac: np.ndarray  # position along the segment a -> b (0 at a)
+    node: np.ndarray  # the segment end nearest to the snapped point
+    snap_m: np.ndarray  # straight distance point -> snapped point
+    ok: np.ndarray  # within max_snap_m
+    leg_s: np.ndarray  # off-network leg, seconds (inf when not ok)
+    out_node: np.ndarray  # (n, 2) nodes the point leaves to ...
+    out_s: np.ndarray  # ... and the seconds along the segment (inf: not that way)
+    in_node: np.ndarray  # (n, 2) nodes the point is reached from ...
+    in_s: np.ndarray  # ... and the seconds along the segment
+    t_ab: np.ndarray  # seconds of the whole segment a -> b (inf: one-way the other way)
+    t_ba: np.ndarray
+    seconds_per_m: float  # off-network seconds per straight metre
+
+    def entries(self, *, out: bool) -> tuple[np.ndarray, np.ndarray]:
+        return (self.out_node, self.out_s) if out else (self.in_node, self.in_s)
+
+
+def _along(frac: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``frac * t`` where the edge exists (finite t), inf where it does not."""
+    finite = np.isfinite(t)
+    return np.where(finite, frac * np.where(finite, t, 0.0), np.inf)
+
+
+def snap_points(
+    graph: CSRGraph, prep: Prepared, geom: gpd.GeoSeries, *, name: str, max_snap_m: float,
+    access_speed_kmh: float, access_detour: float, snap_to: np.ndarray | None,
+) -> Snapped:
+    """Attach checked points (:func:`check_points`) to the nearest allowed segment."""
+    xy = to_graph_xy(prep, geom, name)
+    n = xy.shape[0]
+    tree, pos = prep.tree(snap_to)
+    d_node, i_node = tree.query(xy, k=1)
+    i_node = np.asarray(i_node, dtype=np.int64)
+    node_hit = i_node if pos is None else pos[i_node]
+    dist = np.asarray(d_node, dtype=float).copy()
+    seg = np.full(n, -1, dtype=np.int64)
+    frac = np.zeros(n)
+    a = node_hit.copy()
+    b = node_hit.copy()
+    t_ab = np.zeros(n)
+    t_ba = np.zeros(n)
+    snap_xy = prep.xy[node_hit].copy()
+    rest = np.flatnonzero(dist > _ON_NODE_M)
+    if rest.size:
+        segs = prep.segments(snap_to)
+        stree = segs.tree(prep.xy)
+        q, s = stree.query_nearest(shapely.points(xy[rest]), max_distance=max_snap_m, all_matches=False)
+        p = rest[q]
+        sa, sb = segs.a[s], segs.b[s]
+        pa, pb = prep.xy[sa], prep.xy[sb]
+        ab = pb - pa
+        l2 = (ab**2).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f = np.where(l2 > 0, ((xy[p] - pa) * ab).sum(axis=1) / np.where(l2 > 0, l2, 1.0), 0.0)
+        f = np.clip(f, 0.0, 1.0)
+        qxy = pa + f[:, None] * ab
+        seg[p], frac[p], a[p], b[p] = s, f, sa, sb
+        t_ab[p], t_ba[p] = segs.t_ab[s], segs.t_ba[s]
+        snap_xy[p] = qxy
+        dist[p] = np.hypot(*(xy[p] - qxy).T)
+    out_a = np.where(frac == 0, 0.0, _along(frac, t_ba))
+    out_b = np.where(frac == 1, 0.0, _along(1 - frac, t_ab))
+    in_a = np.where(frac == 0, 0.0, _along(frac, t_ab))
+    in_b = np.where(frac == 1, 0.0, _along(1 - frac, t_ba))
+    # at an end of the segment the other end is reached through that end, never faster
+    at_a, at_b = frac == 0, (frac == 1) & (a != b)
+    out_b[at_a] = in_b[at_a] = np.inf
+    out_a[at_b] = in_a[at_b] = np.inf
+    ok = dist <= max_snap_m
+    per_m = access_detour / (access_speed_kmh / 3.6)
+    leg = np.where(ok, dist * per_m, np.inf)
+    return Snapped(
+        index=geom.index, xy=xy, snap_xy=snap_xy, seg=seg, frac=frac, node=np.where(frac <= 0.5, a, b),
+        snap_m=dist, ok=ok, leg_s=leg,
+        out_node=np.column_stack([a, b]), out_s=np.column_stack([out_a, out_b]),
+        in_node=np.column_stack([a, b]), in_s=np.column_stack([in_a, in_b]), t_ab=t_ab, t_ba=t_ba, seconds_per_m=per_m,
+    )
+
+
+def warn(parts: list[str], stacklevel: int = 3) -> None:
+    """One :class:`UnreachableWarning` joining ``parts`` (none when empty)."""
+    if parts:
+        warnings.warn("; ".join(parts), UnreachableWarning, stacklevel=stacklevel)
+
+
+def far_message(n: int, name: str, max_snap_m: float) -> str:
+    return f"{n} point(s) of {name} are more than {max_snap_m:g} m from the network and unreachable (raise max_snap_m or extend the network)"
+
+
+# --------------------------------------------------------------------------- Dijkstra kernels
+def augment(base: sp.csr_matrix, nodes: np.ndarray, cost: np.ndarray) -> sp.csr_matrix:
+    """``base`` plus one virtual node per row of ``nodes``/``cost``, linked to its finite entries.
+
+    The virtual nodes are ``n .. n + k - 1`` and have no incoming edge, so no path goes
+    through them. Explicit zero costs are edges in csgraph.
+    """
+    n = base.shape[0]
+    k = nodes.shape[0]
+    finite = np.isfinite(cost)
+    counts = finite.sum(axis=1)
+    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts, dtype=np.int64).astype(np.int32)])
+    indices = np.concatenate([base.indices, nodes[finite].astype(np.int32)])
+    data = np.concatenate([base.data, cost[finite]])
+    return sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+
+
+def node_seconds(prep: Prepared, pts: Snapped, sel: np.ndarray, *, to: bool, limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds between every node and its nearest point among ``pts[sel]``, and which point.
+
+    ``to=True``: from the node to the point (search on the transposed graph), else from
+    the point to the node. Each point is a virtual source linked to its entries by its own
+    leg plus the partial edge time, so points sharing a node or an edge keep their exact
+    offsets. Returns ``(seconds, position)``, ``inf`` / ``-1`` where none within ``limit``.
+    """
+    n = prep.n
+    sel = np.asarray(sel, dtype=np.int64)
+    if sel.size == 0:
+        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    nodes, part = pts.entries(out=not to)
+    aug = augment(prep.reverse if to else prep.forward, nodes[sel], part[sel] + pts.leg_s[sel, None])
+    dist, _, src = dijkstra(aug, directed=True, indices=np.arange(n, n + sel.size), min_only=True, return_predecessors=True, limit=limit)
+    src = np.asarray(src[:n], dtype=np.int64)
+    which = np.where(src >= n, sel[np.clip(src - n, 0, sel.size - 1)], -1)
+    return np.asarray(dist[:n], dtype=float), which
+
+
+def _via_entries(node_s: np.ndarray, nodes: np.ndarray, part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Best of a point's two entries: ``min_e node_s[nodes[:, e]] + part[:, e]`` and the entry."""
+    t = node_s[nodes] + part
+    e = np.argmin(t, axis=1)
+    return t[np.arange(t.shape[0]), e], e
+
+
+def nearest_one(
+    prep: Prepared, o: Snapped, o_sel: np.ndarray, f: Snapped, f_sel: np.ndarray, *, to: bool, max_s: float,
+    node_dist: tuple[np.ndarray, np.ndarray] | None = None,
+    direct: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds to the nearest facility and its position in ``f``, for the origins ``o_sel``.
+
+    One multi-source Dijkstra (:func:`node_seconds`, or ``node_dist`` when given), then each
+    origin takes the better of its entries, and direct trips (:func:`direct_pairs`) where
+    they are faster (``direct``: origin positions, facility positions, seconds, e.g. from
+    :func:`direct_pairs` once for several groups). ``inf`` / ``-1`` where none within
+    ``max_s``.
+    """
+    o_sel = np.asarray(o_sel, dtype=np.int64)
+    f_pos = np.flatnonzero(f_sel) if np.asarray(f_sel).dtype == bool else np.asarray(f_sel, dtype=np.int64)
+    times = np.full(o_sel.size, np.inf)
+    which = np.full(o_sel.size, -1, dtype=np.int64)
+    if f_pos.size == 0 or o_sel.size == 0:
+        return times, which
+    if node_dist is None:
+        limit = max(0.0, max_s - float(o.leg_s[o_sel].min())) if math.isfinite(max_s) else np.inf
+        node_dist = node_seconds(prep, f, f_pos, to=to, limit=limit)
+    dist, src = node_dist
+    nodes, part = o.entries(out=to)
+    t, e = _via_entries(dist, nodes[o_sel], part[o_sel])
+    t = t + o.leg_s[o_sel]
+    w = src[nodes[o_sel][np.arange(o_sel.size), e]]
+    if direct is None:
+        direct = direct_pairs(o, o_sel, f, f_pos) if to else _swap(direct_pairs(f, f_pos, o, o_sel))
+    ai, bi, s = direct
+    if ai.size:
+        keep = np.isin(bi, f_pos)
+        ai, bi, s = ai[keep], bi[keep], s[keep]
+    if ai.size:
+        # position of each origin in o_sel, then the best direct trip of each origin
+        rank = np.full(len(o.index), -1, dtype=np.int64)
+        rank[o_sel] = np.arange(o_sel.size)
+        r = rank[ai]
+        order = np.lexsort((s, r))
+        r, bi_, s = r[order], bi[order], s[order]
+        first = np.ones(r.size, dtype=bool)
+        first[1:] = r[1:] != r[:-1]
+        r, bi_, s = r[first], bi_[first], s[first]
+        better = s < t[r]
+        t[r[better]] = s[better]
+        w[r[better]] = bi_[better]
+    found = np.isfinite(t) & (t <= max_s) & (w >= 0)
+    times[found] = t[found]
+    which[found] = w[found]
+    return times, which
+
+
+def _swap(p: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return p[1], p[0], p[2]
+
+
+def direct_pairs(a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trips from points ``a`` to points ``b`` that need no network search.
+
+    Points on the same segment travel along it (legs included, one-way respected), and
+    points closer to each other than ``snap_a + snap_b`` travel straight at the access
+    speed (identical points: 0 s). Returns ``(a_pos, b_pos, seconds)``, one row per pair
+    (the faster of the two), sorted by ``a_pos`` then ``b_pos``.
+    """
+    a_sel = np.asarray(a_sel, dtype=np.int64)
+    b_sel = np.asarray(b_sel, dtype=np.int64)
+    if a_sel.dtype == bool:  # pragma: no cover - callers pass positions
+        raise TypeError("positions expected")
+    a_sel = a_sel[a.ok[a_sel]]
+    b_sel = b_sel[b.ok[b_sel]]
+    parts_a: list[np.ndarray] = []
+    parts_b: list[np.ndarray] = []
+    parts_s: list[np.ndarray] = []
+    if a_sel.size and b_sel.size:
+        # identical points (an exact join on coordinates)
+        fa = pd.DataFrame({"x": a.xy[a_sel, 0], "y": a.xy[a_sel, 1], "pa": a_sel})
+        fb = pd.DataFrame({"x": b.xy[b_sel, 0], "y": b.xy[b_sel, 1], "pb": b_sel})
+        same = fa.merge(fb, on=["x", "y"])
+        if len(same):
+            parts_a.append(same["pa"].to_numpy(np.int64))
+            parts_b.append(same["pb"].to_numpy(np.int64))
+            parts_s.append(np.zeros(len(same)))
+        # straight: |p - q| <= snap_p + snap_q implies |p - q| <= 2 * max(snap_p, snap_q)
+        pairs = []
+        for q_pts, q_sel, t_pts, t_sel, flip in ((a, a_sel, b, b_sel, False), (b, b_sel, a, a_sel, True)):
+            off = q_sel[q_pts.snap_m[q_sel] > 0]
+            if off.size == 0:
+                continue
+            hits = cKDTree(t_pts.xy[t_sel]).query_ball_point(q_pts.xy[off], 2 * q_pts.snap_m[off] + 1e-6)
+            counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+            if counts.sum():
+                qp = np.repeat(off, counts)
+                tp = t_sel[np.fromiter((j for h in hits for j in h), dtype=np.int64, count=int(counts.sum()))]
+                pairs.append((tp, qp) if flip else (qp, tp))
+        if pairs:
+            pa = np.concatenate([p[0] for p in pairs])
+            pb = np.concatenate([p[1] for p in pairs])
+            d = np.hypot(*(a.xy[pa] - b.xy[pb]).T)
+            keep = d <= a.snap_m[pa] + b.snap_m[pb] + 1e-9
+            parts_a.append(pa[keep])
+            parts_b.append(pb[keep])
+            parts_s.append(d[keep] * a.seconds_per_m)
+        # the same segment: along it
+        sa = pd.DataFrame({"seg": a.seg[a_sel], "pa": a_sel})
+        sb = pd.DataFrame({"seg": b.seg[b_sel], "pb": b_sel})
+        sa, sb = sa[sa["seg"].to_numpy() >= 0], sb[sb["seg"].to_numpy() >= 0]
+        if len(sa) and len(sb):
+            m = sa.merge(sb, on="seg")
+            if len(m):
+                pa, pb = m["pa"].to_numpy(np.int64), m["pb"].to_numpy(np.int64)
+                fa_, fb_ = a.frac[pa], b.frac[pb]
+                along = np.where(fb_ >= fa_, _along(fb_ - fa_, a.t_ab[pa]), _along(fa_ - fb_, a.t_ba[pa]))
+                s = a.leg_s[pa] + along + b.leg_s[pb]
+                fin = np.isfinite(s)
+                parts_a.append(pa[fin])
+                parts_b.append(pb[fin])
+                parts_s.append(s[fin])
+    if not parts_a:
+        e = np.empty(0, dtype=np.int64)
+        return e, e.copy(), np.empty(0)
+    pa, pb, s = np.concatenate(parts_a), np.concatenate(parts_b), np.concatenate(parts_s)
+    order = np.lexsort((s, pb, pa))
+    pa, pb, s = pa[order], pb[order], s[order]
+    first = np.ones(pa.size, dtype=bool)
+    first[1:] = (pa[1:] != pa[:-1]) | (pb[1:] != pb[:-1])
+    return pa[first], pb[first], s[first]
+
+
+def _locations(nodes: np.ndarray, part: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (entries, partial times) of the points ``pos``: unique nodes, costs, inverse."""
+    key = np.column_stack([nodes[pos].astype(float), part[pos]])
+    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    return uniq[:, :2].astype(np.int64), uniq[:, 2:], np.asarray(inv).ravel()
+
+
+def point_blocks(prep: Prepared, a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray, max_s: float) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Seconds (legs and direct trips included) from points ``a`` to points ``b``, inf beyond ``max_s``.
+
+    Dijkstra runs from the distinct snapped locations of the side that has fewer (on the
+    transposed graph when that is ``b``), a memory-bounded batch at a time, each location
+    a virtual source. Yields ``(a_pos, b_pos, T)`` with ``T[i, j]`` the time from
+    ``a_pos[i]`` to ``b_pos[j]``.
+    """
+    a_pos = np.asarray(a_sel, dtype=np.int64)
+    b_pos = np.asarray(b_sel, dtype=np.int64)
+    if a_pos.size == 0 or b_pos.size == 0:
+        return
+    n = prep.n
+    la_nodes, la_cost, la_inv = _locations(a.out_node, a.out_s, a_pos)
+    lb_nodes, lb_cost, lb_inv = _locations(b.in_node, b.in_s, b_pos)
+    forward = la_nodes.shape[0] <= lb_nodes.shape[0]
+    if forward:
+        run_nodes, run_cost, run_inv, run_pos, run_pts = la_nodes, la_cost, la_inv, a_pos, a
+        oth_pos, oth_nodes, oth_part, oth_pts = b_pos, b.in_node[b_pos], b.in_s[b_pos], b
+        base = prep.forward
+    else:
+        run_nodes, run_cost, run_inv, run_pos, run_pts = lb_nodes, lb_cost, lb_inv, b_pos, b
+        oth_pos, oth_nodes, oth_part, oth_pts = a_pos, a.out_node[a_pos], a.out_s[a_pos], a
+        base = prep.reverse
+    n_loc = run_nodes.shape[0]
+    aug = augment(base, run_nodes, run_cost)
+    limit = np.inf
+    if math.isfinite(max_s):
+        limit = max(0.0, max_s - float(a.leg_s[a_pos].min()) - float(b.leg_s[b_pos].min()))
+    two = bool(np.isfinite(oth_part[:, 1]).any())
+    oth_leg = oth_pts.leg_s[oth_pos]
+    # run-side points grouped by location
+    order = np.argsort(run_inv, kind="stable")
+    bounds = np.searchsorted(run_inv[order], np.arange(n_loc + 1))
+    direct = direct_pairs(a, a_pos, b, b_pos)
+    has_direct = direct[0].size > 0
+    step = max(1, BATCH_BYTES // (8 * (n + n_loc)))
+    o_step = max(1, BLOCK_CELLS // step)
+    for s0 in range(0, n_loc, step):
+        s1 = min(s0 + step, n_loc)
+        dist = dijkstra(aug, directed=True, indices=np.arange(n + s0, n + s1), limit=limit)
+        pts_run = order[bounds[s0] : bounds[s1]]  # indices into run_pos
+        loc = run_inv[pts_run] - s0
+        run_p = run_pos[pts_run]
+        run_leg = run_pts.leg_s[run_p]
+        for c0 in range(0, oth_pos.size, o_step):
+            c1 = min(c0 + o_step, oth_pos.size)
+            m = dist[:, oth_nodes[c0:c1, 0]] + oth_part[c0:c1, 0]
+            if two:
+                np.minimum(m, dist[:, oth_nodes[c0:c1, 1]] + oth_part[c0:c1, 1], out=m)
+            m += oth_leg[c0:c1]
+            chunk = max(1, BLOCK_CELLS // (c1 - c0))
+            for r0 in range(0, pts_run.size, chunk):
+                rl = loc[r0 : r0 + chunk]
+                t = m[rl]
+                t += run_leg[r0 : r0 + chunk, None]
+                rp, op = run_p[r0 : r0 + chunk], oth_pos[c0:c1]
+                ap_, bp_ = (rp, op) if forward else (op, rp)
+                if not forward:
+                    t = np.ascontiguousarray(t.T)
+                if has_direct:
+                    _apply_direct(t, ap_, bp_, direct, len(a.index), len(b.index))
+                if math.isfinite(max_s):
+                    t[t > max_s] = np.inf
+                yield ap_, bp_, t
+
+
+def _apply_direct(t: np.ndarray, ap: np.ndarray, bp: np.ndarray, direct: tuple[np.ndarray, np.ndarray, np.ndarray], n_a: int, n_b: int) -> None:
+    ai, bi, s = direct
+    ra = np.full(n_a, -1, dtype=np.int64)
+    ra[ap] = np.arange(ap.size)
+    rb = np.full(n_b, -1, dtype=np.int64)
+    rb[bp] = np.arange(bp.size)
+    i, j = ra[ai], rb[bi]
+    m = (i >= 0) & (j >= 0)
+    if m.any():
+        i, j = i[m], j[m]
+        t[i, j] = np.minimum(t[i, j], s[m])
+
+
+# --------------------------------------------------------------------------- reachability
+def reach_mask(prep: Prepared, start_nodes: np.ndarray, *, reverse: bool) -> np.ndarray:
+    """Bool per node: reachable from ``start_nodes`` (or, with ``reverse``, reaching them)."""
+    labels, cond, cond_t = prep.scc()
+    if cond.shape[0] == 1:
+        return np.ones(labels.shape[0], dtype=bool)
+    starts = np.unique(labels[start_nodes])
+    d = dijkstra(cond_t if reverse else cond, directed=True, indices=starts, unweighted=True, min_only=True)
+    return np.isfinite(d)[labels]
+
+
+def entry_nodes(pts: Snapped, sel: np.ndarray, *, out: bool) -> np.ndarray:
+    """The usable entry nodes of the points ``sel`` (flattened)."""
+    nodes, part = pts.entries(out=out)
+    return nodes[sel][np.isfinite(part[sel])]
+
+
+def reaches_any(pts: Snapped, sel: np.ndarray, node_mask: np.ndarray, *, out: bool) -> np.ndarray:
+    """Bool per point of ``sel``: one of its usable entries is in ``node_mask``."""
+    nodes, part = pts.entries(out=out)
+    return (node_mask[nodes[sel]] & np.isfinite(part[sel])).any(axis=1)
+
+
+def count_unreachable_pairs(prep: Prepared, a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray) -> int:
+    """Number of (a, b) pairs with no directed path between their entries, by strong components."""
+    labels, cond, _ = prep.scc()
+    if cond.shape[0] == 1 or a_sel.size == 0 or b_sel.size == 0:
+        return 0
+    big = labels.max() + 1  # a label for "no entry"
+    ca = np.where(np.isfinite(a.out_s[a_sel]), labels[a.out_node[a_sel]], big)
+    cb = np.where(np.isfinite(b.in_s[b_sel]), labels[b.in_node[b_sel]], big)
+    ua, a_count = np.unique(ca, axis=0, return_counts=True)
+    ub, b_count = np.unique(cb, axis=0, return_counts=True)
+    starts = np.unique(ua[ua < big])
+    total = 0
+    step = max(1, BATCH_BYTES // (8 * cond.shape[0]))
+    reach = np.zeros((starts.size, cond.shape[0] + 1), dtype=bool)
+    for s0 in range(0, starts.size, step):
+        d = dijkstra(cond, directed=True, indices=starts[s0 : s0 + step], unweighted=True)
+        reach[s0 : s0 + step, :-1] = np.isfinite(d)
+    row_of = np.full(big + 1, -1, dtype=np.int64)
+    row_of[starts] = np.arange(starts.size)
+    for i in range(ua.shape[0]):
+        r = np.zeros(cond.shape[0] + 1, dtype=bool)
+        for c in ua[i]:
+            if c < big:
+                r |= reach[row_of[c]]
+        ok = r[ub].any(axis=1)
+        total += int(a_count[i] * b_count[~ok].sum())
+    return total
