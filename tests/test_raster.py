@@ -79,7 +79,7 @@ def test_k1_surface_equals_engine_nearest_at_cell_centres(herault, airports, sur
 
 
 def test_default_surface_is_best_of_k_nearest_nodes_brute_force(herault, airports, surface, surface_k1):
-    """k_nodes=8: min over the 8 nearest allowed nodes of (node minutes + leg), checked without the k-d tree."""
+    """k_nodes=8: the engine, or the 8 nearest allowed nodes' (node minutes + leg), checked without the k-d tree."""
     g = herault.csr
     allowed = np.flatnonzero(g.snappable)
     nx_, ny_ = g.x[allowed], g.y[allowed]
@@ -97,13 +97,18 @@ def test_default_surface_is_best_of_k_nearest_nodes_brute_force(herault, airport
         near = np.argsort(d, kind="stable")[:8]
         near = near[d[near] <= traveltime.MAX_SNAP_M]
         expected.append(np.min(node_min[near] + d[near] * LEG_MIN_PER_M))
-    np.testing.assert_allclose(arr[rows, cols], expected, rtol=0, atol=1e-6)
-    # never slower than the engine's single nearest node, and equal on most cells
+    # ... or the engine itself (snapped onto the nearest edge), whichever is faster
+    centres = gpd.GeoSeries(gpd.points_from_xy(x, y), crs="EPSG:2154")
+    engine_min = traveltime.nearest(g, centres, airports)["minutes"].to_numpy()
+    np.testing.assert_allclose(arr[rows, cols], np.minimum(expected, engine_min), rtol=0, atol=1e-6)
+    assert (engine_min < np.asarray(expected) - 1e-6).sum() > 10  # the edge snap matters
+    # never slower than the engine alone, and equal on many cells (39 % at 200 m: elsewhere a
+    # node on a faster road within reach beats the nearest edge)
     a1 = surface_k1[0]
     both = np.isfinite(a1)
     assert np.array_equal(both, np.isfinite(arr))
     assert (arr[both] <= a1[both] + 1e-9).all()
-    assert np.mean(np.abs(arr[both] - a1[both]) < 1e-9) > 0.5
+    assert np.mean(np.abs(arr[both] - a1[both]) < 1e-9) > 0.3
 
 
 def _line_graph(n=5, step=200.0, fwd_s=6.0, back_s=12.0):
