@@ -82,6 +82,8 @@ BATCH_BYTES = 64 * 2**20
 BLOCK_CELLS = 4 * 2**20
 # A point this close to a node (metres) is on it.
 _ON_NODE_M = 1e-9
+# Radii (metres) of the successive segment searches around points.
+_RINGS_M = (30.0, 120.0, 500.0)
 # Points further than this outside the network's bounding box are checked for swapped or
 # mislabelled coordinates.
 _FAR_OUTSIDE_M = 200_000.0
@@ -481,21 +483,45 @@ def snap_points(
     rest = np.flatnonzero(dist > _ON_NODE_M)
     if rest.size:
         segs = prep.segments(snap_to)
-        stree = segs.tree(prep.xy)
-        q, s = stree.query_nearest(shapely.points(xy[rest]), max_distance=max_snap_m, all_matches=False)
-        p = rest[q]
+        tree = segs.tree(prep.xy)
+        found_p, found_s, found_f, found_d, found_q = [], [], [], [], []
+        # every allowed node is on a segment, so the nearest segment lies within the nearest
+        # node's distance; vectorised STRtree "dwithin" queries in growing rings keep the
+        # candidate lists short (a candidate within the ring's radius is exact)
+        geoms = np.empty(n, dtype=object)
+        geoms[rest] = shapely.points(xy[rest])
+        todo = rest
+        for ring in (_RINGS_M + (math.inf,)):
+            if todo.size == 0:
+                break
+            radius = np.minimum(np.minimum(dist[todo], max_snap_m) * (1 + 1e-9) + 1e-6, ring)
+            q, s_ = tree.query(geoms[todo], predicate="dwithin", distance=radius)
+            p_ = todo[q]
+            sa_, sb_ = segs.a[s_], segs.b[s_]
+            pa, pb = prep.xy[sa_], prep.xy[sb_]
+            ab = pb - pa
+            l2 = (ab**2).sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                f_ = np.where(l2 > 0, ((xy[p_] - pa) * ab).sum(axis=1) / np.where(l2 > 0, l2, 1.0), 0.0)
+            f_ = np.clip(f_, 0.0, 1.0)
+            q_ = pa + f_[:, None] * ab
+            d_ = np.hypot(*(xy[p_] - q_).T)
+            # the nearest candidate of each point (ties: the lowest segment id)
+            order = np.lexsort((s_, d_, p_))
+            first = order[np.r_[True, p_[order][1:] != p_[order][:-1]]] if p_.size else order
+            done = d_[first] <= radius[np.searchsorted(todo, p_[first])]
+            keep = first[done]
+            found_p.append(p_[keep]), found_s.append(s_[keep]), found_f.append(f_[keep])
+            found_d.append(d_[keep]), found_q.append(q_[keep])
+            todo = np.setdiff1d(todo, p_[keep], assume_unique=True)
+            todo = todo[dist[todo] > ring]  # beyond the node's distance: no segment is nearer
+        p, s = np.concatenate(found_p), np.concatenate(found_s)
+        f, d, qxy = np.concatenate(found_f), np.concatenate(found_d), np.concatenate(found_q).reshape(-1, 2)
         sa, sb = segs.a[s], segs.b[s]
-        pa, pb = prep.xy[sa], prep.xy[sb]
-        ab = pb - pa
-        l2 = (ab**2).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            f = np.where(l2 > 0, ((xy[p] - pa) * ab).sum(axis=1) / np.where(l2 > 0, l2, 1.0), 0.0)
-        f = np.clip(f, 0.0, 1.0)
-        qxy = pa + f[:, None] * ab
         seg[p], frac[p], a[p], b[p] = s, f, sa, sb
         t_ab[p], t_ba[p] = segs.t_ab[s], segs.t_ba[s]
         snap_xy[p] = qxy
-        dist[p] = np.hypot(*(xy[p] - qxy).T)
+        dist[p] = d
     out_a = np.where(frac == 0, 0.0, _along(frac, t_ba))
     out_b = np.where(frac == 1, 0.0, _along(1 - frac, t_ab))
     in_a = np.where(frac == 0, 0.0, _along(frac, t_ab))
