@@ -262,14 +262,26 @@ def _latlon(value: str, name: str) -> tuple[float, float]:
     return lat, lon
 
 
+#: Exit status of ``proximity route`` when there is no route (documented in its --help).
+EXIT_NO_ROUTE = 3
+
+
 @main.command("route")
 @territory_option
 @click.option("--from", "origin", required=True, help="Origin as LAT,LON (WGS84).")
 @click.option("--to", "destination", required=True, help="Destination as LAT,LON (WGS84).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="Print one strict JSON object (null, never Infinity or NaN).")
 def route_cmd(territory: str, origin: str, destination: str, as_json: bool) -> None:
-    """Fastest drive between two points on the territory's network (minutes and km)."""
+    """Fastest drive between two points on the territory's network (minutes and km).
+
+    Exit status: 0 when a route is found; 3 when there is none (a point too far from the
+    network, or no directed path), with --json printing "minutes": null, "km": null,
+    "reachable": false and the "reason"; 1 for a bad input; 2 for a usage error.
+    """
+    import math
+
     from . import datasets, network, traveltime
+    from .errors import UnreachableWarning
 
     a = _latlon(origin, "--from")
     b = _latlon(destination, "--to")
@@ -280,12 +292,31 @@ def route_cmd(territory: str, origin: str, destination: str, as_json: bool) -> N
             raise InputError(f"{label} {lat},{lon} is outside the {territory} territory (lat {y0}–{y1}, lon {x0}–{x1}){hint}")
     G = network.build_network(territory)
     csr = network.graph_to_csr(G, crs=datasets.load_manifest(territory).crs)
-    r = traveltime.route_latlon(csr, a, b)
-    out = {"from": {"lat": a[0], "lon": a[1]}, "to": {"lat": b[0], "lon": b[1]}, "minutes": round(r["minutes"], 2), "km": round(r["km"], 3)}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = traveltime.route_latlon(csr, a, b)
+    reasons = [str(w.message) for w in caught if issubclass(w.category, UnreachableWarning)]
+    for w in caught:
+        if not issubclass(w.category, UnreachableWarning):
+            _warn_line(w.message, w.category, w.filename, w.lineno)
+    # route() returns a mapping or a typed result: read either
+    minutes, km = (float(r[k]) if isinstance(r, dict) else float(getattr(r, k)) for k in ("minutes", "km"))
+    reachable = math.isfinite(minutes)
+    out = {
+        "from": {"lat": a[0], "lon": a[1]}, "to": {"lat": b[0], "lon": b[1]},
+        "minutes": round(minutes, 2) if reachable else None, "km": round(km, 3) if reachable else None,
+        "reachable": reachable,
+    }
+    if not reachable:
+        out["reason"] = "; ".join(reasons) or "no route"
     if as_json:
-        click.echo(json.dumps(out))
-    else:
+        click.echo(json.dumps(out, allow_nan=False, ensure_ascii=False))
+    elif reachable:
         click.echo(f"{out['minutes']:.1f} min, {out['km']:.1f} km by road")
+    else:
+        click.echo(f"proximity: no route: {out['reason']}", err=True)
+    if not reachable:
+        click.get_current_context().exit(EXIT_NO_ROUTE)
 
 
 @main.command("traveltime")

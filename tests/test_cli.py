@@ -63,6 +63,31 @@ def test_route_json_comedie_to_airport(runner):
     out = json.loads(r.stdout)
     assert 12 <= out["minutes"] <= 25
     assert 8 <= out["km"] <= 20
+    assert out["reachable"] is True
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "text"])
+def test_route_without_a_route_is_strict_json_and_exit_3(runner, as_json):
+    # 43.25,3.60: in the sea inside the territory's bounds, more than 5 km from any road
+    r = runner.invoke(main, ["route", "--from", "43.6086,3.8797", "--to", "43.25,3.60"] + (["--json"] if as_json else []))
+    assert r.exit_code == 3, r.output
+    assert "Traceback" not in r.output and "inf" not in r.stdout.lower()
+    if as_json:
+        out = json.loads(r.stdout, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
+        assert out["minutes"] is None and out["km"] is None and out["reachable"] is False
+        assert "destination_point more than 5000 m from the network" in out["reason"]
+    else:
+        assert r.stdout == ""
+        assert r.stderr.startswith("proximity: no route: destination_point more than 5000 m")
+    r = runner.invoke(main, ["route", "--help"])
+    assert "3 when there is none" in r.output
+
+
+def test_route_from_a_point_to_itself_is_0_minutes(runner):
+    r = runner.invoke(main, ["route", "--from", "43.6086,3.8797", "--to", "43.6086,3.8797", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["minutes"] == 0.0 and out["km"] == 0.0 and out["reachable"] is True
 
 
 def test_route_swapped_lat_lon_is_one_line_exit_1(runner):
