@@ -745,3 +745,103 @@ def test_count_within_errors(csr, sample):
         tt.count_within(csr, pts(o_xy), pts(f_xy), max_minutes=None)
     with pytest.raises(InputError, match="weights must be finite and non-negative"):
         tt.count_within(csr, pts(o_xy), pts(f_xy), max_minutes=30, weights=pd.Series(-1.0, index=range(len(f_xy))))
+
+
+# ----------------------------------------------------------------------------- edge snapping
+def test_points_snap_onto_edges_and_respect_one_way(line):
+    # 50 m off the middle of the one-way edge B -> C (1000 m, 90 s): leaves only towards C
+    p = pts([[X0 + 1500, Y0 + 50]], index=["p"])
+    s = tt.snap(line, p)
+    assert s.loc["p", ["u_id", "v_id"]].tolist() == [2, 3]
+    assert s.loc["p", "fraction"] == pytest.approx(0.5) and s.loc["p", "snap_m"] == pytest.approx(50.0)
+    a = pts([[X0, Y0]], index=["a"])
+    c = pts([[X0 + 2000, Y0]], index=["c"])
+    # A -> p: 60 s to B, half the edge (45 s), then the 50 m leg
+    assert tt.od_matrix(line, a, p)["minutes"].item() * 60 == pytest.approx(60 + 45 + 50 * LEG)
+    assert tt.route(line, a, p, crs="EPSG:2154")["node_ids"] == [1, 2]
+    # p -> C: the leg and the other half; p -> A is impossible (C is a dead end)
+    assert tt.nearest(line, p, c)["minutes"].item() * 60 == pytest.approx(50 * LEG + 45)
+    with pytest.warns(UnreachableWarning, match="no path from origin_point"):
+        assert math.isinf(tt.route(line, p, a, crs="EPSG:2154")["minutes"])
+    # two points on the same edge travel along it, downstream only
+    q = pts([[X0 + 1750, Y0 - 50]], index=["q"])
+    assert tt.od_matrix(line, p, q)["minutes"].item() * 60 == pytest.approx(50 * LEG + 0.25 * 90 + 50 * LEG)
+    r = tt.route(line, p, q, crs="EPSG:2154")
+    assert r["node_ids"] == [] and r["km"] == pytest.approx((65 + 375 + 65) / 1000)
+    with pytest.warns(UnreachableWarning, match="1 origin-destination pair"):
+        assert tt.od_matrix(line, q, p).empty
+
+
+def test_points_never_snap_onto_a_motorway_between_exits():
+    # a motorway A-B (10 km at 130 km/h) with exits at both ends onto a slow road A-C-B
+    G = nx.MultiDiGraph(crs="EPSG:2154")
+    for nid, x, y in ((1, 0, 0), (2, 10_000, 0), (3, 5_000, 3_000)):
+        G.add_node(nid, x=X0 + x, y=Y0 + y)
+    for u, v, hw, m, kmh in ((1, 2, "motorway", 10_000, 130), (1, 3, "secondary", 5_831, 60), (3, 2, "secondary", 5_831, 60)):
+        for a, b in ((u, v), (v, u)):
+            G.add_edge(a, b, highway=hw, length=float(m), travel_time=m / (kmh / 3.6))
+    csr = graph_to_csr(G)
+    assert csr.snappable.all() and csr.snappable_edges is not None
+    # 100 m from the motorway's middle, 2.3 km from the secondary road
+    p = pts([[X0 + 5_000, Y0 + 100]], index=["p"])
+    s = tt.snap(csr, p)
+    assert sorted(s.loc["p", ["u_id", "v_id"]].tolist()) == [1, 3] or sorted(s.loc["p", ["u_id", "v_id"]].tolist()) == [2, 3]
+    assert s.loc["p", "snap_m"] > 2000
+    # without road classes every edge is allowed and the motorway is the nearest
+    bare = nx.MultiDiGraph(crs="EPSG:2154")
+    bare.add_nodes_from(G.nodes(data=True))
+    bare.add_edges_from((u, v, {"length": d["length"], "travel_time": d["travel_time"]}) for u, v, d in G.edges(data=True))
+    assert tt.snap(graph_to_csr(bare), p).loc["p", "snap_m"] == pytest.approx(100.0)
+
+
+def test_direct_trips_between_close_points_and_a_point_to_itself(line):
+    # two points 3 km south of A, 200 m apart: straight at the access speed, not via the road
+    o = pts([[X0, Y0 - 3000], [X0 + 200, Y0 - 3000]], index=["o1", "o2"])
+    od = tt.od_matrix(line, o, o)
+    got = od.set_index(["origin_id", "destination_id"])["minutes"] * 60
+    assert got[("o1", "o1")] == 0.0 and got[("o2", "o2")] == 0.0
+    assert got[("o1", "o2")] == pytest.approx(200 * LEG)
+    near = tt.nearest(line, o, o.iloc[[1]])
+    assert near["minutes"].tolist() == pytest.approx([200 * LEG / 60, 0.0])
+    assert tt.count_within(line, o, o, max_minutes=0.1).tolist() == [1.0, 1.0]
+    assert tt.route(line, o.iloc[[0]], o.iloc[[1]])["km"] == pytest.approx(0.26)
+    # points on the road (snap_m 0) never shortcut off it: A -> C is via B
+    on = pts([[X0, Y0], [X0 + 2000, Y0]], index=["a", "c"])
+    assert tt.od_matrix(line, on.iloc[[0]], on.iloc[[1]])["minutes"].item() == pytest.approx(2.5)
+
+
+# ----------------------------------------------------------------------------- coordinates
+XC, YC = X0 + 10_000, Y0 + 10_000  # the middle of the random graph
+LON0, LAT0 = 3.866920790051422, 43.615592332192406  # (XC, YC) in WGS84
+
+
+@pytest.mark.parametrize(
+    ("points", "match"),
+    [
+        (gpd.GeoSeries([Point(X0, Y0), Point(math.nan, math.nan)], crs="EPSG:2154"), r"origins has 1 point\(s\) with NaN or infinite coordinates \(e.g. rows \[1\]\); drop or fix them"),
+        (gpd.GeoSeries([Point(math.inf, Y0)], crs="EPSG:2154"), "origins has 1 point.* NaN or infinite"),
+        (gpd.GeoSeries([Point(LAT0, LON0)], crs="EPSG:4326"), "latitude and longitude look swapped: put longitude first"),
+        (gpd.GeoSeries([Point(XC, YC)], crs="EPSG:4326"), r"outside the range of degrees .*look projected: set their real CRS with .set_crs\('EPSG:2154', allow_override=True\)"),
+        (gpd.GeoSeries([Point(LON0, LAT0)], crs="EPSG:2154"), r"look like longitude/latitude degrees, not EPSG:2154: .set_crs\('EPSG:4326', allow_override=True\)"),
+        (gpd.GeoSeries([Point(LAT0, LON0)], crs="EPSG:2154"), "look like latitude/longitude degrees, not EPSG:2154: swap them"),
+        (gpd.GeoSeries([Point(YC, XC)], crs="EPSG:2154"), r"x and y look swapped: put x \(easting\) first"),
+    ],
+    ids=["nan", "inf", "latlon-swapped", "projected-labelled-4326", "degrees-labelled-2154", "latlon-labelled-2154", "xy-swapped"],
+)
+def test_bad_coordinates_raise_one_clear_error(csr, points, match):
+    f = pts([[X0 + 5000, Y0 + 5000]])
+    with pytest.raises(CRSError if "NaN" not in match else InputError, match=match):
+        tt.nearest(csr, points, f)
+    with pytest.raises(InputError, match=match.replace("origins", "destinations")):
+        tt.od_matrix(csr, f, points)
+    with pytest.raises(InputError, match=match.replace("origins", "destination_point")):
+        tt.route(csr, f, points.iloc[[-1]])
+    with pytest.raises(InputError, match=match.replace("origins", "points")):
+        tt.snap(csr, points)
+
+
+def test_far_points_in_the_right_crs_are_unreachable_not_errors(csr):
+    # 150 km away and not mislabelled: a warning, as before
+    with pytest.warns(UnreachableWarning, match="1 point\\(s\\) of origins"):
+        got = tt.nearest(csr, pts([[X0 - 150_000, Y0]]), pts([[X0 + 5000, Y0 + 5000]]))
+    assert math.isinf(got["minutes"].item())
