@@ -125,6 +125,7 @@ class Prepared:
         self._scc: tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix] | None = None
         self._xy: np.ndarray | None = None
         self._bounds: tuple[float, float, float, float] | None = None
+        self._crs: pyproj.CRS | None = None
 
     @property
     def graph(self) -> CSRGraph:
@@ -144,6 +145,12 @@ class Prepared:
             g = self.graph
             self._xy = np.column_stack([np.asarray(g.x, float), np.asarray(g.y, float)])
         return self._xy
+
+    @property
+    def crs(self) -> pyproj.CRS:
+        if self._crs is None:
+            self._crs = pyproj.CRS(self.graph.crs)
+        return self._crs
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -369,7 +376,7 @@ def to_graph_xy(prep: Prepared, geom: gpd.GeoSeries, name: str) -> np.ndarray:
         raise InputError(
             f"{name} has {int(bad.sum())} point(s) with NaN or infinite coordinates (e.g. rows {list(rows[bad][:5])}); drop or fix them"
         )
-    src = pyproj.CRS(geom.crs)
+    src = geom.crs if isinstance(geom.crs, pyproj.CRS) else pyproj.CRS(geom.crs)
     if src.is_geographic:
         lon, lat = raw[:, 0], raw[:, 1]
         out = (np.abs(lat) > 90) | (np.abs(lon) > 180)
@@ -379,8 +386,8 @@ def to_graph_xy(prep: Prepared, geom: gpd.GeoSeries, name: str) -> np.ndarray:
                 f"(e.g. rows {list(rows[out][:5])}); the coordinates look projected: set their real CRS with "
                 ".set_crs('EPSG:2154', allow_override=True) (or the right one)"
             )
-    graph_crs = pyproj.CRS(prep.graph.crs)
-    if src.equals(graph_crs):
+    graph_crs = prep.crs
+    if src is graph_crs or src == graph_crs or src.equals(graph_crs):
         xy = raw
     else:
         tr = pyproj.Transformer.from_crs(src, graph_crs, always_xy=True)
@@ -472,14 +479,14 @@ def snap_points(
     d_node, i_node = tree.query(xy, k=1)
     i_node = np.asarray(i_node, dtype=np.int64)
     node_hit = i_node if pos is None else pos[i_node]
-    dist = np.asarray(d_node, dtype=float).copy()
+    dist = np.array(d_node, dtype=float)
     seg = np.full(n, -1, dtype=np.int64)
     frac = np.zeros(n)
-    a = node_hit.copy()
+    a = node_hit
     b = node_hit.copy()
     t_ab = np.zeros(n)
     t_ba = np.zeros(n)
-    snap_xy = prep.xy[node_hit].copy()
+    snap_xy = prep.xy[node_hit]
     rest = np.flatnonzero(dist > _ON_NODE_M)
     if rest.size:
         segs = prep.segments(snap_to)
@@ -522,22 +529,32 @@ def snap_points(
         t_ab[p], t_ba[p] = segs.t_ab[s], segs.t_ba[s]
         snap_xy[p] = qxy
         dist[p] = d
-    out_a = np.where(frac == 0, 0.0, _along(frac, t_ba))
-    out_b = np.where(frac == 1, 0.0, _along(1 - frac, t_ab))
-    in_a = np.where(frac == 0, 0.0, _along(frac, t_ab))
-    in_b = np.where(frac == 1, 0.0, _along(1 - frac, t_ba))
-    # at an end of the segment the other end is reached through that end, never faster
-    at_a, at_b = frac == 0, (frac == 1) & (a != b)
-    out_b[at_a] = in_b[at_a] = np.inf
-    out_a[at_b] = in_a[at_b] = np.inf
     ok = dist <= max_snap_m
     per_m = access_detour / (access_speed_kmh / 3.6)
     leg = np.where(ok, dist * per_m, np.inf)
+    # entries: on a node, the node alone (0 s); on a segment, its ends with the partial times
+    out_node = np.empty((n, 2), dtype=np.int64)
+    out_node[:, 0], out_node[:, 1] = a, b
+    out_s = np.empty((n, 2))
+    out_s[:, 0], out_s[:, 1] = 0.0, np.inf
+    in_s = out_s.copy()
+    on = np.flatnonzero(seg >= 0)
+    if on.size:
+        f, tab, tba = frac[on], t_ab[on], t_ba[on]
+        out_a = np.where(f == 0, 0.0, _along(f, tba))
+        out_b = np.where(f == 1, 0.0, _along(1 - f, tab))
+        in_a = np.where(f == 0, 0.0, _along(f, tab))
+        in_b = np.where(f == 1, 0.0, _along(1 - f, tba))
+        # at an end of the segment the other end is reached through that end, never faster
+        at_a, at_b = f == 0, (f == 1) & (a[on] != b[on])
+        out_b[at_a] = in_b[at_a] = np.inf
+        out_a[at_b] = in_a[at_b] = np.inf
+        out_s[on, 0], out_s[on, 1] = out_a, out_b
+        in_s[on, 0], in_s[on, 1] = in_a, in_b
     return Snapped(
         index=geom.index, xy=xy, snap_xy=snap_xy, seg=seg, frac=frac, node=np.where(frac <= 0.5, a, b),
-        snap_m=dist, ok=ok, leg_s=leg,
-        out_node=np.column_stack([a, b]), out_s=np.column_stack([out_a, out_b]),
-        in_node=np.column_stack([a, b]), in_s=np.column_stack([in_a, in_b]), t_ab=t_ab, t_ba=t_ba, seconds_per_m=per_m,
+        snap_m=dist, ok=ok, leg_s=leg, out_node=out_node, out_s=out_s, in_node=out_node, in_s=in_s,
+        t_ab=t_ab, t_ba=t_ba, seconds_per_m=per_m,
     )
 
 
@@ -589,10 +606,16 @@ def node_seconds(prep: Prepared, pts: Snapped, sel: np.ndarray, *, to: bool, lim
 
 
 def _via_entries(node_s: np.ndarray, nodes: np.ndarray, part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Best of a point's two entries: ``min_e node_s[nodes[:, e]] + part[:, e]`` and the entry."""
-    t = node_s[nodes] + part
-    e = np.argmin(t, axis=1)
-    return t[np.arange(t.shape[0]), e], e
+    """Best of a point's two entries: ``min_e node_s[nodes[:, e]] + part[:, e]`` and the node."""
+    t = node_s[nodes[:, 0]] + part[:, 0]
+    best = nodes[:, 0].copy()
+    two = np.flatnonzero(np.isfinite(part[:, 1]))
+    if two.size:
+        t2 = node_s[nodes[two, 1]] + part[two, 1]
+        better = t2 < t[two]
+        t[two[better]] = t2[better]
+        best[two[better]] = nodes[two[better], 1]
+    return t, best
 
 
 def nearest_one(
@@ -619,9 +642,9 @@ def nearest_one(
         node_dist = node_seconds(prep, f, f_pos, to=to, limit=limit)
     dist, src = node_dist
     nodes, part = o.entries(out=to)
-    t, e = _via_entries(dist, nodes[o_sel], part[o_sel])
-    t = t + o.leg_s[o_sel]
-    w = src[nodes[o_sel][np.arange(o_sel.size), e]]
+    t, via = _via_entries(dist, nodes[o_sel], part[o_sel])
+    t += o.leg_s[o_sel]
+    w = src[via]
     if direct is None:
         direct = direct_pairs(o, o_sel, f, f_pos) if to else _swap(direct_pairs(f, f_pos, o, o_sel))
     ai, bi, s = direct
@@ -669,14 +692,8 @@ def direct_pairs(a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray) -
     parts_b: list[np.ndarray] = []
     parts_s: list[np.ndarray] = []
     if a_sel.size and b_sel.size:
-        # identical points (an exact join on coordinates)
-        fa = pd.DataFrame({"x": a.xy[a_sel, 0], "y": a.xy[a_sel, 1], "pa": a_sel})
-        fb = pd.DataFrame({"x": b.xy[b_sel, 0], "y": b.xy[b_sel, 1], "pb": b_sel})
-        same = fa.merge(fb, on=["x", "y"])
-        if len(same):
-            parts_a.append(same["pa"].to_numpy(np.int64))
-            parts_b.append(same["pb"].to_numpy(np.int64))
-            parts_s.append(np.zeros(len(same)))
+        # (identical points need no rule of their own: on a node the network gives 0 s, on
+        # an edge the same-segment rule does, off the network the straight rule does)
         # straight: |p - q| <= snap_p + snap_q implies |p - q| <= 2 * max(snap_p, snap_q)
         pairs = []
         for q_pts, q_sel, t_pts, t_sel, flip in ((a, a_sel, b, b_sel, False), (b, b_sel, a, a_sel, True)):
