@@ -23,6 +23,11 @@ Entries
 Off-network leg
     ``snap_m * access_detour`` metres at ``access_speed_kmh``, from the point to its
     snapped point (and from a destination's snapped point to the destination).
+Other roads nearby
+    A point more than :data:`SPREAD_M` (100 m) from the network may also use up to
+    :data:`EXTRA_ROADS` (3) other places on allowed edges within twice its distance, each
+    with its own longer leg, whichever is fastest: the nearest edge may be a dead end
+    while a through road is a little further (the rule of the rasters' ``k_nodes``).
 Direct trips
     Two points on the same segment travel along it (legs included), as on the split
     graph. Two points closer to each other than the sum of their distances to the
@@ -84,6 +89,10 @@ BLOCK_CELLS = 4 * 2**20
 _ON_NODE_M = 1e-9
 # Radii (metres) of the successive segment searches around points.
 _RINGS_M = (30.0, 120.0, 500.0)
+#: A point further than this (metres) from the network also tries up to EXTRA_ROADS other
+#: places on the network within twice its distance, each with its own (longer) leg.
+SPREAD_M: float = 100.0
+EXTRA_ROADS: int = 3
 # Points further than this outside the network's bounding box are checked for swapped or
 # mislabelled coordinates.
 _FAR_OUTSIDE_M = 200_000.0
@@ -457,6 +466,13 @@ class Snapped:
     t_ab: np.ndarray  # seconds of the whole segment a -> b (inf: one-way the other way)
     t_ba: np.ndarray
     seconds_per_m: float  # off-network seconds per straight metre
+    # candidate attachments (column 0: the snapped point; then other roads, see snap_points);
+    # entries 2c and 2c + 1 are the ends a and b of candidate c
+    cand_xy: np.ndarray  # (n, C, 2), NaN where none
+    cand_m: np.ndarray  # (n, C) straight distance, inf where none
+    cand_frac: np.ndarray  # (n, C)
+    cand_seg: np.ndarray  # (n, C) segment id, -1 on a node or none
+    cand_t: np.ndarray  # (n, C, 2) seconds of the candidate's whole segment a -> b and b -> a
 
     def entries(self, *, out: bool) -> tuple[np.ndarray, np.ndarray]:
         return (self.out_node, self.out_s) if out else (self.in_node, self.in_s)
@@ -532,9 +548,80 @@ def snap_points(
     ok = dist <= max_snap_m
     per_m = access_detour / (access_speed_kmh / 3.6)
     leg = np.where(ok, dist * per_m, np.inf)
-    # entries: on a node, the node alone (0 s); on a segment, its ends with the partial times
-    out_node = np.empty((n, 2), dtype=np.int64)
-    out_node[:, 0], out_node[:, 1] = a, b
+    out_s, in_s = _entry_costs(seg, frac, a, b, t_ab, t_ba)
+    out_node = np.column_stack([a, b])
+    cand_xy, cand_m, cand_frac = snap_xy[:, None, :], dist[:, None], frac[:, None]
+    cand_seg, cand_t = seg[:, None], np.stack([t_ab, t_ba], axis=1)[:, None, :]
+    # a point far from the network may also take another road within twice its distance
+    # (e.g. a through road rather than the dead end that happens to be nearer)
+    far = np.flatnonzero(ok & (dist > SPREAD_M))
+    if far.size and EXTRA_ROADS:
+        segs = prep.segments(snap_to)
+        radius = np.minimum(2 * dist[far], max_snap_m) * (1 + 1e-9)
+        q, s_ = segs.tree(prep.xy).query(shapely.points(xy[far]), predicate="dwithin", distance=radius)
+        p_ = far[q]
+        sa_, sb_ = segs.a[s_], segs.b[s_]
+        f_, q_, d_ = _project(xy[p_], prep.xy[sa_], prep.xy[sb_])
+        # other places than the snapped point, each once, the nearest first
+        key = np.round(q_, 6)
+        other = np.hypot(*(q_ - snap_xy[p_]).T) > 1e-6
+        p_, s_, f_, q_, d_, key = p_[other], s_[other], f_[other], q_[other], d_[other], key[other]
+        order = np.lexsort((s_, key[:, 1], key[:, 0], d_, p_))
+        p_, s_, f_, q_, d_, key = p_[order], s_[order], f_[order], q_[order], d_[order], key[order]
+        new_place = np.r_[True, (p_[1:] != p_[:-1]) | (key[1:] != key[:-1]).any(axis=1)] if p_.size else np.zeros(0, bool)
+        p_, s_, f_, q_, d_ = p_[new_place], s_[new_place], f_[new_place], q_[new_place], d_[new_place]
+        start = np.r_[0, np.flatnonzero(p_[1:] != p_[:-1]) + 1] if p_.size else np.zeros(0, np.int64)
+        rank = np.arange(p_.size) - np.repeat(start, np.diff(np.r_[start, p_.size]))
+        keep = rank < EXTRA_ROADS
+        p_, s_, f_, q_, d_, rank = p_[keep], s_[keep], f_[keep], q_[keep], d_[keep], rank[keep]
+        n_c = 1 + int(rank.max() + 1 if rank.size else 0)
+        if n_c > 1:
+            cand_xy = np.full((n, n_c, 2), np.nan)
+            cand_m = np.full((n, n_c), np.inf)
+            cand_frac = np.zeros((n, n_c))
+            cand_xy[:, 0], cand_m[:, 0], cand_frac[:, 0] = snap_xy, dist, frac
+            cand_seg = np.full((n, n_c), -1, dtype=np.int64)
+            cand_t = np.full((n, n_c, 2), np.inf)
+            cand_seg[:, 0], cand_t[:, 0, 0], cand_t[:, 0, 1] = seg, t_ab, t_ba
+            out_node = np.concatenate([out_node, np.repeat(out_node[:, :1], 2 * n_c - 2, axis=1)], axis=1)
+            out_s = np.concatenate([out_s, np.full((n, 2 * n_c - 2), np.inf)], axis=1)
+            in_s = np.concatenate([in_s, np.full((n, 2 * n_c - 2), np.inf)], axis=1)
+            c = rank + 1
+            sa_, sb_ = segs.a[s_], segs.b[s_]
+            o_s, i_s = _entry_costs(s_, f_, sa_, sb_, segs.t_ab[s_], segs.t_ba[s_])
+            extra = (d_ - dist[p_]) * per_m  # the longer leg, counted on the entry
+            for e in range(2):
+                out_node[p_, 2 * c + e] = sa_ if e == 0 else sb_
+                out_s[p_, 2 * c + e] = o_s[:, e] + extra
+                in_s[p_, 2 * c + e] = i_s[:, e] + extra
+            cand_xy[p_, c], cand_m[p_, c], cand_frac[p_, c] = q_, d_, f_
+            cand_seg[p_, c], cand_t[p_, c, 0], cand_t[p_, c, 1] = s_, segs.t_ab[s_], segs.t_ba[s_]
+    return Snapped(
+        index=geom.index, xy=xy, snap_xy=snap_xy, seg=seg, frac=frac, node=np.where(frac <= 0.5, a, b),
+        snap_m=dist, ok=ok, leg_s=leg, out_node=out_node, out_s=out_s, in_node=out_node, in_s=in_s,
+        t_ab=t_ab, t_ba=t_ba, seconds_per_m=per_m, cand_xy=cand_xy, cand_m=cand_m, cand_frac=cand_frac,
+        cand_seg=cand_seg, cand_t=cand_t,
+    )
+
+
+def _project(p: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fraction along ``pa -> pb``, position and distance of the nearest point to each ``p``."""
+    ab = pb - pa
+    l2 = (ab**2).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = np.where(l2 > 0, ((p - pa) * ab).sum(axis=1) / np.where(l2 > 0, l2, 1.0), 0.0)
+    f = np.clip(f, 0.0, 1.0)
+    q = pa + f[:, None] * ab
+    return f, q, np.hypot(*(p - q).T)
+
+
+def _entry_costs(seg: np.ndarray, frac: np.ndarray, a: np.ndarray, b: np.ndarray, t_ab: np.ndarray, t_ba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds from a snapped point to its ends (out) and from its ends to it (in), (n, 2) each.
+
+    On a node (``seg < 0``): the node alone, 0 s. On a segment: the partial edge times along
+    the directions that exist; at an end, that end alone (the other is reached through it).
+    """
+    n = seg.shape[0]
     out_s = np.empty((n, 2))
     out_s[:, 0], out_s[:, 1] = 0.0, np.inf
     in_s = out_s.copy()
@@ -545,17 +632,12 @@ def snap_points(
         out_b = np.where(f == 1, 0.0, _along(1 - f, tab))
         in_a = np.where(f == 0, 0.0, _along(f, tab))
         in_b = np.where(f == 1, 0.0, _along(1 - f, tba))
-        # at an end of the segment the other end is reached through that end, never faster
         at_a, at_b = f == 0, (f == 1) & (a[on] != b[on])
         out_b[at_a] = in_b[at_a] = np.inf
         out_a[at_b] = in_a[at_b] = np.inf
         out_s[on, 0], out_s[on, 1] = out_a, out_b
         in_s[on, 0], in_s[on, 1] = in_a, in_b
-    return Snapped(
-        index=geom.index, xy=xy, snap_xy=snap_xy, seg=seg, frac=frac, node=np.where(frac <= 0.5, a, b),
-        snap_m=dist, ok=ok, leg_s=leg, out_node=out_node, out_s=out_s, in_node=out_node, in_s=in_s,
-        t_ab=t_ab, t_ba=t_ba, seconds_per_m=per_m,
-    )
+    return out_s, in_s
 
 
 def warn(parts: list[str], stacklevel: int = 3) -> None:
@@ -578,10 +660,18 @@ def augment(base: sp.csr_matrix, nodes: np.ndarray, cost: np.ndarray) -> sp.csr_
     n = base.shape[0]
     k = nodes.shape[0]
     finite = np.isfinite(cost)
-    counts = finite.sum(axis=1)
+    rows = np.nonzero(finite)[0]
+    cols, vals = nodes[finite], cost[finite]
+    if nodes.shape[1] > 2:
+        # one link per (virtual node, node): the cheapest (csgraph must not see duplicates)
+        order = np.lexsort((vals, cols, rows))
+        rows, cols, vals = rows[order], cols[order], vals[order]
+        first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])] if rows.size else np.zeros(0, bool)
+        rows, cols, vals = rows[first], cols[first], vals[first]
+    counts = np.bincount(rows, minlength=k)
     indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts, dtype=np.int64).astype(np.int32)])
-    indices = np.concatenate([base.indices, nodes[finite].astype(np.int32)])
-    data = np.concatenate([base.data, cost[finite]])
+    indices = np.concatenate([base.indices, cols.astype(np.int32)])
+    data = np.concatenate([base.data, vals])
     return sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
 
 
@@ -606,15 +696,16 @@ def node_seconds(prep: Prepared, pts: Snapped, sel: np.ndarray, *, to: bool, lim
 
 
 def _via_entries(node_s: np.ndarray, nodes: np.ndarray, part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Best of a point's two entries: ``min_e node_s[nodes[:, e]] + part[:, e]`` and the node."""
+    """Best of a point's entries: ``min_e node_s[nodes[:, e]] + part[:, e]`` and the node."""
     t = node_s[nodes[:, 0]] + part[:, 0]
     best = nodes[:, 0].copy()
-    two = np.flatnonzero(np.isfinite(part[:, 1]))
-    if two.size:
-        t2 = node_s[nodes[two, 1]] + part[two, 1]
-        better = t2 < t[two]
-        t[two[better]] = t2[better]
-        best[two[better]] = nodes[two[better], 1]
+    for e in range(1, nodes.shape[1]):
+        two = np.flatnonzero(np.isfinite(part[:, e]))
+        if two.size:
+            t2 = node_s[nodes[two, e]] + part[two, e]
+            better = t2 < t[two]
+            t[two[better]] = t2[better]
+            best[two[better]] = nodes[two[better], e]
     return t, best
 
 
@@ -714,17 +805,16 @@ def direct_pairs(a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray) -
             parts_a.append(pa[keep])
             parts_b.append(pb[keep])
             parts_s.append(d[keep] * a.seconds_per_m)
-        # the same segment: along it
-        sa = pd.DataFrame({"seg": a.seg[a_sel], "pa": a_sel})
-        sb = pd.DataFrame({"seg": b.seg[b_sel], "pb": b_sel})
-        sa, sb = sa[sa["seg"].to_numpy() >= 0], sb[sb["seg"].to_numpy() >= 0]
-        if len(sa) and len(sb):
-            m = sa.merge(sb, on="seg")
+        # the same segment (any of their attachments): along it
+        la, lb = _attachments(a, a_sel), _attachments(b, b_sel)
+        if len(la) and len(lb):
+            m = la.merge(lb, on="seg", suffixes=("_a", "_b"))
             if len(m):
-                pa, pb = m["pa"].to_numpy(np.int64), m["pb"].to_numpy(np.int64)
-                fa_, fb_ = a.frac[pa], b.frac[pb]
-                along = np.where(fb_ >= fa_, _along(fb_ - fa_, a.t_ab[pa]), _along(fa_ - fb_, a.t_ba[pa]))
-                s = a.leg_s[pa] + along + b.leg_s[pb]
+                pa, pb = m["pos_a"].to_numpy(np.int64), m["pos_b"].to_numpy(np.int64)
+                fa_, fb_ = m["frac_a"].to_numpy(), m["frac_b"].to_numpy()
+                fwd = fb_ >= fa_
+                along = np.where(fwd, _along(fb_ - fa_, m["t_ab_a"].to_numpy()), _along(fa_ - fb_, m["t_ba_a"].to_numpy()))
+                s = (m["m_a"].to_numpy() + m["m_b"].to_numpy()) * a.seconds_per_m + along
                 fin = np.isfinite(s)
                 parts_a.append(pa[fin])
                 parts_b.append(pb[fin])
@@ -740,11 +830,23 @@ def direct_pairs(a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray) -
     return pa[first], pb[first], s[first]
 
 
+def _attachments(pts: Snapped, sel: np.ndarray) -> pd.DataFrame:
+    """One row per (point, candidate on a segment): position, segment, fraction, leg metres, segment times."""
+    seg = pts.cand_seg[sel]
+    i, c = np.nonzero(seg >= 0)
+    p = sel[i]
+    return pd.DataFrame({
+        "pos": p, "seg": seg[i, c], "frac": pts.cand_frac[p, c], "m": pts.cand_m[p, c],
+        "t_ab": pts.cand_t[p, c, 0], "t_ba": pts.cand_t[p, c, 1],
+    })
+
+
 def _locations(nodes: np.ndarray, part: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (entries, partial times) of the points ``pos``: unique nodes, costs, inverse."""
+    w = nodes.shape[1]
     key = np.column_stack([nodes[pos].astype(float), part[pos]])
     uniq, inv = np.unique(key, axis=0, return_inverse=True)
-    return uniq[:, :2].astype(np.int64), uniq[:, 2:], np.asarray(inv).ravel()
+    return uniq[:, :w].astype(np.int64), uniq[:, w:], np.asarray(inv).ravel()
 
 
 def point_blocks(prep: Prepared, a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray, max_s: float) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -776,7 +878,7 @@ def point_blocks(prep: Prepared, a: Snapped, a_sel: np.ndarray, b: Snapped, b_se
     limit = np.inf
     if math.isfinite(max_s):
         limit = max(0.0, max_s - float(a.leg_s[a_pos].min()) - float(b.leg_s[b_pos].min()))
-    two = bool(np.isfinite(oth_part[:, 1]).any())
+    cols = [e for e in range(1, oth_part.shape[1]) if np.isfinite(oth_part[:, e]).any()]
     oth_leg = oth_pts.leg_s[oth_pos]
     # run-side points grouped by location
     order = np.argsort(run_inv, kind="stable")
@@ -795,8 +897,8 @@ def point_blocks(prep: Prepared, a: Snapped, a_sel: np.ndarray, b: Snapped, b_se
         for c0 in range(0, oth_pos.size, o_step):
             c1 = min(c0 + o_step, oth_pos.size)
             m = dist[:, oth_nodes[c0:c1, 0]] + oth_part[c0:c1, 0]
-            if two:
-                np.minimum(m, dist[:, oth_nodes[c0:c1, 1]] + oth_part[c0:c1, 1], out=m)
+            for e in cols:
+                np.minimum(m, dist[:, oth_nodes[c0:c1, e]] + oth_part[c0:c1, e], out=m)
             m += oth_leg[c0:c1]
             chunk = max(1, BLOCK_CELLS // (c1 - c0))
             for r0 in range(0, pts_run.size, chunk):

@@ -24,7 +24,10 @@ Off-network legs
     facility) is part of every travel time: ``snap_m * access_detour`` metres at
     ``access_speed_kmh`` (defaults :data:`proximity.network.ACCESS_DETOUR` = 1.3 and
     :data:`proximity.network.ACCESS_SPEED_KMH` = 20 km/h, re-exported here: a point 1 km
-    from the road adds 3.9 minutes).
+    from the road adds 3.9 minutes). A point more than 100 m from the network may also
+    reach up to 3 other places on the network within twice its distance, each with its own
+    longer leg, whichever is fastest (the nearest road may be a dead end while a through
+    road is a little further).
 Direct trips
     Two points on the same edge travel along it. Two points closer to each other than the
     sum of their distances to the network (``|p - q| <= snap_p + snap_q``: they share their
@@ -449,7 +452,7 @@ def _pair_unreachable(prep: engine.Prepared, a: engine.Snapped, ai: np.ndarray, 
     if cond.shape[0] == 1:
         return np.zeros(ai.size, dtype=bool)
     out = np.ones(ai.size, dtype=bool)
-    for e in range(2):
+    for e in range(a.out_s.shape[1]):
         start = np.where(np.isfinite(a.out_s[ai, e]), a.out_node[ai, e], -1)
         for s_ in np.unique(start[start >= 0]):
             reach = engine.reach_mask(prep, np.array([s_]), reverse=False)
@@ -852,19 +855,22 @@ def route(
         return none
     n = prep.n
     legs_s = float(a.leg_s[0]) + float(b.leg_s[0])
-    legs_m = (a.snap_m[0] + b.snap_m[0]) * access_detour
-    # the network: the origin is a virtual source on its edge, the destination is reached by its entries
+    # the network: the origin is a virtual source on its edge(s), the destination is reached by its entries
     aug = engine.augment(prep.forward, a.out_node[:1], a.out_s[:1])
     dist, pred = dijkstra(aug, directed=True, indices=n, return_predecessors=True)
     arrive = dist[b.in_node[0]] + b.in_s[0]
-    e = int(np.argmin(arrive))
-    best = {"seconds": float(arrive[e]) + legs_s, "kind": "network"}
+    e_b = int(np.argmin(arrive))
+    best = {"seconds": float(arrive[e_b]) + legs_s, "kind": "network"}
     # direct trips: along the shared edge, or straight between points closer than their legs
-    if a.seg[0] >= 0 and a.seg[0] == b.seg[0]:
-        fa, fb = float(a.frac[0]), float(b.frac[0])
-        t = engine._along(np.array(fb - fa if fb >= fa else fa - fb), np.array(a.t_ab[0] if fb >= fa else a.t_ba[0]))
-        if float(t) + legs_s < best["seconds"]:
-            best = {"seconds": float(t) + legs_s, "kind": "edge"}
+    for c_a in range(a.cand_seg.shape[1]):
+        for c_b in range(b.cand_seg.shape[1]):
+            if a.cand_seg[0, c_a] < 0 or a.cand_seg[0, c_a] != b.cand_seg[0, c_b]:
+                continue
+            fa, fb = float(a.cand_frac[0, c_a]), float(b.cand_frac[0, c_b])
+            t = float(engine._along(np.array(abs(fb - fa)), np.array(a.cand_t[0, c_a, 0 if fb >= fa else 1])))
+            t += (a.cand_m[0, c_a] + b.cand_m[0, c_b]) * a.seconds_per_m
+            if t < best["seconds"]:
+                best = {"seconds": t, "kind": "edge", "c": (c_a, c_b)}
     straight_m = float(np.hypot(*(a.xy[0] - b.xy[0])))
     if straight_m <= a.snap_m[0] + b.snap_m[0] + 1e-9 and straight_m * a.seconds_per_m <= best["seconds"]:
         best = {"seconds": straight_m * a.seconds_per_m, "kind": "straight"}
@@ -878,20 +884,26 @@ def route(
         xy = np.vstack([a.xy[:1], b.xy[:1]])
         km = straight_m * access_detour / 1000.0
     elif best["kind"] == "edge":
-        u, v = int(a.out_node[0, 0]), int(a.out_node[0, 1])
+        c_a, c_b = best["c"]
+        fa, fb = float(a.cand_frac[0, c_a]), float(b.cand_frac[0, c_b])
+        u, v = int(a.out_node[0, 2 * c_a]), int(a.out_node[0, 2 * c_a + 1])
         edge_m = float(length[u, v]) if fb >= fa else float(length[v, u])
-        xy = np.vstack([a.xy[:1], a.snap_xy[:1], b.snap_xy[:1], b.xy[:1]])
-        km = (abs(fb - fa) * edge_m + legs_m) / 1000.0
+        xy = np.vstack([a.xy[:1], a.cand_xy[0, c_a][None], b.cand_xy[0, c_b][None], b.xy[:1]])
+        km = (abs(fb - fa) * edge_m + (a.cand_m[0, c_a] + b.cand_m[0, c_b]) * access_detour) / 1000.0
     else:
-        end = int(b.in_node[0, e])
+        end = int(b.in_node[0, e_b])
         nodes = [end]
         while pred[nodes[-1]] != n:
             nodes.append(int(pred[nodes[-1]]))
         path = np.asarray(nodes[::-1], dtype=np.int64)
+        # the origin's entry used: the cheapest link to the path's first node
+        links = np.flatnonzero(a.out_node[0] == path[0])
+        e_a = int(links[np.argmin(a.out_s[0, links])])
+        c_a, c_b = e_a // 2, e_b // 2
         net_m = float(np.asarray(length[path[:-1], path[1:]]).sum()) if path.size > 1 else 0.0
-        net_m += _partial_m(length, a, int(np.flatnonzero(a.out_node[0] == path[0])[0]), leaving=True)
-        net_m += _partial_m(length, b, e, leaving=False)
-        xy = np.vstack([a.xy[:1], a.snap_xy[:1], prep.xy[path], b.snap_xy[:1], b.xy[:1]])
+        net_m += _partial_m(length, a, e_a, leaving=True) + _partial_m(length, b, e_b, leaving=False)
+        legs_m = (a.cand_m[0, c_a] + b.cand_m[0, c_b]) * access_detour
+        xy = np.vstack([a.xy[:1], a.cand_xy[0, c_a][None], prep.xy[path], b.cand_xy[0, c_b][None], b.xy[:1]])
         km = (net_m + legs_m) / 1000.0
     keep = np.ones(len(xy), dtype=bool)
     keep[1:] = (np.diff(xy, axis=0) != 0).any(axis=1)
@@ -906,13 +918,14 @@ def route(
 
 
 def _partial_m(length: Any, s: engine.Snapped, e: int, *, leaving: bool) -> float:
-    """Metres along the edge between the snapped point and its entry ``e`` (0: end a, 1: end b)."""
-    u, v = int(s.out_node[0, 0]), int(s.out_node[0, 1])
+    """Metres along the edge between a point's attachment and its entry ``e`` (``2c``: end a, ``2c + 1``: end b)."""
+    c = e // 2
+    u, v = int(s.out_node[0, 2 * c]), int(s.out_node[0, 2 * c + 1])
     if u == v:
         return 0.0
-    f = float(s.frac[0])
+    f = float(s.cand_frac[0, c])
     # leaving towards a runs b -> a over f; arriving from a runs a -> b over f (and so on)
-    if e == 0:
+    if e % 2 == 0:
         frac, (i, j) = f, ((v, u) if leaving else (u, v))
     else:
         frac, (i, j) = 1.0 - f, ((u, v) if leaving else (v, u))

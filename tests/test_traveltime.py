@@ -96,10 +96,13 @@ def min_times(G, with_length=False) -> dict[tuple, float]:
     return best if with_length else {k: t for k, (t, _) in best.items()}
 
 
-def brute_snap(G, xy, allowed=None):
+def brute_snap(G, xy, allowed=None, *, extra=False):
     """Nearest point on a segment (both ends allowed) for every point, by brute force.
 
-    Returns ``(u, v, frac, snap_xy, snap_m)`` lists; ``u == v`` for a node.
+    Returns ``(u, v, frac, snap_xy, snap_m)`` per point (``u == v`` for a node); with
+    ``extra`` a list of them per point: the snapped point, then, for a point more than
+    ``SPREAD_M`` from the network, up to ``EXTRA_ROADS`` other places within twice its
+    distance, nearest first (the engine's rule).
     """
     pos = {n: np.array([G.nodes[n]["x"], G.nodes[n]["y"]]) for n in G.nodes}
     pairs = sorted({(min(u, v), max(u, v)) for u, v in G.edges() if u != v})
@@ -114,7 +117,16 @@ def brute_snap(G, xy, allowed=None):
         q = A + f[:, None] * ab
         d = np.hypot(*(p - q).T)
         i = int(np.argmin(d))
-        out.append((pairs[i][0], pairs[i][1], float(f[i]), q[i], float(d[i])))
+        cands = [(pairs[i][0], pairs[i][1], float(f[i]), q[i], float(d[i]))]
+        if extra and d[i] > engine.SPREAD_M:
+            seen = [q[i]]
+            for j in np.argsort(d, kind="stable"):
+                if d[j] > 2 * d[i] or len(cands) > engine.EXTRA_ROADS:
+                    break
+                if all(np.hypot(*(q[j] - s)) > 1e-6 for s in seen):
+                    seen.append(q[j])
+                    cands.append((pairs[j][0], pairs[j][1], float(f[j]), q[j], float(d[j])))
+        out.append(cands if extra else cands[0])
     return out
 
 
@@ -130,8 +142,9 @@ def split_graph(G, o_xy, d_xy):
     H.add_nodes_from(G.nodes)
     on_edge: dict[tuple, list] = {}
     for kind, xy in (("o", o_xy), ("d", d_xy)):
-        for i, (u, v, f, _, snap_m) in enumerate(brute_snap(G, xy)):
-            on_edge.setdefault((u, v), []).append((f, (kind, i), snap_m))
+        for i, cands in enumerate(brute_snap(G, xy, extra=True)):
+            for c, (u, v, f, _, snap_m) in enumerate(cands):
+                on_edge.setdefault((u, v), []).append((f, (kind, i, c), snap_m))
     for (u, v), t in T.items():
         key = (min(u, v), max(u, v))
         if key not in on_edge:
@@ -148,10 +161,11 @@ def split_graph(G, o_xy, d_xy):
             if (v, u) in T:
                 H.add_edge(b[1], a[1], w=(b[0] - a[0]) * T[(v, u)], m=(b[0] - a[0]) * TL[(v, u)][1])
         for _, name, snap_m in items:
+            point = name[:2]
             if name[0] == "o":
-                H.add_edge(name, ("p", name), w=snap_m * LEG, m=snap_m * 1.3)
+                H.add_edge(point, ("p", name), w=snap_m * LEG, m=snap_m * 1.3)
             else:
-                H.add_edge(("p", name), name, w=snap_m * LEG, m=snap_m * 1.3)
+                H.add_edge(("p", name), point, w=snap_m * LEG, m=snap_m * 1.3)
     return H
 
 
@@ -578,10 +592,14 @@ def test_isochrone_of_a_far_origin_is_empty_and_warned(line):
 def test_route_equals_od_and_networkx_path(G, csr, sample):
     o_xy, f_xy, T = sample
     H = split_graph(G, o_xy, f_xy)
-    for i, j in [(0, 0), (3, 7), (11, 2), (9, 4)]:
+    rng = np.random.default_rng(5)
+    pairs = [(0, 0), (3, 7), (11, 2), (9, 4), (21, 19), (23, 20)] + [tuple(p) for p in rng.integers(0, [40, 25], (30, 2))]
+    for i, j in pairs:
         r = tt.route(csr, pts(o_xy[[i]]), pts(f_xy[[j]]))
         assert r["minutes"] * 60 == pytest.approx(T[i, j], abs=1e-6)
         path = nx.shortest_path(H, ("o", i), ("d", j), weight="w")
+        if len(path) == 2 or not r["node_ids"]:  # a direct trip (straight or along one edge)
+            continue
         ref = [n for n in path if not isinstance(n, tuple)]
         got = r["node_ids"]
         # a point snapped onto a node may be listed on the path or not (same time, same place)
@@ -845,3 +863,26 @@ def test_far_points_in_the_right_crs_are_unreachable_not_errors(csr):
     with pytest.warns(UnreachableWarning, match="1 point\\(s\\) of origins"):
         got = tt.nearest(csr, pts([[X0 - 150_000, Y0]]), pts([[X0 + 5000, Y0 + 5000]]))
     assert math.isinf(got["minutes"].item())
+
+
+def test_a_point_far_from_the_network_also_tries_other_roads_nearby():
+    # Pézènes-les-Mines in small: a dead end 300 m away (D, slow road to H via E) and a fast
+    # road 500 m away (A - H, within twice the distance): the fast road wins
+    G = nx.MultiDiGraph(crs="EPSG:2154")
+    for nid, x, y in ((1, 0, 300), (2, 0, 3000), (3, 5000, -500), (4, -5000, -500)):
+        G.add_node(nid, x=X0 + x, y=Y0 + y)
+    for u, v, m, s in ((1, 2, 2700, 600), (2, 3, 6100, 300), (4, 3, 10_000, 400)):
+        G.add_edge(u, v, length=float(m), travel_time=float(s))
+        G.add_edge(v, u, length=float(m), travel_time=float(s))
+    csr = graph_to_csr(G)
+    p = pts([[X0, Y0]], index=["p"])
+    s = tt.snap(csr, p)
+    assert s.loc["p", "node_id"] == 1 and s.loc["p", "snap_m"] == pytest.approx(300.0)
+    h = pts([[X0 + 5000, Y0 - 500]], index=["h"])
+    assert tt.nearest(csr, p, h)["minutes"].item() * 60 == pytest.approx(500 * LEG + 200)
+    r = tt.route(csr, p, h, crs="EPSG:2154")
+    assert r["node_ids"] == [3] and r["km"] == pytest.approx((650 + 5000) / 1000)
+    assert r["minutes"] * 60 == pytest.approx(500 * LEG + 200)
+    # within 100 m of a road a point keeps to its nearest road
+    q = pts([[X0, Y0 + 250]], index=["q"])
+    assert tt.nearest(csr, q, h)["minutes"].item() * 60 == pytest.approx(50 * LEG + 900)
