@@ -27,7 +27,8 @@ Other roads nearby
     A point more than :data:`SPREAD_M` (100 m) from the network may also use up to
     :data:`EXTRA_ROADS` (3) other places on allowed edges within twice its distance, each
     with its own longer leg, whichever is fastest: the nearest edge may be a dead end
-    while a through road is a little further (the rule of the rasters' ``k_nodes``).
+    while a through road is a little further (the rule of the rasters' ``k_nodes``). No
+    further than :data:`SPREAD_MAX_M` (500 m) beyond the nearest place.
 Direct trips
     Two points on the same segment travel along it (legs included), as on the split
     graph. Two points closer to each other than the sum of their distances to the
@@ -57,6 +58,7 @@ The internal API
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import warnings
@@ -87,12 +89,16 @@ BATCH_BYTES = 64 * 2**20
 BLOCK_CELLS = 4 * 2**20
 # A point this close to a node (metres) is on it.
 _ON_NODE_M = 1e-9
+# Snapped point sets kept per graph (the oldest is dropped first).
+_MEMO_SIZE = 6
 # Radii (metres) of the successive segment searches around points.
 _RINGS_M = (30.0, 120.0, 500.0)
 #: A point further than this (metres) from the network also tries up to EXTRA_ROADS other
-#: places on the network within twice its distance, each with its own (longer) leg.
+#: places on the network within twice its distance, each with its own (longer) leg ...
 SPREAD_M: float = 100.0
 EXTRA_ROADS: int = 3
+#: ... and at most this much further (metres) than its nearest place.
+SPREAD_MAX_M: float = 500.0
 # Points further than this outside the network's bounding box are checked for swapped or
 # mislabelled coordinates.
 _FAR_OUTSIDE_M = 200_000.0
@@ -135,6 +141,7 @@ class Prepared:
         self._xy: np.ndarray | None = None
         self._bounds: tuple[float, float, float, float] | None = None
         self._crs: pyproj.CRS | None = None
+        self.memo: dict[tuple, Snapped] = {}
 
     @property
     def graph(self) -> CSRGraph:
@@ -490,6 +497,43 @@ def snap_points(
 ) -> Snapped:
     """Attach checked points (:func:`check_points`) to the nearest allowed segment."""
     xy = to_graph_xy(prep, geom, name)
+    return snap_xy(
+        graph, prep, xy, geom.index, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh,
+        access_detour=access_detour, snap_to=snap_to,
+    )
+
+
+def snap_xy(
+    graph: CSRGraph, prep: Prepared, xy: np.ndarray, index: pd.Index, *, max_snap_m: float,
+    access_speed_kmh: float, access_detour: float, snap_to: np.ndarray | None, extra_roads: int | None = None,
+) -> Snapped:
+    """:func:`snap_points` for coordinates already in the graph's CRS (e.g. grid cells).
+
+    ``extra_roads`` (default :data:`EXTRA_ROADS`) bounds the other roads a point far from
+    the network may also take; 0 keeps to the nearest place.
+    """
+    extra_roads = EXTRA_ROADS if extra_roads is None else int(extra_roads)
+    # the same points snapped again (e.g. a grid for every kind of facility, a layer for
+    # every indicator) come from a small per-graph memo
+    xy = np.ascontiguousarray(xy, dtype=float)
+    key = (
+        hashlib.blake2b(xy.tobytes(), digest_size=16).digest(), _mask_key(snap_to),
+        float(max_snap_m), float(access_speed_kmh), float(access_detour), extra_roads,
+    )
+    hit = prep.memo.get(key)
+    if hit is not None:
+        return dataclasses.replace(hit, index=index)
+    out = _snap_xy(prep, xy, index, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh, access_detour=access_detour, snap_to=snap_to, extra_roads=extra_roads)
+    if len(prep.memo) >= _MEMO_SIZE:
+        prep.memo.pop(next(iter(prep.memo)))
+    prep.memo[key] = out
+    return out
+
+
+def _snap_xy(
+    prep: Prepared, xy: np.ndarray, index: pd.Index, *, max_snap_m: float,
+    access_speed_kmh: float, access_detour: float, snap_to: np.ndarray | None, extra_roads: int,
+) -> Snapped:
     n = xy.shape[0]
     tree, pos = prep.tree(snap_to)
     d_node, i_node = tree.query(xy, k=1)
@@ -504,6 +548,7 @@ def snap_points(
     t_ba = np.zeros(n)
     snap_xy = prep.xy[node_hit]
     rest = np.flatnonzero(dist > _ON_NODE_M)
+    geoms = np.empty(n, dtype=object)
     if rest.size:
         segs = prep.segments(snap_to)
         tree = segs.tree(prep.xy)
@@ -511,7 +556,6 @@ def snap_points(
         # every allowed node is on a segment, so the nearest segment lies within the nearest
         # node's distance; vectorised STRtree "dwithin" queries in growing rings keep the
         # candidate lists short (a candidate within the ring's radius is exact)
-        geoms = np.empty(n, dtype=object)
         geoms[rest] = shapely.points(xy[rest])
         todo = rest
         for ring in (_RINGS_M + (math.inf,)):
@@ -555,10 +599,10 @@ def snap_points(
     # a point far from the network may also take another road within twice its distance
     # (e.g. a through road rather than the dead end that happens to be nearer)
     far = np.flatnonzero(ok & (dist > SPREAD_M))
-    if far.size and EXTRA_ROADS:
+    if far.size and extra_roads:
         segs = prep.segments(snap_to)
-        radius = np.minimum(2 * dist[far], max_snap_m) * (1 + 1e-9)
-        q, s_ = segs.tree(prep.xy).query(shapely.points(xy[far]), predicate="dwithin", distance=radius)
+        radius = np.minimum(np.minimum(2 * dist[far], dist[far] + SPREAD_MAX_M), max_snap_m) * (1 + 1e-9)
+        q, s_ = segs.tree(prep.xy).query(geoms[far], predicate="dwithin", distance=radius)
         p_ = far[q]
         sa_, sb_ = segs.a[s_], segs.b[s_]
         f_, q_, d_ = _project(xy[p_], prep.xy[sa_], prep.xy[sb_])
@@ -572,7 +616,7 @@ def snap_points(
         p_, s_, f_, q_, d_ = p_[new_place], s_[new_place], f_[new_place], q_[new_place], d_[new_place]
         start = np.r_[0, np.flatnonzero(p_[1:] != p_[:-1]) + 1] if p_.size else np.zeros(0, np.int64)
         rank = np.arange(p_.size) - np.repeat(start, np.diff(np.r_[start, p_.size]))
-        keep = rank < EXTRA_ROADS
+        keep = rank < extra_roads
         p_, s_, f_, q_, d_, rank = p_[keep], s_[keep], f_[keep], q_[keep], d_[keep], rank[keep]
         n_c = 1 + int(rank.max() + 1 if rank.size else 0)
         if n_c > 1:
@@ -597,7 +641,7 @@ def snap_points(
             cand_xy[p_, c], cand_m[p_, c], cand_frac[p_, c] = q_, d_, f_
             cand_seg[p_, c], cand_t[p_, c, 0], cand_t[p_, c, 1] = s_, segs.t_ab[s_], segs.t_ba[s_]
     return Snapped(
-        index=geom.index, xy=xy, snap_xy=snap_xy, seg=seg, frac=frac, node=np.where(frac <= 0.5, a, b),
+        index=index, xy=xy, snap_xy=snap_xy, seg=seg, frac=frac, node=np.where(frac <= 0.5, a, b),
         snap_m=dist, ok=ok, leg_s=leg, out_node=out_node, out_s=out_s, in_node=out_node, in_s=in_s,
         t_ab=t_ab, t_ba=t_ba, seconds_per_m=per_m, cand_xy=cand_xy, cand_m=cand_m, cand_frac=cand_frac,
         cand_seg=cand_seg, cand_t=cand_t,
@@ -791,7 +835,14 @@ def direct_pairs(a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray) -
             off = q_sel[q_pts.snap_m[q_sel] > 0]
             if off.size == 0:
                 continue
-            hits = cKDTree(t_pts.xy[t_sel]).query_ball_point(q_pts.xy[off], 2 * q_pts.snap_m[off] + 1e-6)
+            tree = cKDTree(t_pts.xy[t_sel])
+            radius = 2 * q_pts.snap_m[off] + 1e-6
+            # counts first (no Python lists), then the neighbours of the few that have some
+            has = tree.query_ball_point(q_pts.xy[off], radius, return_length=True) > 0
+            off, radius = off[has], radius[has]
+            if off.size == 0:
+                continue
+            hits = tree.query_ball_point(q_pts.xy[off], radius)
             counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
             if counts.sum():
                 qp = np.repeat(off, counts)

@@ -324,9 +324,14 @@ def travel_time_surface(
 
     inside = _inside_mask(geom, transform, shape)
     rows, cols = np.nonzero(inside)
-    centres = gpd.GeoSeries(gpd.points_from_xy(*_cell_centres(transform, rows, cols).T), crs=pcrs)
-    # the engine at every cell centre: snapped onto the nearest edge, direct trips included
-    cells = engine.snap_points(graph, prep, centres, name="cells", **opts)
+    xy = _cell_centres(transform, rows, cols)
+    gcrs = prep.crs
+    if not gcrs.equals(pcrs):
+        tr = pyproj.Transformer.from_crs(pcrs, gcrs, always_xy=True)
+        xy = np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
+    # the engine at every cell centre: snapped onto the nearest edge, direct trips included;
+    # with k_nodes > 1 the nearest nodes stand for the engine's other roads nearby
+    cells = engine.snap_xy(graph, prep, xy, pd.RangeIndex(rows.size), extra_roads=None if k_nodes == 1 else 0, **opts)
     ok = np.flatnonzero(cells.ok)
     best = np.full(rows.size, np.inf)
     if to:
@@ -337,7 +342,6 @@ def travel_time_surface(
     best[ok] = engine.nearest_one(prep, cells, ok, f, f_pos, to=to, max_s=np.inf, node_dist=node_dist, direct=direct)[0]
     if k_nodes > 1:
         # also the k nearest allowed nodes, each with its own straight leg (see the module notes)
-        xy = cells.xy
         tree, pos = prep.tree(snap_to)
         k = min(int(k_nodes), tree.n)
         # query a hair beyond the limit, then apply the engine's inclusive test (dist <= max_snap_m)

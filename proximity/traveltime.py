@@ -25,7 +25,8 @@ Off-network legs
     ``access_speed_kmh`` (defaults :data:`proximity.network.ACCESS_DETOUR` = 1.3 and
     :data:`proximity.network.ACCESS_SPEED_KMH` = 20 km/h, re-exported here: a point 1 km
     from the road adds 3.9 minutes). A point more than 100 m from the network may also
-    reach up to 3 other places on the network within twice its distance, each with its own
+    reach up to 3 other places on the network within twice its distance (and at most 500 m
+    further than its nearest place), each with its own
     longer leg, whichever is fastest (the nearest road may be a dead end while a through
     road is a little further).
 Direct trips

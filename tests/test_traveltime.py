@@ -121,7 +121,7 @@ def brute_snap(G, xy, allowed=None, *, extra=False):
         if extra and d[i] > engine.SPREAD_M:
             seen = [q[i]]
             for j in np.argsort(d, kind="stable"):
-                if d[j] > 2 * d[i] or len(cands) > engine.EXTRA_ROADS:
+                if d[j] > min(2 * d[i], d[i] + engine.SPREAD_MAX_M) or len(cands) > engine.EXTRA_ROADS:
                     break
                 if all(np.hypot(*(q[j] - s)) > 1e-6 for s in seen):
                     seen.append(q[j])
