@@ -17,11 +17,12 @@ Travel time of a cell
     graph, each facility a virtual source on its own edge with its own off-network leg),
     direct trips included, exactly as in :func:`proximity.traveltime.nearest`. With
     ``k_nodes=1`` a cell's value *is* ``traveltime.nearest`` from its centre. With the
-    default ``k_nodes=8`` (the rule of :func:`proximity.traveltime.isochrones`) a cell also
-    considers its ``k_nodes`` nearest allowed nodes within ``max_snap_m``, each reached
+    default ``k_nodes=8`` (the rule of :func:`proximity.traveltime.isochrones`) a cell keeps
+    to its nearest edge (the nearest nodes stand for the engine's "other roads nearby") and
+    also considers its ``k_nodes`` nearest allowed nodes within ``max_snap_m``, each reached
     straight, ``T_i + |p - node_i| * access_detour / access_speed``, when that is faster
-    (e.g. a node on a fast road 300 m away rather than a slow edge 250 m away): values are
-    then ``<=`` the engine's, and the surface has fewer single-edge artefacts.
+    (e.g. a node on a fast road 300 m away rather than a slow edge 250 m away); the surface
+    has fewer single-edge artefacts.
 Nodata
     Float rasters use ``NaN`` as nodata (written as ``nodata=nan`` in the files): cells
     whose centre is outside the territory polygon, and, in travel-time surfaces, cells

@@ -64,11 +64,10 @@ def router(G):
         return int(i), float(d)
 
     def minutes(origin: tuple[float, float], destination: tuple[float, float]) -> float:
-        """Door-to-door drive time: off-network legs at the access speed + Dijkstra."""
-        (i, di), (j, dj) = snap(*origin), snap(*destination)
-        net_s = dijkstra(csr.time_s, indices=i)[j]
-        access_s = (di + dj) * network.ACCESS_DETOUR / (network.ACCESS_SPEED_KMH / 3.6)
-        return float(net_s + access_s) / 60.0
+        """Door-to-door drive time by the engine: points snapped onto edges, legs at the access speed."""
+        from proximity import traveltime
+
+        return float(traveltime.route_latlon(csr, origin, destination)["minutes"])
 
     return csr, snap, minutes
 

@@ -18,7 +18,7 @@ import shapely
 from affine import Affine
 from shapely.geometry import LineString, Point, box
 
-from proximity import raster, traveltime
+from proximity import _engine, raster, traveltime
 from proximity.errors import CRSError, DataFileError, InputError, MissingColumnError, UnreachableWarning
 from proximity.network import ACCESS_DETOUR, ACCESS_SPEED_KMH, graph_to_csr
 
@@ -97,18 +97,25 @@ def test_default_surface_is_best_of_k_nearest_nodes_brute_force(herault, airport
         near = np.argsort(d, kind="stable")[:8]
         near = near[d[near] <= traveltime.MAX_SNAP_M]
         expected.append(np.min(node_min[near] + d[near] * LEG_MIN_PER_M))
-    # ... or the engine itself (snapped onto the nearest edge), whichever is faster
-    centres = gpd.GeoSeries(gpd.points_from_xy(x, y), crs="EPSG:2154")
-    engine_min = traveltime.nearest(g, centres, airports)["minutes"].to_numpy()
+    # ... or the engine itself (snapped onto the nearest edge; the nearest nodes stand for its
+    # "other roads nearby" rule), whichever is faster
+    prep = _engine.prepared(g)
+    opts = {"max_snap_m": traveltime.MAX_SNAP_M, "access_speed_kmh": ACCESS_SPEED_KMH, "access_detour": ACCESS_DETOUR, "snap_to": g.snappable}
+    cells = _engine.snap_xy(g, prep, np.column_stack([x, y]), pd.RangeIndex(len(x)), extra_roads=0, **opts)
+    f = _engine.snap_points(g, prep, airports.geometry, name="facilities", **opts)
+    all_cells, all_f = np.arange(len(x)), np.arange(len(airports))
+    direct = _engine.direct_pairs(cells, all_cells, f, all_f)
+    engine_min = _engine.nearest_one(prep, cells, all_cells, f, all_f, to=True, max_s=math.inf, direct=direct)[0] / 60
     np.testing.assert_allclose(arr[rows, cols], np.minimum(expected, engine_min), rtol=0, atol=1e-6)
     assert (engine_min < np.asarray(expected) - 1e-6).sum() > 10  # the edge snap matters
-    # never slower than the engine alone, and equal on many cells (39 % at 200 m: elsewhere a
-    # node on a faster road within reach beats the nearest edge)
+    # close to the engine with all its rules (k_nodes=1): equal on many cells, and within a
+    # few minutes where a node or another road nearby makes the difference
     a1 = surface_k1[0]
     both = np.isfinite(a1)
     assert np.array_equal(both, np.isfinite(arr))
-    assert (arr[both] <= a1[both] + 1e-9).all()
-    assert np.mean(np.abs(arr[both] - a1[both]) < 1e-9) > 0.3
+    diff = arr[both] - a1[both]
+    assert np.mean(np.abs(diff) < 1e-9) > 0.2
+    assert np.percentile(np.abs(diff), 95) < 3.0
 
 
 def _line_graph(n=5, step=200.0, fwd_s=6.0, back_s=12.0):
