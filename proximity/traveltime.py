@@ -149,9 +149,17 @@ def snap(graph: CSRGraph, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_snap_
 
     Examples
     --------
-    >>> snap(csr, firms)
-          u_id  v_id  fraction  node  node_id  snap_m  reachable
-    firm     1     1       0.0     0        1     0.0       True
+    >>> import geopandas as gpd, networkx as nx
+    >>> from shapely.geometry import Point
+    >>> from proximity.network import graph_to_csr
+    >>> G = nx.MultiDiGraph(crs="EPSG:2154")
+    >>> G.add_nodes_from([(1, {"x": 0.0, "y": 0.0}), (2, {"x": 1000.0, "y": 0.0})])
+    >>> _ = G.add_edge(1, 2, travel_time=60.0, length=1000.0)
+    >>> firms = gpd.GeoSeries([Point(250, 30), Point(1000, 0)], index=["a", "b"], crs="EPSG:2154")
+    >>> snap(graph_to_csr(G), firms)
+       u_id  v_id  fraction  node  node_id  snap_m  reachable
+    a     1     2      0.25     0        1    30.0       True
+    b     2     2      0.00     1        2     0.0       True
     """
     prep = engine.prepared(graph)
     geom = engine.check_points(points, "points")
