@@ -956,6 +956,8 @@ def route_latlon(graph: CSRGraph, origin: tuple[float, float], destination: tupl
             lat, lon = (float(v) for v in value)
         except (TypeError, ValueError):
             raise InputError(f"{name} must be a (lat, lon) pair of numbers, got {value!r}") from None
+        if not (math.isfinite(lat) and math.isfinite(lon)):
+            raise InputError(f"{name} {value!r} has NaN or infinite coordinates; pass a finite (lat, lon) pair in degrees")
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise InputError(f"{name} {value!r} is not a (lat, lon) pair in degrees")
     return route(graph, shapely.Point(origin[1], origin[0]), shapely.Point(destination[1], destination[0]), crs="EPSG:4326", **kwargs)

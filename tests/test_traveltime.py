@@ -741,6 +741,8 @@ def test_bad_route_points(line):
         tt.route_latlon(line, "43.6", (43.6, 3.8))
     with pytest.raises(InputError, match="destination .* is not a \\(lat, lon\\) pair in degrees"):
         tt.route_latlon(line, (43.6, 3.8), (3.8, 430.6))
+    with pytest.raises(InputError, match="origin .* has NaN or infinite coordinates; pass a finite"):
+        tt.route_latlon(line, (math.nan, 3.8), (43.6, 3.8))
 
 
 @pytest.mark.parametrize("quantile", [0.1, 0.5, 0.9])
