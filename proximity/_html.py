@@ -33,7 +33,7 @@ import html
 import math
 import numbers
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -58,7 +58,7 @@ def _is_missing(value: object) -> bool:
         return True
     if isinstance(value, float | np.floating):
         return math.isnan(value)
-    return bool(pd.api.types.is_scalar(value) and pd.isna(value))
+    return bool(pd.api.types.is_scalar(value) and pd.isna(cast(Any, value)))
 
 
 def escape(text: object) -> str:

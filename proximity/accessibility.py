@@ -125,9 +125,9 @@ def _number(name: str, value: Any, *, minimum: float = 0.0, strict: bool = True,
         value, (bool, np.bool_)
     )
     v = float(value) if ok else math.nan
-    if ok and not math.isnan(v) and (allow_inf or math.isfinite(v)):
-        if v > minimum or (not strict and v == minimum):
-            return v
+    if (ok and not math.isnan(v) and (allow_inf or math.isfinite(v))
+            and (v > minimum or (not strict and v == minimum))):
+        return v
     bound = f"{'>' if strict else '>='} {minimum:g}"
     kind = "a number" if allow_inf else "a finite number"
     raise InputError(
@@ -583,7 +583,7 @@ def stepwise(*, zones: Mapping[float, float] = LUO_QI_2009_ZONES) -> Decay:
     [1.0, 1.0, 0.68, 0.22, 0.0]
     """
     bounds, weights = _zones(zones)
-    label = "stepwise(zones={" + ", ".join(f"{b:g}: {w:g}" for b, w in zip(bounds, weights)) + "})"
+    label = "stepwise(zones={" + ", ".join(f"{b:g}: {w:g}" for b, w in zip(bounds, weights, strict=True)) + "})"
     padded = np.append(weights, 0.0)
     def minutes_at(w: float) -> float:
         # beyond bound i the weights are padded[i + 1:]; cut at the first bound after
@@ -1432,7 +1432,9 @@ def aggregate(
         out = out.reindex(pd.Index(list(zones)))
     out.index.name = "zone_id"
     if isinstance(values, pd.Series):
-        return out.iloc[:, 0].rename(values.name)
+        col = out.iloc[:, 0]
+        col.name = values.name
+        return col
     return out
 
 

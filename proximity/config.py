@@ -442,7 +442,9 @@ _PARAMETERS = ("catchment_minutes", "thresholds_minutes", "large_firm_employees"
 def _check_parameters(problems: list[str], params: dict, names: dict[str, str]) -> dict:
     """Validate ``[parameters]`` in place-free fashion; returns the cleaned values."""
     out = dict(params)
-    n = lambda k: names.get(k, f"parameters.{k}")
+    def n(k: str) -> str:
+        return names.get(k, f"parameters.{k}")
+
     out["catchment_minutes"] = _number(problems, n("catchment_minutes"), params.get("catchment_minutes"), lo=0, hi=MAX_MINUTES, unit="minutes")
     th = _minutes_list(problems, n("thresholds_minutes"), params.get("thresholds_minutes"))
     out["thresholds_minutes"] = th
@@ -487,7 +489,9 @@ def _decay_params(kind: str) -> set[str]:
 
 
 def _check_decay(problems: list[str], merged: dict, user: dict, names: dict[str, str], catchment: Any) -> DecaySettings | None:
-    n = lambda k: names.get(k, f"decay.{k}")
+    def n(k: str) -> str:
+        return names.get(k, f"decay.{k}")
+
     kind = _choice(problems, n("kind"), merged.get("kind"), tuple(acc.DECAY_FACTORIES))
     if kind is None:
         return None
@@ -631,9 +635,9 @@ def load_study(path: str | os.PathLike | None = None) -> Study:
         user, source = _read(path)
     problems: list[str] = []
     _unknown(problems, user, _TABLES, "top level")
-    for t in _TABLES:
-        if t in user and not isinstance(user[t], dict):
-            problems.append(f"[{t}] must be a table, got {user[t]!r}")
+    problems.extend(
+        f"[{t}] must be a table, got {user[t]!r}" for t in _TABLES if t in user and not isinstance(user[t], dict)
+    )
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
     user_keys = tuple(sorted(_flatten(user)))
@@ -677,7 +681,7 @@ def load_study(path: str | os.PathLike | None = None) -> Study:
         problems.append('profile.base = "none" needs the file to list its [components] and [indicators]')
     _unknown(problems, ucomps, COMPONENTS, "components")
     comps_doc = dict(ucomps) if base == "none" else {**default["components"], **ucomps}
-    components = {c: 0.0 for c in COMPONENTS}
+    components = dict.fromkeys(COMPONENTS, 0.0)
     for c in COMPONENTS:
         if c in comps_doc and _weight(problems, f"components.{c}", comps_doc[c]) is not None:
             components[c] = float(comps_doc[c])

@@ -27,7 +27,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
 from pathlib import Path
 
@@ -160,28 +160,28 @@ def load_manifest(territory: str = "herault") -> Manifest:
         raise ConfigError(f"territory {territory!r} is unknown; known territories: {', '.join(known)}")
     doc = tomllib.loads(toml_file.read_text(encoding="utf-8"))
     t = doc.get("territory", {})
-    files: list[DataFile] = []
-    for entry in doc.get("files", []):
-        files.append(DataFile(**{k: entry[k] for k in DataFile.__dataclass_fields__ if k in entry}))
+    files = [
+        DataFile(**{k: entry[k] for k in DataFile.__dataclass_fields__ if k in entry}) for entry in doc.get("files", [])
+    ]
     filesets: dict[str, str] = {}
     for fs in doc.get("filesets", []):
         filesets[fs["key"]] = fs["prefix"]
         listing = pkg / fs["list"]
         rows = csv.DictReader(listing.read_text(encoding="utf-8").splitlines(), delimiter=";")
-        for row in rows:
-            files.append(
-                DataFile(
-                    key=fs["key"] + ":" + row["path"],
-                    path=fs["prefix"] + row["path"],
-                    sha256=row["sha256"],
-                    bytes=int(row["bytes"]),
-                    licence=fs["licence"],
-                    attribution=fs["attribution"],
-                    upstream=fs["upstream_base"] + row["path"],
-                    caveat=fs.get("caveat", ""),
-                    fileset=fs["key"],
-                )
+        files.extend(
+            DataFile(
+                key=fs["key"] + ":" + row["path"],
+                path=fs["prefix"] + row["path"],
+                sha256=row["sha256"],
+                bytes=int(row["bytes"]),
+                licence=fs["licence"],
+                attribution=fs["attribution"],
+                upstream=fs["upstream_base"] + row["path"],
+                caveat=fs.get("caveat", ""),
+                fileset=fs["key"],
             )
+            for row in rows
+        )
     return Manifest(
         name=t["name"],
         label=t["label"],
@@ -282,10 +282,10 @@ def install(
         src = mirror_path / f.path if mirror_path is not None else None
         if src is not None and src.is_file():
             how = "copied"
-            _write_atomic_bytes(out, lambda tmp, src=src: (shutil.copyfile(src, tmp), _check(tmp, f, str(src))))
+            _write_atomic_bytes(out, partial(_copy_checked, src=src, f=f))
         elif download:
             how = "downloaded"
-            _write_atomic_bytes(out, lambda tmp: (_fetch(f.upstream, tmp), _check(tmp, f, f.upstream)))
+            _write_atomic_bytes(out, partial(_download_checked, f=f))
         else:
             where = f"mirror {str(mirror_path)!r}" if mirror_path else "no mirror folder"
             raise DataFileError(
@@ -294,6 +294,16 @@ def install(
             )
         setattr(report, how, getattr(report, how) + 1)
     return report
+
+
+def _copy_checked(tmp: Path, *, src: Path, f: DataFile) -> None:
+    shutil.copyfile(src, tmp)
+    _check(tmp, f, str(src))
+
+
+def _download_checked(tmp: Path, *, f: DataFile) -> None:
+    _fetch(f.upstream, tmp)
+    _check(tmp, f, f.upstream)
 
 
 def _check(p: Path, f: DataFile, origin: str) -> None:

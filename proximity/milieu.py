@@ -84,7 +84,8 @@ def normalise(values: pd.Series, *, method: str = "minmax", direction: str = "hi
     else:
         n = len(v)
         out = (v.rank(method="average") - 1) / (n - 1) if n > 1 else pd.Series(0.5, index=v.index)
-    return out.rename(values.name)
+    out.name = values.name
+    return out
 
 
 def _weights(profile: Profile, indicators: pd.DataFrame) -> tuple[dict[str, float], dict[str, dict[str, float]]]:

@@ -362,7 +362,7 @@ def write_osm_xml(elements: Iterable[dict[str, Any]], path: str | os.PathLike, *
     p = Path(path)
     with atomic_path(p) as tmp:
         opener = bz2.open if p.suffix == ".bz2" else open
-        with opener(tmp, "wt", encoding="utf-8") as f:  # type: ignore[operator]
+        with opener(tmp, "wt", encoding="utf-8") as f:
             f.write('<?xml version="1.0" encoding="UTF-8"?>\n')
             f.write('<osm version="0.6" generator="proximity">\n')
             if note:

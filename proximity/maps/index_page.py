@@ -177,7 +177,7 @@ def index_page(
     body = []
     for insee, r in munis.sort_values("rank").iterrows():
         cells = []
-        for key, _, kind in COLUMNS:
+        for key, _, _kind in COLUMNS:
             if key == "n_smes" and "n_smes" not in munis.columns:
                 continue
             if key == "name":
