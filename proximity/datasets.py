@@ -10,8 +10,10 @@ writes them atomically under :func:`data_dir`.
 Examples
 --------
 >>> from proximity import datasets
->>> report = datasets.install("herault")            # doctest: +SKIP
->>> datasets.path("communes_polygons").name         # doctest: +SKIP
+>>> report = datasets.install("herault", target="installed", download=False)  # from the mirror
+>>> report.total == len(datasets.load_manifest("herault").files)
+True
+>>> datasets.path("communes_polygons").name
 'communes-34-herault.geojson'
 """
 

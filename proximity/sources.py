@@ -412,7 +412,7 @@ def overpass_json_to_osm_xml(
     --------
     >>> from proximity import datasets
     >>> keys = ["osm_montpellier_4bcbf1", "osm_montpellier_7c15ab", "osm_montpellier_7e71de"]
-    >>> overpass_json_to_osm_xml([datasets.path(k) for k in keys], "/tmp/mtp.osm")  # doctest: +SKIP
+    >>> overpass_json_to_osm_xml([datasets.path(k) for k in keys], "mtp.osm")
     {'nodes': 33238, 'ways': 6009}
     """
     if isinstance(paths, (str, os.PathLike)):

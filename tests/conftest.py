@@ -1,7 +1,10 @@
 """Shared pytest configuration for the proximity test suite.
 
-Session fixtures build the default territory once (layers, network from the cache,
-6,000 synthetic SMEs) and score it once; tests must not mutate them (copy first).
+The session fixtures ``real_data`` and ``herault`` (the default territory as the main job
+loads it: layers, network from the cache, 6,000 synthetic SMEs) and the layer markers
+(``unit``, ``integration``, ``browser``) live in the repository's root ``conftest.py``, so
+that the doctests and notebooks share them. ``herault_scores`` scores the territory once.
+Tests must not mutate these fixtures (copy first).
 """
 
 from __future__ import annotations
@@ -10,14 +13,6 @@ import pytest
 
 # Browser fixtures (`browser`, `open_map`) for the map tests: see tests/browser_support.py.
 pytest_plugins = ["browser_support"]
-
-
-@pytest.fixture(scope="session")
-def herault():
-    """The default territory as the main job loads it (synthetic SMEs, seed 34)."""
-    from proximity.territory import load_territory
-
-    return load_territory("herault")
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ def test_help_everywhere(runner, args):
     assert "Usage:" in r.output
 
 
-def test_data_sources_and_verify(runner):
+def test_data_sources_and_verify(runner, real_data):
     r = runner.invoke(main, ["data", "sources"])
     assert r.exit_code == 0
     assert "OpenStreetMap contributors" in r.output and "travelmapping_wpt" in r.output
@@ -49,7 +49,7 @@ def test_usage_error_exits_2(runner):
     assert r.exit_code == 2
 
 
-def test_layers_list_counts(runner):
+def test_layers_list_counts(runner, real_data):
     r = runner.invoke(main, ["layers", "list"])
     assert r.exit_code == 0, r.output
     assert "municipalities    341  population 1,230,289" in r.output
@@ -57,7 +57,7 @@ def test_layers_list_counts(runner):
     assert "synthetic" in r.output
 
 
-def test_route_json_comedie_to_airport(runner):
+def test_route_json_comedie_to_airport(runner, real_data):
     r = runner.invoke(main, ["route", "--from", "43.6086,3.8797", "--to", "43.5762,3.96301", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
@@ -106,7 +106,7 @@ def test_score_with_a_bad_profile_is_one_line(runner, tmp_path):
     assert "unknown key(s) 'densty'" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
-def test_score_writes_tables_and_provenance(runner, tmp_path):
+def test_score_writes_tables_and_provenance(runner, real_data, tmp_path):
     out = tmp_path / "scores"
     r = runner.invoke(main, ["score", "--out", str(out), "--n-smes", "600", "--normalisation", "rank"])
     assert r.exit_code == 0, r.output + r.stderr

@@ -444,7 +444,7 @@ def test_pipeline_run_validates_before_writing(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_pipeline_run_consumes_every_study_table(tmp_path):
+def test_pipeline_run_consumes_every_study_table(tmp_path, real_data):
     import pandas as pd
     import rasterio
 

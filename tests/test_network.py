@@ -1,7 +1,9 @@
 """Road networks: readers, the Travel Mapping skeleton, merging, speeds, cache, plausibility.
 
 One module-scoped fixture builds the default Hérault network once (about 15 s cold) into a
-temporary cache folder; the cache tests reuse that folder.
+temporary cache folder, for the plausibility tests (integration: it asks for ``real_data``).
+The cache tests run the same ``build_network`` on a tiny network instead (``small_cache``), so
+that a cache rebuild costs milliseconds, not a full Hérault build.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ COMMUNE_SNAP_P95_M = 1300.0
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(tmp_path_factory, real_data):
     folder = tmp_path_factory.mktemp("network-cache")
     stages: list[str] = []
 
@@ -90,6 +92,28 @@ def tm_folder(tmp_path):
 
 
 TINY_SYSTEMS = ("fraa", "fraoccd34")
+
+
+@pytest.fixture()
+def small_cache(tm_folder, tmp_path, monkeypatch):
+    """``build_network("herault")`` on a tiny network, written to a fresh cache folder.
+
+    The skeleton is read from ``tm_folder`` (three routes, a few waypoints) and the OSM part
+    is left out, so a (re)build takes milliseconds; the cache key, files and checks are the
+    real ones. Returns ``(G, folder)``.
+    """
+    real = network.graph_from_travelmapping
+
+    def tiny_skeleton(folder, **options):
+        return real(tm_folder, systems=TINY_SYSTEMS, detour_factor=options["detour_factor"],
+                    densify_m=options["densify_m"])
+
+    monkeypatch.setattr(network, "graph_from_travelmapping", tiny_skeleton)
+    monkeypatch.setattr(network, "graph_from_osm_files", lambda paths: None)
+    folder = tmp_path / "network-cache"
+    G = network.build_network("herault", cache_dir=folder)
+    assert G.graph["from_cache"] is False and G.number_of_nodes() < 50
+    return G, folder
 
 
 # --- the default network -------------------------------------------------------------------
@@ -195,8 +219,8 @@ def test_csr_shortest_path_matches_networkx(G, router):
 # --- cache -----------------------------------------------------------------------------------
 
 
-def test_second_build_loads_the_same_network_from_the_cache(G, built):
-    folder = built[1]
+def test_second_build_loads_the_same_network_from_the_cache(small_cache):
+    G, folder = small_cache
     H = network.build_network("herault", cache_dir=folder)
     assert H.graph["from_cache"] is True
     assert Path(H.graph["cache_path"]) == folder / "network-herault.graphml"
@@ -209,8 +233,8 @@ def test_second_build_loads_the_same_network_from_the_cache(G, built):
     assert side["key"] == network.network_cache_key("herault")
 
 
-def test_speeds_apply_after_the_cache(built):
-    H = network.build_network("herault", cache_dir=built[1], speeds_kmh={"motorway": 100})
+def test_speeds_apply_after_the_cache(small_cache):
+    H = network.build_network("herault", cache_dir=small_cache[1], speeds_kmh={"motorway": 100})
     assert H.graph["from_cache"] is True
     mw = [
         d["speed_kph"]
@@ -220,8 +244,8 @@ def test_speeds_apply_after_the_cache(built):
     assert set(mw) == {100.0}
 
 
-def test_corrupt_cache_warns_and_is_rebuilt(built):
-    folder = built[1]
+def test_corrupt_cache_warns_and_is_rebuilt(small_cache):
+    folder = small_cache[1]
     gml = folder / "network-herault.graphml"
     with gml.open("r+b") as f:  # flip bytes in the middle of the file
         f.seek(gml.stat().st_size // 2)
@@ -232,8 +256,8 @@ def test_corrupt_cache_warns_and_is_rebuilt(built):
     assert network.build_network("herault", cache_dir=folder).graph["from_cache"] is True  # rewritten
 
 
-def test_stale_cache_warns_and_is_rebuilt(built):
-    folder = built[1]
+def test_stale_cache_warns_and_is_rebuilt(small_cache):
+    folder = small_cache[1]
     side_path = folder / "network-herault.json"
     side = json.loads(side_path.read_text())
     side["key"] = "0" * 64
@@ -265,7 +289,7 @@ def test_default_cache_dir(monkeypatch, tmp_path):
 # --- OSM files ---------------------------------------------------------------------------------
 
 
-def test_overpass_json_to_osm_xml_round_trips_counts(tmp_path):
+def test_overpass_json_to_osm_xml_round_trips_counts(tmp_path, real_data):
     paths = [datasets.path(k) for k in OSM_KEYS]
     out = tmp_path / "mtp.osm"
     counts = sources.overpass_json_to_osm_xml(paths, out)
@@ -283,7 +307,7 @@ def test_overpass_json_to_osm_xml_round_trips_counts(tmp_path):
     assert counts_bz2 == counts and len(sources.read_osm_elements(tmp_path / "mtp.osm.bz2")) == len(back)
 
 
-def test_graph_from_osm_files_matches_the_documented_counts():
+def test_graph_from_osm_files_matches_the_documented_counts(real_data):
     D = network.graph_from_osm_files([datasets.path(k) for k in OSM_KEYS])
     assert (D.number_of_nodes(), D.number_of_edges()) == (5_240, 11_116)
     junctions = {d.get("ref") for _, d in D.nodes(data=True) if d.get("highway") == "motorway_junction"}
