@@ -348,6 +348,21 @@ def verify(territory: str = "herault", *, target: str | os.PathLike | None = Non
 def path(key: str, territory: str = "herault", *, target: str | os.PathLike | None = None) -> Path:
     """Path of an installed input file (or of a file set's folder) by manifest key.
 
+    Parameters
+    ----------
+    key : str
+        A file's or a file set's key in the territory's manifest
+        (``proximity/territories/<territory>.toml``).
+    territory : str
+        Name of the territory manifest.
+    target : path, optional
+        The installation folder; default :func:`data_dir` ``/ territory``.
+
+    Returns
+    -------
+    pathlib.Path
+        The installed file, or the file set's folder.
+
     Raises
     ------
     DataFileError

@@ -54,6 +54,22 @@ def normalise(values: pd.Series, *, method: str = "minmax", direction: str = "hi
     discriminate); ``zscore`` gives mean 0 and unit (population) standard deviation (0 for a
     constant); ``rank`` gives the average-tie percentile rank in [0, 1].
 
+    Parameters
+    ----------
+    values : pandas.Series
+        One indicator, one value per zone. Infinite values (unreachable) count as worse
+        than the worst finite one.
+    method : {"minmax", "zscore", "rank"}
+        The normalisation (:data:`NORMALISATIONS`).
+    direction : {"higher", "lower"}
+        Whether a higher or a lower raw value is better; the result is oriented so that
+        higher is better.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed and named like ``values``.
+
     Raises
     ------
     InputError
@@ -156,8 +172,36 @@ def rank_intervals(
 
     Component weights are drawn from a Dirichlet distribution centred on the profile's
     weights (``alpha = concentration × weights``); indicator weights inside components stay
-    as set. Returns ``rank_low``, ``rank_high`` (the quantiles of the ranks over the draws,
-    1 = best) and ``rank_median`` per zone.
+    as set.
+
+    Parameters
+    ----------
+    indicators : pandas.DataFrame
+        Raw indicators, one row per zone (as for :func:`composite`).
+    profile : Profile
+        The scoring profile: component and indicator weights, and the defaults of the
+        options below (``[parameters]``).
+    draws : int, optional
+        Number of weight draws, 1 to :data:`MAX_SENSITIVITY_DRAWS`; default the profile's
+        ``sensitivity_draws``.
+    concentration : float, optional
+        Dirichlet concentration (> 0; higher = smaller perturbations); default the
+        profile's ``sensitivity_concentration``.
+    seed : int, optional
+        Random seed; default the profile's ``seed``.
+    quantiles : tuple of float
+        The lower and upper quantiles of the ranks reported.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``indicators``: ``rank_low``, ``rank_high`` (the quantiles of the ranks
+        over the draws, 1 = best) and ``rank_median``.
+
+    Raises
+    ------
+    InputError
+        ``draws`` or ``concentration`` out of range.
     """
     p = profile.parameters
     draws = p["sensitivity_draws"] if draws is None else draws

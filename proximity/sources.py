@@ -357,7 +357,21 @@ def write_osm_xml(elements: Iterable[dict[str, Any]], path: str | os.PathLike, *
     """Write nodes and ways as OSM XML 0.6 (``.osm``/``.xml``, or ``.bz2``), atomically.
 
     Ways whose nodes are missing keep their references (readers such as OSMnx skip them).
-    Returns the written path.
+
+    Parameters
+    ----------
+    elements : iterable of dict
+        Overpass-style elements: ``{"type": "node", "id", "lat", "lon", "tags"}`` and
+        ``{"type": "way", "id", "nodes", "tags"}`` (``tags`` optional).
+    path : path
+        The file to write; a ``.bz2`` suffix compresses it.
+    note : str
+        Text of an OSM ``<note>`` element (e.g. the data's source and licence); none if empty.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
     """
     p = Path(path)
     with atomic_path(p) as tmp:
