@@ -11,9 +11,9 @@ BIN=${PROXIMITY_BIN:-.venv/bin}
 
 status=0
 echo "lint: ruff check" >&2
-"$BIN/ruff" check --quiet . || status=1
+"$BIN/ruff" check --output-format concise . || status=1
 echo "lint: ruff format --check" >&2
-"$BIN/ruff" format --check --quiet . || status=1
+"$BIN/ruff" format --check --output-format concise . || status=1
 echo "lint: mypy" >&2
 "$BIN/mypy" || status=1
 exit "$status"
