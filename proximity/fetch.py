@@ -665,8 +665,32 @@ def fetch_support(
     ``commune``, ``lon``, ``lat``, ``source``, ``vintage``, ``caveat``) with a sidecar
     ``annuaire_<DEP>.json`` (query, date, sha256, counts, licence, attribution).
 
+    Parameters
+    ----------
+    territory : str or sequence of str
+        The territory or its départements (see :func:`departements_of`).
+    url : str, optional
+        The API's records endpoint; default ``$PROXIMITY_ANNUAIRE_URL`` or
+        :data:`ANNUAIRE_URL`.
+    target : path, optional
+        Folder of the fetched registers (see :func:`fetched_dir`).
+    timeout_s : float
+        Socket timeout for connecting and for each read.
+    page_size : int
+        Records per request, 1 to 100 (the API's limit).
+    progress : callable, optional
+        A tqdm-like factory (``total``, ``unit``, ``desc``…) returning an object with
+        ``update(n)`` and ``close()``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The CSV files written, one per département.
+
     Raises
     ------
+    InputError
+        ``page_size`` out of range.
     DownloadError
         Offline, HTTP error, timeout, or an answer that is not the API's JSON.
     DataFileError
