@@ -14,7 +14,7 @@ import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["atomic_path", "write_csv", "write_gpkg", "write_json", "check_out_dir"]
+__all__ = ["atomic_path", "for_file", "write_csv", "write_gpkg", "write_json", "check_out_dir"]
 
 
 @contextmanager
@@ -31,6 +31,17 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def for_file(gdf: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose columns GDAL can write: list, tuple and set cells joined with ``"; "``."""
+    out = gdf.copy()
+    geom = out.geometry.name if isinstance(out, gpd.GeoDataFrame) else None
+    for c in out.columns:
+        if c != geom and out[c].dtype == object:
+            if out[c].map(lambda v: isinstance(v, (list, tuple, dict, set))).any():
+                out[c] = out[c].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v)
+    return out
 
 
 def write_csv(df: pd.DataFrame, target: str | os.PathLike, **kw) -> Path:

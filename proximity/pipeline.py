@@ -7,9 +7,6 @@ maps. Each stage also has its own function for the matching CLI command.
 
 from __future__ import annotations
 
-import datetime as _dt
-import hashlib
-import platform
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,94 +14,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import __version__, _io, config, datasets, network, scores, traveltime
+from . import _io, config, datasets, network, scores, traveltime
+from ._io import for_file as _for_file
+from .provenance import SYNTHETIC_NOTE, smes_note
+from .provenance import build_provenance as provenance
 from .territory import Territory, load_territory
 
 __all__ = ["smes_note", "provenance", "write_layers", "write_traveltime_tables", "write_scores", "run"]
-
-SYNTHETIC_NOTE = (
-    "SMEs are SYNTHETIC: drawn by a seeded generator from commune populations and the road "
-    "network (no real firm register is available); they are not real firms."
-)
-
-
-def smes_note(territory: Territory) -> str:
-    """What the SMEs of a run are, for every output: synthetic, or a real register and its date.
-
-    A fetched register says ``"SIRENE (<download date>)"`` (from the layer's
-    ``attrs["source_label"]``, see :func:`proximity.layers.smes.resolve_smes`) and whether
-    the exporter status is known.
-    """
-    if territory.synthetic_smes:
-        return SYNTHETIC_NOTE
-    smes = territory.smes
-    label = smes.attrs.get("source_label", "SIRENE extract")
-    known = int(smes["exporter"].notna().sum()) if "exporter" in smes else 0
-    exp = (
-        "exporter status unknown (SIRENE has none): exporter-based indicators are left empty"
-        if known == 0
-        else f"exporter status known for {known} of {len(smes)} firms (user column)"
-    )
-    return f"SMEs: {label}, real establishments of the INSEE register; {exp}."
-
-
-def provenance(territory: Territory, *, parameters: dict | None = None, study: config.Study | None = None) -> dict:
-    """Inputs (files with sha256, licence, attribution), parameters, the study, versions and date of a run."""
-    man = territory.manifest
-    files = []
-    sets: dict[str, hashlib._Hash] = {}
-    counts: dict[str, int] = {}
-    for f in man.files:
-        if f.fileset:
-            sets.setdefault(f.fileset, hashlib.sha256()).update(f"{f.path}:{f.sha256}\n".encode())
-            counts[f.fileset] = counts.get(f.fileset, 0) + 1
-            continue
-        files.append({"key": f.key, "path": f.path, "sha256": f.sha256, "licence": f.licence,
-                      "attribution": f.attribution, "upstream": f.upstream, "caveat": f.caveat})
-    for key, h in sets.items():
-        first = next(f for f in man.files if f.fileset == key)
-        files.append({"key": key, "path": man.filesets[key], "files": counts[key], "sha256_of_listing": h.hexdigest(),
-                      "licence": first.licence, "attribution": first.attribution, "caveat": first.caveat})
-    for side in territory.smes.attrs.get("provenance", []):  # a fetched register
-        files.append({"key": f"sirene_fetched:{side.get('departement')}", "path": side.get("stored"),
-                      "sha256": side.get("sha256"), "licence": side.get("licence"), "attribution": side.get("attribution"),
-                      "upstream": [f.get("url") for f in side.get("files", [])], "downloaded": side.get("downloaded"),
-                      "caveat": side.get("caveat", "")})
-    import geopandas
-    import networkx
-    import osmnx
-    import scipy
-
-    return {
-        "tool": "proximity",
-        "version": __version__,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "territory": {"name": man.name, "label": man.label, "crs": man.crs},
-        "inputs": files,
-        "smes": {**territory.params, "synthetic": territory.synthetic_smes,
-                 "source": "synthetic" if territory.synthetic_smes else territory.smes.attrs.get("source_label", "SIRENE extract"),
-                 "note": smes_note(territory)},
-        "facilities_off_network": {
-            "gateways": territory.gateways.loc[~territory.gateways["on_network"], "name"].tolist(),
-            "support_bodies": territory.support_bodies.loc[~territory.support_bodies["on_network"], "name"].tolist(),
-        },
-        "network": network.network_summary(territory.graph),
-        "parameters": parameters or {},
-        **({"study": study.to_dict()} if study is not None else {}),
-        "software": {"python": platform.python_version(), "geopandas": geopandas.__version__, "osmnx": osmnx.__version__,
-                     "networkx": networkx.__version__, "scipy": scipy.__version__},
-        "attribution": datasets.attributions(man.name),
-    }
-
-
-def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Columns writable by GDAL: lists and dicts as text, an explicit id column."""
-    out = gdf.copy()
-    for c in out.columns:
-        if c != out.geometry.name and out[c].dtype == object:
-            if out[c].map(lambda v: isinstance(v, (list, tuple, dict, set))).any():
-                out[c] = out[c].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v)
-    return out
 
 
 def write_layers(territory: Territory, out: Path) -> list[Path]:

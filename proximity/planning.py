@@ -17,10 +17,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from . import _io
 from . import groups as _groups
 from . import layers, milieu, scores, siting, traveltime
 from .config import profile_to_dict
 from .errors import DataQualityWarning, InputError, UnreachableWarning
+from .provenance import build_provenance
 from .territory import Territory
 
 __all__ = [
@@ -303,19 +305,15 @@ def plan_export_groups(
 
 
 def _prov(territory: Territory, params: dict) -> dict:
-    from . import pipeline
-
-    return pipeline.provenance(territory, parameters=params)
+    return build_provenance(territory, parameters=params)
 
 
 def write_incubator_plan(plan: IncubatorPlan, territory: Territory, out: Path) -> list[Path]:
     """``sites.csv`` / ``sites.gpkg`` (ranked candidates, chosen sites, covered SMEs, what-if),
     ``covering.csv``, ``median.csv``, ``what_if.csv`` and ``provenance.json``, atomically."""
-    from . import _io, pipeline
-
-    cand = pipeline._for_file(plan.candidates)
-    layers_ = {"candidates": cand, "chosen": pipeline._for_file(plan.chosen),
-               "covered_smes": pipeline._for_file(plan.covered_smes)}
+    cand = _io.for_file(plan.candidates)
+    layers_ = {"candidates": cand, "chosen": _io.for_file(plan.chosen),
+               "covered_smes": _io.for_file(plan.covered_smes)}
     written = [_io.write_csv(cand, out / "sites.csv", index=False, float_format="%.10g")]
     for name, tab in (("covering", plan.covering), ("median", plan.median)):
         t = tab.copy()
@@ -336,8 +334,6 @@ def write_incubator_plan(plan: IncubatorPlan, territory: Territory, out: Path) -
 def write_export_groups(plan: ExportGroupPlan, territory: Territory, out: Path) -> list[Path]:
     """``groups.csv``, ``members.csv``, ``unplaced.csv``, ``groups.gpkg`` (members and tours) and provenance."""
     import shapely
-
-    from . import _io, pipeline
 
     res = plan.result
     g = res.groups.copy()
@@ -360,7 +356,7 @@ def write_export_groups(plan: ExportGroupPlan, territory: Territory, out: Path) 
         _io.write_csv(mem_gdf, out / "members.csv", index=False),
         _io.write_csv(res.unplaced.rename_axis("sme_id").reset_index(), out / "unplaced.csv", index=False),
         _io.write_csv(plan.per_municipality.rename("export_groups").to_frame(), out / "groups_per_municipality.csv", index_label="insee"),
-        _io.write_gpkg({"members": pipeline._for_file(mem_gdf), "tours": tour_gdf}, out / "groups.gpkg"),
+        _io.write_gpkg({"members": _io.for_file(mem_gdf), "tours": tour_gdf}, out / "groups.gpkg"),
     ]
     prov = _prov(territory, plan.parameters)
     prov["result"] = {"groups": int(len(res.groups)), "placed": int(len(res.members)), "unplaced": int(len(res.unplaced)),
