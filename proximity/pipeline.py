@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import _io, config, datasets, network, scores, traveltime
 from ._io import for_file as _for_file
+from .layers import on_network
 from .provenance import SYNTHETIC_NOTE, smes_note
 from .provenance import build_provenance as provenance
 from .territory import Territory, load_territory
@@ -40,12 +41,12 @@ def write_traveltime_tables(territory: Territory, out: Path, *, max_minutes: flo
     points and municipality polygons; OD pairs as straight lines).
     """
     csr = territory.csr
-    gws = territory.gateways[territory.gateways["on_network"]]
-    sup = territory.support_bodies[territory.support_bodies["on_network"]]
+    gws = on_network(territory.gateways)
+    sup = on_network(territory.support_bodies)
     groups = scores.gateway_groups(gws)
     munis = territory.municipalities
     centres = gpd.GeoDataFrame(geometry=munis.geometry.representative_point(), index=munis.index, crs=munis.crs)
-    names = pd.concat([gws["name"], gws.loc[gws["tgv"].fillna(False).astype(bool), "name"].rename(lambda i: f"{i}|tgv"), sup["name"]])
+    names = pd.concat([gws["name"], gws.loc[gws["group"].eq("tgv_station"), "name"].rename(lambda i: f"{i}|tgv"), sup["name"]])
     written = []
     tt = out / "traveltime"
     gis: dict[str, gpd.GeoDataFrame] = {}

@@ -147,8 +147,8 @@ def plan_incubator(
         raise InputError("no candidate site lies within reach of the road network; give candidates inside the territory")
     smes = territory.smes
     weights_sme = np.maximum(smes["employees_min"].fillna(1).astype(float), 1.0).rename("weight")
-    gws = territory.gateways[territory.gateways["on_network"]]
-    sup = territory.support_bodies[territory.support_bodies["on_network"]]
+    gws = layers.on_network(territory.gateways)
+    sup = layers.on_network(territory.support_bodies)
     say(f"travel times from {len(cand)} candidates")
     od_smes = traveltime.od_matrix(csr, cand, smes[["geometry"]], max_minutes=max(within_minutes, 60.0))
     groups_ = scores.gateway_groups(gws)

@@ -12,6 +12,7 @@ import hashlib
 import platform
 
 from . import __version__, config, datasets, network
+from .layers import on_network
 from .territory import Territory
 
 __all__ = ["SYNTHETIC_NOTE", "smes_note", "build_provenance"]
@@ -96,8 +97,8 @@ def build_provenance(territory: Territory, *, parameters: dict | None = None, st
                  "source": "synthetic" if territory.synthetic_smes else territory.smes.attrs.get("source_label", "SIRENE extract"),
                  "note": smes_note(territory)},
         "facilities_off_network": {
-            "gateways": territory.gateways.loc[~territory.gateways["on_network"], "name"].tolist(),
-            "support_bodies": territory.support_bodies.loc[~territory.support_bodies["on_network"], "name"].tolist(),
+            name: layer.loc[~layer.index.isin(on_network(layer).index), "name"].tolist()
+            for name, layer in (("gateways", territory.gateways), ("support_bodies", territory.support_bodies))
         },
         "network": network.network_summary(territory.graph),
         "parameters": parameters or {},

@@ -62,6 +62,7 @@ from affine import Affine
 from scipy.sparse.csgraph import dijkstra
 
 from . import _engine as engine
+from .layers import on_network
 from ._io import atomic_path, check_out_dir, write_csv
 from .errors import CRSError, DataFileError, InputError, MissingColumnError, UnreachableWarning
 from .network import ACCESS_DETOUR, ACCESS_SPEED_KMH, CSRGraph
@@ -297,7 +298,7 @@ def travel_time_surface(
 
     Examples
     --------
-    >>> airports = ter.gateways[ter.gateways["kind"].eq("airport") & ter.gateways["on_network"]]  # doctest: +SKIP
+    >>> airports = on_network(ter.gateways[ter.gateways["kind"].eq("airport")])  # doctest: +SKIP
     >>> minutes, transform = travel_time_surface(ter.csr, airports, territory_polygon=ter.municipalities)  # doctest: +SKIP
     """
     prep = engine.prepared(graph)
@@ -534,7 +535,7 @@ def kind_facilities(territory: Any, kind: str) -> gpd.GeoDataFrame:
     gw_kinds = set(gws["kind"].dropna().unique())
     categories = set(sup["category"].dropna().unique())
     if kind == "tgv_station":
-        sel = gws[gws["kind"].eq("rail_station") & gws["tgv"].fillna(False).astype(bool)]
+        sel = gws[gws["group"].eq("tgv_station")]
     elif kind in gw_kinds:
         sel = gws[gws["kind"].eq(kind)]
     elif kind in categories:
@@ -542,7 +543,7 @@ def kind_facilities(territory: Any, kind: str) -> gpd.GeoDataFrame:
     else:
         choices = ", ".join(sorted(gw_kinds | {"tgv_station"} | categories))
         raise InputError(f"facility kind {kind!r} is unknown; choose among {choices}")
-    return sel[sel["on_network"].fillna(False).astype(bool)]
+    return on_network(sel)
 
 
 def _territory_crs(territory: Any) -> str:

@@ -44,6 +44,7 @@ from . import accessibility as acc
 from . import config, milieu, traveltime
 from .errors import DataQualityWarning, InputError
 from .layers import air_routes as _air_routes
+from .layers import on_network
 from .network import CSRGraph
 
 __all__ = [
@@ -105,24 +106,21 @@ def population_origins(
 
 
 def gateway_groups(gateways: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Gateways with a ``group`` column for nearest-facility tables; TGV stations repeated as ``tgv_station``."""
-    g = gateways[["kind", "tgv", "geometry"]].copy()
+    """Gateways by ``group`` for nearest-facility tables; TGV stations also count as rail stations.
+
+    Every gateway appears under its kind; those of group ``tgv_station`` (the layer's
+    ``group`` column) appear a second time, indexed ``<id>|tgv``, under ``tgv_station``.
+    """
+    g = gateways[["kind", "group", "geometry"]].copy()
     g["group"] = g["kind"]
-    tgv = g[g["kind"].eq("rail_station") & g["tgv"].fillna(False).astype(bool)].copy()
-    tgv["group"] = "tgv_station"
+    tgv = gateways.loc[gateways["group"].eq("tgv_station"), ["kind", "group", "geometry"]].copy()
     tgv.index = tgv.index.astype(str) + "|tgv"
     return gpd.GeoDataFrame(pd.concat([g, tgv]), crs=gateways.crs)
 
 
-def _gateway_mode(gateways: gpd.GeoDataFrame) -> pd.Series:
-    kind = gateways["kind"]
-    tgv = gateways["tgv"].fillna(False).astype(bool)
-    mode = pd.Series(pd.NA, index=gateways.index, dtype="object")
-    mode[kind.eq("airport")] = "air"
-    mode[kind.eq("seaport")] = "sea"
-    mode[kind.eq("rail_station") & tgv] = "high_speed_rail"
-    mode[kind.eq("motorway_access")] = "motorway"
-    return mode.dropna()
+#: Transport mode of each gateway group in the diversity of gateway modes (plain rail
+#: stations count for none).
+_GROUP_MODES = {"airport": "air", "seaport": "sea", "tgv_station": "high_speed_rail", "motorway_access": "motorway"}
 
 
 def gravity_horizon_minutes(profile: milieu.Profile) -> float:
@@ -164,10 +162,8 @@ def origin_indicators(
     route data is worldwide, so any territory's airports, foreign ones included, match).
     """
     profile = profile or milieu.load_profile()
-    if "on_network" in gateways:
-        gateways = gateways[gateways["on_network"]]
-    if "on_network" in support_bodies:
-        support_bodies = support_bodies[support_bodies["on_network"]]
+    gateways = on_network(gateways)
+    support_bodies = on_network(support_bodies)
     p = profile.parameters
     T = float(p["catchment_minutes"])
     decay = profile.decay.function
@@ -212,7 +208,7 @@ def origin_indicators(
     out["large_firms_within_t"] = within(od_large) if len(large) else 0.0
     out["support_gravity"] = acc.gravity(od_sup, decay=decay, origins=ids)
     out["support_diversity"] = acc.diversity(od_sup, categories=support_bodies["category"], decay=decay, origins=ids)["hill_1"]
-    modes = _gateway_mode(gateways)
+    modes = gateways["group"].map(_GROUP_MODES).dropna()
     od_mode = od_gw[od_gw["destination_id"].isin(modes.index)]
     out["gateway_mode_diversity"] = acc.diversity(
         od_mode, categories=pd.Series(pd.Categorical(modes, categories=list(GATEWAY_MODES)), index=modes.index), decay=decay, origins=ids
@@ -420,7 +416,7 @@ def score_territory(
     ranks = milieu.rank_intervals(feed, profile)
     table = munis[["insee", "name", "population", "epci_name", "epci_type", "metropole", "area_km2"]].join(ind).join(comp).join(ranks)
     gws = territory.gateways
-    airports = gws[gws["kind"].eq("airport") & gws.get("on_network", pd.Series(True, index=gws.index)).astype(bool)]
+    airports = on_network(gws[gws["kind"].eq("airport")])
     table["nearest_airports"] = nearest_airports(graph, origins, airports, zones=table.index)
     table = gpd.GeoDataFrame(table, geometry=munis.geometry, crs=munis.crs)
 

@@ -130,7 +130,7 @@ def test_overview_renders_every_municipality_and_marker(overview, herault):
     overview.assert_clean()
     page = overview.page
     assert page.locator("path.prox-m").count() == 341
-    groups = P.gateway_group(herault.gateways).value_counts()
+    groups = herault.gateways["group"].value_counts()
     n_support = len(herault.support_bodies)
     layers = sorted(tuple(x) for x in page.evaluate(POINT_LAYERS))
     expected = sorted(

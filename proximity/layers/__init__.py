@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+from ._common import on_network
 from ._validate import validate_layer
 from .business_parks import BUSINESS_PARK_NAMES, business_parks
 from .gateways import gateways
@@ -23,6 +24,7 @@ from .support import CATEGORIES, read_user_points, support_bodies
 
 __all__ = [
     "validate_layer",
+    "on_network",
     "municipalities",
     "gateways",
     "support_bodies",

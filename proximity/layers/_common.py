@@ -85,3 +85,34 @@ def nearest_dedupe(
         else:
             absorbed[hit].append(int(i))
     return np.array(kept, dtype=int), absorbed
+
+
+def on_network(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The rows of a facility layer within reach of the road network.
+
+    :func:`proximity.territory.load_territory` marks every gateway and support body with
+    ``on_network`` (snapped within the engine's maximum distance); the others stay in the
+    layer and on the maps but no travel time is computed to them. A missing flag counts as
+    off the network; a layer without the column is returned whole.
+
+    Parameters
+    ----------
+    layer : GeoDataFrame
+        Gateways, support bodies or any facility layer.
+
+    Returns
+    -------
+    GeoDataFrame
+        The rows with ``on_network`` True (the layer itself when it has no such column).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd
+    >>> from proximity.layers import on_network
+    >>> g = gpd.GeoDataFrame({"on_network": pd.array([True, pd.NA, False], dtype="boolean")}, geometry=gpd.points_from_xy([0, 1, 2], [0, 0, 0]))
+    >>> list(on_network(g).index)
+    [0]
+    """
+    if "on_network" not in layer.columns:
+        return layer
+    return layer[layer["on_network"].fillna(False).astype(bool).to_numpy()]

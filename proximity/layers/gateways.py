@@ -33,11 +33,14 @@ from . import air_routes
 from ._common import WGS84, bounds, in_box, metric_crs, nearest_dedupe, points, slug, split_latlon
 from ._validate import validate_layer
 
-__all__ = ["gateways", "KINDS", "MODES", "DEDUPE_M", "RIDERSHIP_YEARS"]
+__all__ = ["gateways", "KINDS", "MODES", "GROUPS", "DEDUPE_M", "RIDERSHIP_YEARS"]
 
 #: Gateway kinds and the transport mode of each.
 MODES = {"airport": "air", "seaport": "sea", "rail_station": "rail", "motorway_access": "road"}
 KINDS = tuple(MODES)
+#: Gateway groups of the nearest-facility tables and scores: the kind, except that a rail
+#: station served by TGV (``tgv`` True) is a ``tgv_station``.
+GROUPS = ("airport", "seaport", "tgv_station", "rail_station", "motorway_access")
 #: Motorway access points of different sources closer than this are one access point.
 DEDUPE_M = 500.0
 #: Access points with the same motorway and exit number closer than this are one exit.
@@ -52,6 +55,7 @@ _EXIT = r"^\d{1,3}[a-z]?(?:\.\d+)?$"
 COLUMNS = (
     "id",
     "kind",
+    "group",
     "mode",
     "name",
     "in_territory",
@@ -379,6 +383,8 @@ def _build(territory: str, dedupe_m: float, stamp: tuple) -> gpd.GeoDataFrame:
     gdf["mode"] = gdf["kind"].map(MODES)
     for c in ("tgv", "ouigo"):
         gdf[c] = gdf[c].astype("boolean")
+    # the one place where a gateway's group is decided; every consumer reads the column
+    gdf["group"] = gdf["kind"].where(~(gdf["kind"].eq("rail_station") & gdf["tgv"].fillna(False)), "tgv_station")
     for c in (
         "name",
         "source",
@@ -452,6 +458,8 @@ def gateways(territory: str = "herault", *, dedupe_m: float = DEDUPE_M) -> gpd.G
           ``rail_station:87773002``, ``motorway_access:toll:sete``,
           ``motorway_access:osm:104416628``, ``motorway_access:tm:A9-33``;
         - ``kind`` (str): airport, seaport, rail_station or motorway_access;
+        - ``group`` (str): the kind, or ``tgv_station`` for a rail station with ``tgv``
+          True (:data:`GROUPS`): the groups of nearest-facility tables and scores;
         - ``mode`` (str): air, sea, rail or road;
         - ``name`` (str); ``in_territory`` (bool); ``commune`` (str, INSEE code when in a
           commune of the territory or given by the source, else missing);

@@ -21,6 +21,7 @@ import shapely
 from .. import datasets, traveltime
 from .._html import escape, format_value
 from ..errors import InputError, MissingColumnError, UnreachableWarning
+from ..layers import on_network
 
 #: Decimal places kept in the pages' coordinates (1e-5 degree is about 1 m).
 COORD_DECIMALS = 5
@@ -539,12 +540,6 @@ def _feature(ctx: Context, insee: str, geom: Any, link: str | None) -> dict:
     return {"type": "Feature", "id": str(insee), "properties": props, "geometry": shapely.geometry.mapping(geom)}
 
 
-def gateway_group(gateways: gpd.GeoDataFrame) -> pd.Series:
-    """Group of each gateway: its kind, or ``tgv_station`` for rail stations served by TGV."""
-    tgv = gateways["tgv"].fillna(False).astype(bool) if "tgv" in gateways else pd.Series(False, index=gateways.index)
-    return gateways["kind"].astype(str).where(~(gateways["kind"].eq("rail_station") & tgv), "tgv_station")
-
-
 def flag(v: Any, default: bool) -> bool:
     """A yes/no value that may be missing (``pd.NA``, NaN, None): ``default`` then."""
     if v is None or (not isinstance(v, str) and pd.isna(v)):
@@ -558,7 +553,7 @@ def _text(v: Any) -> str:
 
 def gateway_rows(gateways: gpd.GeoDataFrame) -> tuple[dict[str, list[list[Any]]], list[str]]:
     """Marker rows of the gateways per group, and the popup field labels."""
-    groups = gateway_group(gateways)
+    groups = gateways["group"]
     fields = ["Name", "Kind", "Code", "In the territory", "Used in the scores", "Direct flights (routes of 2014)", "Note"]
     out: dict[str, list[list[Any]]] = {}
     for gid, row in gateways.iterrows():
@@ -694,12 +689,11 @@ def compute_travel(
 
     progress(f"maps: routes for {len(insees)} municipalities")
     gw = ctx.territory.gateways
-    gw = gw[gw["on_network"]] if "on_network" in gw else gw
-    sup = ctx.territory.support_bodies
-    sup = sup[sup["on_network"]] if "on_network" in sup else sup
+    gw = on_network(gw)
+    sup = on_network(ctx.territory.support_bodies)
     facilities = pd.concat(
         [
-            gpd.GeoDataFrame({"group": gateway_group(gw), "name": gw["name"]}, geometry=gw.geometry, crs=gw.crs).to_crs(csr.crs),
+            gpd.GeoDataFrame({"group": gw["group"].astype(str), "name": gw["name"]}, geometry=gw.geometry, crs=gw.crs).to_crs(csr.crs),
             gpd.GeoDataFrame({"group": sup["category"].astype(str), "name": sup["name"]}, geometry=sup.geometry, crs=sup.crs).to_crs(csr.crs),
         ]
     )
