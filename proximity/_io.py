@@ -14,7 +14,10 @@ import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["atomic_path", "for_file", "write_csv", "write_gpkg", "write_json", "check_out_dir"]
+__all__ = ["atomic_path", "for_file", "write_csv", "write_gpkg", "write_json", "write_layer", "check_layer_format", "LAYER_FORMATS", "check_out_dir"]
+
+#: File formats of :func:`write_layer`, by file extension.
+LAYER_FORMATS = {".gpkg": "GeoPackage", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": "CSV (lon/lat of a representative point)"}
 
 
 @contextmanager
@@ -64,6 +67,36 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], target: str | os.PathLike) -
 def write_json(obj, target: str | os.PathLike) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    return Path(target)
+
+
+def check_layer_format(target: str | os.PathLike) -> str:
+    """The lower-case extension of ``target`` if :func:`write_layer` can write it, else :class:`InputError`."""
+    suffix = Path(target).suffix.lower()
+    if suffix not in LAYER_FORMATS:
+        raise InputError(f"output file {str(target)!r}: unsupported extension {suffix!r}; use .gpkg, .geojson or .csv")
+    return suffix
+
+
+def write_layer(gdf: gpd.GeoDataFrame, target: str | os.PathLike, *, name: str = "layer") -> Path:
+    """Write one layer atomically in the format its file extension names (:data:`LAYER_FORMATS`).
+
+    ``.gpkg``: a GeoPackage layer called ``name``; ``.geojson``/``.json``: GeoJSON; ``.csv``:
+    the attributes with ``lon``/``lat`` of a representative point of each geometry.
+
+    Raises
+    ------
+    InputError
+        The extension is not one of :data:`LAYER_FORMATS`.
+    """
+    suffix = check_layer_format(target)
+    if suffix == ".gpkg":
+        return write_gpkg({name: gdf}, target)
+    if suffix == ".csv":
+        pts = gdf.geometry.representative_point()
+        return write_csv(gdf.assign(lon=pts.x, lat=pts.y), target, index=False)
+    with atomic_path(target) as tmp:
+        gdf.to_file(tmp, driver="GeoJSON", engine="pyogrio")
     return Path(target)
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .errors import InputError, ProximityError, ProximityWarning
+from . import __version__, defaults
+from .errors import ProximityError, ProximityWarning
 
 
 class _Group(click.Group):
@@ -160,22 +160,6 @@ def layers_group() -> None:
     """List, inspect and export the territory's layers."""
 
 
-def _layer(territory: str, name: str, n_smes: int, seed: int):
-    from . import layers
-
-    if name == "municipalities":
-        return layers.municipalities(territory)
-    if name == "gateways":
-        return layers.gateways(territory)
-    if name == "support_bodies":
-        return layers.support_bodies(territory)
-    if name == "smes":
-        from .territory import load_territory
-
-        return load_territory(territory, n_smes=n_smes, seed=seed).smes
-    raise InputError(f"layer {name!r} is unknown; choose municipalities, gateways, support_bodies or smes")
-
-
 _LAYER_CHOICE = click.Choice(["municipalities", "gateways", "support_bodies", "smes"])
 
 
@@ -198,13 +182,15 @@ def layers_list(territory: str) -> None:
 @territory_option
 @click.argument("name", type=_LAYER_CHOICE)
 @click.option("--head", "n", default=10, show_default=True, help="Rows to print.")
-@click.option("--n-smes", default=6000, show_default=True, help="Synthetic SMEs to generate.")
-@click.option("--seed", default=34, show_default=True, help="Seed of the SME generator.")
+@click.option("--n-smes", default=defaults.N_SMES, show_default=True, help="Synthetic SMEs to generate.")
+@click.option("--seed", default=defaults.SEED, show_default=True, help="Seed of the SME generator.")
 def layers_show(territory: str, name: str, n: int, n_smes: int, seed: int) -> None:
     """Print the first rows of a layer."""
     import pandas as pd
 
-    gdf = _layer(territory, name, n_smes, seed)
+    from .territory import load_layer
+
+    gdf = load_layer(name, territory, n_smes=n_smes, seed=seed)
     with pd.option_context("display.width", 200, "display.max_columns", 12):
         click.echo(gdf.drop(columns="geometry").head(n).to_string())
     click.echo(f"[{len(gdf)} rows]")
@@ -214,23 +200,16 @@ def layers_show(territory: str, name: str, n: int, n_smes: int, seed: int) -> No
 @territory_option
 @click.argument("name", type=_LAYER_CHOICE)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output .gpkg, .geojson or .csv file.")
-@click.option("--n-smes", default=6000, show_default=True)
-@click.option("--seed", default=34, show_default=True)
+@click.option("--n-smes", default=defaults.N_SMES, show_default=True)
+@click.option("--seed", default=defaults.SEED, show_default=True)
 def layers_export(territory: str, name: str, out: str, n_smes: int, seed: int) -> None:
     """Export a layer to a file (written atomically)."""
     from . import _io
+    from .territory import load_layer
 
-    gdf = _layer(territory, name, n_smes, seed)
-    suffix = Path(out).suffix.lower()
-    if suffix == ".gpkg":
-        _io.write_gpkg({name: gdf}, out)
-    elif suffix == ".csv":
-        _io.write_csv(gdf.assign(lon=gdf.geometry.representative_point().x, lat=gdf.geometry.representative_point().y), out, index=False)
-    elif suffix in (".geojson", ".json"):
-        with _io.atomic_path(out) as tmp:
-            gdf.to_file(tmp, driver="GeoJSON", engine="pyogrio")
-    else:
-        raise InputError(f"--out {out!r}: unsupported extension {suffix!r}; use .gpkg, .geojson or .csv")
+    _io.check_layer_format(out)  # before loading: a wrong extension fails at once
+    gdf = load_layer(name, territory, n_smes=n_smes, seed=seed)
+    _io.write_layer(gdf, out, name=name)
     click.echo(f"wrote {len(gdf)} features to {out}")
 
 
@@ -283,18 +262,15 @@ def route_cmd(territory: str, origin: str, destination: str, as_json: bool) -> N
     from . import datasets, network, traveltime
     from .errors import UnreachableWarning
 
-    a = _latlon(origin, "--from")
-    b = _latlon(destination, "--to")
-    x0, y0, x1, y1 = datasets.load_manifest(territory).bounds_wgs84
-    for label, (lat, lon) in (("--from", a), ("--to", b)):
-        if not (x0 <= lon <= x1 and y0 <= lat <= y1):
-            hint = " (latitude and longitude look swapped: write LAT,LON)" if (x0 <= lat <= x1 and y0 <= lon <= y1) else ""
-            raise InputError(f"{label} {lat},{lon} is outside the {territory} territory (lat {y0}–{y1}, lon {x0}–{x1}){hint}")
+    man = datasets.load_manifest(territory)
+    # checked before the network loads, so that a swapped pair fails at once
+    a, b = (traveltime.check_latlon(_latlon(v, label), name=label, bounds_wgs84=man.bounds_wgs84, area=f"the {territory} territory")
+            for label, v in (("--from", origin), ("--to", destination)))
     G = network.build_network(territory)
-    csr = network.graph_to_csr(G, crs=datasets.load_manifest(territory).crs)
+    csr = network.graph_to_csr(G, crs=man.crs)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        r = traveltime.route_latlon(csr, a, b)
+        r = traveltime.route_latlon(csr, a, b, bounds_wgs84=man.bounds_wgs84)
     reasons = [str(w.message) for w in caught if issubclass(w.category, UnreachableWarning)]
     for w in caught:
         if not issubclass(w.category, UnreachableWarning):
@@ -322,9 +298,9 @@ def route_cmd(territory: str, origin: str, destination: str, as_json: bool) -> N
 @main.command("traveltime")
 @territory_option
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--max-minutes", default=90.0, show_default=True, help="Cut-off of the OD table.")
-@click.option("--n-smes", default=6000, show_default=True, help="Synthetic SMEs to generate.")
-@click.option("--seed", default=34, show_default=True, help="Seed of the SME generator.")
+@click.option("--max-minutes", default=defaults.OD_MAX_MINUTES, show_default=True, help="Cut-off of the OD table.")
+@click.option("--n-smes", default=defaults.N_SMES, show_default=True, help="Synthetic SMEs to generate.")
+@click.option("--seed", default=defaults.SEED, show_default=True, help="Seed of the SME generator.")
 def traveltime_cmd(territory: str, out: str, max_minutes: float, n_smes: int, seed: int) -> None:
     """Export travel-time tables: nearest facility per kind (SMEs, municipalities) and OD tables, CSV + GeoPackage."""
     from . import _io, pipeline
@@ -339,7 +315,7 @@ def traveltime_cmd(territory: str, out: str, max_minutes: float, n_smes: int, se
 @main.command("raster")
 @territory_option
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--cell-m", default=200.0, show_default=True, help="Cell size in metres (EPSG:2154).")
+@click.option("--cell-m", default=defaults.RASTER_CELL_M, show_default=True, help="Cell size in metres (EPSG:2154).")
 def raster_cmd(territory: str, out: str, cell_m: float) -> None:
     """Travel-time surfaces (Cloud-Optimised GeoTIFF per gateway kind), population raster, population within reach."""
     from . import _io, raster
@@ -392,9 +368,9 @@ def score_cmd(territory, out, profile, normalisation, weighting, smes_file, supp
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--candidates", type=click.Choice(["grid", "business_parks", "municipalities", "user"]), default="grid", show_default=True, help="Where candidate sites come from.")
 @click.option("--candidates-file", type=click.Path(dir_okay=False, exists=True), default=None, help="Your candidate sites (with --candidates user): CSV lat/lon or vector file.")
-@click.option("--grid-spacing-m", default=3000.0, show_default=True, help="Spacing of the grid of candidates.")
-@click.option("--within-minutes", default=30.0, show_default=True, help="Coverage time of SMEs and exporters.")
-@click.option("--p-max", default=3, show_default=True, help="Sweep location-allocation over p = 1..p-max sites.")
+@click.option("--grid-spacing-m", default=defaults.SITE_GRID_SPACING_M, show_default=True, help="Spacing of the grid of candidates.")
+@click.option("--within-minutes", default=defaults.SITE_WITHIN_MINUTES, show_default=True, help="Coverage time of SMEs and exporters.")
+@click.option("--p-max", default=defaults.SITE_P_MAX, show_default=True, help="Sweep location-allocation over p = 1..p-max sites.")
 @click.option("--no-what-if", is_flag=True, help="Skip the recomputation of the milieu index with the incubator.")
 @click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), help="Also write the siting map here (default: the output folder).")
 @click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Study/profile TOML: its decay weights support access, its index the what-if (default: the shipped one).")
@@ -412,12 +388,9 @@ def site_cmd(territory, out, candidates, candidates_file, grid_spacing_m, within
                                    within_minutes=within_minutes, p_max=p_max, what_if=not no_what_if, profile=prof,
                                    progress=_say)
     written = planning.write_incubator_plan(plan, ter, out_dir)
-    try:
-        from . import maps
-    except ImportError:  # pragma: no cover
-        maps = None
-    if maps is not None and hasattr(maps, "siting_map"):
-        written.append(maps.save_map(maps.siting_map(ter, plan), Path(maps_dir or out_dir) / "sites.html"))
+    from . import maps
+
+    written.append(maps.save_map(maps.siting_map(ter, plan), Path(maps_dir or out_dir) / "sites.html"))
     for p in written:
         click.echo(str(p))
 
@@ -429,13 +402,13 @@ def site_cmd(territory, out, candidates, candidates_file, grid_spacing_m, within
 @click.option("--size-band", "size_bands", multiple=True, help="Headcount band label(s) to select; repeatable.")
 @click.option("--exporters/--non-exporters", "exporter", default=None, help="Only exporters / only non-exporters (default: all).")
 @click.option("--commune", "communes", multiple=True, help="INSEE code(s) of the communes to draw from; repeatable.")
-@click.option("--max-minutes", default=30.0, show_default=True, help="Largest travel time between two members.")
-@click.option("--min-size", default=3, show_default=True)
-@click.option("--max-size", default=5, show_default=True)
+@click.option("--max-minutes", default=defaults.GROUP_MAX_MINUTES, show_default=True, help="Largest travel time between two members.")
+@click.option("--min-size", default=defaults.GROUP_MIN_SIZE, show_default=True)
+@click.option("--max-size", default=defaults.GROUP_MAX_SIZE, show_default=True)
 @click.option("--rule", type=click.Choice(["naf_class", "naf_group", "naf_division", "none"]), default="naf_class", show_default=True, help="When two firms compete.")
 @click.option("--method", type=click.Choice(["auto", "exact", "heuristic"]), default="auto", show_default=True)
-@click.option("--time-limit-s", default=60.0, show_default=True)
-@click.option("--seed", default=0, show_default=True)
+@click.option("--time-limit-s", default=defaults.GROUP_TIME_LIMIT_S, show_default=True)
+@click.option("--seed", default=defaults.GROUP_SEED, show_default=True)
 @click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), help="Also write the groups map here (default: the output folder).")
 @smes_option
 def groups_cmd(territory, out, sections, size_bands, exporter, communes, max_minutes, min_size, max_size, rule, method, time_limit_s, seed, maps_dir, smes_value) -> None:
@@ -452,12 +425,9 @@ def groups_cmd(territory, out, sections, size_bands, exporter, communes, max_min
         method=method, time_limit_s=time_limit_s, seed=seed, progress=_say,
     )
     written = planning.write_export_groups(plan, ter, out_dir)
-    try:
-        from . import maps
-    except ImportError:  # pragma: no cover
-        maps = None
-    if maps is not None and hasattr(maps, "groups_map"):
-        written.append(maps.save_map(maps.groups_map(ter, plan), Path(maps_dir or out_dir) / "groups.html"))
+    from . import maps
+
+    written.append(maps.save_map(maps.groups_map(ter, plan), Path(maps_dir or out_dir) / "groups.html"))
     r = plan.result
     click.echo(f"{len(r.groups)} groups, {r.n_placed} SMEs placed, {len(r.unplaced)} unplaced; tour minutes {r.tour_minutes:.0f}; gap {r.gap:.3f} ({r.status})", err=True)
     for p in written:

@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import _io, config, datasets, network, scores, traveltime
+from . import _io, config, datasets, defaults, network, scores, traveltime
 from ._io import for_file as _for_file
 from .layers import on_network
 from .provenance import SYNTHETIC_NOTE, smes_note
@@ -31,7 +31,7 @@ def write_layers(territory: Territory, out: Path) -> list[Path]:
     return written
 
 
-def write_traveltime_tables(territory: Territory, out: Path, *, max_minutes: float = 90.0) -> list[Path]:
+def write_traveltime_tables(territory: Territory, out: Path, *, max_minutes: float = defaults.OD_MAX_MINUTES) -> list[Path]:
     """Nearest facility per kind (SMEs, municipality centres) and municipality → gateway OD tables.
 
     Writes ``traveltime/nearest_smes.csv``, ``traveltime/nearest_municipalities.csv`` (long:

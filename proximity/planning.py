@@ -17,9 +17,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import _io
+from . import _io, defaults, layers, milieu, scores, siting, traveltime
 from . import groups as _groups
-from . import layers, milieu, scores, siting, traveltime
 from .config import profile_to_dict
 from .errors import DataQualityWarning, InputError, UnreachableWarning
 from .provenance import build_provenance
@@ -102,9 +101,9 @@ def plan_incubator(
     *,
     candidates: str = "grid",
     candidates_file: str | Path | gpd.GeoDataFrame | None = None,
-    grid_spacing_m: float = 3000.0,
-    within_minutes: float = 30.0,
-    p_max: int = 3,
+    grid_spacing_m: float = defaults.SITE_GRID_SPACING_M,
+    within_minutes: float = defaults.SITE_WITHIN_MINUTES,
+    p_max: int = defaults.SITE_P_MAX,
     median_candidates: int = 80,
     median_cell_m: float = 2000.0,
     weights: dict[str, float] | None = None,
@@ -276,13 +275,13 @@ def plan_export_groups(
     size_bands: list[str] | None = None,
     exporter: bool | None = None,
     communes: list[str] | None = None,
-    max_minutes: float = 30.0,
-    min_size: int = 3,
-    max_size: int = 5,
+    max_minutes: float = defaults.GROUP_MAX_MINUTES,
+    min_size: int = defaults.GROUP_MIN_SIZE,
+    max_size: int = defaults.GROUP_MAX_SIZE,
     rule: str = "naf_class",
     method: str = "auto",
-    time_limit_s: float = 60.0,
-    seed: int = 0,
+    time_limit_s: float = defaults.GROUP_TIME_LIMIT_S,
+    seed: int = defaults.GROUP_SEED,
     progress: Callable[[str], None] | None = None,
 ) -> ExportGroupPlan:
     """Select SMEs and partition them into export groups sharing one export executive.

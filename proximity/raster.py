@@ -62,6 +62,7 @@ from affine import Affine
 from scipy.sparse.csgraph import dijkstra
 
 from . import _engine as engine
+from . import defaults
 from .layers import on_network
 from ._io import atomic_path, check_out_dir, write_csv
 from .errors import CRSError, DataFileError, InputError, MissingColumnError, UnreachableWarning
@@ -995,7 +996,7 @@ def write_rasters(
     territory: Any,
     out_dir: str | os.PathLike,
     *,
-    cell_m: float = 200.0,
+    cell_m: float = defaults.RASTER_CELL_M,
     kinds: Sequence[str] = DEFAULT_KINDS,
     thresholds_minutes: Sequence[float] = (30, 45, 60),
     k_nodes: int = K_NODES,

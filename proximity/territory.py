@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import networkx as nx
 
-from . import datasets, layers, network
-from .errors import UnreachableWarning
+from . import datasets, defaults, layers, network
+from .errors import InputError, UnreachableWarning
 from .network import CSRGraph
 
-__all__ = ["Territory", "load_territory", "DEFAULT_N_SMES", "DEFAULT_SEED"]
+__all__ = ["Territory", "load_territory", "load_layer", "LAYER_NAMES", "DEFAULT_N_SMES", "DEFAULT_SEED"]
 
-DEFAULT_N_SMES = 6000
-DEFAULT_SEED = 34
+DEFAULT_N_SMES = defaults.N_SMES
+DEFAULT_SEED = defaults.SEED
 
 
 @dataclass(eq=False)
@@ -54,8 +54,6 @@ class Territory:
     def layer(self, name: str) -> gpd.GeoDataFrame:
         """A layer by name: municipalities, gateways, support_bodies or smes."""
         if name not in LAYER_NAMES:
-            from .errors import InputError
-
             raise InputError(f"layer {name!r} is unknown; choose one of {', '.join(LAYER_NAMES)}")
         return getattr(self, name)
 
@@ -155,3 +153,44 @@ def load_territory(
         params={"n_smes": n_smes if smes is None else len(firms), "seed": seed, "smes_source": "synthetic" if smes is None else "user"},
         csr=csr,
     )
+
+
+def load_layer(
+    layer: str, territory: str = "herault", *, n_smes: int = DEFAULT_N_SMES, seed: int = DEFAULT_SEED
+) -> gpd.GeoDataFrame:
+    """One layer of a territory by name, loading only what it needs.
+
+    Parameters
+    ----------
+    layer : str
+        One of :data:`LAYER_NAMES`: ``municipalities``, ``gateways``, ``support_bodies`` or
+        ``smes`` (synthetic SMEs, which need the road network: the whole territory is loaded).
+    territory : str
+        Territory manifest name.
+    n_smes, seed : int
+        Size and seed of the synthetic SME generator (``smes`` only).
+
+    Returns
+    -------
+    GeoDataFrame
+        The layer, as its loader returns it.
+
+    Raises
+    ------
+    InputError
+        ``layer`` is not one of :data:`LAYER_NAMES`.
+
+    Examples
+    --------
+    >>> len(load_layer("municipalities"))
+    341
+    """
+    if layer == "municipalities":
+        return layers.municipalities(territory)
+    if layer == "gateways":
+        return layers.gateways(territory)
+    if layer == "support_bodies":
+        return layers.support_bodies(territory)
+    if layer == "smes":
+        return load_territory(territory, n_smes=n_smes, seed=seed).smes
+    raise InputError(f"layer {layer!r} is unknown; choose one of {', '.join(LAYER_NAMES)}")

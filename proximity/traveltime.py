@@ -93,9 +93,11 @@ __all__ = [
     "ACCESS_DETOUR",
     "ACCESS_SPEED_KMH",
     "MAX_SNAP_M",
+    "check_latlon",
     "isochrones",
     "nearest",
     "nearest_table",
+    "network_bounds_wgs84",
     "od_matrix",
     "count_within",
     "route",
@@ -944,20 +946,91 @@ def _partial_m(length: Any, s: engine.Snapped, e: int, *, leaving: bool) -> floa
     return frac * edge_m
 
 
-def route_latlon(graph: CSRGraph, origin: tuple[float, float], destination: tuple[float, float], **kwargs: Any) -> dict[str, Any]:
+def network_bounds_wgs84(graph: CSRGraph, *, margin_m: float = 0.0) -> tuple[float, float, float, float]:
+    """``(lon_min, lat_min, lon_max, lat_max)`` of a network's nodes, widened by ``margin_m`` metres."""
+    x, y = np.asarray(graph.x, float), np.asarray(graph.y, float)
+    if x.size == 0:
+        raise InputError("graph has no nodes; build the network of a territory first")
+    box = (x.min() - margin_m, y.min() - margin_m, x.max() + margin_m, y.max() + margin_m)
+    return tuple(float(v) for v in pyproj.Transformer.from_crs(graph.crs, "EPSG:4326", always_xy=True).transform_bounds(*box))  # type: ignore[return-value]
+
+
+def check_latlon(
+    value: Any, *, name: str = "point", bounds_wgs84: Sequence[float] | None = None, area: str = "the network's extent"
+) -> tuple[float, float]:
+    """A ``(lat, lon)`` pair in degrees, checked against plausible bounds.
+
+    Parameters
+    ----------
+    value : pair of numbers
+        ``(lat, lon)`` in WGS84 degrees.
+    name : str
+        How the error names the input (e.g. ``"origin"`` or ``"--from"``).
+    bounds_wgs84 : sequence of 4 floats, optional
+        ``(lon_min, lat_min, lon_max, lat_max)`` the point must lie in (e.g. a territory
+        manifest's ``bounds_wgs84`` or :func:`network_bounds_wgs84`); unchecked if None.
+    area : str
+        How the error names the bounds (e.g. ``"the herault territory"``).
+
+    Returns
+    -------
+    tuple of float
+        ``(lat, lon)``.
+
+    Raises
+    ------
+    InputError
+        Not a pair of numbers, not degrees, or outside the bounds; when the swapped pair
+        would lie inside, the message says that latitude and longitude look swapped.
+
+    Examples
+    --------
+    >>> check_latlon((3.8797, 43.6086), bounds_wgs84=(2.5, 42.9, 4.5, 44.1))
+    Traceback (most recent call last):
+    ...
+    proximity.errors.InputError: point 3.8797,43.6086 is outside the network's extent (lat 42.9–44.1, lon 2.5–4.5) (latitude and longitude look swapped: write LAT,LON)
+    """
+    try:
+        lat, lon = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a (lat, lon) pair of numbers, got {value!r}") from None
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        raise InputError(f"{name} {value!r} has NaN or infinite coordinates; pass a finite (lat, lon) pair in degrees")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InputError(f"{name} {value!r} is not a (lat, lon) pair in degrees")
+    if bounds_wgs84 is not None:
+        x0, y0, x1, y1 = (float(v) for v in bounds_wgs84)
+        if not (x0 <= lon <= x1 and y0 <= lat <= y1):
+            hint = " (latitude and longitude look swapped: write LAT,LON)" if (x0 <= lat <= x1 and y0 <= lon <= y1) else ""
+            raise InputError(f"{name} {lat:g},{lon:g} is outside {area} (lat {y0:g}–{y1:g}, lon {x0:g}–{x1:g}){hint}")
+    return lat, lon
+
+
+def route_latlon(
+    graph: CSRGraph,
+    origin: tuple[float, float],
+    destination: tuple[float, float],
+    *,
+    bounds_wgs84: Sequence[float] | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
     """:func:`route` between two ``(lat, lon)`` pairs in WGS84 (for ``proximity route``).
+
+    Both points are checked with :func:`check_latlon` against ``bounds_wgs84`` (default:
+    the network's nodes widened by the snapping limit), so that swapped coordinates fail
+    with a hint instead of returning no route.
+
+    Raises
+    ------
+    InputError
+        A point is not a ``(lat, lon)`` pair or lies outside the bounds.
 
     Examples
     --------
     >>> route_latlon(csr, (43.6086, 3.8797), (43.4028, 3.6958))  # doctest: +SKIP
     """
-    for name, value in (("origin", origin), ("destination", destination)):
-        try:
-            lat, lon = (float(v) for v in value)
-        except (TypeError, ValueError):
-            raise InputError(f"{name} must be a (lat, lon) pair of numbers, got {value!r}") from None
-        if not (math.isfinite(lat) and math.isfinite(lon)):
-            raise InputError(f"{name} {value!r} has NaN or infinite coordinates; pass a finite (lat, lon) pair in degrees")
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise InputError(f"{name} {value!r} is not a (lat, lon) pair in degrees")
-    return route(graph, shapely.Point(origin[1], origin[0]), shapely.Point(destination[1], destination[0]), crs="EPSG:4326", **kwargs)
+    if bounds_wgs84 is None:
+        bounds_wgs84 = network_bounds_wgs84(graph, margin_m=float(kwargs.get("max_snap_m", MAX_SNAP_M)))
+    points = {n: check_latlon(v, name=n) for n, v in (("origin", origin), ("destination", destination))}
+    (lat0, lon0), (lat1, lon1) = (check_latlon(v, name=n, bounds_wgs84=bounds_wgs84) for n, v in points.items())
+    return route(graph, shapely.Point(lon0, lat0), shapely.Point(lon1, lat1), crs="EPSG:4326", **kwargs)

@@ -133,3 +133,50 @@ def test_out_path_that_is_a_file(runner, tmp_path):
 
     with pytest.raises(InputError, match="is a file; pass a folder"):
         _io.check_out_dir(f)
+
+
+# ---------------------------------------------------------------- library pieces behind the CLI
+def test_route_latlon_checks_bounds_itself(herault):
+    from proximity import traveltime
+    from proximity.errors import InputError
+
+    with pytest.raises(InputError, match=r"origin 3\.8797,43\.6086 is outside the network's extent .*look swapped"):
+        traveltime.route_latlon(herault.csr, (3.8797, 43.6086), (43.5762, 3.96301))
+    with pytest.raises(InputError, match=r"destination 48\.85,2\.35 is outside the network's extent \(lat 42\.\d+–44\.\d+, lon 1\.\d+–4\.\d+\)$"):
+        traveltime.route_latlon(herault.csr, (43.6086, 3.8797), (48.85, 2.35))  # Paris: no swap hint
+    # the regional skeleton (A9, A61, A75) reaches beyond the territory's plausible bounds
+    west, south, east, north = traveltime.network_bounds_wgs84(herault.csr)
+    man_w, man_s, man_e, man_n = herault.manifest.bounds_wgs84
+    assert west < man_w and south < man_s and east > man_e and north > man_n
+    with pytest.raises(InputError, match=r"destination 44\.5,3\.5 is outside the network's extent \(lat 43–44\.2, lon 2\.3–4\.7\)$"):
+        traveltime.route_latlon(herault.csr, (43.6086, 3.8797), (44.5, 3.5), bounds_wgs84=herault.manifest.bounds_wgs84)
+    r = traveltime.route_latlon(herault.csr, (43.6086, 3.8797), (43.5762, 3.96301), bounds_wgs84=herault.manifest.bounds_wgs84)
+    assert 12 <= r["minutes"] <= 25
+
+
+def test_load_layer_and_write_layer_dispatch(tmp_path):
+    import geopandas as gpd
+    import pandas as pd
+
+    from proximity import _io
+    from proximity.errors import InputError
+    from proximity.territory import load_layer
+
+    gws = load_layer("gateways")
+    assert len(gws) == 84 and set(gws["group"]) == {"airport", "seaport", "tgv_station", "rail_station", "motorway_access"}
+    with pytest.raises(InputError, match="layer 'roads' is unknown; choose one of municipalities, gateways"):
+        load_layer("roads")
+    _io.write_layer(gws, tmp_path / "g.geojson", name="gateways")
+    _io.write_layer(gws, tmp_path / "g.gpkg", name="gateways")
+    _io.write_layer(gws, tmp_path / "g.csv", name="gateways")
+    assert len(gpd.read_file(tmp_path / "g.geojson")) == len(gpd.read_file(tmp_path / "g.gpkg", layer="gateways")) == 84
+    csv = pd.read_csv(tmp_path / "g.csv")
+    assert csv.loc[csv["id"].eq("airport:LFMT"), "lat"].item() == pytest.approx(43.5762, abs=1e-3)
+    with pytest.raises(InputError, match=r"unsupported extension '\.shp'; use \.gpkg, \.geojson or \.csv"):
+        _io.write_layer(gws, tmp_path / "g.shp")
+    assert not (tmp_path / "g.shp").exists()
+
+
+def test_layers_export_bad_extension_fails_before_loading(runner, tmp_path):
+    r = runner.invoke(main, ["layers", "export", "smes", "--out", str(tmp_path / "smes.xlsx")])
+    assert r.exit_code == 1 and "unsupported extension '.xlsx'" in r.stderr and not (tmp_path / "smes.xlsx").exists()
