@@ -69,17 +69,15 @@ class IncubatorPlan:
 def _candidates(territory: Territory, kind: str, *, user_file, grid_spacing_m: float) -> gpd.GeoDataFrame:
     outline = territory.municipalities.dissolve()
     if kind == "grid":
-        return siting.candidate_sites(kind="grid", territory_bounds_or_polygon=outline, grid_spacing_m=grid_spacing_m)
+        return siting.candidates_from_grid(outline, grid_spacing_m=grid_spacing_m)
     if kind == "business_parks":
-        return siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=outline,
-                                      business_parks=layers.business_parks(territory.name), name_column="name")
+        return siting.candidates_from_business_parks(layers.business_parks(territory.name), outline, name_column="name")
     if kind == "municipalities":
-        return siting.candidate_sites(kind="municipalities", territory_bounds_or_polygon=outline,
-                                      municipalities=territory.municipalities, name_column="name")
+        return siting.candidates_from_municipalities(territory.municipalities, outline, name_column="name")
     if kind == "user":
         if user_file is None:
             raise InputError("candidates='user' needs a candidates file (CSV with lat/lon or a vector file of points)")
-        return siting.candidate_sites(kind="user", territory_bounds_or_polygon=outline, user_file=user_file)
+        return siting.candidates_from_file(user_file, outline)
     raise InputError(f"candidates {kind!r} is unknown; choose one of {', '.join(CANDIDATE_KINDS)}")
 
 

@@ -266,7 +266,7 @@ def test_time_limit_without_solution_falls_back_to_greedy(monkeypatch):
     def fake_milp(*args, **kwargs):
         return SimpleNamespace(status=1, x=None, mip_dual_bound=-16.0, mip_gap=None, message="time limit")
 
-    monkeypatch.setattr(siting, "milp", fake_milp)
+    monkeypatch.setattr(siting.location, "milp", fake_milp)
     r = siting.maximal_covering(HAND, demand_weights=HAND_W, p=2, max_minutes=10, time_limit_s=1)
     assert r.solver == "greedy" and r.status == "time_limit"
     assert list(r.sites) == ["A", "C"] and r.objective == 15.0  # greedy: C (8), then A (+7)
@@ -279,17 +279,17 @@ def test_time_limit_keeps_the_better_of_incumbent_and_greedy(monkeypatch):
         x[["ABC".index(s) for s in sites]] = 1.0
         return lambda *a, **k: SimpleNamespace(status=1, x=x, mip_dual_bound=50.0, mip_gap=None, message="")
 
-    monkeypatch.setattr(siting, "milp", incumbent("AB"))  # A+B: 262 (penalty 40), greedy C then A: 110
+    monkeypatch.setattr(siting.location, "milp", incumbent("AB"))  # A+B: 262 (penalty 40), greedy C then A: 110
     r = siting.p_median(HAND, demand_weights=HAND_W, p=2, time_limit_s=1)
     assert r.solver == "greedy" and list(r.sites) == ["A", "C"] and r.objective == pytest.approx(110.0)
     assert r.mip_gap == pytest.approx(60 / 110)
-    monkeypatch.setattr(siting, "milp", incumbent("AC"))
+    monkeypatch.setattr(siting.location, "milp", incumbent("AC"))
     r = siting.p_median(HAND, demand_weights=HAND_W, p=2, time_limit_s=1)
     assert r.solver == "highs" and r.status == "time_limit" and r.objective == pytest.approx(110.0)
 
 
 def test_solver_failure_is_a_proximity_error(monkeypatch):
-    monkeypatch.setattr(siting, "milp", lambda *a, **k: SimpleNamespace(status=2, x=None, message="infeasible"))
+    monkeypatch.setattr(siting.location, "milp", lambda *a, **k: SimpleNamespace(status=2, x=None, message="infeasible"))
     with pytest.raises(ProximityError, match="could not solve the p_median model"):
         siting.p_median(HAND, demand_weights=HAND_W, p=2)
 
@@ -355,13 +355,13 @@ def test_gap_without_a_dual_bound_or_with_a_zero_objective(monkeypatch):
         return lambda *a, **k: SimpleNamespace(status=1, x=None, mip_dual_bound=bound, mip_gap=None, message="")
 
     lone = pd.DataFrame({"origin_id": ["A", "B", "C"], "destination_id": [1, 1, 1], "minutes": [50.0] * 3})
-    monkeypatch.setattr(siting, "milp", fake(None))
+    monkeypatch.setattr(siting.location, "milp", fake(None))
     r = siting.maximal_covering(HAND, demand_weights=HAND_W, p=2, max_minutes=10)
     assert math.isnan(r.dual_bound) and math.isnan(r.mip_gap) and r.objective == 15.0
-    monkeypatch.setattr(siting, "milp", fake(-0.0))
+    monkeypatch.setattr(siting.location, "milp", fake(-0.0))
     r = siting.maximal_covering(lone, demand_weights=None, p=2, max_minutes=10)
     assert r.objective == 0.0 and r.mip_gap == 0.0
-    monkeypatch.setattr(siting, "milp", fake(-1.0))
+    monkeypatch.setattr(siting.location, "milp", fake(-1.0))
     r = siting.maximal_covering(lone, demand_weights=None, p=2, max_minutes=10)
     assert r.mip_gap == math.inf
 
@@ -677,6 +677,34 @@ def test_municipality_centres_inside_their_communes():
     near = siting.candidate_sites(kind="municipalities", territory_bounds_or_polygon=(3.80, 43.55, 3.95, 43.65),
                                   municipalities=communes)
     assert 0 < len(near) < 20 and "municipality:34172" in near.index
+
+
+def test_one_function_per_candidate_source_equals_candidate_sites(tmp_path):
+    communes = layers.municipalities()
+    box_ = (3.80, 43.55, 3.95, 43.65)
+    parks = communes.loc[["34172", "34057"]].rename(columns={"name": "label"})  # two polygons as "parks"
+    f = tmp_path / "sites.csv"
+    f.write_text("id,name,lon,lat\nfrej,Fréjorgues,3.963,43.576\n", encoding="utf-8")
+    pairs = [
+        (siting.candidates_from_grid(box_, grid_spacing_m=3000),
+         siting.candidate_sites(kind="grid", territory_bounds_or_polygon=box_, grid_spacing_m=3000)),
+        (siting.candidates_from_municipalities(communes, box_),
+         siting.candidate_sites(kind="municipalities", territory_bounds_or_polygon=box_, municipalities=communes)),
+        (siting.candidates_from_business_parks(parks, HERAULT_BOX, name_column="label"),
+         siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=HERAULT_BOX, business_parks=parks,
+                                name_column="label")),
+        (siting.candidates_from_file(f, HERAULT_BOX),
+         siting.candidate_sites(kind="user", territory_bounds_or_polygon=HERAULT_BOX, user_file=f)),
+    ]
+    for one, via_kind in pairs:
+        pd.testing.assert_frame_equal(pd.DataFrame(one.drop(columns="geometry")), pd.DataFrame(via_kind.drop(columns="geometry")))
+        assert one.geometry.geom_equals_exact(via_kind.geometry, tolerance=0).all()
+    assert len(pairs[0][0]) == 16 and pairs[2][0]["name"].tolist() == ["Montpellier", "Castelnau-le-Lez"]
+    assert pairs[3][0].index.tolist() == ["user:frej"]
+    with pytest.raises(InputError, match="grid_spacing_m must be a finite number >= 10"):
+        siting.candidates_from_grid(box_, grid_spacing_m=5)
+    with pytest.raises(InputError, match="no candidate site lies in territory_bounds_or_polygon from municipalities"):
+        siting.candidates_from_municipalities(communes, (2.30, 43.00, 2.31, 43.01))
 
 
 def test_user_sites_from_csv(tmp_path):
