@@ -99,11 +99,12 @@ def check(res: groups.GroupsResult, smes: pd.DataFrame, od: pd.DataFrame, *, min
           max_minutes: float) -> dict[str, bool]:
     """Feasibility of the groups, recomputed from the inputs."""
     t = od.set_index(["origin_id", "destination_id"])["minutes"]
-    members = [m for ms in res.groups["members"] for m in ms]
+    tours = [res.members_of(i) for i in res.groups.index]
+    members = [m for ms in tours for m in ms]
     sizes_ok = bool(res.groups["n"].between(min_size, max_size).all())
     once_ok = len(members) == len(set(members)) == res.n_placed
     time_ok, compete_ok = True, True
-    for ms in res.groups["members"]:
+    for ms in tours:
         for a in range(len(ms)):
             for b in range(a + 1, len(ms)):
                 pair = max(t.get((ms[a], ms[b]), np.inf), t.get((ms[b], ms[a]), np.inf))

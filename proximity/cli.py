@@ -275,8 +275,7 @@ def route_cmd(territory: str, origin: str, destination: str, as_json: bool) -> N
     for w in caught:
         if not issubclass(w.category, UnreachableWarning):
             _warn_line(w.message, w.category, w.filename, w.lineno)
-    # route() returns a mapping or a typed result: read either
-    minutes, km = (float(r[k]) if isinstance(r, dict) else float(getattr(r, k)) for k in ("minutes", "km"))
+    minutes, km = r.minutes, r.km
     reachable = math.isfinite(minutes)
     out = {
         "from": {"lat": a[0], "lon": a[1]}, "to": {"lat": b[0], "lon": b[1]},

@@ -26,6 +26,7 @@ from .territory import Territory
 
 __all__ = [
     "IncubatorPlan",
+    "WhatIf",
     "plan_incubator",
     "write_incubator_plan",
     "demand_cells",
@@ -37,6 +38,28 @@ __all__ = [
 CANDIDATE_KINDS = ("grid", "business_parks", "municipalities", "user")
 
 
+@dataclass(frozen=True)
+class WhatIf:
+    """The milieu index recomputed with a planned incubator (:func:`plan_incubator`).
+
+    Attributes
+    ----------
+    site_id : str
+        The candidate added as an ``incubator`` support body (the best single maximal
+        covering site).
+    site_name : str
+        Its name, as given to the support body.
+    municipalities : GeoDataFrame
+        Per municipality: ``index_before``/``_after``/``_change``, ``rank_before``/
+        ``_after``/``_change``, ``support_gravity_before``/``_after``,
+        ``support_within_t_before``/``_after`` and ``minutes_to_site``.
+    """
+
+    site_id: str
+    site_name: str
+    municipalities: gpd.GeoDataFrame
+
+
 @dataclass
 class IncubatorPlan:
     """Everything :func:`plan_incubator` found.
@@ -45,24 +68,25 @@ class IncubatorPlan:
     ----------
     candidates : GeoDataFrame
         Every candidate with its criteria, ``score``, ``rank`` and ``pareto`` flag.
-    covering, median : DataFrame
-        Maximal covering and p-median sweeps over p = 1..p_max (objective, sites, gap).
+    covering, median : proximity.siting.SweepResult
+        Maximal covering and p-median sweeps over p = 1..p_max: ``table`` (objective,
+        gap... per p) and ``sites`` (long: the sites chosen for each p).
     chosen : GeoDataFrame
         The sites of the maximal covering solution with ``p_max`` sites (``model`` column)
         and the p-median one, with the SMEs each covers.
     covered_smes : GeoDataFrame
         SMEs within ``within_minutes`` of a chosen maximal-covering site (``site_id``).
-    what_if : GeoDataFrame or None
-        Per municipality: milieu index before/after adding the best site as an
-        ``incubator`` support body, the change and the rank change.
+    what_if : WhatIf or None
+        The site added as an ``incubator`` support body and, per municipality, the
+        milieu index before/after, the change and the rank change.
     """
 
     candidates: gpd.GeoDataFrame
-    covering: pd.DataFrame
-    median: pd.DataFrame
+    covering: siting.SweepResult
+    median: siting.SweepResult
     chosen: gpd.GeoDataFrame
     covered_smes: gpd.GeoDataFrame
-    what_if: gpd.GeoDataFrame | None
+    what_if: WhatIf | None
     parameters: dict = field(default_factory=dict)
 
 
@@ -189,17 +213,18 @@ def plan_incubator(
     served = asg["served"].to_numpy(dtype=bool)
     covered = smes.loc[asg.index[served]].assign(site_id=asg.loc[served, "site_id"].to_numpy())
 
-    wi = None
+    wi: WhatIf | None = None
     if what_if:
         say("what-if: milieu index with the incubator")
-        site_id = covering.loc[1, "sites"][0]
+        site_id = covering.sites_of(1)[0]
+        site_name = f"Planned incubator ({cand.loc[site_id, 'name'] or site_id})"
         new_sup = siting.add_site_as_support(territory.support_bodies, cand.loc[[site_id]], category="incubator",
-                                             name=f"Planned incubator ({cand.loc[site_id, 'name'] or site_id})")
+                                             name=site_name)
         new_sup["on_network"] = new_sup["on_network"].fillna(True).astype(bool)
         before = base_scores or scores.score_territory(territory, profile=profile)
         after = scores.score_territory(replace(territory, support_bodies=new_sup), profile=profile)
         b, a = before.municipalities, after.municipalities
-        wi = gpd.GeoDataFrame(
+        by_muni = gpd.GeoDataFrame(
             {
                 "insee": b["insee"], "name": b["name"],
                 "index_before": b["index"], "index_after": a["index"], "index_change": a["index"] - b["index"],
@@ -210,8 +235,8 @@ def plan_incubator(
             geometry=b.geometry, crs=b.crs,
         )
         centres = gpd.GeoDataFrame(geometry=b.geometry.representative_point(), index=b.index, crs=b.crs)
-        wi["minutes_to_site"] = traveltime.nearest_table(csr, centres, cand.loc[[site_id]])["minutes"].to_numpy()
-        wi.attrs["site_id"] = site_id
+        by_muni["minutes_to_site"] = traveltime.nearest_table(csr, centres, cand.loc[[site_id]])["minutes"].to_numpy()
+        wi = WhatIf(site_id=str(site_id), site_name=site_name, municipalities=by_muni)
     params = dict(candidates=candidates, grid_spacing_m=grid_spacing_m, within_minutes=within_minutes, p_max=p_max,
                   median_candidates=median_candidates, weights=weights or siting.DEFAULT_WEIGHTS, n_candidates=len(cand),
                   profile={"source": profile.source, "user_keys": list(profile.user_keys), **profile_to_dict(profile)})
@@ -219,18 +244,19 @@ def plan_incubator(
                          what_if=wi, parameters=params)
 
 
-def _sweep(model, od: pd.DataFrame, p_max: int, **kw) -> tuple[pd.DataFrame, siting.LocationResult]:
-    """Solve a location model for p = 1..p_max: one row per p, and the p_max solution."""
-    rows, last = [], None
+def _sweep(model, od: pd.DataFrame, p_max: int, **kw) -> tuple[siting.SweepResult, siting.LocationResult]:
+    """Solve a location model for p = 1..p_max: one row per p, the sites of each p, and the p_max solution."""
+    rows, chosen, last = [], [], None
     for p in range(1, p_max + 1):
         last = model(od, p=p, **kw)
         rows.append({"p": p, "objective": last.objective, "served_weight": last.served_weight,
                      "served_share": last.served_weight / last.total_weight if last.total_weight else 0.0,
-                     "mean_minutes": last.mean_minutes, "sites": tuple(last.sites), "status": last.status,
+                     "mean_minutes": last.mean_minutes, "status": last.status,
                      "mip_gap": last.mip_gap, "solver": last.solver, "seconds": last.seconds})
+        chosen.extend((p, s) for s in last.sites)
     table = pd.DataFrame(rows).set_index("p")
     table["objective_change"] = table["objective"].diff()
-    return table, last
+    return siting.SweepResult(table=table, sites=pd.DataFrame(chosen, columns=["p", "site_id"])), last
 
 
 def demand_cells(smes: gpd.GeoDataFrame, weights: pd.Series, *, cell_m: float = 2000.0, crs: str = "EPSG:2154") -> gpd.GeoDataFrame:
@@ -312,18 +338,19 @@ def write_incubator_plan(plan: IncubatorPlan, territory: Territory, out: Path) -
     layers_ = {"candidates": cand, "chosen": _io.for_file(plan.chosen),
                "covered_smes": _io.for_file(plan.covered_smes)}
     written = [_io.write_csv(cand, out / "sites.csv", index=False, float_format="%.10g")]
-    for name, tab in (("covering", plan.covering), ("median", plan.median)):
-        t = tab.copy()
-        t["sites"] = t["sites"].map(lambda v: " ".join(map(str, v)))
+    for name, sw in (("covering", plan.covering), ("median", plan.median)):
+        t = sw.table.copy()
+        t.insert(t.columns.get_loc("status"), "sites", [" ".join(map(str, sw.sites_of(p))) for p in t.index])
         written.append(_io.write_csv(t, out / f"{name}.csv", float_format="%.10g"))
     if plan.what_if is not None:
-        layers_["what_if"] = plan.what_if
-        written.append(_io.write_csv(plan.what_if, out / "what_if.csv", index=False, float_format="%.10g"))
+        layers_["what_if"] = plan.what_if.municipalities
+        written.append(_io.write_csv(plan.what_if.municipalities, out / "what_if.csv", index=False, float_format="%.10g"))
     written.append(_io.write_gpkg(layers_, out / "sites.gpkg"))
     prov = _prov(territory, plan.parameters)
-    prov["result"] = {"best_site": plan.candidates.index[0], "covering_sites": list(plan.covering["sites"].iloc[-1]),
-                      "median_sites": list(plan.median["sites"].iloc[-1]),
-                      "what_if_site": plan.what_if.attrs.get("site_id") if plan.what_if is not None else None}
+    prov["result"] = {"best_site": plan.candidates.index[0],
+                      "covering_sites": plan.covering.sites_of(int(plan.covering.table.index[-1])),
+                      "median_sites": plan.median.sites_of(int(plan.median.table.index[-1])),
+                      "what_if_site": plan.what_if.site_id if plan.what_if is not None else None}
     written.append(_io.write_json(prov, out / "provenance.json"))
     return written
 
@@ -333,17 +360,21 @@ def write_export_groups(plan: ExportGroupPlan, territory: Territory, out: Path) 
     import shapely
 
     res = plan.result
+    # the members in tour order, joined as text in groups.csv for a reader of the table
+    ordered = res.members.sort_values(["group_id", "tour_position"], kind="stable").reset_index()
+    by = ordered.groupby("group_id", sort=True)
+    tours_of = by["sme_id"].agg(list).reindex(res.groups.index)
     g = res.groups.copy()
-    for c in g.columns:
-        if g[c].map(lambda v: isinstance(v, (list, tuple, set))).any():
-            g[c] = g[c].map(lambda v: " ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v)
+    g.insert(0, "members", tours_of.map(lambda v: " ".join(map(str, v))))
+    for pos, (col, src) in enumerate((("naf_sections", "naf_section"), ("naf_classes", "naf_class")), start=2):
+        g.insert(pos, col, by[src].agg(lambda s: " ".join(map(str, s))).reindex(res.groups.index))
     g = g.rename_axis("group_id").reset_index()
     sel = plan.selected
-    members = res.members.rename_axis("sme_id").reset_index()
+    members = res.members.drop(columns=["naf_section", "naf_class"]).rename_axis("sme_id").reset_index()
     info = sel[["name", "naf", "naf_section", "commune", "synthetic"]]
     mem_gdf = gpd.GeoDataFrame(members.join(info, on="sme_id"), geometry=sel.geometry.reindex(members["sme_id"]).to_numpy(), crs=sel.crs)
     tours = []
-    for base, order in zip(res.groups["base_id"], res.groups["members"]):
+    for base, order in zip(res.groups["base_id"], tours_of):
         stops = list(order) if base in order else [base, *order]
         coords = [(sel.geometry[m].x, sel.geometry[m].y) for m in stops]
         tours.append(shapely.LineString(coords + coords[:1]))

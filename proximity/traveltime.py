@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -93,6 +94,7 @@ __all__ = [
     "ACCESS_DETOUR",
     "ACCESS_SPEED_KMH",
     "MAX_SNAP_M",
+    "Route",
     "check_latlon",
     "isochrones",
     "nearest",
@@ -803,6 +805,43 @@ def _one_point(point: Any, name: str, crs: str) -> gpd.GeoSeries:
     raise InputError(f"{name} must be a shapely Point (in crs) or a one-point GeoSeries/GeoDataFrame, got {type(point).__name__}")
 
 
+@dataclass(frozen=True)
+class Route:
+    """The fastest path between two points (:func:`route`).
+
+    Attributes
+    ----------
+    minutes : float
+        Travel time, the two off-network legs included (equal to :func:`od_matrix`);
+        ``inf`` when there is no route.
+    km : float
+        Network length plus the two off-network legs (``snap_m * access_detour`` each);
+        ``inf`` when there is no route.
+    coords : tuple of (lon, lat)
+        Origin, its attachment point on the network, the path's nodes, the destination's
+        attachment point, destination (repeated points dropped; straight lines between
+        them: the graph keeps no edge geometry); empty when there is no route.
+    node_ids : tuple of int
+        The path's node ids in the source graph; empty when there is no route or for a
+        direct trip (along one edge, or straight between two close points).
+    """
+
+    minutes: float
+    km: float
+    coords: tuple[tuple[float, float], ...]
+    node_ids: tuple[int, ...]
+
+    @property
+    def found(self) -> bool:
+        """True when a route exists."""
+        return bool(self.coords)
+
+    @property
+    def line(self) -> shapely.LineString | None:
+        """The route as a WGS84 LineString (None when there is no route)."""
+        return shapely.LineString(self.coords) if len(self.coords) >= 2 else None
+
+
 def route(
     graph: CSRGraph,
     origin_point: Any,
@@ -813,7 +852,7 @@ def route(
     snap_to: np.ndarray | None = None,
     access_speed_kmh: float = ACCESS_SPEED_KMH,
     access_detour: float = ACCESS_DETOUR,
-) -> dict[str, Any]:
+) -> Route:
     """The fastest path between two points.
 
     Parameters
@@ -834,12 +873,9 @@ def route(
 
     Returns
     -------
-    dict
-        ``minutes`` (legs included, equal to :func:`od_matrix`), ``km`` (network length
-        plus the two off-network legs, ``snap_m * access_detour`` each), ``coords`` (list
-        of ``(lon, lat)``: origin, the path's nodes, destination; straight lines between
-        nodes since the graph keeps no edge geometry) and ``node_ids`` (ids in the source
-        graph). With no path: ``minutes`` and ``km`` are ``inf`` and the lists empty.
+    Route
+        ``minutes``, ``km``, ``coords`` (``(lon, lat)`` pairs) and ``node_ids``. With no
+        path: ``minutes`` and ``km`` are ``inf`` and the tuples empty.
 
     Warns
     -----
@@ -848,8 +884,9 @@ def route(
 
     Examples
     --------
-    >>> route(csr, Point(3.88, 43.61), Point(3.70, 43.40))  # doctest: +SKIP
-    {'minutes': 31.2, 'km': 33.9, 'coords': [...], 'node_ids': [...]}
+    >>> r = route(csr, Point(3.88, 43.61), Point(3.70, 43.40))  # doctest: +SKIP
+    >>> round(r.minutes, 1), round(r.km, 1)  # doctest: +SKIP
+    (31.2, 33.9)
     """
     prep = engine.prepared(graph)
     a_geom = _one_point(origin_point, "origin_point", crs)
@@ -859,7 +896,7 @@ def route(
     opts = {"max_snap_m": max_snap_m, "access_speed_kmh": access_speed_kmh, "access_detour": access_detour, "snap_to": snap_to}
     a = engine.snap_points(graph, prep, a_geom, name="origin_point", **opts)
     b = engine.snap_points(graph, prep, b_geom, name="destination_point", **opts)
-    none: dict[str, Any] = {"minutes": math.inf, "km": math.inf, "coords": [], "node_ids": []}
+    none = Route(minutes=math.inf, km=math.inf, coords=(), node_ids=())
     far = [nm for nm, s in (("origin_point", a), ("destination_point", b)) if not s.ok[0]]
     if far:
         engine.warn([f"{' and '.join(far)} more than {max_snap_m:g} m from the network: no route (raise max_snap_m or extend the network)"])
@@ -920,12 +957,12 @@ def route(
     keep[1:] = (np.diff(xy, axis=0) != 0).any(axis=1)
     xy = xy[keep] if keep.sum() >= 2 else xy[[0, -1]]
     lon, lat = pyproj.Transformer.from_crs(graph.crs, "EPSG:4326", always_xy=True).transform(xy[:, 0], xy[:, 1])
-    return {
-        "minutes": best["seconds"] / 60.0,
-        "km": float(km),
-        "coords": [(float(x), float(y)) for x, y in zip(lon, lat)],
-        "node_ids": [int(i) for i in ids[path]],
-    }
+    return Route(
+        minutes=best["seconds"] / 60.0,
+        km=float(km),
+        coords=tuple((float(x), float(y)) for x, y in zip(lon, lat)),
+        node_ids=tuple(int(i) for i in ids[path]),
+    )
 
 
 def _partial_m(length: Any, s: engine.Snapped, e: int, *, leaving: bool) -> float:
@@ -1013,7 +1050,7 @@ def route_latlon(
     *,
     bounds_wgs84: Sequence[float] | None = None,
     **kwargs: Any,
-) -> dict[str, Any]:
+) -> Route:
     """:func:`route` between two ``(lat, lon)`` pairs in WGS84 (for ``proximity route``).
 
     Both points are checked with :func:`check_latlon` against ``bounds_wgs84`` (default:

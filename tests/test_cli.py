@@ -151,7 +151,7 @@ def test_route_latlon_checks_bounds_itself(herault):
     with pytest.raises(InputError, match=r"destination 44\.5,3\.5 is outside the network's extent \(lat 43–44\.2, lon 2\.3–4\.7\)$"):
         traveltime.route_latlon(herault.csr, (43.6086, 3.8797), (44.5, 3.5), bounds_wgs84=herault.manifest.bounds_wgs84)
     r = traveltime.route_latlon(herault.csr, (43.6086, 3.8797), (43.5762, 3.96301), bounds_wgs84=herault.manifest.bounds_wgs84)
-    assert 12 <= r["minutes"] <= 25
+    assert 12 <= r.minutes <= 25
 
 
 def test_load_layer_and_write_layer_dispatch(tmp_path):

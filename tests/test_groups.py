@@ -63,7 +63,7 @@ def _assert_feasible(res: gr.GroupsResult, smes: pd.DataFrame, od: pd.DataFrame,
     pair = _pair_max(od)
     seen: list = []
     for gid, g in res.groups.iterrows():
-        ms = g["members"]
+        ms = res.members_of(gid)
         assert min_size <= len(ms) == g["n"] <= max_size
         seen.extend(ms)
         worst = max(pair(a, b) for a, b in itertools.combinations(ms, 2))
@@ -202,7 +202,7 @@ def test_two_clusters_known_optimum(method):
     res = gr.form_groups(smes, od, method=method)
     assert res.method == method and res.status == ("optimal" if method == "exact" else "heuristic")
     g = res.groups
-    assert g["members"].map(sorted).tolist() == [["a1", "a2", "a3"], ["b1", "b2", "b3"]]
+    assert [sorted(res.members_of(i)) for i in g.index] == [["a1", "a2", "a3"], ["b1", "b2", "b3"]]
     assert g["tour_minutes"].tolist() == pytest.approx([12.0, 16.0])
     assert g["penalty_minutes"].tolist() == [2.0, 2.0]  # 2 min x (3 - 4) ** 2
     assert res.objective == pytest.approx(32.0) and res.tour_minutes == pytest.approx(28.0)
@@ -210,8 +210,11 @@ def test_two_clusters_known_optimum(method):
     assert g["base_id"].tolist() == ["a1", "b3"]
     assert g["max_pair_minutes"].tolist() == pytest.approx([5.0, 6.0])
     assert g["max_base_minutes"].tolist() == pytest.approx([4.0, 5.0])
-    assert g.loc[1, "naf_classes"] == ["62.01", "10.71", "46.34"]
-    assert res.members.loc["b3"].tolist() == [2, 0, True]
+    assert res.members.loc[res.members_of(1), "naf_class"].tolist() == ["62.01", "10.71", "46.34"]
+    assert res.members.loc["b3", ["group_id", "tour_position", "is_base"]].tolist() == [2, 0, True]
+    assert list(res.members.columns) == ["group_id", "tour_position", "is_base", "naf_section", "naf_class"]
+    with pytest.raises(InputError, match="group_id 3 is not a group"):
+        res.members_of(3)
     assert res.n_placed == res.max_placeable == 6 and res.unplaced.empty
     if method == "exact":
         assert res.bound == pytest.approx(32.0) and res.gap == pytest.approx(0.0)
@@ -227,7 +230,7 @@ def test_competitors_are_never_together():
     xy = {"a1": (0, 0), "a2": (1, 0), "a3": (1, 1), "a4": (0, 1)}
     naf = {"a1": "62.01Z", "a2": "10.71C", "a3": "62.01A", "a4": "46.34Z"}
     res = gr.form_groups(_smes(naf), _od(xy), size_penalty_minutes=0)
-    (members,) = res.groups["members"].tolist()
+    (members,) = [res.members_of(i) for i in res.groups.index]
     assert len(members) == 3 and not {"a1", "a3"} <= set(members)
     assert res.tour_minutes == pytest.approx(2 + math.sqrt(2))
     assert res.unplaced["reason_code"].tolist() == ["partners_grouped"]
@@ -254,7 +257,7 @@ def test_unplaced_reasons():
     for method in ("exact", "heuristic"):
         # groups of at most 3: one of the four close firms is left out
         res = gr.form_groups(_smes(naf), _od(xy), max_size=3, method=method)
-        (members,) = res.groups["members"].tolist()
+        (members,) = [res.members_of(i) for i in res.groups.index]
         assert set(members) < {"a1", "a2", "a3", "rival"}
         (left,) = {"a1", "a2", "a3", "rival"} - set(members)
         reasons = res.unplaced["reason_code"].to_dict()
@@ -265,7 +268,7 @@ def test_unplaced_reasons():
         assert res.unplaced.index.tolist() == [k for k in xy if k not in members]  # input order
         # a callable rule: the rival competes with everybody
         res = gr.form_groups(_smes({**naf, "rival": "99.99Z"}), _od(xy), rule=_rival_rule, method=method)
-        assert res.groups["members"].map(sorted).tolist() == [["a1", "a2", "a3"]]
+        assert [sorted(res.members_of(i)) for i in res.groups.index] == [["a1", "a2", "a3"]]
         assert res.unplaced.loc["rival", "reason_code"] == "competes_with_all"
         assert res.unplaced.loc["rival", "reason"] == "competes (_rival_rule) with every SME within 30 min"
 
@@ -308,7 +311,7 @@ def test_base_points():
     for method in ("exact", "heuristic"):
         res = gr.form_groups(_smes(naf), od, base=bases, method=method, size_penalty_minutes=0)
         g = res.groups.set_index("base_id")
-        assert sorted(g.loc["CCI", "members"]) == ["a1", "a2", "a3"]
+        assert sorted(res.members_of(res.groups.index[res.groups["base_id"].eq("CCI")][0])) == ["a1", "a2", "a3"]
         pair = _pair_max(od)
         assert g.loc["CCI", "tour_minutes"] == pytest.approx(_tsp_bruteforce(["CCI", "a1", "a2", "a3"], pair))
         assert g.loc["INC", "tour_minutes"] == pytest.approx(_tsp_bruteforce(["INC", "b1", "b2", "b3"], pair))
@@ -361,7 +364,7 @@ def test_auto_switches_to_heuristic():
     res = gr.form_groups(both, od2, max_minutes=30, max_candidates=50, time_limit_s=2)
     assert res.method == "exact+heuristic" and res.status == "heuristic"
     _assert_feasible(res, both, od2)
-    far_groups = res.groups[res.groups["members"].map(lambda m: m[0] in NAF6)]
+    far_groups = res.groups[[res.members_of(i)[0] in NAF6 for i in res.groups.index]]
     assert far_groups["tour_minutes"].sort_values().tolist() == pytest.approx([12.0, 16.0])
     assert res.n_placed == 30 == res.max_placeable
 
@@ -393,7 +396,7 @@ def test_groups_per_municipality(large):
     communes = pd.Series([f"34{int(i[1:]) % 7:03d}" for i in smes.index], index=smes.index)
     smes = smes.assign(commune=communes)
     counts = gr.groups_per_municipality(res, smes)
-    expected = {c: sum(any(communes[m] == c for m in ms) for ms in res.groups["members"])
+    expected = {c: sum(any(communes[m] == c for m in ms) for ms in map(res.members_of, res.groups.index))
                 for c in sorted(communes.unique())}
     assert counts.to_dict() == expected
     assert counts.sum() >= len(res.groups)

@@ -69,7 +69,7 @@ def router(G):
         """Door-to-door drive time by the engine: points snapped onto edges, legs at the access speed."""
         from proximity import traveltime
 
-        return float(traveltime.route_latlon(csr, origin, destination)["minutes"])
+        return float(traveltime.route_latlon(csr, origin, destination).minutes)
 
     return csr, snap, minutes
 

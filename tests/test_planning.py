@@ -34,7 +34,8 @@ def test_incubator_candidates_are_ranked_with_criteria(incubator):
 
 
 def test_location_allocation_sweeps(incubator):
-    cov, med = incubator.covering, incubator.median
+    cov, med = incubator.covering.table, incubator.median.table
+    assert incubator.covering.sites_of(2) == list(incubator.chosen.index[incubator.chosen["model"] == "maximal_covering"])
     assert list(cov.index) == [1, 2] and list(med.index) == [1, 2]
     assert cov["objective"].is_monotonic_increasing  # more sites never cover less
     assert med["objective"].is_monotonic_decreasing  # more sites never cost more
@@ -49,8 +50,10 @@ def test_location_allocation_sweeps(incubator):
 
 
 def test_what_if_adds_the_incubator_and_never_lowers_the_index(incubator):
-    w = incubator.what_if
+    w = incubator.what_if.municipalities
     assert len(w) == 341
+    assert incubator.what_if.site_id == incubator.covering.sites_of(1)[0]
+    assert incubator.what_if.site_name.startswith("Planned incubator (")
     # an extra support body never lowers the raw access; the index is relative (min-max across
     # communes), so a commune far from the site may lose a little to those that gain
     assert (w["support_gravity_after"] >= w["support_gravity_before"] - 1e-9).all()
@@ -68,6 +71,10 @@ def test_incubator_outputs(incubator, herault, tmp_path):
     prov = json.loads((tmp_path / "provenance.json").read_text())
     assert prov["result"]["best_site"] == incubator.candidates.index[0]
     assert prov["smes"]["synthetic"] is True
+    assert prov["result"]["what_if_site"] == incubator.what_if.site_id
+    assert prov["result"]["covering_sites"] == incubator.covering.sites_of(2)
+    cov = pd.read_csv(tmp_path / "covering.csv", index_col="p")
+    assert cov.loc[2, "sites"].split(" ") == incubator.covering.sites_of(2)
 
 
 def test_incubator_business_park_candidates(herault, herault_scores):
@@ -100,10 +107,12 @@ def test_export_groups_feasible_on_the_default_territory(herault, export_groups)
     assert len(g) > 50
     assert g["n"].between(3, 5).all()
     assert (g["max_pair_minutes"] <= 30 + 1e-9).all()
-    members = [m for ms in g["members"] for m in ms]
-    assert len(members) == len(set(members)) == res.n_placed
+    tours = [res.members_of(i) for i in g.index]
+    members = [m for ms in tours for m in ms]
+    assert len(members) == len(set(members)) == res.n_placed == len(res.members)
+    assert (res.members["naf_class"] == sel.loc[res.members.index, "naf"].str[:5]).all()
     # no two members of a group compete (same NAF class)
-    for ms in g["members"]:
+    for ms in tours:
         naf = sel.loc[list(ms), "naf"].str[:5]
         assert naf.is_unique
     # every SME is placed or listed with a reason
@@ -123,6 +132,9 @@ def test_export_groups_per_municipality_and_outputs(herault, export_groups, tmp_
     tours = gpd.read_file(tmp_path / "groups.gpkg", layer="tours")
     assert len(tours) == len(export_groups.result.groups)
     assert (tours.geometry.geom_type == "LineString").all()
+    csv = pd.read_csv(tmp_path / "groups.csv", index_col="group_id")
+    assert csv.loc[1, "members"].split(" ") == export_groups.result.members_of(1)
+    assert len(csv.loc[1, "naf_classes"].split(" ")) == csv.loc[1, "n"]
 
 
 def test_export_group_selection_errors(herault):

@@ -259,7 +259,7 @@ def test_snap_to_restricts_the_nodes(line):
     np.testing.assert_allclose(got, [math.hypot(1000, 10) * LEG + 90, 0.0])
     od = tt.od_matrix(line, p, f, snap_to=allowed)
     np.testing.assert_allclose(od["minutes"] * 60, got)
-    assert tt.route(line, p.iloc[[0]], f, snap_to=allowed)["node_ids"] == [2, 3]
+    assert tt.route(line, p.iloc[[0]], f, snap_to=allowed).node_ids == (2, 3)
     assert tt.nearest_table(line, p, f, snap_to=allowed)["minutes"].tolist() == pytest.approx(list(got / 60))
 
 
@@ -362,7 +362,7 @@ def test_off_network_legs_are_in_every_time(line):
     assert expected == pytest.approx(130.2 / 60)
     assert tt.nearest(line, o, f)["minutes"].item() == pytest.approx(expected, abs=1e-9)
     assert tt.od_matrix(line, o, f)["minutes"].item() == pytest.approx(expected, abs=1e-9)
-    assert tt.route(line, o, f, crs="EPSG:2154")["minutes"] == pytest.approx(expected, abs=1e-9)
+    assert tt.route(line, o, f, crs="EPSG:2154").minutes == pytest.approx(expected, abs=1e-9)
     # a slower, shorter-legged access changes only the legs
     slow = tt.nearest(line, o, f, access_speed_kmh=10, access_detour=1.0)["minutes"].item()
     assert slow == pytest.approx((300 / (10 / 3.6) + 60) / 60)
@@ -509,7 +509,7 @@ def test_unreachable_origins_get_inf_and_na_with_a_warning(line):
     with pytest.warns(UnreachableWarning, match="1 point\\(s\\) of origins") as rec:
         back = tt.nearest(line, o, f, direction="from")
     assert "reach no facility" not in str(rec[0].message)
-    assert back["minutes"].tolist() == [1.0, 1.5, 0.0, math.inf]
+    assert back.minutes.tolist() == [1.0, 1.5, 0.0, math.inf]
 
 
 def test_unreachable_message_counts_per_group(line):
@@ -596,39 +596,40 @@ def test_route_equals_od_and_networkx_path(G, csr, sample):
     pairs = [(0, 0), (3, 7), (11, 2), (9, 4), (21, 19), (23, 20)] + [tuple(p) for p in rng.integers(0, [40, 25], (30, 2))]
     for i, j in pairs:
         r = tt.route(csr, pts(o_xy[[i]]), pts(f_xy[[j]]))
-        assert r["minutes"] * 60 == pytest.approx(T[i, j], abs=1e-6)
+        assert r.minutes * 60 == pytest.approx(T[i, j], abs=1e-6)
         path = nx.shortest_path(H, ("o", i), ("d", j), weight="w")
-        if len(path) == 2 or not r["node_ids"]:  # a direct trip (straight or along one edge)
+        if len(path) == 2 or not r.node_ids:  # a direct trip (straight or along one edge)
             continue
         ref = [n for n in path if not isinstance(n, tuple)]
-        got = r["node_ids"]
+        got = list(r.node_ids)
         # a point snapped onto a node may be listed on the path or not (same time, same place)
         assert any(got[a : len(got) - b] == ref for a in (0, 1) for b in (0, 1)), (got, ref)
         assert all(G.has_edge(u, v) for u, v in itertools.pairwise(got))
         length = sum(H[u][v]["m"] for u, v in itertools.pairwise(path))
-        assert r["km"] == pytest.approx(length / 1000, rel=1e-9)
+        assert r.km == pytest.approx(length / 1000, rel=1e-9)
         # origin, its snapped point, the nodes, the destination's snapped point, the destination
         # (a snapped point on a node is not repeated)
-        assert len(got) + 2 <= len(r["coords"]) <= len(got) + 4
+        assert len(got) + 2 <= len(r.coords) <= len(got) + 4
         lon, lat = pts(o_xy[[i]]).to_crs("EPSG:4326").iloc[0].coords[0]
-        assert r["coords"][0] == pytest.approx((lon, lat))
+        assert r.coords[0] == pytest.approx((lon, lat))
 
 
 def test_route_on_the_line_graph_and_latlon(line):
     a = gpd.GeoSeries([Point(X0, Y0 + 100)], crs="EPSG:2154").to_crs("EPSG:4326").iloc[0]
     c = gpd.GeoSeries([Point(X0 + 2000, Y0)], crs="EPSG:2154").to_crs("EPSG:4326").iloc[0]
     r = tt.route(line, a, c)
-    assert r["node_ids"] == [1, 2, 3]
-    assert r["minutes"] == pytest.approx((100 * LEG + 150) / 60)
-    assert r["km"] == pytest.approx((130 + 2500) / 1000)
+    assert r.node_ids == (1, 2, 3)
+    assert r.minutes == pytest.approx((100 * LEG + 150) / 60)
+    assert r.km == pytest.approx((130 + 2500) / 1000)
     r2 = tt.route_latlon(line, (a.y, a.x), (c.y, c.x))
-    assert r2["minutes"] == pytest.approx(r["minutes"]) and r2["node_ids"] == [1, 2, 3]
+    assert r2.minutes == pytest.approx(r.minutes) and r2.node_ids == (1, 2, 3)
     # a point to itself: 0 minutes (it shares its way to the road with itself), no network path
     same = tt.route(line, a, a)
-    assert same["minutes"] == 0.0 and same["km"] == 0.0 and same["node_ids"] == []
+    assert same.minutes == 0.0 and same.km == 0.0 and same.node_ids == ()
     with pytest.warns(UnreachableWarning, match="no path from origin_point"):
         back = tt.route(line, c, a)
-    assert back == {"minutes": math.inf, "km": math.inf, "coords": [], "node_ids": []}
+    assert back == tt.Route(minutes=math.inf, km=math.inf, coords=(), node_ids=()) and not back.found and back.line is None
+    assert r.found and r.line.coords[0] == pytest.approx((a.x, a.y)) and len(r.line.coords) == len(r.coords) >= 2
     with pytest.warns(UnreachableWarning, match="destination_point more than 5000 m"):
         tt.route(line, gpd.GeoSeries([a], crs="EPSG:4326"), Point(X0, Y0 - 60_000), crs="EPSG:2154")
 
@@ -778,16 +779,16 @@ def test_points_snap_onto_edges_and_respect_one_way(line):
     c = pts([[X0 + 2000, Y0]], index=["c"])
     # A -> p: 60 s to B, half the edge (45 s), then the 50 m leg
     assert tt.od_matrix(line, a, p)["minutes"].item() * 60 == pytest.approx(60 + 45 + 50 * LEG)
-    assert tt.route(line, a, p, crs="EPSG:2154")["node_ids"] == [1, 2]
+    assert tt.route(line, a, p, crs="EPSG:2154").node_ids == (1, 2)
     # p -> C: the leg and the other half; p -> A is impossible (C is a dead end)
     assert tt.nearest(line, p, c)["minutes"].item() * 60 == pytest.approx(50 * LEG + 45)
     with pytest.warns(UnreachableWarning, match="no path from origin_point"):
-        assert math.isinf(tt.route(line, p, a, crs="EPSG:2154")["minutes"])
+        assert math.isinf(tt.route(line, p, a, crs="EPSG:2154").minutes)
     # two points on the same edge travel along it, downstream only
     q = pts([[X0 + 1750, Y0 - 50]], index=["q"])
     assert tt.od_matrix(line, p, q)["minutes"].item() * 60 == pytest.approx(50 * LEG + 0.25 * 90 + 50 * LEG)
     r = tt.route(line, p, q, crs="EPSG:2154")
-    assert r["node_ids"] == [] and r["km"] == pytest.approx((65 + 375 + 65) / 1000)
+    assert r.node_ids == [] and r.km == pytest.approx((65 + 375 + 65) / 1000)
     with pytest.warns(UnreachableWarning, match="1 origin-destination pair"):
         assert tt.od_matrix(line, q, p).empty
 
@@ -824,7 +825,7 @@ def test_direct_trips_between_close_points_and_a_point_to_itself(line):
     near = tt.nearest(line, o, o.iloc[[1]])
     assert near["minutes"].tolist() == pytest.approx([200 * LEG / 60, 0.0])
     assert tt.count_within(line, o, o, max_minutes=0.1).tolist() == [1.0, 1.0]
-    assert tt.route(line, o.iloc[[0]], o.iloc[[1]])["km"] == pytest.approx(0.26)
+    assert tt.route(line, o.iloc[[0]], o.iloc[[1]]).km == pytest.approx(0.26)
     # points on the road (snap_m 0) never shortcut off it: A -> C is via B
     on = pts([[X0, Y0], [X0 + 2000, Y0]], index=["a", "c"])
     assert tt.od_matrix(line, on.iloc[[0]], on.iloc[[1]])["minutes"].item() == pytest.approx(2.5)
@@ -883,8 +884,8 @@ def test_a_point_far_from_the_network_also_tries_other_roads_nearby():
     h = pts([[X0 + 5000, Y0 - 500]], index=["h"])
     assert tt.nearest(csr, p, h)["minutes"].item() * 60 == pytest.approx(500 * LEG + 200)
     r = tt.route(csr, p, h, crs="EPSG:2154")
-    assert r["node_ids"] == [3] and r["km"] == pytest.approx((650 + 5000) / 1000)
-    assert r["minutes"] * 60 == pytest.approx(500 * LEG + 200)
+    assert r.node_ids == [3] and r.km == pytest.approx((650 + 5000) / 1000)
+    assert r.minutes * 60 == pytest.approx(500 * LEG + 200)
     # within 100 m of a road a point keeps to its nearest road
     q = pts([[X0, Y0 + 250]], index=["q"])
     assert tt.nearest(csr, q, h)["minutes"].item() * 60 == pytest.approx(50 * LEG + 900)

@@ -99,7 +99,7 @@ def form_groups(
     >>> od = pd.DataFrame(pairs + [(d, o, m) for o, d, m in pairs], columns=list(OD_COLUMNS))
     >>> res = form_groups(smes, od, size_penalty_minutes=0)
     >>> g = res.groups.loc[1]
-    >>> int(g["n"]), float(g["tour_minutes"]), g["base_id"], g["members"]
+    >>> int(g["n"]), float(g["tour_minutes"]), g["base_id"], res.members_of(1)
     (3, 18.0, 'a', ['a', 'b', 'c'])
     """
     # ---- options

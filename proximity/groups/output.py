@@ -35,16 +35,18 @@ class GroupsResult:
     Attributes
     ----------
     groups : DataFrame
-        One row per group, indexed by ``group_id`` (1, 2, ...): ``members`` (list of SME
-        ids in tour order, starting after the base; with a member base, the base member
-        first), ``n``, ``naf_sections`` and ``naf_classes`` (lists aligned with
-        ``members``), ``tour_minutes`` (closed tour of the executive),
-        ``penalty_minutes`` (size-balance penalty), ``max_pair_minutes`` (largest pair
-        time between two members), ``max_base_minutes`` (largest pair time between the
-        base and a member) and ``base_id``.
+        One row per group, indexed by ``group_id`` (1, 2, ...): ``n``, ``tour_minutes``
+        (closed tour of the executive), ``penalty_minutes`` (size-balance penalty),
+        ``max_pair_minutes`` (largest pair time between two members),
+        ``max_base_minutes`` (largest pair time between the base and a member) and
+        ``base_id``. The members are the long table :attr:`members`
+        (:meth:`members_of` lists a group's members in tour order).
     members : DataFrame
-        The placed SMEs, indexed by ``sme_id`` in the input order: ``group_id``,
-        ``tour_position`` (0 = first stop) and ``is_base``.
+        The placed SMEs, one row each, indexed by ``sme_id`` in the input order:
+        ``group_id``, ``tour_position`` (0 = first stop: with a member base, the base
+        member; with a base point, the first member after it), ``is_base``,
+        ``naf_section`` and ``naf_class`` (the first five characters of the dotted NAF
+        code, e.g. ``"62.01"``; missing with ``rule="none"``).
     unplaced : DataFrame
         The SMEs left out, indexed by ``sme_id`` in the input order: ``reason_code``
         (a key of :data:`UNPLACED_REASONS`) and ``reason`` (a sentence).
@@ -78,6 +80,13 @@ class GroupsResult:
     n_placed: int
     max_placeable: int
 
+    def members_of(self, group_id: int) -> list:
+        """The SME ids of a group in tour order (the base member first when the executive sits at a member)."""
+        m = self.members[self.members["group_id"] == group_id]
+        if m.empty:
+            raise InputError(f"group_id {group_id!r} is not a group; choose one of result.groups.index")
+        return m.sort_values("tour_position").index.tolist()
+
     @property
     def tour_minutes(self) -> float:
         """Total tour minutes of all groups (the objective without size penalties)."""
@@ -110,23 +119,24 @@ def _result(sol: _Solution, prob: _Problem, smes: pd.DataFrame, naf: np.ndarray 
         pos_of[order] = np.arange(k)
         rows.append({
             "group_id": new,
-            "members": [ids[i] for i in order],
             "n": k,
-            "naf_sections": [sections[i] for i in order] if sections is not None else [None] * k,
-            "naf_classes": [naf[i][:5] for i in order] if naf is not None else [None] * k,
             "tour_minutes": tour,
             "penalty_minutes": float(prob.pen[k]),
             "max_pair_minutes": float(D.max()),
             "max_base_minutes": max_base,
             "base_id": base_id,
         })
-    cols = ["members", "n", "naf_sections", "naf_classes", "tour_minutes", "penalty_minutes",
+    cols = ["n", "tour_minutes", "penalty_minutes",
             "max_pair_minutes", "max_base_minutes", "base_id"]
     groups = pd.DataFrame(rows, columns=["group_id", *cols]).set_index("group_id")
     groups["n"] = groups["n"].astype(np.int64)
     placed = gid_of >= 0
     members = pd.DataFrame(
-        {"group_id": gid_of[placed], "tour_position": pos_of[placed], "is_base": is_base[placed]},
+        {"group_id": gid_of[placed], "tour_position": pos_of[placed], "is_base": is_base[placed],
+         "naf_section": pd.array([sections[i] for i in np.flatnonzero(placed)] if sections is not None
+                                 else [pd.NA] * int(placed.sum()), dtype="string"),
+         "naf_class": pd.array([naf[i][:5] for i in np.flatnonzero(placed)] if naf is not None
+                               else [pd.NA] * int(placed.sum()), dtype="string")},
         index=pd.Index(ids[placed], name="sme_id"),
     )
     codes = _reasons(prob, sol, placed)

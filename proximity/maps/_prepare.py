@@ -715,9 +715,9 @@ def compute_travel(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UnreachableWarning)
             r = traveltime.route(csr, centres.geometry.loc[rec.origin_id], dest.geometry, crs=csr.crs)
-        if not r["coords"]:
+        if not r.found:
             continue
-        line = shapely.LineString(r["coords"])
+        line = r.line
         line = gpd.GeoSeries([line], crs="EPSG:4326").to_crs(csr.crs).simplify(10.0).to_crs("EPSG:4326").values[0]
         coords = np.round(np.asarray(line.coords), COORD_DECIMALS)
         ctx.routes[str(rec.origin_id)].append(
@@ -725,8 +725,8 @@ def compute_travel(
                 "group": str(rec.group),
                 "destination_id": str(rec.destination_id),
                 "name": _text(dest["name"]),
-                "minutes": float(r["minutes"]),
-                "km": float(r["km"]),
+                "minutes": float(r.minutes),
+                "km": float(r.km),
                 "latlon": [[float(lat), float(lon)] for lon, lat in coords],
             }
         )

@@ -61,7 +61,7 @@ def siting_map(territory: Any, plan: Any) -> folium.Map:
         raise InputError("the plan has no candidate sites to map")
     m = _base(territory, _bounds(territory.municipalities))
     if plan.what_if is not None:
-        wi = plan.what_if.copy()
+        wi = plan.what_if.municipalities.copy()
         wi["geometry"] = P.simplified(wi.geometry, tolerance_m=150.0, crs=territory.manifest.crs)
         lim = float(max(abs(wi["index_change"]).max(), 1e-9))
         cmap = bcm.LinearColormap(["#b2182b", "#f7f7f7", "#2166ac"], vmin=-lim, vmax=lim, caption="Change of the milieu index with the incubator")
@@ -146,7 +146,8 @@ def groups_map(territory: Any, plan: Any) -> folium.Map:
     label = " (synthetic)" if territory.synthetic_smes else ""
     for k, (gid, row) in enumerate(res.groups.iterrows()):
         colour = palette[k % len(palette)]
-        stops = list(row["members"]) if row["base_id"] in row["members"] else [row["base_id"], *row["members"]]
+        members = res.members_of(gid)
+        stops = members if row["base_id"] in members else [row["base_id"], *members]
         pts = [(round(sel.geometry[s].y, _ROUND), round(sel.geometry[s].x, _ROUND)) for s in stops]
         folium.PolyLine(pts + pts[:1], color=colour, weight=2, opacity=0.8,
                         tooltip=escape(f"Group {gid}: {row['n']} members, tour {row['tour_minutes']:.0f} min")).add_to(fg)

@@ -67,8 +67,15 @@ from .candidates import (
     candidates_from_grid,
     candidates_from_municipalities,
 )
-from .criteria import DEFAULT_DIRECTIONS, DEFAULT_WEIGHTS, DEFAULT_WITHIN_MINUTES, pareto_front, rank_sites, site_criteria
-from .location import LocationResult, maximal_covering, p_median, sweep
+from .criteria import (
+    DEFAULT_DIRECTIONS,
+    DEFAULT_WEIGHTS,
+    DEFAULT_WITHIN_MINUTES,
+    pareto_front,
+    rank_sites,
+    site_criteria,
+)
+from .location import LocationResult, SweepResult, maximal_covering, p_median, sweep
 from .what_if import add_site_as_support
 
 __all__ = [
@@ -78,6 +85,7 @@ __all__ = [
     "DEFAULT_WITHIN_MINUTES",
     "MAX_GRID_POINTS",
     "LocationResult",
+    "SweepResult",
     "add_site_as_support",
     "candidate_sites",
     "candidates_from_business_parks",

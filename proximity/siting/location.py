@@ -542,6 +542,29 @@ def p_median(
     return _solve(_model("p_median", pairs, _penalty(pairs, penalty_minutes)), p, tl, gap)
 
 
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """A location model solved for p = 1, 2, ..., ``p_max`` (:func:`sweep`).
+
+    Attributes
+    ----------
+    table : DataFrame
+        Indexed by ``p``: ``objective``, ``objective_change`` (vs p - 1; NaN for p = 1),
+        ``served_weight``, ``served_share``, ``mean_minutes``, ``status``, ``mip_gap``,
+        ``solver``, ``seconds``.
+    sites : DataFrame
+        Long table of the chosen sites, one row per (``p``, ``site_id``), in candidate
+        order within each p.
+    """
+
+    table: pd.DataFrame
+    sites: pd.DataFrame
+
+    def sites_of(self, p: int) -> list[Hashable]:
+        """The candidate ids chosen with ``p`` sites."""
+        return self.sites.loc[self.sites["p"] == p, "site_id"].tolist()
+
+
 def sweep(
     od: pd.DataFrame,
     *,
@@ -553,7 +576,7 @@ def sweep(
     candidates: Iterable[Hashable] | pd.DataFrame | None = None,
     time_limit_s: float | None = None,
     mip_rel_gap: float = 1e-4,
-) -> pd.DataFrame:
+) -> SweepResult:
     """Solve a model for p = 1, 2, ..., ``p_max``: how much does each extra site bring?
 
     Parameters
@@ -575,10 +598,10 @@ def sweep(
 
     Returns
     -------
-    DataFrame
-        Indexed by ``p``: ``objective``, ``objective_change`` (vs p - 1; NaN for p = 1),
-        ``served_weight``, ``served_share``, ``mean_minutes``, ``sites`` (tuple of ids),
-        ``status``, ``mip_gap``, ``solver``, ``seconds``.
+    SweepResult
+        ``table`` indexed by ``p`` (objective, its change, served weight and share, mean
+        minutes, status, gap, solver, seconds) and ``sites``, the long table of the sites
+        chosen for each p.
 
     Raises
     ------
@@ -590,8 +613,9 @@ def sweep(
     >>> od = pd.DataFrame({"origin_id": ["A", "A", "B", "B", "C"],
     ...                    "destination_id": [1, 2, 2, 3, 3],
     ...                    "minutes": [5.0, 10.0, 5.0, 10.0, 5.0]})
-    >>> sweep(od, model="maximal_covering", demand_weights=None, p_max=2, max_minutes=10)["objective"].tolist()
-    [2.0, 3.0]
+    >>> res = sweep(od, model="maximal_covering", demand_weights=None, p_max=2, max_minutes=10)
+    >>> res.table["objective"].tolist(), res.sites_of(2)
+    ([2.0, 3.0], ['A', 'C'])
     """
     if model not in ("maximal_covering", "p_median"):
         raise InputError(f"model must be 'maximal_covering' or 'p_median', got {model!r}")
@@ -611,9 +635,10 @@ def sweep(
     if model == "p_median":
         limit = _penalty(pairs, penalty_minutes)
     m = _model(model, pairs, limit)
-    rows = []
+    rows, chosen = [], []
     for p in range(1, p_max + 1):
         r = _solve(m, p, tl, gap)
+        chosen.extend((p, s) for s in r.sites.tolist())
         rows.append(
             {
                 "p": p,
@@ -621,7 +646,6 @@ def sweep(
                 "served_weight": r.served_weight,
                 "served_share": r.served_share,
                 "mean_minutes": r.mean_minutes,
-                "sites": tuple(r.sites.tolist()),
                 "status": r.status,
                 "mip_gap": r.mip_gap,
                 "solver": r.solver,
@@ -630,4 +654,4 @@ def sweep(
         )
     out = pd.DataFrame(rows).set_index("p")
     out.insert(1, "objective_change", out["objective"].diff())
-    return out
+    return SweepResult(table=out, sites=pd.DataFrame(chosen, columns=["p", "site_id"]))
