@@ -87,6 +87,7 @@ from pathlib import Path
 from typing import Any
 
 from . import accessibility as acc
+from . import defaults
 from .errors import ConfigError, InputError
 
 __all__ = [
@@ -288,15 +289,15 @@ class Profile:
 class SmeSettings:
     """``[smes]``: size and seed of the synthetic SME generator."""
 
-    n: int = 6000
-    seed: int = 34
+    n: int = defaults.N_SMES
+    seed: int = defaults.SEED
 
 
 @dataclass(frozen=True)
 class TravelTimeSettings:
     """``[traveltime]``: cut-off of the OD tables the main job writes."""
 
-    max_minutes: float = 90.0
+    max_minutes: float = defaults.OD_MAX_MINUTES
 
 
 @dataclass(frozen=True)
@@ -304,9 +305,9 @@ class ExportGroupSettings:
     """``[export_groups]``: the export groups the main job forms (see :func:`proximity.planning.plan_export_groups`)."""
 
     sections: tuple[str, ...] = ("C", "G", "J", "M")
-    max_minutes: float = 30.0
-    min_size: int = 3
-    max_size: int = 5
+    max_minutes: float = defaults.GROUP_MAX_MINUTES
+    min_size: int = defaults.GROUP_MIN_SIZE
+    max_size: int = defaults.GROUP_MAX_SIZE
     rule: str = "naf_class"
     method: str = "heuristic"
     time_limit_s: float = 20.0
@@ -317,7 +318,7 @@ class ExportGroupSettings:
 class RasterSettings:
     """``[rasters]``: cell size of the travel-time and population rasters."""
 
-    cell_m: float = 200.0
+    cell_m: float = defaults.RASTER_CELL_M
 
 
 @dataclass(frozen=True)

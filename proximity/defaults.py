@@ -1,8 +1,10 @@
 """Default values of the analysis options shared by the library and the command line.
 
-One place for the numbers that several entry points repeat (the library functions use
-them as their keyword defaults, the CLI as its option defaults). Plain constants, no
-imports: the CLI reads them without loading the geospatial stack.
+One place for the numbers that several entry points repeat: the library functions use
+them as their keyword defaults, the study file (:mod:`proximity.config`) as the defaults
+of its ``[smes]``, ``[traveltime]``, ``[export_groups]`` and ``[rasters]`` tables, and the
+CLI as its option defaults. Plain constants, no imports: the CLI reads them without
+loading the geospatial stack.
 """
 
 from __future__ import annotations
