@@ -788,7 +788,7 @@ def test_points_snap_onto_edges_and_respect_one_way(line):
     q = pts([[X0 + 1750, Y0 - 50]], index=["q"])
     assert tt.od_matrix(line, p, q)["minutes"].item() * 60 == pytest.approx(50 * LEG + 0.25 * 90 + 50 * LEG)
     r = tt.route(line, p, q, crs="EPSG:2154")
-    assert r.node_ids == [] and r.km == pytest.approx((65 + 375 + 65) / 1000)
+    assert r.node_ids == () and r.km == pytest.approx((65 + 375 + 65) / 1000)
     with pytest.warns(UnreachableWarning, match="1 origin-destination pair"):
         assert tt.od_matrix(line, q, p).empty
 
@@ -884,7 +884,7 @@ def test_a_point_far_from_the_network_also_tries_other_roads_nearby():
     h = pts([[X0 + 5000, Y0 - 500]], index=["h"])
     assert tt.nearest(csr, p, h)["minutes"].item() * 60 == pytest.approx(500 * LEG + 200)
     r = tt.route(csr, p, h, crs="EPSG:2154")
-    assert r.node_ids == [3] and r.km == pytest.approx((650 + 5000) / 1000)
+    assert r.node_ids == (3,) and r.km == pytest.approx((650 + 5000) / 1000)
     assert r.minutes * 60 == pytest.approx(500 * LEG + 200)
     # within 100 m of a road a point keeps to its nearest road
     q = pts([[X0, Y0 + 250]], index=["q"])
