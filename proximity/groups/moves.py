@@ -22,6 +22,9 @@ from .tours import _combinations, _group_tours
 if TYPE_CHECKING:
     from .heuristic import _Search
 
+#: Nothing public: these are the internals of the heuristic (through :func:`~proximity.groups.form_groups`).
+__all__: list[str] = []
+
 
 def construct(search: _Search) -> None:
     p = search.p
