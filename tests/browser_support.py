@@ -304,9 +304,11 @@ def _make_router(record: BrowserMap, root: Path) -> Callable:
         if url.startswith(("data:", "blob:")):
             route.continue_()
             return
-        if url.startswith(LOCAL_ORIGIN + "/"):
-            rel = unquote(urlsplit(url).path).lstrip("/")
-            local = (root / rel).resolve()
+        if url.startswith(("file://", LOCAL_ORIGIN + "/")):
+            if url.startswith("file://"):
+                local = Path(unquote(urlsplit(url).path)).resolve()
+            else:
+                local = (root / unquote(urlsplit(url).path).lstrip("/")).resolve()
             if local.is_dir():
                 local = local / "index.html"
             if local.is_relative_to(root) and local.is_file():
@@ -343,6 +345,7 @@ def load_map(
     root: str | os.PathLike | None = None,
     viewport_px: tuple[int, int] = (1000, 700),
     wait_for: str | None = ".leaflet-container",
+    file_url: bool = False,
 ) -> BrowserMap:
     """Open a local HTML file in a new browser context and wait until it settles.
 
@@ -359,6 +362,9 @@ def load_map(
         Viewport size in CSS pixels.
     wait_for : str or None
         CSS selector to wait for after load (None: do not wait for one).
+    file_url : bool
+        Open the page as a ``file://`` URL (as a user double-clicking it): its relative
+        links and scripts are read from disk, not served; CDN assets are still routed.
 
     Returns
     -------
@@ -371,7 +377,7 @@ def load_map(
         raise FileNotFoundError(f"load_map: no HTML file at {path}")
     if not path.is_relative_to(root_dir):
         raise ValueError(f"load_map: {path} is not inside root {root_dir}")
-    url = f"{LOCAL_ORIGIN}/{quote(path.relative_to(root_dir).as_posix())}"
+    url = path.as_uri() if file_url else f"{LOCAL_ORIGIN}/{quote(path.relative_to(root_dir).as_posix())}"
     context = browser.new_context(
         viewport={"width": viewport_px[0], "height": viewport_px[1]},
         device_scale_factor=1,

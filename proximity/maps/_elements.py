@@ -33,15 +33,41 @@ from folium.map import Layer
 from folium.plugins import MarkerCluster
 from jinja2 import Template
 
-__all__ = ["Attribution", "DirectRender", "LegendSwitch", "Panel", "Points", "PolygonLayer", "SharedPolygons", "Stylesheet", "inert", "js"]
+__all__ = [
+    "JS",
+    "Attribution",
+    "DirectRender",
+    "GeoJsonShapes",
+    "HeadTag",
+    "LegendSwitch",
+    "Panel",
+    "Pin",
+    "Points",
+    "PolygonLayer",
+    "Routes",
+    "SharedPolygons",
+    "Stylesheet",
+    "inert",
+    "js",
+]
+
+
+class JS(str):
+    """A JavaScript expression written as it is by :func:`js` (e.g. ``PROX_SHARED.support``).
+
+    Only for expressions this package writes itself, never for text from the data.
+    """
 
 
 def js(value: Any) -> str:
     """JSON for a ``<script>`` block: compact, no NaN; ``<``, line separators and Jinja openers escaped.
 
     JSON structure never contains ``{{``, ``{%`` or ``{#``, so these only occur inside
-    strings, where ``\\u007b`` is the same character.
+    strings, where ``\\u007b`` is the same character. A :class:`JS` expression is written
+    as it is.
     """
+    if isinstance(value, JS):
+        return str(value)
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     text = text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return text.replace("{{", "{\\u007b").replace("{%", "\\u007b%").replace("{#", "\\u007b#")
@@ -211,31 +237,56 @@ class SharedPolygons(DirectRender):
 
     ``collection`` is a GeoJSON FeatureCollection whose features carry, in their
     properties: ``c`` (class of each variable, -1 for no data), ``v`` (the formatted
-    values), ``h`` and ``f`` (tooltip head and foot HTML), ``card`` (popup HTML).
-    ``labels`` are the variables' names (escaped HTML).
+    values), ``h`` and ``f`` (tooltip head and foot HTML), ``card`` (popup HTML) and ``n``
+    (the escaped name). ``labels`` are the variables' names (escaped HTML). Either may be
+    a :class:`JS` expression naming shared data; ``ids`` then keeps only those features.
+    ``link_ids`` (with ``link_prefix``) adds to their cards a link to ``<prefix><id>.html``.
     """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = {{ this.data_js }};
+        {%- if this.ids_js %}
+        {{ this.get_name() }} = (function (all, ids) {
+            var keep = {};
+            for (var i = 0; i < ids.length; i++) { keep[ids[i]] = true; }
+            return {type: "FeatureCollection", features: all.features.filter(function (f) { return keep[f.id] === true; })};
+        })({{ this.get_name() }}, {{ this.ids_js }});
+        {%- endif %}
         var {{ this.get_name() }}_labels = {{ this.labels_js }};
+        var {{ this.get_name() }}_links = {{ this.links_js }};
         function {{ this.get_name() }}_bind(feature, layer, k) {
             var p = feature.properties;
             var line = k > 0 ? '<div class="prox-tip-line">' + {{ this.get_name() }}_labels[k] + ': <b>' + p.v[k] + '</b></div>' : '';
+            var card = p.card;
+            if ({{ this.get_name() }}_links.ids.indexOf(feature.id) >= 0) {
+                card += '<a class="prox-popup-link" href="' + {{ this.get_name() }}_links.prefix + feature.id + '.html">Open the page of ' + p.n + ' \u2192</a>';
+            }
             layer.bindTooltip(p.h + line + p.f, {sticky: true, className: "prox-tip", direction: "top", offset: [0, -8]});
             // keep the card clear of the panels (title, legend on the left; layers on the right)
-            layer.bindPopup(p.card, {maxWidth: 420, minWidth: 300, autoPanPaddingTopLeft: [320, 20], autoPanPaddingBottomRight: [260, 20]});
+            layer.bindPopup(card, {maxWidth: 420, minWidth: 300, autoPanPaddingTopLeft: [320, 20], autoPanPaddingBottomRight: [260, 20]});
         }
         {% endmacro %}
         """
     )
 
-    def __init__(self, collection: dict, labels: list[str]) -> None:
+    def __init__(
+        self,
+        collection: dict | JS,
+        labels: list[str] | JS,
+        *,
+        ids: list[str] | None = None,
+        link_ids: list[str] = (),
+        link_prefix: str = "",
+    ) -> None:
         super().__init__()
         self._name = "ProximityPolygons"
         self.data_js = js(collection)
+        self.ids_js = js([str(i) for i in ids]) if ids is not None else ""
         self.labels_js = js(labels)
+        # INSEE codes and a relative prefix: the href holds no text from the data but digits
+        self.links_js = js({"ids": [str(i) for i in link_ids], "prefix": link_prefix})
 
 
 class PolygonLayer(Layer, DirectRender):
@@ -420,6 +471,7 @@ class Points(JSCSSMixin, Layer, DirectRender):
     ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "ProximityPoints"
+        # rows (fields, styles) may be a JS expression naming shared data, e.g. JS("PROX_SHARED.support")
         self.cluster_color = cluster_color
         self.kind = kind
         self.cluster = cluster
@@ -429,4 +481,86 @@ class Points(JSCSSMixin, Layer, DirectRender):
         self.rows_js = js(rows)
         self.caption_js = js(caption)
         self.suffix_js = js(tooltip_suffix)
-        self.n = len(rows)
+        self.n = None if isinstance(rows, JS) else len(rows)
+
+
+class HeadTag(Element):
+    """Already rendered text in the page header: a ``<script src>``, a ``<link>`` or an inline script."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "ProximityHead"
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class GeoJsonShapes(DirectRender):
+    """Non-interactive GeoJSON drawn with one style, added to the parent (map or group)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.geoJson({{ this.data_js }}, {style: {{ this.style_js }}, interactive: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: dict | JS, style: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "ProximityShapes"
+        self.data_js = js(data)
+        self.style_js = js(style)
+
+
+class Routes(DirectRender):
+    """Routes to destinations: coloured lines with a tooltip, and a labelled marker at each end.
+
+    ``routes`` items: ``latlon`` (list of [lat, lon]), ``color``, ``tip`` (tooltip of the
+    line), ``icon``/``marker`` (Font Awesome icon, awesome-marker colour), ``label`` (the
+    permanent label), ``direction``/``offset`` (its placement), ``popup``. Texts are
+    escaped HTML.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (routes, group) {
+            routes.forEach(function (r) {
+                L.polyline(r.latlon, {color: r.color, weight: 4.5, opacity: 0.85})
+                    .bindTooltip(r.tip, {sticky: true}).addTo(group);
+                L.marker(r.latlon[r.latlon.length - 1], {icon: L.AwesomeMarkers.icon({icon: r.icon, prefix: "fa", markerColor: r.marker, iconColor: "white"})})
+                    .bindTooltip(r.label, {permanent: true, className: "prox-label", direction: r.direction, offset: r.offset})
+                    .bindPopup(r.popup, {maxWidth: 360}).addTo(group);
+            });
+        })({{ this.routes_js }}, {{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, routes: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self._name = "ProximityRoutes"
+        self.routes_js = js(routes)
+
+
+class Pin(DirectRender):
+    """One awesome marker with a tooltip (escaped HTML)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.marker({{ this.latlon_js }}, {icon: L.AwesomeMarkers.icon({icon: {{ this.icon_js }}, prefix: "fa", markerColor: {{ this.color_js }}, iconColor: "white"})})
+            .bindTooltip({{ this.tip_js }}, {sticky: true}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, latlon: list[float], *, icon: str, color: str, tooltip: str) -> None:
+        super().__init__()
+        self._name = "ProximityPin"
+        self.latlon_js = js([float(v) for v in latlon])
+        self.icon_js = js(icon)
+        self.color_js = js(color)
+        self.tip_js = js(tooltip)

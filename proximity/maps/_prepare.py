@@ -512,20 +512,19 @@ def world_reach_html(ctx: Context, row: pd.Series) -> str:
     return f'<div class="prox-reach"><b>{escape(text)}</b>' + (f'<ul class="prox-sub">{items}</ul>' if items else "") + "</div>"
 
 
-def polygon_collection(ctx: Context, insees: Sequence[str], geoms: gpd.GeoSeries, *, link_prefix: str | None, linked: set[str] | None) -> dict:
-    """GeoJSON features for :class:`~._elements.SharedPolygons` (escaped properties)."""
+def polygon_collection(ctx: Context, insees: Sequence[str], geoms: gpd.GeoSeries) -> dict:
+    """GeoJSON features for :class:`~._elements.SharedPolygons` (escaped properties; links are added by the page)."""
     features = []
     cache = ctx.cache.setdefault("features", {})
     for insee in insees:
-        link = f"{link_prefix}{insee}.html" if link_prefix is not None and (linked is None or insee in linked) else None
-        key = (insee, id(geoms), link)
+        key = (insee, id(geoms))
         if key not in cache:
-            cache[key] = _feature(ctx, insee, geoms.loc[insee], link)
+            cache[key] = _feature(ctx, insee, geoms.loc[insee])
         features.append(cache[key])
     return {"type": "FeatureCollection", "features": features}
 
 
-def _feature(ctx: Context, insee: str, geom: Any, link: str | None) -> dict:
+def _feature(ctx: Context, insee: str, geom: Any) -> dict:
     row = ctx.munis.loc[insee]
     props = {
         "c": [int(ctx.classes[v.key].codes.loc[insee]) for v in VARIABLES],
@@ -535,9 +534,36 @@ def _feature(ctx: Context, insee: str, geom: Any, link: str | None) -> dict:
             f'<div class="prox-tip-sub">Milieu index <b>{escape(VARIABLES[0].fmt(row["index"]))}</b> · '
             f"rank {int(row['rank'])} of {ctx.n}</div>"
         ),
-        "card": municipality_card(ctx, insee, link=link),
+        "card": municipality_card(ctx, insee, link=None),
+        "n": escape(row["name"]),
     }
     return {"type": "Feature", "id": str(insee), "properties": props, "geometry": shapely.geometry.mapping(geom)}
+
+
+#: Simplification (metres) of the municipality polygons on the commune pages.
+PAGE_POLYGONS_M = 30.0
+#: Simplification (metres) of the territory's outline on the commune pages.
+PAGE_OUTLINE_M = 100.0
+
+
+def shared_data(ctx: Context, insees: Sequence[str] | None = None) -> dict:
+    """What every commune page shows alike, for ``PROX_SHARED`` (``assets/communes.js``).
+
+    The polygons, scores and cards of the municipalities (all, or ``insees`` for a page
+    that travels alone), the territory's outline, the support bodies and gateways as
+    marker rows, and the Sources box. Every text is escaped HTML.
+    """
+    codes = list(ctx.munis.index) if insees is None else list(insees)
+    support, s_fields, s_styles = cached(ctx, "support_rows", lambda: support_rows(ctx.support))
+    by_group, g_fields = cached(ctx, "gateway_rows", lambda: gateway_rows(ctx.gateways))
+    return {
+        "communes": polygon_collection(ctx, codes, ctx.polygons(PAGE_POLYGONS_M)),
+        "labels": [escape(v.label) for v in VARIABLES],
+        "outline": shapely.geometry.mapping(ctx.outline(PAGE_OUTLINE_M)),
+        "support": {"rows": support, "fields": s_fields, "styles": s_styles},
+        "gateways": {"rows": [r for rs in by_group.values() for r in rs], "fields": g_fields, "styles": gateway_styles()},
+        "sources": sources_html(ctx.source_pairs, synthetic=ctx.synthetic),
+    }
 
 
 def flag(v: Any, default: bool) -> bool:
@@ -632,34 +658,6 @@ def support_rows(support: gpd.GeoDataFrame) -> tuple[list[list[Any]], list[str],
 
 
 # --------------------------------------------------------------------------- travel data per commune
-def population_centres(ctx: Context, insees: Iterable[str]) -> gpd.GeoDataFrame:
-    """The population origin nearest to each commune's population-weighted mean position.
-
-    The origins (:func:`proximity.scores.population_origins`) are network nodes inside the
-    commune, so the centre is on the network and inside the commune even for a crescent
-    shaped one, unlike the weighted mean itself.
-    """
-    insees = list(insees)
-    crs = ctx.territory.csr.crs
-    origins = getattr(ctx.scores, "origins", None)
-    rows = {}
-    if origins is not None and len(origins) and {"insee", "weight"} <= set(origins.columns):
-        sub = origins[origins["insee"].isin(insees)]
-        proj = sub.geometry.to_crs(crs)
-        x, y, w = proj.x.to_numpy(), proj.y.to_numpy(), sub["weight"].astype(float).to_numpy()
-        frame = pd.DataFrame({"insee": sub["insee"].to_numpy(), "x": x, "y": y, "w": np.where(w > 0, w, 1e-9)})
-        frame["wx"], frame["wy"] = frame["x"] * frame["w"], frame["y"] * frame["w"]
-        sums = frame.groupby("insee")[["wx", "wy", "w"]].sum()
-        mx = frame["insee"].map(sums["wx"] / sums["w"])
-        my = frame["insee"].map(sums["wy"] / sums["w"])
-        frame["d"] = np.hypot(frame["x"] - mx, frame["y"] - my)
-        best = frame.loc[frame.groupby("insee")["d"].idxmin()]
-        rows = {r.insee: shapely.Point(r.x, r.y) for r in best.itertuples()}
-    polys = ctx.munis.geometry.to_crs(crs)
-    geoms = [rows.get(i) or polys.loc[i].representative_point() for i in insees]
-    return gpd.GeoDataFrame({"insee": insees}, geometry=geoms, index=pd.Index(insees), crs=crs)
-
-
 def compute_travel(
     ctx: Context,
     insees: Sequence[str],
@@ -669,67 +667,38 @@ def compute_travel(
     tolerance_m: float,
     progress: Callable[[str], None],
 ) -> None:
-    """Centres, isochrones (one batch) and routes to the nearest destinations of ``insees``."""
-    csr = ctx.territory.csr
-    centres = population_centres(ctx, insees)
-    ctx.centres = centres if ctx.centres is None else pd.concat([ctx.centres[~ctx.centres.index.isin(centres.index)], centres])
-    progress(f"maps: isochrones for {len(insees)} municipalities")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UnreachableWarning)
-        iso = traveltime.isochrones(csr, centres[["geometry"]], minutes=minutes, cell_m=cell_m)
-    for w in caught:
-        if not issubclass(w.category, UnreachableWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    proj = iso.to_crs(csr.crs)
-    geoms = shapely.simplify(proj.geometry.values, tolerance_m, preserve_topology=True)
-    geoms = gpd.GeoSeries(geoms, crs=csr.crs).to_crs("EPSG:4326").values
-    geoms = round_coords(geoms)
-    for origin, mins, g in zip(iso["origin_id"], iso["minutes"], geoms, strict=True):
-        ctx.isochrones.setdefault(str(origin), []).append((float(mins), g))
+    """The travel stage (:func:`proximity.commune_travel.commune_travel`) for ``insees``, kept per commune.
 
-    progress(f"maps: routes for {len(insees)} municipalities")
-    gw = ctx.territory.gateways
-    gw = on_network(gw)
-    sup = on_network(ctx.territory.support_bodies)
-    facilities = pd.concat(
-        [
-            gpd.GeoDataFrame({"group": gw["group"].astype(str), "name": gw["name"]}, geometry=gw.geometry, crs=gw.crs).to_crs(csr.crs),
-            gpd.GeoDataFrame({"group": sup["category"].astype(str), "name": sup["name"]}, geometry=sup.geometry, crs=sup.crs).to_crs(csr.crs),
-        ]
-    )
-    wanted = [g for g, _ in ROUTE_TARGETS]
-    facilities = gpd.GeoDataFrame(facilities[facilities["group"].isin(wanted)], crs=csr.crs)
-    facilities = facilities[~facilities.index.duplicated()]
-    if len(facilities):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UnreachableWarning)  # an unreachable target simply has no route
-            near = traveltime.nearest(csr, centres[["geometry"]], facilities, by="group")
-    else:
-        near = pd.DataFrame(columns=["origin_id", "group", "destination_id", "minutes"])
+    Fills ``ctx.centres`` (projected CRS), ``ctx.isochrones`` (minutes, polygon in
+    EPSG:4326 with rounded coordinates) and ``ctx.routes`` (dicts with ``latlon``).
+    """
+    from ..commune_travel import commune_travel
+
+    origins = getattr(ctx.scores, "origins", None)
+    if origins is not None and not ({"insee", "weight"} <= set(origins.columns) and len(origins)):
+        origins = None
+    progress(f"maps: isochrones and routes for {len(insees)} municipalities")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreachableWarning)  # a commune off the network simply has none
+        tr = commune_travel(ctx.territory, communes=insees, origins=origins, minutes=minutes, groups=[g for g, _ in ROUTE_TARGETS],
+                            cell_m=cell_m, tolerance_m=tolerance_m)
+    centres = tr.centres.to_crs(ctx.territory.csr.crs)
+    ctx.centres = centres if ctx.centres is None else pd.concat([ctx.centres[~ctx.centres.index.isin(centres.index)], centres])
+    geoms = round_coords(tr.isochrones.geometry.values)
     for insee in insees:
+        ctx.isochrones[insee] = []
         ctx.routes[insee] = []
-    for rec in near.itertuples(index=False):
-        if pd.isna(rec.destination_id) or not math.isfinite(rec.minutes):
-            continue
-        dest = facilities.loc[rec.destination_id]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UnreachableWarning)
-            r = traveltime.route(csr, centres.geometry.loc[rec.origin_id], dest.geometry, crs=csr.crs)
-        if not r.found:
-            continue
-        line = r.line
-        line = gpd.GeoSeries([line], crs="EPSG:4326").to_crs(csr.crs).simplify(10.0).to_crs("EPSG:4326").values[0]
-        coords = np.round(np.asarray(line.coords), COORD_DECIMALS)
-        ctx.routes[str(rec.origin_id)].append(
+    for insee, mins, g in zip(tr.isochrones["insee"], tr.isochrones["minutes"], geoms, strict=True):
+        ctx.isochrones[insee].append((float(mins), g))
+    for rec, line in zip(tr.routes.itertuples(index=False), tr.routes.geometry.values, strict=True):
+        coords = np.round(shapely.get_coordinates(line), COORD_DECIMALS)
+        ctx.routes[rec.insee].append(
             {
                 "group": str(rec.group),
                 "destination_id": str(rec.destination_id),
-                "name": _text(dest["name"]),
-                "minutes": float(r.minutes),
-                "km": float(r.km),
+                "name": str(rec.name),
+                "minutes": float(rec.minutes),
+                "km": float(rec.km),
                 "latlon": [[float(lat), float(lon)] for lon, lat in coords],
             }
         )
-    order = {g: i for i, g in enumerate(wanted)}
-    for insee in insees:
-        ctx.routes[insee].sort(key=lambda d: order[d["group"]])

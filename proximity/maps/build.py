@@ -13,6 +13,7 @@ import folium
 from .._io import atomic_path
 from ..errors import InputError
 from . import _prepare as P
+from ._elements import CSS, js
 from .index_page import index_page
 from .municipality import _municipality, check_cell, check_insee, check_minutes
 from .overview import _overview
@@ -93,14 +94,21 @@ def build_maps(
     minutes: Sequence[float] = (15, 30, 45),
     cell_m: float = 250.0,
     rasters: Mapping[str, Any] | None = None,
+    standalone: bool = False,
 ) -> list[Path]:
     """Write ``overview.html``, ``communes/<insee>.html`` and ``index.html`` under ``out``.
 
-    Shared work is done once: classes, simplified polygons, population centres, every
-    isochrone in one batch (:func:`proximity.traveltime.isochrones`), the nearest
-    destinations of every centre in one call, then one route per destination. Every file
-    is written atomically (a temporary file renamed into place). Pages link to each other
-    with relative links, so the folder can be moved or served as it is.
+    Shared work is done once: classes, simplified polygons, and the travel stage
+    (:func:`proximity.commune_travel.commune_travel`: population centres, isochrones,
+    nearest destinations and routes, in batches); the pages only draw it. What every
+    commune page shows alike (the municipalities' polygons, scores and cards, the
+    territory's outline, support bodies, gateways, the Sources box, the stylesheet) is
+    written once, in ``assets/communes.js`` and ``assets/proximity.css``, which the pages
+    load with ``<script src>`` and ``<link>`` (this works from ``file://`` too). With
+    ``standalone=True`` each page carries its own part of it instead (no ``assets``
+    folder), so a single page can travel alone, e.g. by e-mail. Every file is written
+    atomically (a temporary file renamed into place). Pages link to each other with
+    relative links, so the folder can be moved or served as it is.
 
     Parameters
     ----------
@@ -119,11 +127,14 @@ def build_maps(
         Isochrone grid cell in metres.
     rasters : mapping, optional
         Travel-time rasters for the overview's overlay layers (see :func:`overview_map`).
+    standalone : bool, default False
+        Pages that need no other file (larger: each repeats the shared data it shows).
 
     Returns
     -------
     list of Path
-        The files written: overview, municipality pages, index.
+        The files written: overview, the shared assets (unless ``standalone``),
+        municipality pages, index.
 
     Raises
     ------
@@ -134,6 +145,8 @@ def build_maps(
     --------
     >>> build_maps(t, s, out="maps", progress=print)           # doctest: +SKIP
     """
+    if not isinstance(standalone, bool):
+        raise InputError(f"standalone must be True or False, got {standalone!r}")
     if progress is not None and not callable(progress):
         raise InputError(f"progress must be a callable taking a message (e.g. print) or None, got {type(progress).__name__}")
     say = progress or (lambda msg: None)
@@ -158,9 +171,13 @@ def build_maps(
     written = [_write(render(_overview(ctx, simplify_m=100.0, linked=linked, overlays=overlays)), root / "overview.html")]
     if codes:
         P.compute_travel(ctx, codes, minutes=mins, cell_m=cell, tolerance_m=25.0, progress=say)
+    if codes and not standalone:
+        (root / "assets").mkdir(exist_ok=True)
+        written.append(_write(f"var PROX_SHARED = {js(P.shared_data(ctx))};\n", root / "assets" / "communes.js"))
+        written.append(_write(CSS, root / "assets" / "proximity.css"))
     say(f"maps: {len(codes)} municipality pages")
     for i, insee in enumerate(codes, 1):
-        m = _municipality(ctx, insee, neighbours_m=5000.0, linked=linked)
+        m = _municipality(ctx, insee, neighbours_m=5000.0, linked=linked, shared=not standalone)
         written.append(_write(render(m), root / "communes" / f"{insee}.html"))
         if i % 50 == 0:
             say(f"maps: {i}/{len(codes)} municipality pages")

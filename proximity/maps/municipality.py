@@ -15,7 +15,7 @@ import shapely
 from .._html import escape, format_value
 from ..errors import InputError
 from . import _prepare as P
-from ._elements import Panel, Points, PolygonLayer, SharedPolygons, inert
+from ._elements import JS, GeoJsonShapes, HeadTag, Panel, Pin, Points, PolygonLayer, Routes, SharedPolygons, Stylesheet, js
 from .overview import _check_tolerance, _linked, base_map, icon_label
 
 __all__ = ["municipality_map"]
@@ -315,30 +315,46 @@ def _view_bounds(ctx: P.Context, insee: str, commune: Any, isos: list[tuple[floa
     return corners.iloc[0].x, corners.iloc[0].y, corners.iloc[1].x, corners.iloc[1].y
 
 
-def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: set[str] | None) -> folium.Map:
+#: Relative paths of the shared assets, from a commune page (``communes/<insee>.html``).
+SHARED_SCRIPT = "../assets/communes.js"
+SHARED_CSS = "../assets/proximity.css"
+
+
+def _head(ctx: P.Context, m: folium.Map, near: list[str], *, shared: bool) -> None:
+    """``PROX_SHARED`` for the page: the shared script (and stylesheet), or the page's part of it inline."""
+    root = m.get_root()
+    if shared:
+        root.header.add_child(HeadTag(f'<script src="{SHARED_SCRIPT}"></script>'), name="proximity_shared")
+        root.header.add_child(HeadTag(f'<link rel="stylesheet" href="{SHARED_CSS}">'), name="proximity_css")
+    else:
+        data = P.shared_data(ctx, near)
+        root.header.add_child(HeadTag(f"<script>var PROX_SHARED = {js(data)};</script>"), name="proximity_shared")
+        root.header.add_child(Stylesheet(), name="proximity_css")
+
+
+def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: set[str] | None, shared: bool = False) -> folium.Map:
+    """The page of ``insee``; ``shared``: it loads the shared assets (``../assets/``) written by :func:`build_maps`."""
     row = ctx.munis.loc[insee]
     isos = sorted(ctx.isochrones.get(insee, []), key=lambda p: p[0])
     commune = ctx.polygons(0.0).loc[insee]
     minx, miny, maxx, maxy = _view_bounds(ctx, insee, commune, isos)
     # room for the scorecard (left), the layer control (top right) and the legend (bottom right)
-    m = base_map(ctx, [[miny, minx], [maxy, maxx]], padding_top_left=(350, 20), padding_bottom_right=(220, 20))
-
-    folium.GeoJson(
-        shapely.geometry.mapping(ctx.outline(100.0)),
-        style_function=lambda f: {"color": "#555", "weight": 1.5, "dashArray": "6 4", "opacity": 0.8},
-        interactive=False,
-        control=False,
-    ).add_to(m)
-
+    m = base_map(ctx, [[miny, minx], [maxy, maxx]], padding_top_left=(350, 20), padding_bottom_right=(220, 20), css=False)
     near = ctx.neighbours(insee, neighbours_m)
-    shared = SharedPolygons(
-        P.polygon_collection(ctx, near, ctx.polygons(30.0), link_prefix="" if linked is not None else None, linked=linked),
-        [escape(v.label) for v in P.VARIABLES],
+    _head(ctx, m, near, shared=shared)
+
+    GeoJsonShapes(JS("PROX_SHARED.outline"), {"color": "#555", "weight": 1.5, "dashArray": "6 4", "opacity": 0.8}).add_to(m)
+    polygons = SharedPolygons(
+        JS("PROX_SHARED.communes"),
+        JS("PROX_SHARED.labels"),
+        ids=near,
+        link_ids=[c for c in near if linked is not None and c in linked],
+        link_prefix="",
     )
-    shared.add_to(m)
+    polygons.add_to(m)
     # outlines only (the fill stays hoverable): colours would blend with the isochrones
     PolygonLayer(
-        shared, 0, ctx.classes["index"].colors, name=f"Municipalities nearby ({len(near)}): hover for scores", overlay=True,
+        polygons, 0, ctx.classes["index"].colors, name=f"Municipalities nearby ({len(near)}): hover for scores", overlay=True,
         fill_opacity=0.0, line_color="#707070", weight=1.0,
     ).add_to(m)
 
@@ -349,53 +365,43 @@ def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: se
             if geom.is_empty:
                 continue
             color = ISOCHRONE_COLORS[i]
-            folium.GeoJson(
-                shapely.geometry.mapping(geom),
-                style_function=lambda f, c=color: {"color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.22, "opacity": 0.7},
-                interactive=False,
-            ).add_to(group)
+            GeoJsonShapes(shapely.geometry.mapping(geom), {"color": color, "weight": 1, "fillColor": color, "fillOpacity": 0.22, "opacity": 0.7}).add_to(group)
         group.add_to(m)
 
-    folium.GeoJson(
-        shapely.geometry.mapping(commune),
-        style_function=lambda f: {"color": COMMUNE_COLOR, "weight": 3.5, "fill": False, "opacity": 0.95},
-        interactive=False,
-        control=False,
-    ).add_to(m)
+    GeoJsonShapes(shapely.geometry.mapping(commune), {"color": COMMUNE_COLOR, "weight": 3.5, "fill": False, "opacity": 0.95}).add_to(m)
 
     routes = ctx.routes.get(insee, [])
     if routes:
         rg = folium.FeatureGroup(name="Fastest routes to the nearest gateways")
+        items = []
         for r in routes:
-            color = P.ROUTE_COLORS[r["group"]]
             target = _target_label(r["group"])
-            text = f"To the nearest {target}, {r['name']}: {r['minutes']:.0f} min, {r['km']:.0f} km by car"
-            folium.PolyLine(r["latlon"], color=color, weight=4.5, opacity=0.85, tooltip=folium.Tooltip(inert(escape(text)))).add_to(rg)
             style = P.GATEWAY_STYLES.get(r["group"]) or P.SUPPORT_STYLES[r["group"]]
-            folium.Marker(
-                r["latlon"][-1],
-                icon=folium.Icon(icon=style[1], prefix="fa", color=style[2]),
-                tooltip=folium.Tooltip(
-                    f"{escape(LABEL_NAMES[r['group']])} {r['minutes']:.0f} min", permanent=True, class_name="prox-label",
-                    **LABEL_PLACES[r["group"]],
+            items.append({
+                "latlon": r["latlon"],
+                "color": P.ROUTE_COLORS[r["group"]],
+                "tip": escape(f"To the nearest {target}, {r['name']}: {r['minutes']:.0f} min, {r['km']:.0f} km by car"),
+                "icon": style[1],
+                "marker": style[2],
+                "label": f"{escape(LABEL_NAMES[r['group']])} {r['minutes']:.0f} min",
+                "direction": LABEL_PLACES[r["group"]]["direction"],
+                "offset": list(LABEL_PLACES[r["group"]]["offset"]),
+                "popup": (
+                    f'<table class="proximity-table"><caption>{escape(r["name"])}</caption>'
+                    f"<tr><th>Nearest {escape(target)}</th><td>{r['minutes']:.0f} min, {r['km']:.0f} km by car</td></tr>"
+                    f"<tr><th>From</th><td>population centre of {escape(row['name'])}</td></tr></table>"
                 ),
-                popup=folium.Popup(
-                    inert(
-                        f'<table class="proximity-table"><caption>{escape(r["name"])}</caption>'
-                        f"<tr><th>Nearest {escape(target)}</th><td>{r['minutes']:.0f} min, {r['km']:.0f} km by car</td></tr>"
-                        f"<tr><th>From</th><td>population centre of {escape(row['name'])}</td></tr></table>"
-                    )
-                ),
-            ).add_to(rg)
+            })
+        Routes(items).add_to(rg)
         rg.add_to(m)
 
     if ctx.centres is not None and insee in ctx.centres.index:
-        c = ctx.centres.to_crs("EPSG:4326").geometry.loc[insee]
-        folium.Marker(
-            [round(c.y, P.COORD_DECIMALS), round(c.x, P.COORD_DECIMALS)],
-            icon=folium.Icon(icon="house", prefix="fa", color="black"),
-            tooltip=folium.Tooltip(inert(escape(f"Population centre of {row['name']}: isochrones and routes start here"))),
-        ).add_to(m)
+        c = P.cached(ctx, "centres_4326", lambda: ctx.centres.to_crs("EPSG:4326"))
+        if insee not in c.index:  # centres added since (municipality_map on another commune)
+            c = ctx.cache["centres_4326"] = ctx.centres.to_crs("EPSG:4326")
+        pt = c.geometry.loc[insee]
+        Pin([round(pt.y, P.COORD_DECIMALS), round(pt.x, P.COORD_DECIMALS)], icon="house", color="black",
+            tooltip=escape(f"Population centre of {row['name']}: isochrones and routes start here")).add_to(m)
 
     by_commune = P.cached(ctx, "smes_by_commune", lambda: dict(list(ctx.smes.groupby(ctx.smes["commune"].astype("string")))) if "commune" in ctx.smes else {})
     smes = by_commune.get(insee, ctx.smes.iloc[:0])
@@ -415,20 +421,22 @@ def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: se
             tooltip_suffix=" (synthetic)" if ctx.synthetic else "",
         ).add_to(m)
 
-    rows, fields, styles = P.cached(ctx, "support_rows", lambda: P.support_rows(ctx.support))
+    rows, _, _ = P.cached(ctx, "support_rows", lambda: P.support_rows(ctx.support))
     if rows:
-        Points(rows, fields=fields, styles=styles, name=icon_label("graduation-cap", "#72b026", f"Support bodies ({len(rows)})"),
+        Points(JS("PROX_SHARED.support.rows"), fields=JS("PROX_SHARED.support.fields"), styles=JS("PROX_SHARED.support.styles"),
+               name=icon_label("graduation-cap", "#72b026", f"Support bodies ({len(rows)})"),
                cluster={"showCoverageOnHover": False, "maxClusterRadius": 40, "disableClusteringAtZoom": 16},
                cluster_color="#5a8f1f").add_to(m)
-    by_group, gfields = P.cached(ctx, "gateway_rows", lambda: P.gateway_rows(ctx.gateways))
-    grows = [r for rs in by_group.values() for r in rs]
-    if grows:
-        Points(grows, fields=gfields, styles=P.gateway_styles(), name=icon_label("plane", "#0067a3", f"All gateways ({len(grows)})"),
+    by_group, _ = P.cached(ctx, "gateway_rows", lambda: P.gateway_rows(ctx.gateways))
+    n_gateways = sum(len(rs) for rs in by_group.values())
+    if n_gateways:
+        Points(JS("PROX_SHARED.gateways.rows"), fields=JS("PROX_SHARED.gateways.fields"), styles=JS("PROX_SHARED.gateways.styles"),
+               name=icon_label("plane", "#0067a3", f"All gateways ({n_gateways})"),
                cluster={"showCoverageOnHover": False, "maxClusterRadius": 30}, show=False, cluster_color="#0067a3").add_to(m)
 
     Panel(scorecard_html(ctx, insee, links=linked is not None), position="topleft", css_class="prox-card").add_to(m)
     # bottom-right corner, stacked upwards: sources box, then the legend above it
-    Panel(P.sources_html(ctx.source_pairs, synthetic=ctx.synthetic), position="bottomright", css_class="prox-sources-box").add_to(m)
+    Panel(JS("PROX_SHARED.sources"), position="bottomright", css_class="prox-sources-box").add_to(m)
     Panel(legend_html([t for t, _ in isos], [r["group"] for r in routes], synthetic=ctx.synthetic), position="bottomright",
           css_class="prox-legend").add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)

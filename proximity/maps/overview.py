@@ -49,14 +49,17 @@ def base_map(
     *,
     padding_top_left: tuple[int, int] = (10, 10),
     padding_bottom_right: tuple[int, int] = (10, 10),
+    css: bool = True,
 ) -> folium.Map:
-    """A light basemap (tiles not in the layer control), the CSS, the attribution, fitted to
-    ``bounds`` with room for the panels (quarter zoom steps, so the fit is tight)."""
+    """A light basemap (tiles not in the layer control), the CSS (unless ``css=False``: the
+    caller links it), the attribution, fitted to ``bounds`` with room for the panels
+    (quarter zoom steps, so the fit is tight)."""
     bounds = [[round(float(v), P.COORD_DECIMALS) for v in corner] for corner in bounds]
     (s, w), (n, e) = bounds
     m = folium.Map(location=[round((s + n) / 2, P.COORD_DECIMALS), round((w + e) / 2, P.COORD_DECIMALS)], zoom_start=9, tiles=None, control_scale=True, zoomSnap=0.25, zoomDelta=0.5)
     folium.TileLayer(tiles=TILES, attr=TILES_ATTR, subdomains="abcd", max_zoom=19, control=False).add_to(m)
-    m.get_root().header.add_child(Stylesheet(), name="proximity_css")
+    if css:
+        m.get_root().header.add_child(Stylesheet(), name="proximity_css")
     Attribution(f"Data: {escape(ctx.short_attribution)} (see Sources)").add_to(m)
     m.fit_bounds(bounds, padding_top_left=padding_top_left, padding_bottom_right=padding_bottom_right)
     return m
@@ -223,8 +226,10 @@ def _overview(ctx: P.Context, *, simplify_m: float, linked: set[str] | None, ove
 
     geoms = ctx.polygons(simplify_m)
     shared = SharedPolygons(
-        P.polygon_collection(ctx, list(munis.index), geoms, link_prefix="communes/" if linked is not None else None, linked=linked),
+        P.polygon_collection(ctx, list(munis.index), geoms),
         [escape(v.label) for v in P.VARIABLES],
+        link_ids=[c for c in munis.index if linked is not None and c in linked],
+        link_prefix="communes/",
     )
     shared.add_to(m)
     for k, var in enumerate(P.VARIABLES):
