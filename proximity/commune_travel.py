@@ -242,7 +242,7 @@ def _polygons(mask: np.ndarray, transform: Any) -> Any:
     cols = np.flatnonzero(mask.any(axis=0))
     r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     sub = np.ascontiguousarray(mask[r0:r1, c0:c1])
-    rings = [g["coordinates"] for g, _ in shapes(sub.view(np.uint8), mask=sub, transform=transform * transform.translation(c0, r0))]
+    rings = [g["coordinates"] for g, _ in shapes(sub.view(np.uint8), mask=sub, transform=transform @ transform.translation(c0, r0))]
     # 4-connected regions of one mask are disjoint: a MultiPolygon of them is valid as it is
     # (parsed by GEOS from GeoJSON text: much faster than shapely.geometry.shape per ring)
     if len(rings) == 1:

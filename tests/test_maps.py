@@ -98,14 +98,21 @@ def read(path: Path) -> str:
 # --------------------------------------------------------------------------- the files
 def test_build_writes_the_expected_files_atomically(built):
     out, paths, messages = built
-    expected = [out / "overview.html"] + [out / "communes" / f"{c}.html" for c in (MONTPELLIER, FELINES, LIVINIERE)] + [out / "index.html"]
-    assert paths == expected
-    assert all(p.is_file() and p.stat().st_size > 10_000 for p in paths)
+    pages = [out / "communes" / f"{c}.html" for c in (MONTPELLIER, FELINES, LIVINIERE)]
+    shared = [out / "assets" / "communes.js", out / "assets" / "proximity.css"]
+    assert paths == [out / "overview.html", *shared, *pages, out / "index.html"]
+    assert all(p.is_file() and p.stat().st_size > 4_000 for p in paths)
     everything = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
-    assert everything == ["communes", "communes/34097.html", "communes/34141.html", "communes/34172.html", "index.html", "overview.html"]
-    assert messages[0] == "maps: overview" and messages[-1].startswith("maps: 5 files in ")
-    for p in paths:
+    assert everything == ["assets", "assets/communes.js", "assets/proximity.css", "communes", "communes/34097.html",
+                          "communes/34141.html", "communes/34172.html", "index.html", "overview.html"]
+    assert messages[0] == "maps: overview" and messages[-1].startswith("maps: 7 files in ")
+    for p in [out / "overview.html", *pages, out / "index.html"]:
         assert read(p).rstrip().endswith("</html>")
+    # every commune page loads the shared script and stylesheet, relative to itself
+    for p in pages:
+        assert '<script src="../assets/communes.js"></script>' in read(p)
+        assert '<link rel="stylesheet" href="../assets/proximity.css">' in read(p)
+    assert read(shared[0]).startswith("var PROX_SHARED = {")
 
 
 def test_a_failing_page_leaves_no_partial_file(hostile, tmp_path, monkeypatch):
@@ -123,7 +130,8 @@ def test_a_failing_page_leaves_no_partial_file(hostile, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="render failed"):
         build_maps(*hostile, out=tmp_path, communes=[MONTPELLIER, FELINES])
     left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
-    assert left == ["communes", "communes/34172.html", "overview.html"]  # no .part file, no half page
+    # no .part file, no half page
+    assert left == ["assets", "assets/communes.js", "assets/proximity.css", "communes", "communes/34172.html", "overview.html"]
 
 
 def test_sizes_are_under_the_limits(built):
@@ -164,10 +172,11 @@ def test_overview_has_every_attribution_and_the_notes(built):
 
 def test_every_page_has_the_sources_and_the_synthetic_label(built):
     out, _, _ = built
+    shared = read(out / "assets" / "communes.js")
     for insee in (MONTPELLIER, FELINES):
-        html = read(out / "communes" / f"{insee}.html")
-        assert escape(P.SYNTHETIC_NOTE) in html
+        html = read(out / "communes" / f"{insee}.html") + shared  # what the browser reads
         assert "Synthetic firm (not a real firm)" in html and " (synthetic)" in html
+        assert escape(P.SYNTHETIC_NOTE) in html
         assert escape(datasets.attributions("herault")[0]) in html
         assert 'href=\\"../overview.html\\"' in html and 'href=\\"../index.html\\"' in html
 
@@ -175,6 +184,11 @@ def test_every_page_has_the_sources_and_the_synthetic_label(built):
 def test_hostile_names_appear_only_escaped(built):
     _, paths, _ = built
     pages = {p.name: read(p) for p in paths}
+    shared = pages["communes.js"]
+    # the shared script is JSON: no "<" at all (so no </script> can close it when inlined)
+    assert "<" not in shared and "</script" not in shared.lower()
+    assert escape(COMMUNE_XSS) in shared and escape(IMG_XSS) in shared  # card, support body
+    assert escape(JINJA) in shared  # airport marker row, braces as character references
     for name, html in pages.items():
         for text in HOSTILE:
             assert text not in html, (name, text)
@@ -191,7 +205,7 @@ def test_hostile_names_appear_only_escaped(built):
     # Jinja syntax is neither evaluated nor left live: encoded in JSON, character references in folium's HTML
     montpellier = pages[f"{MONTPELLIER}.html"]
     assert "49jinja" not in montpellier and "{{" not in montpellier and "{%" not in montpellier
-    assert "&#123;&#123; 7*7 &#125;&#125;" in montpellier  # route tooltip and popup (folium)
+    assert "&#123;&#123; 7*7 &#125;&#125;" in montpellier  # route tooltip and popup
     assert escape(JINJA) in pages["overview.html"]  # airport marker (braces as character references)
 
 
@@ -205,7 +219,10 @@ def test_overview_map_layers_and_legends(herault, herault_scores):
     assert len(re.findall(r"proximity_polygon_layer_\w+\.addTo\(map_\w+\)", html)) == 1
     # no links to pages that were not written
     assert "communes/34172.html" not in html and "index.html" not in html
-    assert "communes/34172.html" in overview_map(herault, herault_scores, link_pages=[MONTPELLIER]).get_root().render()
+    assert '"ids":[],' in html
+    # the cards' links are added in the browser: prefix + INSEE code + ".html"
+    linked = overview_map(herault, herault_scores, link_pages=[MONTPELLIER]).get_root().render()
+    assert '{"ids":["34172"],"prefix":"communes/"}' in linked
 
 
 def test_classes_partition_the_municipalities(herault, herault_scores):

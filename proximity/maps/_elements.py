@@ -102,7 +102,9 @@ class DirectRender(MacroElement):
         for part, target in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
             macro = module.get(part)
             if macro is not None:
-                target.add_child(_Raw(macro(self, kwargs)), name=self.get_name())
+                # the templates' indentation is dropped (no JavaScript string spans lines)
+                text = "\n".join(filter(None, (line.strip() for line in str(macro(self, kwargs)).splitlines())))
+                target.add_child(_Raw(text), name=self.get_name())
         for element in self._children.values():
             element.render(**kwargs)
 

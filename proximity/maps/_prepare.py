@@ -25,6 +25,12 @@ from ..layers import on_network
 
 #: Decimal places kept in the pages' coordinates (1e-5 degree is about 1 m).
 COORD_DECIMALS = 5
+#: Decimal places of the isochrones and routes (1e-4 degree is about 10 m, well under
+#: their grid cell).
+TRAVEL_DECIMALS = 4
+#: Simplification of the isochrones drawn, as a share of their grid cell: at 0.8 the
+#: cells' staircase outline becomes straight lines, within a cell of the grid's border.
+ISO_SIMPLIFY_CELLS = 0.8
 
 NODATA = "#cfcfcf"
 
@@ -159,9 +165,9 @@ def fmt_int(value: Any) -> str:
     return format_value(int(value)) if value is not None and not pd.isna(value) else "n/a"
 
 
-def round_coords(geoms: np.ndarray) -> np.ndarray:
-    """Coordinates rounded to :data:`COORD_DECIMALS` (shapely arrays)."""
-    return shapely.transform(geoms, lambda xy: np.round(xy, COORD_DECIMALS))
+def round_coords(geoms: np.ndarray, decimals: int = COORD_DECIMALS) -> np.ndarray:
+    """Coordinates rounded to ``decimals`` (shapely arrays)."""
+    return shapely.transform(geoms, lambda xy: np.round(xy, decimals))
 
 
 def simplified(geoms: gpd.GeoSeries, *, tolerance_m: float, crs: str) -> gpd.GeoSeries:
@@ -684,14 +690,14 @@ def compute_travel(
                             cell_m=cell_m, tolerance_m=tolerance_m)
     centres = tr.centres.to_crs(ctx.territory.csr.crs)
     ctx.centres = centres if ctx.centres is None else pd.concat([ctx.centres[~ctx.centres.index.isin(centres.index)], centres])
-    geoms = round_coords(tr.isochrones.geometry.values)
+    geoms = round_coords(tr.isochrones.geometry.values, TRAVEL_DECIMALS)
     for insee in insees:
         ctx.isochrones[insee] = []
         ctx.routes[insee] = []
     for insee, mins, g in zip(tr.isochrones["insee"], tr.isochrones["minutes"], geoms, strict=True):
         ctx.isochrones[insee].append((float(mins), g))
     for rec, line in zip(tr.routes.itertuples(index=False), tr.routes.geometry.values, strict=True):
-        coords = np.round(shapely.get_coordinates(line), COORD_DECIMALS)
+        coords = np.round(shapely.get_coordinates(line), TRAVEL_DECIMALS)
         ctx.routes[rec.insee].append(
             {
                 "group": str(rec.group),

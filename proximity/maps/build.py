@@ -170,7 +170,7 @@ def build_maps(
     overlays = _raster_overlays(rasters or {}, territory.manifest.crs)
     written = [_write(render(_overview(ctx, simplify_m=100.0, linked=linked, overlays=overlays)), root / "overview.html")]
     if codes:
-        P.compute_travel(ctx, codes, minutes=mins, cell_m=cell, tolerance_m=25.0, progress=say)
+        P.compute_travel(ctx, codes, minutes=mins, cell_m=cell, tolerance_m=P.ISO_SIMPLIFY_CELLS * cell, progress=say)
     if codes and not standalone:
         (root / "assets").mkdir(exist_ok=True)
         written.append(_write(f"var PROX_SHARED = {js(P.shared_data(ctx))};\n", root / "assets" / "communes.js"))

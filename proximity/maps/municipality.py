@@ -128,7 +128,7 @@ def municipality_map(
     neighbours_m = _check_tolerance(neighbours_m)
     linked = _linked(link_pages, munis.index)
     ctx = P.prepare(territory, scores)
-    P.compute_travel(ctx, [code], minutes=mins, cell_m=cell, tolerance_m=25.0, progress=lambda msg: None)
+    P.compute_travel(ctx, [code], minutes=mins, cell_m=cell, tolerance_m=P.ISO_SIMPLIFY_CELLS * cell, progress=lambda msg: None)
     return _municipality(ctx, code, neighbours_m=neighbours_m, linked=linked)
 
 
