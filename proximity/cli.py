@@ -444,16 +444,47 @@ def groups_cmd(territory, out, sections, size_bands, exporter, communes, max_min
 @click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), help="Also build the HTML maps into this folder.")
 @smes_option
 @click.option("--support", "support_value", default=None, metavar="annuaire|FILE", help="Support bodies to add: 'annuaire' (the fetched directory) or your file.")
-def run_cmd(territory: str, out: str, n_smes: int | None, seed: int | None, max_minutes: float | None, profile: str | None, maps_dir: str | None, smes_value: str | None, support_value: str | None) -> None:
+@click.option("--standalone", is_flag=True, help="Map pages that need no other file (larger; e.g. to send one by e-mail).")
+def run_cmd(territory: str, out: str, n_smes: int | None, seed: int | None, max_minutes: float | None, profile: str | None, maps_dir: str | None,
+            smes_value: str | None, support_value: str | None, standalone: bool) -> None:
     """The main job on a territory: layers, network, travel-time tables, scores (and maps with --maps)."""
     from . import pipeline
 
     written = pipeline.run(
         territory, out=out, n_smes=n_smes, seed=seed, max_minutes=max_minutes, profile=profile, maps_dir=maps_dir, progress=_say,
-        smes=smes_value, support=support_value,
+        smes=smes_value, support=support_value, standalone=standalone,
     )
     for p in written:
         click.echo(str(p))
+
+
+@main.command("maps")
+@territory_option
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Maps folder.")
+@click.option("--standalone", is_flag=True, help="Pages that need no other file (larger; e.g. to send one by e-mail).")
+@click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Study/profile TOML (default: the shipped one).")
+@smes_option
+@click.option("--support", "support_value", default=None, metavar="annuaire|FILE", help="Support bodies to add: 'annuaire' (the fetched directory) or your file.")
+@click.option("--n-smes", type=int, default=None, help="Synthetic SMEs to generate (default: the profile's [smes] n, 6000).")
+@click.option("--seed", type=int, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34).")
+def maps_cmd(territory: str, out: str, standalone: bool, profile: str | None, smes_value: str | None, support_value: str | None,
+             n_smes: int | None, seed: int | None) -> None:
+    """The whole map set of a territory: overview, one page per municipality, index, export groups.
+
+    The maps of the main job (``run --maps``): the stages run as there, their tables are
+    written to a temporary folder and dropped.
+    """
+    import tempfile
+
+    from . import _io, pipeline
+
+    maps_dir = _io.check_out_dir(out)
+    with tempfile.TemporaryDirectory(prefix="proximity-maps-") as tmp:
+        written = pipeline.run(territory, out=Path(tmp) / "out", n_smes=n_smes, seed=seed, profile=profile, maps_dir=maps_dir,
+                               progress=_say, smes=smes_value, support=support_value, standalone=standalone)
+    for p in written:
+        if p.is_relative_to(maps_dir):
+            click.echo(str(p))
 
 
 if __name__ == "__main__":  # pragma: no cover

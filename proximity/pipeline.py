@@ -107,6 +107,7 @@ def run(
     progress: Callable[[str], None] | None = None,
     smes: str | Path | pd.DataFrame | None = None,
     support: str | Path | gpd.GeoDataFrame | None = None,
+    standalone: bool = False,
 ) -> list[Path]:
     """The main job: data, layers, network, travel-time tables, scores (and maps).
 
@@ -117,6 +118,7 @@ def run(
     override. ``smes`` is ``None`` (synthetic firms), ``"sirene"`` (the register fetched by
     ``proximity data fetch smes``) or a SIRENE file; ``support`` is ``None``,
     ``"annuaire"`` (the fetched directory, merged without duplicates) or a file of bodies.
+    ``standalone`` makes every map page self-contained (see :func:`proximity.maps.build_maps`).
     """
     say = progress or (lambda msg: None)
     study = config.load_study(profile)
@@ -166,6 +168,6 @@ def run(
             ("airport", "Minutes to the nearest airport (200 m raster)"),
             ("tgv_station", "Minutes to the nearest TGV station (200 m raster)"),
         )}
-        written += maps.build_maps(ter, res, out=maps_dir, progress=say, rasters=rasters)
+        written += maps.build_maps(ter, res, out=maps_dir, progress=say, rasters=rasters, standalone=standalone)
         written.append(maps.save_map(maps.groups_map(ter, groups_plan), Path(maps_dir) / "export_groups.html"))
     return written

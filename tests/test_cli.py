@@ -180,3 +180,53 @@ def test_load_layer_and_write_layer_dispatch(tmp_path):
 def test_layers_export_bad_extension_fails_before_loading(runner, tmp_path):
     r = runner.invoke(main, ["layers", "export", "smes", "--out", str(tmp_path / "smes.xlsx")])
     assert r.exit_code == 1 and "unsupported extension '.xlsx'" in r.stderr and not (tmp_path / "smes.xlsx").exists()
+
+
+def test_run_and_maps_accept_user_data(runner):
+    for cmd in ("run", "maps"):
+        r = runner.invoke(main, [cmd, "--help"])
+        assert r.exit_code == 0
+        for option in ("--smes", "--support", "--profile", "--standalone"):
+            assert option in r.output, (cmd, option)
+
+
+def test_maps_command_builds_the_map_set_from_user_data(runner, herault, tmp_path):
+    """``proximity maps`` with the user's SMEs and support body: they reach the scores and every map."""
+    import geopandas as gpd
+
+    from proximity._html import escape
+
+    sample = herault.smes[herault.smes["naf_section"].isin(["C", "J", "M"])].iloc[::6].to_crs("EPSG:4326")
+    sirene = gpd.pd.DataFrame({
+        "siret": [f"{90000000000000 + i:014d}" for i in range(len(sample))],
+        "etatAdministratifEtablissement": "A",
+        "activitePrincipaleEtablissement": sample["naf"].to_numpy(),
+        "trancheEffectifsEtablissement": "11",
+        "codeCommuneEtablissement": sample["commune"].to_numpy(),
+        "denominationUsuelleEtablissement": [f"Atelier <b>{i}</b>" for i in range(len(sample))],
+        "longitude": sample.geometry.x.round(6).to_numpy(),
+        "latitude": sample.geometry.y.round(6).to_numpy(),
+    })
+    smes_csv = tmp_path / "sirene.csv"
+    sirene.to_csv(smes_csv, index=False)
+    support_csv = tmp_path / "support.csv"
+    support_csv.write_text("id,name,category,lat,lon\nclub,Club export <i>Béziers</i>,foreign_trade_service,43.3442,3.2158\n",
+                           encoding="utf-8")
+    out = tmp_path / "maps"
+    r = runner.invoke(main, ["maps", "--out", str(out), "--smes", str(smes_csv), "--support", str(support_csv)])
+    assert r.exit_code == 0, r.output + r.stderr
+    listed = r.stdout.split()
+    assert all(p.startswith(str(out)) for p in listed)  # only the maps: the tables went to a temporary folder
+    assert sorted(p.name for p in out.iterdir()) == ["assets", "communes", "export_groups.html", "index.html", "overview.html"]
+    assert len(list((out / "communes").glob("*.html"))) == 341
+    shared = (out / "assets" / "communes.js").read_text(encoding="utf-8")
+    assert escape("Club export <i>Béziers</i>") in shared  # the user's support body, escaped
+    assert "<i>" not in shared and "SYNTHETIC" not in shared
+    # the user's firms are on the page of their municipality, and they are what the scores counted
+    commune = sample["commune"].value_counts().index[0]
+    n = int((sample["commune"] == commune).sum())
+    page = (out / "communes" / f"{commune}.html").read_text(encoding="utf-8")
+    assert escape("Atelier <b>") in page and "SYNTHETIC" not in page
+    assert f"SMEs ({n})" in page
+    overview = (out / "overview.html").read_text(encoding="utf-8")
+    assert f"{n} SMEs in the municipality" in overview and "(synthetic)" not in overview

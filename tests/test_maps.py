@@ -432,3 +432,30 @@ def test_marker_rows_of_user_layers_with_missing_values(herault):
     flat = [r for rs in by_group.values() for r in rs]
     assert [r[6] for r in flat] == ["yes", "yes", "no"]
     assert {r[2] for r in flat} <= set(P.gateway_styles())
+
+
+def test_standalone_pages_need_no_other_file(hostile, tmp_path):
+    t, s = hostile
+    paths = build_maps(t, s, out=tmp_path, communes=[FELINES, LIVINIERE], standalone=True, cell_m=500.0)
+    assert not (tmp_path / "assets").exists()
+    assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
+        "overview.html", f"communes/{FELINES}.html", f"communes/{LIVINIERE}.html", "index.html"]
+    ctx = P.prepare(t, s)
+    for insee in (FELINES, LIVINIERE):
+        html = read(tmp_path / "communes" / f"{insee}.html")
+        assert "../assets/" not in html
+        start = html.index("<script>var PROX_SHARED = ")
+        inline = html[start + len("<script>"):html.index("</script>", start)]
+        assert "<" not in inline  # JSON with "<" escaped: nothing can close the script early
+        # only what the page shows: its neighbours' polygons, with their scores and cards
+        ids = re.findall(r'"type":"Feature","id":"(\d+)"', inline)
+        assert ids == ctx.neighbours(insee, 5000.0) and insee in ids
+        for text in HOSTILE:
+            assert text not in html
+        assert escape(P.SYNTHETIC_NOTE) in inline and escape(IMG_XSS) in inline
+    assert escape(COMMUNE_XSS) in read(tmp_path / "communes" / f"{LIVINIERE}.html")
+    # a page alone is larger than one sharing the assets, and still small
+    size = (tmp_path / "communes" / f"{FELINES}.html").stat().st_size
+    assert 100_000 < size < 1.5 * MB
+    with pytest.raises(InputError, match="standalone must be True or False"):
+        build_maps(t, s, out=tmp_path, communes=[FELINES], standalone="yes")

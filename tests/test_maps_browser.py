@@ -329,3 +329,36 @@ def test_index_search_sort_and_links(open_map, map_set, herault_scores):
     page.wait_for_url("**/overview.html")
     page.locator("path.prox-m").first.wait_for()
     m.assert_clean()
+
+
+# --------------------------------------------------------------------------- file:// and standalone pages
+def test_pages_work_from_file_urls(open_map, map_set, herault_scores):
+    """Opened from disk (file://), a commune page reads the shared script beside it."""
+    m = open_map(map_set / "communes" / f"{LIVINIERE}.html", root=map_set, viewport_px=VIEWPORT, file_url=True)
+    m.assert_clean()
+    page = m.page
+    assert page.url.startswith("file://")
+    assert page.locator(".prox-card h1").inner_text() == COMMUNE_XSS  # the hostile name, as text
+    assert page.locator(f"path.prox-m-{LIVINIERE}").count() == 1
+    tip = hover(m, FELINES, "Félines-Minervois")
+    assert "Milieu index" in tip
+    assert "Sources" in page.locator(".prox-sources-box").inner_text()
+    screenshot(m, "maps_commune_liviniere_file_url")
+    assert m.xss_sentinel() == 0
+
+
+def test_standalone_page_alone_from_file_url(open_map, herault, herault_scores, tmp_path):
+    """A standalone page copied alone into an empty folder works from file://."""
+    build_maps(*hostile_copies(herault, herault_scores), out=tmp_path / "set", communes=[LIVINIERE], cell_m=500.0, standalone=True)
+    alone = tmp_path / "mail" / f"{LIVINIERE}.html"
+    alone.parent.mkdir()
+    alone.write_bytes((tmp_path / "set" / "communes" / f"{LIVINIERE}.html").read_bytes())
+    m = open_map(alone, viewport_px=VIEWPORT, file_url=True)
+    m.assert_clean()
+    page = m.page
+    assert page.locator(".prox-card h1").inner_text() == COMMUNE_XSS
+    assert page.locator(f"path.prox-m-{FELINES}").count() == 1  # a neighbour, from the inline data
+    assert page.locator(".leaflet-tooltip.prox-label").count() == 5  # the five routes' labels
+    assert "Sources" in page.locator(".prox-sources-box").inner_text()
+    assert m.xss_sentinel() == 0
+    screenshot(m, "maps_commune_liviniere_standalone")

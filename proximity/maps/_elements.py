@@ -566,3 +566,32 @@ class Pin(DirectRender):
         self.icon_js = js(icon)
         self.color_js = js(color)
         self.tip_js = js(tooltip)
+
+
+class Features(DirectRender):
+    """GeoJSON features drawn with their own style, tooltip and popup, in one layer.
+
+    Each feature's properties: ``s`` (Leaflet path options; points become circle markers
+    with them, ``radius`` included), ``t`` (tooltip) and optionally ``p`` (popup), both
+    escaped HTML. Added to the parent (a map or a feature group).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.geoJson({{ this.data_js }}, {
+            style: function (f) { return f.properties.s; },
+            pointToLayer: function (f, latlng) { return L.circleMarker(latlng, f.properties.s); },
+            onEachFeature: function (f, layer) {
+                layer.bindTooltip(f.properties.t, {sticky: true});
+                if (f.properties.p) { layer.bindPopup(f.properties.p, {maxWidth: 300}); }
+            }
+        }).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, features: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self._name = "ProximityFeatures"
+        self.data_js = js({"type": "FeatureCollection", "features": features})

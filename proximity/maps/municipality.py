@@ -407,14 +407,13 @@ def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: se
     smes = by_commune.get(insee, ctx.smes.iloc[:0])
     if len(smes):
         styles = {k: {"radius": 4, "color": "#ffffff", "weight": 1, "fillColor": c, "fillOpacity": 0.9} for k, c in SME_COLORS.items()}
-        synth = "synthetic " if ctx.synthetic else ""
         Points(
             sme_rows(smes, synthetic=ctx.synthetic),
             fields=["Name", "Activity", "Size", "Exporter", "Data"],
             styles=styles,
             kind="circle",
             name=f'<span class="prox-ico"><span class="prox-dot" style="background:{SME_COLORS["sme"]}"></span></span>'
-            f"SMEs, {synth.upper()}({len(smes)})",
+            f"SMEs{', SYNTHETIC' if ctx.synthetic else ''} ({len(smes)})",
             cluster=SME_CLUSTER if len(smes) > SME_CLUSTER_ABOVE else None,
             cluster_color=SME_COLORS["sme"],
             caption="Synthetic firm (not a real firm)" if ctx.synthetic else "",

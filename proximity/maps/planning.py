@@ -15,7 +15,7 @@ import geopandas as gpd
 from .._html import escape, html_table
 from ..errors import InputError
 from . import _prepare as P
-from ._elements import Attribution, Panel, Stylesheet
+from ._elements import Attribution, Features, Panel, Stylesheet
 from .overview import TILES, TILES_ATTR
 
 __all__ = ["siting_map", "groups_map"]
@@ -129,8 +129,18 @@ def siting_map(territory: Any, plan: Any) -> folium.Map:
     return m
 
 
+def _feature(kind: str, coords: list, style: dict[str, Any], tip: str, popup: str = "") -> dict[str, Any]:
+    props: dict[str, Any] = {"s": style, "t": tip}
+    if popup:
+        props["p"] = popup
+    return {"type": "Feature", "geometry": {"type": kind, "coordinates": coords}, "properties": props}
+
+
 def groups_map(territory: Any, plan: Any) -> folium.Map:
     """Export groups: members coloured by group and the executive's closed tour of each group.
+
+    Tours and members are one GeoJSON layer (unplaced SMEs another), styled per feature,
+    so a plan of hundreds of groups stays a small page.
 
     Parameters
     ----------
@@ -142,29 +152,34 @@ def groups_map(territory: Any, plan: Any) -> folium.Map:
         raise InputError("the plan has no selected SMEs to map")
     m = _base(territory, _bounds(sel))
     palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4"]
-    fg = folium.FeatureGroup(name=f"Export groups ({len(res.groups)}) and tours", show=True)
     label = " (synthetic)" if territory.synthetic_smes else ""
+    xy = sel.geometry.to_crs("EPSG:4326")
+    lonlat = {s: [round(p.x, _ROUND), round(p.y, _ROUND)] for s, p in xy.items()}
+    # one GeoJSON layer: tours (lines) and members (circle markers), each with its style and texts
+    features: list[dict[str, Any]] = []
     for k, (gid, row) in enumerate(res.groups.iterrows()):
         colour = palette[k % len(palette)]
         members = res.members_of(gid)
         stops = members if row["base_id"] in members else [row["base_id"], *members]
-        pts = [(round(sel.geometry[s].y, _ROUND), round(sel.geometry[s].x, _ROUND)) for s in stops]
-        folium.PolyLine(pts + pts[:1], color=colour, weight=2, opacity=0.8,
-                        tooltip=escape(f"Group {gid}: {row['n']} members, tour {row['tour_minutes']:.0f} min")).add_to(fg)
+        ring = [lonlat[s] for s in stops]
+        features.append(_feature("LineString", ring + ring[:1], {"color": colour, "weight": 2, "opacity": 0.8},
+                                 escape(f"Group {gid}: {row['n']} members, tour {row['tour_minutes']:.0f} min")))
         for s in stops:
             r = sel.loc[s]
+            base = s == row["base_id"]
             info = {"Firm": f"{r.get('name', s)}{label}", "Group": gid, "NAF": r.get("naf"), "Commune": r.get("commune"),
-                    "Executive base": "yes" if s == row["base_id"] else "no", "Tour minutes": row["tour_minutes"]}
-            folium.CircleMarker([round(r.geometry.y, _ROUND), round(r.geometry.x, _ROUND)], radius=5 if s == row["base_id"] else 3.5,
-                                color="#222" if s == row["base_id"] else None, weight=1, fill=True, fill_color=colour, fill_opacity=0.95,
-                                tooltip=escape(f"{r.get('name', s)}{label} — group {gid}"), popup=folium.Popup(html_table(info), max_width=300)).add_to(fg)
+                    "Executive base": "yes" if base else "no", "Tour minutes": row["tour_minutes"]}
+            style = {"radius": 5 if base else 3.5, "weight": 1, "fill": True, "fillColor": colour, "fillOpacity": 0.95,
+                     "stroke": base, "color": "#222"}
+            features.append(_feature("Point", lonlat[s], style, escape(f"{r.get('name', s)}{label} — group {gid}"), html_table(info)))
+    fg = folium.FeatureGroup(name=f"Export groups ({len(res.groups)}) and tours", show=True)
+    Features(features).add_to(fg)
     fg.add_to(m)
     if len(res.unplaced):
         g = folium.FeatureGroup(name=f"SMEs not placed ({len(res.unplaced)})", show=True)
-        for s, row in res.unplaced.iterrows():
-            r = sel.loc[s]
-            folium.CircleMarker([round(r.geometry.y, _ROUND), round(r.geometry.x, _ROUND)], radius=3, color="#999", weight=1, fill=True,
-                                fill_color="#fff", fill_opacity=1, tooltip=escape(f"{r.get('name', s)}{label}: {row['reason']}")).add_to(g)
+        style = {"radius": 3, "color": "#999", "weight": 1, "fill": True, "fillColor": "#fff", "fillOpacity": 1}
+        Features([_feature("Point", lonlat[s], style, escape(f"{sel.loc[s].get('name', s)}{label}: {row['reason']}"))
+                  for s, row in res.unplaced.iterrows()]).add_to(g)
         g.add_to(m)
     notes = [f"{len(res.groups)} groups of 3–5 SMEs sharing one export executive; {res.n_placed} placed, {len(res.unplaced)} not; "
              f"total tour {res.tour_minutes:.0f} min ({res.status}, gap {res.gap:.1%})."]
