@@ -38,6 +38,7 @@ __all__ = [
     "Attribution",
     "DirectRender",
     "GeoJsonShapes",
+    "Group",
     "HeadTag",
     "LegendSwitch",
     "Panel",
@@ -95,6 +96,14 @@ class DirectRender(MacroElement):
     Same as :meth:`branca.element.MacroElement.render` with :class:`_Raw` in place of
     ``Element``: faster on large data, and data text cannot act as Jinja code.
     """
+
+    def get_name(self) -> str:
+        """The element's JavaScript name (computed once: templates ask for it many times)."""
+        key = (self._name, self._id)
+        cached = self.__dict__.get("_direct_name")
+        if cached is None or cached[0] != key:
+            cached = self._direct_name = (key, super().get_name())
+        return cached[1]
 
     def render(self, **kwargs: Any) -> None:
         figure = self.get_root()
@@ -291,7 +300,33 @@ class SharedPolygons(DirectRender):
         self.links_js = js({"ids": [str(i) for i in link_ids], "prefix": link_prefix})
 
 
-class PolygonLayer(Layer, DirectRender):
+class DirectLayer(Layer, DirectRender):
+    """A folium Layer (listed by the LayerControl) rendered as :class:`DirectRender`, its
+    ``addTo`` (when shown) written directly rather than through a compiled template."""
+
+    def render(self, **kwargs: Any) -> None:
+        DirectRender.render(self, **kwargs)
+        if self.show:
+            self.get_root().script.add_child(_Raw(f"{self.get_name()}.addTo({self._parent.get_name()});"), name=self.get_name() + "_add")
+
+
+class Group(DirectLayer):
+    """A Leaflet feature group in the LayerControl, for elements drawn into it (``name`` is escaped HTML)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.featureGroup();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, name: str, *, show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "ProximityGroup"
+
+
+class PolygonLayer(DirectLayer):
     """One view of :class:`SharedPolygons`: coloured by the classes of variable ``k``.
 
     A base layer (``overlay=False``) appears as a radio button in the LayerControl.
@@ -380,7 +415,7 @@ class LegendSwitch(DirectRender):
         self.position = position
 
 
-class Points(JSCSSMixin, Layer, DirectRender):
+class Points(JSCSSMixin, DirectLayer):
     """Many points as awesome markers or circle markers, optionally clustered, from one JSON array.
 
     Parameters

@@ -15,7 +15,7 @@ import shapely
 from .._html import escape, format_value
 from ..errors import InputError
 from . import _prepare as P
-from ._elements import JS, GeoJsonShapes, HeadTag, Panel, Pin, Points, PolygonLayer, Routes, SharedPolygons, Stylesheet, js
+from ._elements import JS, GeoJsonShapes, Group, HeadTag, Panel, Pin, Points, PolygonLayer, Routes, SharedPolygons, Stylesheet, js
 from .overview import _check_tolerance, _linked, base_map, icon_label
 
 __all__ = ["municipality_map"]
@@ -270,27 +270,52 @@ def legend_html(minutes: Sequence[float], groups: Sequence[str], *, synthetic: b
     return "".join(rows)
 
 
+def _texts(values: pd.Series | None, n: int) -> np.ndarray:
+    """Text of each value ('' for missing), as an object array."""
+    if values is None:
+        return np.full(n, "", dtype=object)
+    return values.astype("string").fillna("").astype(object).to_numpy()
+
+
 def sme_rows(smes: pd.DataFrame, *, synthetic: bool) -> list[list[Any]]:
+    """Marker rows of SMEs (escaped texts), column by column."""
+    n = len(smes)
+    if not n:
+        return []
+    name = _texts(smes.get("name"), n)
+    naf = _texts(smes.get("naf"), n)
+    section = _texts(smes.get("naf_section"), n)
+    size = _texts(smes.get("size_label"), n)
+    ids = smes.index.astype(str).to_numpy()
+    exp = smes["exporter"].astype("boolean").fillna(False).to_numpy(bool) if "exporter" in smes else np.zeros(n, bool)
+    syn = smes["synthetic"].astype("boolean").fillna(synthetic).to_numpy(bool) if "synthetic" in smes else np.full(n, synthetic)
+    lat = np.round(smes.geometry.y.to_numpy(), P.COORD_DECIMALS)
+    lon = np.round(smes.geometry.x.to_numpy(), P.COORD_DECIMALS)
     rows = []
-    for sid, r in smes.iterrows():
-        pt = r.geometry
-        naf = P._text(r.get("naf"))
-        section = P._text(r.get("naf_section"))
-        activity = f"NAF {naf}" + (f" (section {section})" if section else "") if naf else ""
-        is_exp = P.flag(r.get("exporter"), False)
-        rows.append(
-            [
-                round(pt.y, P.COORD_DECIMALS),
-                round(pt.x, P.COORD_DECIMALS),
-                "exporter" if is_exp else "sme",
-                escape(P._text(r.get("name")) or sid),
-                escape(activity),
-                escape(P._text(r.get("size_label"))),
-                "yes" if is_exp else "no",
-                "SYNTHETIC — not a real firm" if P.flag(r.get("synthetic"), synthetic) else "",
-            ]
-        )
+    for i in range(n):
+        activity = (f"NAF {naf[i]}" + (f" (section {section[i]})" if section[i] else "")) if naf[i] else ""
+        rows.append([
+            float(lat[i]),
+            float(lon[i]),
+            "exporter" if exp[i] else "sme",
+            escape(name[i] or ids[i]),
+            escape(activity),
+            escape(size[i]),
+            "yes" if exp[i] else "no",
+            "SYNTHETIC — not a real firm" if syn[i] else "",
+        ])
     return rows
+
+
+def _sme_rows_by_commune(ctx: P.Context) -> dict[str, list[list[Any]]]:
+    """Marker rows of every SME, by commune (computed once for the map set)."""
+    if "commune" not in ctx.smes:
+        return {}
+    rows = sme_rows(ctx.smes, synthetic=ctx.synthetic)
+    out: dict[str, list[list[Any]]] = {}
+    for commune, row in zip(ctx.smes["commune"].astype("string").fillna("").to_numpy(), rows, strict=True):
+        out.setdefault(str(commune), []).append(row)
+    return out
 
 
 #: Smallest extent of a commune page's first view (metres), around the population centre.
@@ -359,7 +384,7 @@ def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: se
     ).add_to(m)
 
     if isos:
-        group = folium.FeatureGroup(name="Reachable by car in " + " / ".join(f"{t:g}" for t, _ in isos) + " min")
+        group = Group(name="Reachable by car in " + " / ".join(f"{t:g}" for t, _ in isos) + " min")
         for i in reversed(range(len(isos))):
             geom = isos[i][1]
             if geom.is_empty:
@@ -372,7 +397,7 @@ def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: se
 
     routes = ctx.routes.get(insee, [])
     if routes:
-        rg = folium.FeatureGroup(name="Fastest routes to the nearest gateways")
+        rg = Group(name="Fastest routes to the nearest gateways")
         items = []
         for r in routes:
             target = _target_label(r["group"])
@@ -403,12 +428,11 @@ def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: se
         Pin([round(pt.y, P.COORD_DECIMALS), round(pt.x, P.COORD_DECIMALS)], icon="house", color="black",
             tooltip=escape(f"Population centre of {row['name']}: isochrones and routes start here")).add_to(m)
 
-    by_commune = P.cached(ctx, "smes_by_commune", lambda: dict(list(ctx.smes.groupby(ctx.smes["commune"].astype("string")))) if "commune" in ctx.smes else {})
-    smes = by_commune.get(insee, ctx.smes.iloc[:0])
+    smes = P.cached(ctx, "sme_rows", lambda: _sme_rows_by_commune(ctx)).get(insee, [])
     if len(smes):
         styles = {k: {"radius": 4, "color": "#ffffff", "weight": 1, "fillColor": c, "fillOpacity": 0.9} for k, c in SME_COLORS.items()}
         Points(
-            sme_rows(smes, synthetic=ctx.synthetic),
+            smes,
             fields=["Name", "Activity", "Size", "Exporter", "Data"],
             styles=styles,
             kind="circle",

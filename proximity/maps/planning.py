@@ -15,8 +15,8 @@ import geopandas as gpd
 from .._html import escape, html_table
 from ..errors import InputError
 from . import _prepare as P
-from ._elements import Attribution, Features, Panel, Stylesheet
-from .overview import TILES, TILES_ATTR
+from ._elements import Attribution, Features, Group, Panel, Stylesheet
+from .overview import TILES_ATTR, tile_provider
 
 __all__ = ["siting_map", "groups_map"]
 
@@ -26,7 +26,7 @@ _ROUND = P.COORD_DECIMALS
 def _base(territory: Any, bounds: list[list[float]]) -> folium.Map:
     (s, w), (n, e) = bounds
     m = folium.Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=9, tiles=None, control_scale=True, zoomSnap=0.25)
-    folium.TileLayer(tiles=TILES, attr=TILES_ATTR, subdomains="abcd", max_zoom=19, control=False).add_to(m)
+    folium.TileLayer(tiles=tile_provider(), attr=TILES_ATTR, subdomains="abcd", max_zoom=19, control=False).add_to(m)
     m.get_root().header.add_child(Stylesheet(), name="proximity_css")
     _lines, pairs, short = P.source_texts(territory.name)
     firms = P.smes_source(territory)
@@ -172,11 +172,11 @@ def groups_map(territory: Any, plan: Any) -> folium.Map:
             style = {"radius": 5 if base else 3.5, "weight": 1, "fill": True, "fillColor": colour, "fillOpacity": 0.95,
                      "stroke": base, "color": "#222"}
             features.append(_feature("Point", lonlat[s], style, escape(f"{r.get('name', s)}{label} — group {gid}"), html_table(info)))
-    fg = folium.FeatureGroup(name=f"Export groups ({len(res.groups)}) and tours", show=True)
+    fg = Group(name=f"Export groups ({len(res.groups)}) and tours", show=True)
     Features(features).add_to(fg)
     fg.add_to(m)
     if len(res.unplaced):
-        g = folium.FeatureGroup(name=f"SMEs not placed ({len(res.unplaced)})", show=True)
+        g = Group(name=f"SMEs not placed ({len(res.unplaced)})", show=True)
         style = {"radius": 3, "color": "#999", "weight": 1, "fill": True, "fillColor": "#fff", "fillOpacity": 1}
         Features([_feature("Point", lonlat[s], style, escape(f"{sel.loc[s].get('name', s)}{label}: {row['reason']}"))
                   for s, row in res.unplaced.iterrows()]).add_to(g)
