@@ -22,6 +22,7 @@ The last line printed is one JSON object with the figures.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import resource
@@ -83,13 +84,13 @@ def main(argv: list[str] | None = None) -> dict:
     if not any(network.default_cache_dir().glob(f"network-{args.territory}*")):
         print("note: no cached network found; its build is timed as part of the load", file=sys.stderr)
 
-    marks: list[tuple[float, str]] = []
+    marks: list[tuple[float, float, str]] = []
     cpu0 = time.process_time()
     start = time.perf_counter()
 
     def progress(message: str) -> None:
         now = time.perf_counter()
-        marks.append((now, message))
+        marks.append((now, time.process_time(), message))
         print(f"{now - start:7.1f} s  {message}", flush=True)
 
     if args.profile_to:
@@ -105,19 +106,22 @@ def main(argv: list[str] | None = None) -> dict:
         prof.dump_stats(args.profile_to)
 
     stages: dict[str, float] = {}
-    bounds = [(start, "set-up")] + marks + [(end, "end")]
-    for (t0, msg), (t1, _) in zip(bounds[:-1], bounds[1:]):
+    stages_cpu: dict[str, float] = {}
+    bounds = [(start, cpu0, "set-up"), *marks, (end, cpu0 + cpu_s, "end")]
+    for (t0, c0, msg), (t1, c1, _) in itertools.pairwise(bounds):
         key = _stage(msg)
         stages[key] = stages.get(key, 0.0) + (t1 - t0)
+        stages_cpu[key] = stages_cpu.get(key, 0.0) + (c1 - c0)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     total = end - start
     maps_total = sum(v for k, v in stages.items() if k.startswith("maps"))
 
     print()
-    print(f"{'stage':45s} {'seconds':>8s}")
+    maps_cpu = sum(v for k, v in stages_cpu.items() if k.startswith("maps"))
+    print(f"{'stage':45s} {'wall s':>8s} {'CPU s':>8s}")
     for key, sec in stages.items():
-        print(f"{key:45s} {sec:8.1f}")
-    print(f"{'total':45s} {total:8.1f}   (maps {maps_total:.1f} s; CPU time of the process {cpu_s:.1f} s)")
+        print(f"{key[:45]:45s} {sec:8.1f} {stages_cpu[key]:8.1f}")
+    print(f"{'total':45s} {total:8.1f} {cpu_s:8.1f}   (maps: {maps_total:.1f} s wall, {maps_cpu:.1f} s CPU)")
     print(f"peak memory (max RSS): {peak_mb:.0f} MB")
     sizes = _size(maps_dir) if maps_dir is not None and maps_dir.exists() else None
     if sizes:
@@ -130,7 +134,9 @@ def main(argv: list[str] | None = None) -> dict:
         "total_s": round(total, 2),
         "maps_s": round(maps_total, 2),
         "cpu_s": round(cpu_s, 2),
+        "maps_cpu_s": round(maps_cpu, 2),
         "stages_s": {k: round(v, 2) for k, v in stages.items()},
+        "stages_cpu_s": {k: round(v, 2) for k, v in stages_cpu.items()},
         "peak_rss_mb": round(peak_mb, 1),
         "maps": sizes,
     }

@@ -43,7 +43,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
@@ -164,7 +163,7 @@ def population_centres(
         placement = sub.get("placement", pd.Series("node", index=sub.index)).astype(str).to_numpy()
         frame["placement"] = placement
         best = frame.loc[frame.groupby("insee")["d"].idxmin()]
-        rows = {r.insee: (r.x, r.y, r.placement) for r in best.itertuples()}
+        rows = {str(i): (float(x), float(y), str(pl)) for i, x, y, pl in zip(best["insee"], best["x"], best["y"], best["placement"], strict=True)}
     polys = municipalities.geometry.to_crs(crs)
     geoms, places = [], []
     for code in codes:
@@ -203,8 +202,8 @@ class _Grid:
         self.c = cell_m
         self.x0 = math.floor((x.min() - cap_m) / cell_m) * cell_m + cell_m / 2
         self.y0 = math.floor((y.min() - cap_m) / cell_m) * cell_m + cell_m / 2
-        self.nx = int(math.ceil((x.max() + cap_m - self.x0) / cell_m)) + 1
-        self.ny = int(math.ceil((y.max() + cap_m - self.y0) / cell_m)) + 1
+        self.nx = math.ceil((x.max() + cap_m - self.x0) / cell_m) + 1
+        self.ny = math.ceil((y.max() + cap_m - self.y0) / cell_m) + 1
         self.n_nodes = len(x)
         self.tree = cKDTree(np.column_stack([x, y]))
         self.k = min(k, len(x))
@@ -216,10 +215,10 @@ class _Grid:
         self.done = np.zeros(self.ny, dtype=bool)
 
     def window(self, lo: np.ndarray, hi: np.ndarray) -> tuple[slice, slice]:
-        c0 = max(0, int(math.floor((lo[0] - self.x0) / self.c)))
-        c1 = min(self.nx, int(math.ceil((hi[0] - self.x0) / self.c)) + 1)
-        r0 = max(0, int(math.floor((lo[1] - self.y0) / self.c)))
-        r1 = min(self.ny, int(math.ceil((hi[1] - self.y0) / self.c)) + 1)
+        c0 = max(0, math.floor((lo[0] - self.x0) / self.c))
+        c1 = min(self.nx, math.ceil((hi[0] - self.x0) / self.c) + 1)
+        r0 = max(0, math.floor((lo[1] - self.y0) / self.c))
+        r1 = min(self.ny, math.ceil((hi[1] - self.y0) / self.c) + 1)
         todo = np.flatnonzero(~self.done[r0:r1]) + r0
         if todo.size:
             xs = self.x0 + np.arange(self.nx) * self.c
@@ -438,8 +437,7 @@ def commune_travel(
         geometry=gpd.GeoSeries(polys, crs=crs).to_crs("EPSG:4326").values,
         crs="EPSG:4326",
     )
-    lines = [shapely.LineString(c) for c in route_xy]
-    lines = shapely.simplify(np.array(lines, dtype=object), 10.0) if lines else np.array([], dtype=object)
+    lines = shapely.simplify(np.array([shapely.LineString(c) for c in route_xy], dtype=object), 10.0) if route_xy else np.array([], dtype=object)
     columns = ["insee", "group", "destination_id", "name", "minutes", "km"]
     table = pd.DataFrame(route_rows, columns=columns)
     routes = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(lines, crs=crs).to_crs("EPSG:4326").values, crs="EPSG:4326")

@@ -494,10 +494,10 @@ class Points(JSCSSMixin, DirectLayer):
 
     def __init__(
         self,
-        rows: list[list[Any]],
+        rows: list[list[Any]] | JS,
         *,
-        fields: list[str],
-        styles: dict[str, dict[str, Any]],
+        fields: list[str] | JS,
+        styles: dict[str, dict[str, Any]] | JS,
         name: str,
         kind: str = "awesome",
         cluster: dict[str, Any] | None = None,

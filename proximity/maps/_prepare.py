@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .. import datasets, traveltime
+from .. import datasets
 from .._html import escape, format_value
 from ..errors import InputError, MissingColumnError, UnreachableWarning
 from ..layers import on_network

@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, cast
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import Figure
 
 from .._html import escape, format_value
 from ..errors import InputError
 from . import _prepare as P
-from ._elements import JS, GeoJsonShapes, Group, HeadTag, Panel, Pin, Points, PolygonLayer, Routes, SharedPolygons, Stylesheet, js
+from ._elements import (
+    JS,
+    GeoJsonShapes,
+    Group,
+    HeadTag,
+    Panel,
+    Pin,
+    Points,
+    PolygonLayer,
+    Routes,
+    SharedPolygons,
+    Stylesheet,
+    js,
+)
 from .overview import _check_tolerance, _linked, base_map, icon_label
 
 __all__ = ["municipality_map"]
@@ -347,7 +361,7 @@ SHARED_CSS = "../assets/proximity.css"
 
 def _head(ctx: P.Context, m: folium.Map, near: list[str], *, shared: bool) -> None:
     """``PROX_SHARED`` for the page: the shared script (and stylesheet), or the page's part of it inline."""
-    root = m.get_root()
+    root = cast(Figure, m.get_root())
     if shared:
         root.header.add_child(HeadTag(f'<script src="{SHARED_SCRIPT}"></script>'), name="proximity_shared")
         root.header.add_child(HeadTag(f'<link rel="stylesheet" href="{SHARED_CSS}">'), name="proximity_css")
