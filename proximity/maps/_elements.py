@@ -37,6 +37,8 @@ __all__ = [
     "JS",
     "Attribution",
     "DirectRender",
+    "Features",
+    "Fit",
     "GeoJsonShapes",
     "Group",
     "HeadTag",
@@ -630,3 +632,21 @@ class Features(DirectRender):
         super().__init__()
         self._name = "ProximityFeatures"
         self.data_js = js({"type": "FeatureCollection", "features": features})
+
+
+class Fit(DirectRender):
+    """``map.fitBounds(bounds, padding)`` (folium's FitBounds without a template compile per map)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.fitBounds({{ this.bounds_js }}, {{ this.options_js }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]], *, padding_top_left: tuple[int, int], padding_bottom_right: tuple[int, int]) -> None:
+        super().__init__()
+        self._name = "ProximityFit"
+        self.bounds_js = js(bounds)
+        self.options_js = js({"paddingTopLeft": list(padding_top_left), "paddingBottomRight": list(padding_bottom_right)})

@@ -7,9 +7,9 @@ from collections.abc import Collection, Sequence
 from typing import Any, cast
 
 import folium
-import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from branca.element import Figure
 
@@ -183,8 +183,9 @@ def _num(value: float, minutes: bool) -> str:
 
 def scorecard_html(ctx: P.Context, insee: str, *, links: bool) -> str:
     """The scorecard panel of a municipality (escaped HTML)."""
-    row = ctx.munis.loc[insee]
-    med = ctx.medians
+    rows = P.cached(ctx, "rows", lambda: ctx.munis.drop(columns=ctx.munis.geometry.name).to_dict("index"))
+    row = rows[insee]
+    med = P.cached(ctx, "medians", lambda: ctx.medians.to_dict())
     n = ctx.n
     T = f"{ctx.catchment_minutes:g}"
     parts = [
@@ -205,22 +206,24 @@ def scorecard_html(ctx: P.Context, insee: str, *, links: bool) -> str:
         f"<span>milieu index (0–100)<br>rank <b>{int(row['rank'])}</b> of {n} "
         f"({int(row['rank_low'])}–{int(row['rank_high'])} if the weights vary)</span></div>"
     )
-    idx_all = ctx.munis["index"].astype(float)
+    ranges = P.cached(ctx, "ranges", lambda: {v.key: (float(ctx.munis[v.key].astype(float).min()), float(ctx.munis[v.key].astype(float).max()))
+                                              for v in P.VARIABLES[:5]})
+    idx_lo, idx_hi = ranges["index"]
     parts.append(
-        _bar(index, float(med["index"]), min(0.0, idx_all.min()), max(100.0, idx_all.max()), "Index", P.VARIABLES[0].fmt(index),
+        _bar(index, float(med["index"]), min(0.0, idx_lo), max(100.0, idx_hi), "Index", P.VARIABLES[0].fmt(index),
              f"median of the {n} municipalities: {med['index']:.1f}")
     )
     parts.append(f'<h2>Components <span class="prox-sub">(0–1; red tick: median of the {n})</span></h2>')
     for var in P.VARIABLES[1:5]:
-        col = ctx.munis[var.key].astype(float)
+        lo, hi = ranges[var.key]
         v = float(row[var.key])
-        parts.append(_bar(v, float(med[var.key]), min(0.0, col.min()), max(1.0, col.max()), var.label, var.fmt(v),
+        parts.append(_bar(v, float(med[var.key]), min(0.0, lo), max(1.0, hi), var.label, var.fmt(v),
                           f"{var.description}; median {med[var.key]:.2f}"))
     parts.append(
         '<h2>Main indicators <span class="prox-sub">(population-weighted)</span></h2><table class="prox-ind"><thead><tr><th></th><th>here</th><th>median</th><th></th></tr></thead><tbody>'
     )
     for key, label, lower in P.INDICATORS:
-        if key not in row.index:
+        if key not in row:
             continue
         if key == "smes_within_t" and not ctx.synthetic:
             label = label.replace(" (synthetic)", "")
@@ -338,10 +341,13 @@ MIN_VIEW_M = 30_000.0
 
 def _view_bounds(ctx: P.Context, insee: str, commune: Any, isos: list[tuple[float, Any]]) -> tuple[float, float, float, float]:
     """The commune and its shortest isochrone, widened to at least :data:`MIN_VIEW_M` across."""
-    parts = [commune] + ([isos[0][1]] if isos and not isos[0][1].is_empty else [])
     crs = ctx.territory.csr.crs
-    proj = gpd.GeoSeries(parts, crs="EPSG:4326").to_crs(crs)
-    minx, miny, maxx, maxy = proj.total_bounds
+    fwd = P.cached(ctx, "to_projected", lambda: pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True))
+    inv = P.cached(ctx, "to_wgs84", lambda: pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True))
+    parts = [ctx.projected.loc[insee]]
+    if isos and not isos[0][1].is_empty:
+        parts.append(shapely.transform(isos[0][1], lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1]))))
+    minx, miny, maxx, maxy = shapely.total_bounds(parts)
     if ctx.centres is not None and insee in ctx.centres.index:
         c = ctx.centres.geometry.loc[insee]
         cx, cy = c.x, c.y
@@ -350,8 +356,8 @@ def _view_bounds(ctx: P.Context, insee: str, commune: Any, isos: list[tuple[floa
     half = MIN_VIEW_M / 2
     minx, maxx = min(minx, cx - half), max(maxx, cx + half)
     miny, maxy = min(miny, cy - half), max(maxy, cy + half)
-    corners = gpd.GeoSeries([shapely.Point(minx, miny), shapely.Point(maxx, maxy)], crs=crs).to_crs("EPSG:4326")
-    return corners.iloc[0].x, corners.iloc[0].y, corners.iloc[1].x, corners.iloc[1].y
+    (x0, x1), (y0, y1) = inv.transform([minx, maxx], [miny, maxy])
+    return x0, y0, x1, y1
 
 
 #: Relative paths of the shared assets, from a commune page (``communes/<insee>.html``).

@@ -17,6 +17,7 @@ from ..errors import InputError
 from . import _prepare as P
 from ._elements import (
     Attribution,
+    Fit,
     LegendSwitch,
     Panel,
     Points,
@@ -71,7 +72,7 @@ def base_map(
     if css:
         m.get_root().header.add_child(Stylesheet(), name="proximity_css")
     Attribution(f"Data: {escape(ctx.short_attribution)} (see Sources)").add_to(m)
-    m.fit_bounds(bounds, padding_top_left=padding_top_left, padding_bottom_right=padding_bottom_right)
+    Fit(bounds, padding_top_left=padding_top_left, padding_bottom_right=padding_bottom_right).add_to(m)
     return m
 
 
