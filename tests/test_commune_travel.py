@@ -11,7 +11,12 @@ import pytest
 import shapely
 
 from proximity import traveltime
-from proximity.commune_travel import ROUTE_GROUPS, _facilities, commune_travel, population_centres
+from proximity.commune_travel import (
+    ROUTE_GROUPS,
+    _facilities,
+    commune_travel,
+    population_centres,
+)
 from proximity.errors import InputError, UnreachableWarning
 
 MONTPELLIER, FELINES, SETE = "34172", "34097", "34301"
