@@ -233,7 +233,7 @@ def scorecard_html(ctx: P.Context, insee: str, *, links: bool) -> str:
             f"<td>{escape(_num(md, lower))}</td><td>{_compare(v, md, lower)}</td></tr>"
         )
     parts.append("</tbody></table>")
-    reach = P.world_reach_html(ctx, row)
+    reach = P.world_reach_html(ctx, ctx.munis.loc[insee])
     if reach:
         parts.append(f"<h2>World reach</h2>{reach}")
     routes = ctx.routes.get(insee, [])
