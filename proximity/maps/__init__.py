@@ -8,8 +8,12 @@
 * :func:`save_map` — writes one map as a standalone HTML file (atomically).
 * :func:`siting_map`, :func:`groups_map` — the planner tools' results (incubator sites,
   export groups and their tours).
-* :func:`build_maps` — writes ``overview.html``, ``communes/<insee>.html`` and
-  ``index.html`` (what ``proximity run --maps`` calls).
+* :func:`build_maps` — writes ``overview.html``, ``communes/<insee>.html``,
+  ``index.html`` and the commune pages' shared ``assets/`` (what ``proximity run --maps``
+  and ``proximity maps`` call); ``standalone=True`` for pages that travel alone.
+
+The maps only draw: the commune pages' isochrones, nearest gateways and routes come from
+the travel stage :func:`proximity.commune_travel.commune_travel`.
 
 Text from the data (names of municipalities, firms, support bodies…) is escaped
 (:mod:`proximity._html`): folium itself does not escape popups and tooltips. SMEs are
