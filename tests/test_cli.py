@@ -206,6 +206,7 @@ def test_maps_command_builds_the_map_set_from_user_data(runner, herault, tmp_pat
         "denominationUsuelleEtablissement": [f"Atelier <b>{i}</b>" for i in range(len(sample))],
         "longitude": sample.geometry.x.round(6).to_numpy(),
         "latitude": sample.geometry.y.round(6).to_numpy(),
+        "exporter": ["true" if i % 3 == 0 else "false" for i in range(len(sample))],  # SIRENE has none: the user adds it
     })
     smes_csv = tmp_path / "sirene.csv"
     sirene.to_csv(smes_csv, index=False)
