@@ -80,9 +80,10 @@ class CommuneTravel:
     routes : geopandas.GeoDataFrame
         One row per municipality and destination group reached: ``insee``, ``group``,
         ``destination_id`` (index label in the gateways or support bodies), ``name``,
-        ``minutes`` and ``km`` (off-network legs included, as
-        :func:`proximity.traveltime.route`), the fastest route as a LineString
-        (EPSG:4326: centre, network nodes, destination; simplified by ``tolerance_m``).
+        ``minutes`` (the engine's, :func:`proximity.traveltime.nearest`) and ``km`` (along
+        the drawn path: the network's nodes from the centre to the node nearest the
+        destination, plus the off-network legs), the fastest route as a LineString
+        (EPSG:4326: centre, network nodes, destination; simplified by 10 m).
         Groups not reachable from a centre have no row.
     nearest : geopandas.GeoDataFrame
         The same rows with the destination's Point as geometry (EPSG:4326).
@@ -371,13 +372,23 @@ def commune_travel(
     fsnap = fsnap[fsnap["reachable"]]
     f_node = fsnap["node"].to_numpy(np.int64)
     f_leg = fsnap["snap_m"].to_numpy(float) / speed_ms
-    f_group = fac["group"].to_numpy(str)
     f_xy = shapely.get_coordinates(fac.geometry.to_crs(crs).values) if len(fac) else np.empty((0, 2))
     ok = snapped["reachable"].to_numpy(bool)
     o_node = snapped["node"].to_numpy(np.int64)
     o_leg = snapped["snap_m"].to_numpy(float) / speed_ms
     o_xy = shapely.get_coordinates(centres.geometry.values)
 
+    # the nearest facility of each group and its minutes are the engine's (points snap onto
+    # the nearest road, not only its nodes); the drawn path follows the network's nodes
+    engine: dict[tuple[str, str], tuple[Any, float]] = {}
+    if len(fac) and ok.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnreachableWarning)  # an unreachable group simply has no route
+            near = traveltime.nearest(csr, centres.loc[ok, ["geometry"]], fac[["group", "geometry"]], by="group")
+        near = near[near["destination_id"].notna() & np.isfinite(near["minutes"].to_numpy(float))]
+        engine = {(str(o), str(g)): (d, float(m)) for o, g, d, m in
+                  zip(near["origin_id"], near["group"], near["destination_id"], near["minutes"], strict=True)}
+    fac_pos = pd.Series(np.arange(len(fac)), index=fac.index)
     A = sp.csr_matrix(csr.time_s, dtype=np.float64)
     A.sum_duplicates()
     xy = np.column_stack([np.asarray(csr.x, float), np.asarray(csr.y, float)])
@@ -400,10 +411,12 @@ def commune_travel(
                 continue
             tf = t[f_node] + f_leg
             for g in groups:
-                sel = np.flatnonzero((f_group == g) & np.isfinite(tf))
-                if not sel.size:
+                hit = engine.get((codes[p], g))
+                if hit is None:
                     continue
-                j = sel[np.argmin(tf[sel])]
+                j = int(fac_pos[hit[0]])
+                if not np.isfinite(tf[j]):
+                    continue
                 v, u = int(f_node[j]), int(o_node[p])
                 path = [v]
                 while path[-1] != u:
@@ -416,7 +429,7 @@ def commune_travel(
                     "group": g,
                     "destination_id": fac.index[j],
                     "name": "" if pd.isna(fac["name"].iloc[j]) else str(fac["name"].iloc[j]),
-                    "minutes": float(tf[j]) / 60.0,
+                    "minutes": hit[1],
                     "km": (net_m + (snapped["snap_m"].iloc[p] + fsnap["snap_m"].iloc[j]) * ACCESS_DETOUR) / 1000.0,
                 })
     n_far = int((~ok).sum())
