@@ -91,11 +91,11 @@ def test_routes_and_nearest_are_the_engines(travel, herault):
             warnings.simplefilter("ignore", UnreachableWarning)
             ref = traveltime.route(herault.csr, travel.centres.geometry.loc[rec.insee], fac.geometry.loc[rec.destination_id],
                                    crs=str(fac.crs))
-        assert math.isclose(rec.minutes, ref["minutes"], rel_tol=1e-9)
+        assert math.isclose(rec.minutes, ref.minutes, rel_tol=1e-9)
         # the drawn path runs node to node (the engine snaps onto the road itself): same trip within a few hundred metres
-        assert abs(rec.km - ref["km"]) < 0.5 + 0.02 * ref["km"]
+        assert abs(rec.km - ref.km) < 0.5 + 0.02 * ref.km
         coords = shapely.get_coordinates(rec.geometry)
-        assert np.allclose(coords[0], ref["coords"][0], atol=1e-6) and np.allclose(coords[-1], ref["coords"][-1], atol=1e-6)
+        assert np.allclose(coords[0], ref.coords[0], atol=1e-6) and np.allclose(coords[-1], ref.coords[-1], atol=1e-6)
     mtp = r[r["insee"] == MONTPELLIER].set_index("group")
     assert mtp.loc["airport", "name"] == "Montpellier-Mediterranee Airport" and 8 < mtp.loc["airport", "minutes"] < 30
     nearest = travel.nearest

@@ -21,7 +21,6 @@ import shapely
 from .. import datasets
 from .._html import escape, format_value
 from ..errors import InputError, MissingColumnError, UnreachableWarning
-from ..layers import on_network
 
 #: Decimal places kept in the pages' coordinates (1e-5 degree is about 1 m).
 COORD_DECIMALS = 5
