@@ -1,11 +1,26 @@
 """The default territory's input files: manifest, install, checksums, attributions.
 
-The data files are never part of the repository. Each territory ships a manifest
-(``proximity/territories/<name>.toml``) naming every file the package reads, with its
+The data files are never part of the repository. Each manifest
+(``proximity/territories/<name>.toml``) names every file the package reads, with its
 sha256, licence, attribution and upstream address. :func:`install` copies the files
 from a local mirror folder (default ``../shared/data/raw`` next to a source checkout,
 or ``$PROXIMITY_MIRROR``) or downloads them from upstream, checks every sha256 and
 writes them atomically under :func:`data_dir`.
+
+Two kinds of manifest:
+
+- ``france.toml`` lists the **national** files once: the 2018 commune polygons of every
+  département (one tarball), the département outlines, the COG tables, the national
+  gateway and higher-education tables, and the Travel Mapping tarballs of France and of
+  its neighbours (one entry each). They install into ``data_dir() / "france"``. Every
+  territory built from a spec (``"33"``, ``"34,30,11"``, ``"epci:…"``, ``"region:76"``,
+  ``"france"``; see :mod:`proximity.area`) reads them through the ``"france"`` manifest.
+- a **local** manifest (``herault.toml``) lists a territory's own files and names its
+  national manifest (``national = "france"``): its :class:`Manifest` holds both, so
+  ``path("communes_cog", "herault")`` and ``path("travelmapping_fra", "herault")`` work.
+  Local files install into ``data_dir() / "herault"``, national ones into
+  ``data_dir() / "france"`` (shared by every territory); a national file already installed
+  in the local folder by an older version (one folder per territory) is used where it is.
 
 Examples
 --------
@@ -28,7 +43,7 @@ import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from importlib import resources
 from pathlib import Path
@@ -62,6 +77,7 @@ class DataFile:
     upstream: str
     caveat: str = ""
     fileset: str = ""  # key of the file set this file belongs to, "" for a single file
+    home: str = ""  # manifest that lists the file (its install folder), "" = the territory's own
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,7 @@ class Manifest:
     bounds_wgs84: tuple[float, float, float, float]
     files: tuple[DataFile, ...]
     filesets: dict[str, str] = field(default_factory=dict)  # key -> folder prefix
+    national: str = ""  # name of the national manifest merged into this one, "" if none
 
     def file(self, key: str) -> DataFile:
         for f in self.files:
@@ -154,7 +171,12 @@ def default_mirror() -> Path | None:
 
 @lru_cache(maxsize=8)
 def load_manifest(territory: str = "herault") -> Manifest:
-    """Read and validate a territory's manifest shipped with the package."""
+    """Read and validate a manifest shipped with the package.
+
+    A manifest that names a national manifest (``national = "france"``) gets its files
+    too, after its own, marked with ``home`` (their install folder); a key listed in both
+    is taken from the local manifest.
+    """
     pkg = resources.files("proximity") / "territories"
     toml_file = pkg / f"{territory}.toml"
     if not toml_file.is_file():
@@ -184,6 +206,19 @@ def load_manifest(territory: str = "herault") -> Manifest:
             )
             for row in rows
         )
+    national = str(t.get("national", ""))
+    if national:
+        if national == territory:
+            raise ConfigError(f"manifest {territory!r} names itself as its national manifest; remove `national`")
+        nat = load_manifest(national)
+        own = {f.key for f in files}
+        own_sets = set(filesets)
+        for f in nat.files:
+            if f.key in own or (f.fileset and f.fileset in own_sets):
+                continue
+            files.append(replace(f, home=f.home or nat.name))
+        for k, v in nat.filesets.items():
+            filesets.setdefault(k, v)
     return Manifest(
         name=t["name"],
         label=t["label"],
@@ -192,7 +227,29 @@ def load_manifest(territory: str = "herault") -> Manifest:
         bounds_wgs84=tuple(t["bounds_wgs84"]),
         files=tuple(files),
         filesets=filesets,
+        national=national,
     )
+
+
+def _candidates(f: DataFile, territory: str, target: str | os.PathLike | None) -> list[Path]:
+    """Where an installed file may be, best first.
+
+    With ``target`` only there. Otherwise its home folder (``data_dir()/france`` for a
+    national file) then, for a national file, the territory's own folder (installs made
+    before the national manifest existed kept every file there).
+    """
+    if target is not None:
+        return [Path(target) / f.path]
+    base = data_dir()
+    if f.home:
+        return [base / f.home / f.path, base / territory / f.path]
+    return [base / territory / f.path]
+
+
+def _dest(f: DataFile, territory: str, target: str | os.PathLike | None) -> Path:
+    if target is not None:
+        return Path(target) / f.path
+    return data_dir() / (f.home or territory) / f.path
 
 
 def sha256_file(p: Path) -> str:
@@ -248,7 +305,9 @@ def install(
     mirror : path, optional
         Local folder laid out like the manifest's paths. Default: :func:`default_mirror`.
     target : path, optional
-        Where to install. Default: ``data_dir() / territory``.
+        Where to install (every file, national ones included). Default: the territory's
+        own files in ``data_dir() / territory``, the national files in
+        ``data_dir() / "france"`` (shared by every territory).
     download : bool, optional
         Download missing files from upstream. Default: only when no mirror is available.
     progress : callable, optional
@@ -277,10 +336,18 @@ def install(
     if progress is not None:
         files = progress(files)
     for f in files:
-        out = dest / f.path
-        if out.is_file() and out.stat().st_size == f.bytes and _sha256(out) == f.sha256:
+        done = next(
+            (
+                c
+                for c in _candidates(f, territory, target)
+                if c.is_file() and c.stat().st_size == f.bytes and _sha256(c) == f.sha256
+            ),
+            None,
+        )
+        if done is not None:
             report.unchanged += 1
             continue
+        out = _dest(f, territory, target)
         src = mirror_path / f.path if mirror_path is not None else None
         if src is not None and src.is_file():
             how = "copied"
@@ -330,8 +397,8 @@ def verify(territory: str = "herault", *, target: str | os.PathLike | None = Non
     missing: list[str] = []
     corrupt: list[str] = []
     for f in man.files:
-        p = dest / f.path
-        if not p.is_file():
+        p = next((c for c in _candidates(f, territory, target) if c.is_file()), None)
+        if p is None:
             missing.append(f.path)
         elif p.stat().st_size != f.bytes or _sha256(p) != f.sha256:
             corrupt.append(f.path)
@@ -371,19 +438,24 @@ def path(key: str, territory: str = "herault", *, target: str | os.PathLike | No
     man = load_manifest(territory)
     dest = Path(target) if target is not None else data_dir() / territory
     if key in man.filesets:
-        folder = dest / man.filesets[key]
         members = [f for f in man.files if f.fileset == key]
-        missing = [f.path for f in members if not (dest / f.path).is_file()]
-        if missing:
-            raise DataFileError(
-                f"{len(missing)} file(s) of {key!r} are not installed (first: {missing[0]!r}); "
-                "run `proximity data install`"
-            )
-        return folder
+        home = members[0].home if members else ""
+        for base in [dest] if target is not None else [data_dir() / (home or territory), dest]:
+            if all((base / f.path).is_file() for f in members):
+                return base / man.filesets[key]
+        missing = [f.path for f in members if not (data_dir() / (home or territory) / f.path).is_file()]
+        raise DataFileError(
+            f"{len(missing)} file(s) of {key!r} are not installed (first: {missing[0]!r}); "
+            f"run `proximity data install` with --territory {home or territory}"
+        )
     f = man.file(key)
-    p = dest / f.path
-    if not p.is_file():
-        raise DataFileError(f"data file {f.path!r} ({key}) is not installed in {dest}; run `proximity data install`")
+    p = next((c for c in _candidates(f, territory, target) if c.is_file()), None)
+    if p is None:
+        where = _dest(f, territory, target).parent
+        raise DataFileError(
+            f"data file {f.path!r} ({key}) is not installed in {where}; "
+            f"run `proximity data install` with --territory {f.home or territory}"
+        )
     if p.stat().st_size != f.bytes:
         raise DataFileError(
             f"data file {f.path!r} ({key}) has {p.stat().st_size} bytes instead of {f.bytes}: corrupt; "

@@ -1,8 +1,12 @@
-"""Maintainer tool: (re)write the Hérault manifest from a local mirror of the raw files.
+"""Maintainer tool: (re)write the manifests from a local mirror of the raw files.
 
 Run from the repository root: ``python scripts/make_manifest.py ../shared/data/raw``.
-The manifest lists each file the package reads, its sha256 and size, its licence,
-attribution and upstream address. The data files themselves are never committed.
+Two manifests: ``france.toml`` lists the national files once (commune polygons of every
+département, COG tables, national gateway and higher-education tables, the Travel Mapping
+tarballs of France and its neighbours); ``herault.toml`` lists Hérault's local extras
+and names ``national = "france"``, so that every national key is found for Hérault too.
+Each entry has the file's sha256 and size, its licence, attribution and upstream address.
+The data files themselves are never committed.
 """
 
 from __future__ import annotations
@@ -16,6 +20,41 @@ GH = "https://raw.githubusercontent.com"
 LO = "Licence Ouverte / Open Licence (Etalab)"
 ODBL = "ODbL 1.0"
 
+FG = "5d34ee6d0140c29f785fdb047d9329f1aab58833"
+TM_COMMIT = "3d7993c9cb603f57706bf3bcf705eb25895e8526"
+OF = "5a0360255a5a2ff2b9f1e9cb199716da68a8a33f"
+NATIONAL_EXTRA = [
+    ("communes_polygons_fr", "france-geojson/france-communes-by-departement-2018.tar.gz", LO,
+     "IGN Admin Express COG 2018; INSEE COG (via gregoiredavid/france-geojson)",
+     f"https://github.com/gregoiredavid/france-geojson/tree/{FG}/departements",
+     "gzip tar of departements/*/communes-*.geojson of the repository at that commit (members byte-identical; "
+     "the archive itself is not published upstream); 2018 codes, generalised boundaries"),
+    ("departements_polygons", "france-geojson/departements.geojson", LO,
+     "IGN Admin Express COG 2018 (via gregoiredavid/france-geojson)",
+     f"{GH}/gregoiredavid/france-geojson/{FG}/departements.geojson",
+     "the 96 metropolitan départements; generalised boundaries"),
+    ("departements_cog", "decoupage-administratif/departements.json", LO,
+     "INSEE COG 2026 (via @etalab/decoupage-administratif 6.0.0)",
+     "https://unpkg.com/@etalab/decoupage-administratif@6.0.0/data/departements.json", ""),
+    ("regions_cog", "decoupage-administratif/regions.json", LO,
+     "INSEE COG 2026 (via @etalab/decoupage-administratif 6.0.0)",
+     "https://unpkg.com/@etalab/decoupage-administratif@6.0.0/data/regions.json", ""),
+    ("openflights_routes", "openflights/routes.dat", "ODbL 1.0", "OpenFlights.org route database",
+     f"{GH}/jpatokal/openflights/{OF}/data/routes.dat",
+     "June-2014 snapshot of airline routes (no frequencies); used to tell commercial airports"),
+    ("travelmapping_fra", "travelmapping-fra/travelmapping-fra.tar.gz", "terms unstated; ODbL attribution assumed",
+     "Travel Mapping project contributors (travelmapping.net); © OpenStreetMap contributors",
+     f"https://github.com/TravelMapping/HighwayData/tree/{TM_COMMIT}/hwy_data",
+     "gzip tar of hwy_data/FRA-*/, hwy_data/_systems/fra*.csv and systems.csv at that commit (members "
+     "byte-identical; the archive itself is not published upstream); straight segments, no speeds"),
+    ("travelmapping_neighbours", "travelmapping-neighbours/travelmapping-neighbours.tar.gz",
+     "terms unstated; ODbL attribution assumed",
+     "Travel Mapping project contributors (travelmapping.net); © OpenStreetMap contributors",
+     f"https://github.com/TravelMapping/HighwayData/tree/{TM_COMMIT}/hwy_data",
+     "gzip tar of the motorway and main-road systems of AND, BEL, CHE, DEU, ESP, ITA, LUX at that commit "
+     "(members byte-identical; the archive itself is not published upstream); straight segments, no speeds"),
+]
+
 FILES = [
     # key, mirror path, licence, attribution, upstream, caveat
     ("communes_polygons", "france-geojson/communes-34-herault.geojson", LO,
@@ -26,6 +65,9 @@ FILES = [
      "IGN Admin Express COG 2018 (via gregoiredavid/france-geojson)",
      f"{GH}/gregoiredavid/france-geojson/5d34ee6d0140c29f785fdb047d9329f1aab58833/departements/34-herault/departement-34-herault.geojson",
      "generalised boundary"),
+]
+
+NATIONAL = [
     ("communes_cog", "decoupage-administratif/communes.json", LO,
      "INSEE COG 2026 and legal populations (via @etalab/decoupage-administratif 6.0.0)",
      "https://unpkg.com/@etalab/decoupage-administratif@6.0.0/data/communes.json", ""),
@@ -66,6 +108,9 @@ FILES = [
      "MESR open data (principaux établissements d'enseignement supérieur)",
      f"{GH}/lovecookie93/City-Fighting/e734d429b5a3083aacb9653e1a72fc80ffc2ce39/fr-esr-principaux-etablissements-enseignement-superieur.csv",
      "about 2025; head offices only"),
+] + NATIONAL_EXTRA
+
+FILES += [
     ("montpellier_establishments", "montpellier-opendata-2014/VilleMTP_MTP_EtabliPublic.geojson", LO,
      "Ville de Montpellier open data",
      f"{GH}/jimmy1708/Opendata/7db16be4dcf67e31b9c9c4fd5017cc24e6d3952b/VilleMTP_MTP_EtabliPublic/VilleMTP_MTP_EtabliPublic.geojson",
@@ -105,10 +150,45 @@ def q(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _entries(mirror: Path, files: list) -> list[str]:
+    lines: list[str] = []
+    for key, rel, lic, attr, up, cav in files:
+        p = mirror / rel
+        lines += ["[[files]]", f"key = {q(key)}", f"path = {q(rel)}", f"sha256 = {q(sha256(p))}",
+                  f"bytes = {p.stat().st_size}", f"licence = {q(lic)}", f"attribution = {q(attr)}",
+                  f"upstream = {q(up)}"]
+        if cav:
+            lines.append(f"caveat = {q(cav)}")
+        lines.append("")
+    return lines
+
+
 def main(mirror: Path) -> None:
     out = Path("proximity/territories")
+    national = [
+        "# National input files, listed once (generated by scripts/make_manifest.py): every territory",
+        "# (a département, a list of them, an EPCI, a region, France) selects from them at load time,",
+        "# and a territory manifest naming `national = \"france\"` (Hérault) finds them by key too.",
+        "# The files are not in the repository: `proximity data install --territory france` copies them",
+        "# from a local mirror or downloads them from `upstream`, and checks every sha256. The two",
+        "# Travel Mapping tarballs are one entry each (not one row per route file).",
+        "",
+        "[territory]",
+        'name = "france"',
+        'label = "France métropolitaine"',
+        'departement = ""',
+        'crs = "EPSG:2154"',
+        "# plausible bounds of every layer (lon_min, lat_min, lon_max, lat_max): France and a buffer",
+        "# of about 200 km around it (foreign gateways: Geneva, Basel, Barcelona, Turin, Brussels)",
+        "bounds_wgs84 = [-7.5, 39.5, 12.0, 53.0]",
+        "",
+        *_entries(mirror, NATIONAL),
+    ]
+    (out / "france.toml").write_text("\n".join(national), encoding="utf-8")
     lines = [
-        "# Manifest of the default territory's input files (generated by scripts/make_manifest.py).",
+        "# Manifest of the default territory's local input files (generated by scripts/make_manifest.py).",
+        "# The national files (COG tables, gateways, higher education, Travel Mapping tarballs) are in",
+        "# france.toml, named here by `national`: `datasets.path(key)` finds them for Hérault too.",
         "# The files are not in the repository: `proximity data install` copies them from a local",
         "# mirror or downloads them from `upstream`, and checks every sha256.",
         "",
@@ -117,18 +197,12 @@ def main(mirror: Path) -> None:
         'label = "Hérault (34), France"',
         'departement = "34"',
         'crs = "EPSG:2154"',
+        'national = "france"',
         "# plausible bounds of every layer (lon_min, lat_min, lon_max, lat_max): Hérault and its neighbours",
         "bounds_wgs84 = [2.30, 43.00, 4.70, 44.20]",
         "",
+        *_entries(mirror, FILES),
     ]
-    for key, rel, lic, attr, up, cav in FILES:
-        p = mirror / rel
-        lines += ["[[files]]", f"key = {q(key)}", f"path = {q(rel)}", f"sha256 = {q(sha256(p))}",
-                  f"bytes = {p.stat().st_size}", f"licence = {q(lic)}", f"attribution = {q(attr)}",
-                  f"upstream = {q(up)}"]
-        if cav:
-            lines.append(f"caveat = {q(cav)}")
-        lines.append("")
     lines += ["[[filesets]]", 'key = "travelmapping_wpt"', 'list = "herault-travelmapping.csv"',
               'prefix = "travelmapping-herault/"', f"upstream_base = {q(TM_UPSTREAM)}",
               'licence = "terms unstated; ODbL attribution assumed"',
@@ -144,7 +218,7 @@ def main(mirror: Path) -> None:
         w = csv.writer(f, delimiter=";", lineterminator="\n")
         w.writerow(["path", "bytes", "sha256"])
         w.writerows(rows)
-    print(f"{len(FILES)} files, {len(rows)} Travel Mapping route files")
+    print(f"{len(NATIONAL)} national files, {len(FILES)} Hérault files, {len(rows)} Travel Mapping route files")
 
 
 if __name__ == "__main__":

@@ -104,3 +104,49 @@ def test_attributions_cover_osm_and_travel_mapping():
     assert "OpenStreetMap contributors" in text
     assert "Travel Mapping" in text
     assert "INSEE" in text and "SNCF" in text
+
+
+def test_national_manifest_lists_national_files_once():
+    nat = datasets.load_manifest("france")
+    keys = [f.key for f in nat.files]
+    assert len(keys) == len(set(keys)) == 18
+    assert {"communes_polygons_fr", "travelmapping_fra", "travelmapping_neighbours", "communes_cog", "airports"} <= set(keys)
+    tm = nat.file("travelmapping_fra")
+    assert tm.path == "travelmapping-fra/travelmapping-fra.tar.gz" and tm.bytes == 4581309
+    assert tm.sha256 == "7cb9c2c58f76a80a14c1a67adede4c3956a25d00c82e3fb032a38be3b0d81bf5"
+    # Hérault lists its local extras and gets the national files through `national`
+    her = datasets.load_manifest("herault")
+    assert her.national == "france"
+    own = {f.key for f in her.files if not f.home and not f.fileset}
+    assert own == {
+        "communes_polygons", "departement_outline", "montpellier_establishments", "montpellier_zac",
+        "osm_montpellier_4bcbf1", "osm_montpellier_7c15ab", "osm_montpellier_7e71de",
+    }
+    assert {f.key for f in her.files if f.home == "france"} == set(keys)
+    assert her.file("travelmapping_fra").home == "france"
+
+
+def test_national_files_install_once_in_the_france_folder(tmp_path, monkeypatch):
+    mirror = _mini_mirror(tmp_path, ["communes_cog", "epci", "airports"])
+    monkeypatch.setenv("PROXIMITY_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataFileError, match="data file 'world-port-index/WPI.csv' is missing"):
+        datasets.install("france", mirror=mirror, download=False)
+    # the national file went to the shared folder, and is found from any territory
+    assert (tmp_path / "france" / "airportsdata" / "airports.csv").is_file()
+    assert datasets.path("airports", "france") == tmp_path / "france" / "airportsdata" / "airports.csv"
+    assert datasets.path("airports", "herault") == tmp_path / "france" / "airportsdata" / "airports.csv"
+    with pytest.raises(DataFileError, match=r"WPI.csv' \(world_port_index\) is not installed .* --territory france"):
+        datasets.path("world_port_index", "herault")
+
+
+def test_national_file_installed_in_the_territory_folder_is_still_found(tmp_path, monkeypatch):
+    # installs made before france.toml kept every file in data_dir()/herault
+    src = datasets.path("airports")
+    monkeypatch.setenv("PROXIMITY_DATA_DIR", str(tmp_path))
+    f = datasets.load_manifest("herault").file("airports")
+    legacy = tmp_path / "herault" / f.path
+    legacy.parent.mkdir(parents=True)
+    shutil.copyfile(src, legacy)
+    assert datasets.path("airports", "herault") == legacy
+    with pytest.raises(DataFileError, match="not installed .* --territory france"):
+        datasets.path("airports", "france")
