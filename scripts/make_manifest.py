@@ -22,7 +22,6 @@ ODBL = "ODbL 1.0"
 
 FG = "5d34ee6d0140c29f785fdb047d9329f1aab58833"
 TM_COMMIT = "3d7993c9cb603f57706bf3bcf705eb25895e8526"
-OF = "5a0360255a5a2ff2b9f1e9cb199716da68a8a33f"
 NATIONAL_EXTRA = [
     ("communes_polygons_fr", "france-geojson/france-communes-by-departement-2018.tar.gz", LO,
      "IGN Admin Express COG 2018; INSEE COG (via gregoiredavid/france-geojson)",
@@ -39,9 +38,6 @@ NATIONAL_EXTRA = [
     ("regions_cog", "decoupage-administratif/regions.json", LO,
      "INSEE COG 2026 (via @etalab/decoupage-administratif 6.0.0)",
      "https://unpkg.com/@etalab/decoupage-administratif@6.0.0/data/regions.json", ""),
-    ("openflights_routes", "openflights/routes.dat", "ODbL 1.0", "OpenFlights.org route database",
-     f"{GH}/jpatokal/openflights/{OF}/data/routes.dat",
-     "June-2014 snapshot of airline routes (no frequencies); used to tell commercial airports"),
     ("travelmapping_fra", "travelmapping-fra/travelmapping-fra.tar.gz", "terms unstated; ODbL attribution assumed",
      "Travel Mapping project contributors (travelmapping.net); © OpenStreetMap contributors",
      f"https://github.com/TravelMapping/HighwayData/tree/{TM_COMMIT}/hwy_data",
@@ -125,8 +121,8 @@ for key, name, cav in (
     ("openflights_routes", "routes.dat", "June-2014 snapshot: airline routes without frequencies or seasons"),
     ("openflights_airports", "airports.dat", "June-2014 snapshot (routes); airports as of 2025, used to resolve route codes"),
 ):
-    FILES.append((key, f"openflights/{name}", "ODbL 1.0", "OpenFlights.org (airline routes, June-2014 snapshot)",
-                  f"{OPENFLIGHTS}/{name}", cav))
+    NATIONAL.append((key, f"openflights/{name}", "ODbL 1.0", "OpenFlights.org (airline routes, June-2014 snapshot)",
+                     f"{OPENFLIGHTS}/{name}", cav))
 for h in ("4bcbf16ebf005df5b766f122ad01057a7c1279f7", "7c15abc82db3ff619f2a0f1512fa90d85343cd4b",
           "7e71de9b21455c0e9797c729041aec0ace23ae5c"):
     FILES.append((f"osm_montpellier_{h[:6]}", f"montpellier-drive-2024/overpass_{h}.json", ODBL,

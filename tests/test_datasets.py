@@ -109,7 +109,7 @@ def test_attributions_cover_osm_and_travel_mapping():
 def test_national_manifest_lists_national_files_once():
     nat = datasets.load_manifest("france")
     keys = [f.key for f in nat.files]
-    assert len(keys) == len(set(keys)) == 18
+    assert len(keys) == len(set(keys)) == 19
     assert {"communes_polygons_fr", "travelmapping_fra", "travelmapping_neighbours", "communes_cog", "airports"} <= set(keys)
     tm = nat.file("travelmapping_fra")
     assert tm.path == "travelmapping-fra/travelmapping-fra.tar.gz" and tm.bytes == 4581309

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -15,13 +16,29 @@ from .. import datasets
 WGS84 = "EPSG:4326"
 
 
+@lru_cache(maxsize=16)
 def bounds(territory: str) -> tuple[float, float, float, float]:
-    """Plausible (lon_min, lat_min, lon_max, lat_max) of a territory's layers."""
+    """Plausible (lon_min, lat_min, lon_max, lat_max) of a territory's layers.
+
+    A local manifest's ``bounds_wgs84``; for a territory spec (see :mod:`proximity.area`),
+    the bounds of its outline buffered by :data:`proximity.area.DEFAULT_BUFFER_KM`, plus 0.05°.
+    """
+    from .national import is_spec
+
+    if is_spec(territory):
+        from .. import area
+
+        x0, y0, x1, y1 = area.resolve(territory).bounds_wgs84(area.DEFAULT_BUFFER_KM)
+        return (x0 - 0.05, y0 - 0.05, x1 + 0.05, y1 + 0.05)
     return tuple(datasets.load_manifest(territory).bounds_wgs84)  # type: ignore[return-value]
 
 
 def metric_crs(territory: str) -> str:
-    """The territory's projected CRS (metres) used for areas and distances."""
+    """The territory's projected CRS (metres) used for areas and distances (EPSG:2154 for a spec)."""
+    from .national import is_spec
+
+    if is_spec(territory):
+        return "EPSG:2154"
     return datasets.load_manifest(territory).crs
 
 
@@ -40,6 +57,9 @@ def in_box(lon: np.ndarray, lat: np.ndarray, box: Sequence[float]) -> np.ndarray
 
 def split_latlon(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Split a ``"lat, lon"`` text column (SNCF, MESR exports) into two float Series."""
+    if len(text) == 0:
+        empty = pd.Series([], index=text.index, dtype=float)
+        return empty, empty.copy()
     parts = text.astype("string").str.split(",", n=1, expand=True)
     lat = pd.to_numeric(parts[0].str.strip(), errors="coerce")
     lon = pd.to_numeric(parts[1].str.strip(), errors="coerce") if parts.shape[1] > 1 else lat * np.nan

@@ -203,7 +203,7 @@ def _rail_stations(territory: str, box, dep: str) -> pd.DataFrame:
         }
     )
     for y, c in zip(RIDERSHIP_YEARS, cols, strict=True):
-        vals = match.map(lambda u, c=c: f.at[u, c] if u is not None else None)
+        vals = match.map(lambda u, c=c: f.at[u, c] if isinstance(u, str) else None)
         out[f"ridership_{y}"] = pd.to_numeric(vals, errors="coerce").astype("Int64")
     return out
 
@@ -315,11 +315,16 @@ def _motorway_access(territory: str, box, dedupe_m: float) -> pd.DataFrame:
     parts = [
         df for df in (_tolls(territory, box), _osm_junctions(territory, box), _tm_exits(territory, box)) if len(df)
     ]
+    return _merge_access(parts, dedupe_m, metric_crs(territory))
+
+
+def _merge_access(parts: list[pd.DataFrame], dedupe_m: float, crs: str) -> pd.DataFrame:
+    """Merge motorway access points of several sources (see :func:`gateways`)."""
+    if not parts:
+        return pd.DataFrame(columns=["id", "kind", "name", "motorway", "exit_ref", "merged_sources", "lon", "lat", "_priority"])
     allp = pd.concat(parts, ignore_index=True)
     pts = gpd.GeoDataFrame(allp, geometry=gpd.points_from_xy(allp["lon"], allp["lat"]), crs=WGS84)
-    kept, absorbed = nearest_dedupe(
-        pts, priority=allp["_priority"].to_numpy(), distance_m=dedupe_m, crs=metric_crs(territory)
-    )
+    kept, absorbed = nearest_dedupe(pts, priority=allp["_priority"].to_numpy(), distance_m=dedupe_m, crs=crs)
     out = allp.iloc[kept].copy()
     merged, refs, mws = [], [], []
     for k in kept:
@@ -343,7 +348,7 @@ def _motorway_access(territory: str, box, dedupe_m: float) -> pd.DataFrame:
         pts,
         priority=out["_priority"].to_numpy(),
         distance_m=max(SAME_EXIT_M, dedupe_m),
-        crs=metric_crs(territory),
+        crs=crs,
         group=key.to_numpy(),
     )
     final = out.iloc[kept].copy()
@@ -379,7 +384,17 @@ def _build(territory: str, dedupe_m: float, stamp: tuple) -> gpd.GeoDataFrame:
     # a station's own commune code beats the generalised polygons near borders and coasts
     gdf["commune"] = gdf["commune"].where(gdf["commune"].notna() & (gdf["commune"] != ""), commune)
     gdf["in_territory"] = gdf["commune"].fillna("").astype(str).str.startswith(man.departement)
+    return _finish(gdf, territory=territory)
 
+
+def _finish(gdf: gpd.GeoDataFrame, *, territory: str, extra: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
+    """Modes, column types, order (kind then id), airline routes and the :data:`COLUMNS` (+ ``extra``) of the layer.
+
+    ``territory`` names the manifest holding the OpenFlights files.
+    """
+    for c in COLUMNS:
+        if c not in gdf.columns:
+            gdf[c] = pd.NA
     gdf["mode"] = gdf["kind"].map(MODES)
     for c in ("tgv", "ouigo"):
         gdf[c] = gdf[c].astype("boolean")
@@ -409,7 +424,8 @@ def _build(territory: str, dedupe_m: float, stamp: tuple) -> gpd.GeoDataFrame:
     gdf = gdf.drop(columns=list(air_routes.COUNT_COLUMNS), errors="ignore").join(
         air_routes.route_counts(air_routes.airport_destinations(gdf, territory=territory), gdf.index)
     )
-    return gdf[list(COLUMNS)]
+    cols = list(COLUMNS)
+    return gdf[cols[:-1] + [c for c in extra if c in gdf.columns] + cols[-1:]]
 
 
 def gateways(territory: str = "herault", *, dedupe_m: float = DEDUPE_M) -> gpd.GeoDataFrame:
@@ -442,10 +458,16 @@ def gateways(territory: str = "herault", *, dedupe_m: float = DEDUPE_M) -> gpd.G
       closer than :data:`SAME_EXIT_M` (the two slip roads of one exit) are merged too;
       ``merged_sources`` lists the ids merged.
 
+    For a territory spec other than ``herault`` (a département, a list, ``epci:``,
+    ``region:``, ``france``), the gateways come from the national files, in the territory
+    and a 150 km buffer around it, abroad included, with the rules of
+    :mod:`proximity.layers.national` (airports with an IATA code and airline routes;
+    the extra columns ``country`` and ``routes_2014``).
+
     Parameters
     ----------
     territory : str
-        Territory manifest name.
+        Territory manifest name or spec (see :mod:`proximity.area`).
     dedupe_m : float
         Merge distance of motorway access points, in metres (default 500).
 
@@ -495,6 +517,18 @@ def gateways(territory: str = "herault", *, dedupe_m: float = DEDUPE_M) -> gpd.G
     """
     if not np.isfinite(dedupe_m) or dedupe_m < 0:
         raise InputError(f"dedupe_m must be a distance in metres >= 0, got {dedupe_m!r}")
+    from . import national
+
+    if national.is_spec(territory):
+        gdf = national.gateways_for(territory, dedupe_m=float(dedupe_m))
+        return validate_layer(
+            gdf,
+            "gateways",
+            required_columns=COLUMNS,
+            geom_types=["Point"],
+            id_column="id",
+            bounds_wgs84=bounds(territory),
+        )
     stamp = tuple(str(datasets.path(k, territory)) for k in ("airports", "sncf_stations", "toll_stations", "openflights_routes"))
     gdf = _build(territory, float(dedupe_m), stamp).copy()
     return validate_layer(

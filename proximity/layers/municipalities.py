@@ -116,10 +116,16 @@ def municipalities(territory: str = "herault") -> gpd.GeoDataFrame:
     population municipale in force in 2026, probably census millésime 2023); EPCI
     membership and an older population vintage from ``epci.json``.
 
+    For a territory spec other than ``herault`` (``"33"``, ``"34,30,11"``, ``"epci:…"``,
+    ``"region:76"``, ``"france"``), the communes come from the national files with the
+    geometry rule of :mod:`proximity.area` (merged and re-created communes), and three more
+    columns: ``departement``, ``region`` and ``geometry_note``; communes in no EPCI (four
+    islands) have empty EPCI columns.
+
     Parameters
     ----------
     territory : str
-        Territory manifest name.
+        Territory manifest name or spec (see :mod:`proximity.area`).
 
     Returns
     -------
@@ -157,6 +163,17 @@ def municipalities(territory: str = "herault") -> gpd.GeoDataFrame:
     >>> m.loc["34172", "name"]
     'Montpellier'
     """
+    from .national import is_spec, municipalities_for
+
+    if is_spec(territory):
+        return validate_layer(
+            municipalities_for(territory),
+            "municipalities",
+            required_columns=COLUMNS,
+            geom_types=["Polygon", "MultiPolygon"],
+            id_column="insee",
+            bounds_wgs84=bounds(territory),
+        )
     gdf = _build(
         territory,
         datasets.path("communes_polygons", territory),

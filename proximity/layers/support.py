@@ -412,10 +412,15 @@ def support_bodies(
     ``dedupe_m`` (e.g. the 2014 Ecole Supérieure de Commerce and the 2025 MBS); the kept
     point lists the dropped ids in ``duplicates``. Points of one source are never merged.
 
+    For a territory spec other than ``herault``, files 1 and 2 are read for its
+    départements (and clipped to an EPCI), and file 3 is added when the territory contains
+    Montpellier (34172) and the Hérault files are installed (see
+    :mod:`proximity.layers.national`).
+
     Parameters
     ----------
     territory : str
-        Territory manifest name.
+        Territory manifest name or spec (see :mod:`proximity.area`).
     extra : GeoDataFrame or path, optional
         The user's own bodies (see :func:`read_user_points` for the formats), with columns
         ``name`` and ``category`` (a key of :data:`CATEGORIES`), optionally ``capacity``,
@@ -458,8 +463,13 @@ def support_bodies(
     """
     if not np.isfinite(dedupe_m) or dedupe_m < 0:
         raise InputError(f"dedupe_m must be a distance in metres >= 0, got {dedupe_m!r}")
-    stamp = tuple(str(datasets.path(k, territory)) for k in ("esr_sites", "montpellier_establishments"))
-    gdf = _build(territory, float(dedupe_m), stamp).copy()
+    from .national import is_spec, support_for
+
+    if is_spec(territory):
+        gdf = support_for(territory, dedupe_m=float(dedupe_m))
+    else:
+        stamp = tuple(str(datasets.path(k, territory)) for k in ("esr_sites", "montpellier_establishments"))
+        gdf = _build(territory, float(dedupe_m), stamp).copy()
     box = bounds(territory)
     if extra is not None:
         user = read_user_points(
