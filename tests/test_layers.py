@@ -546,8 +546,35 @@ def test_synthetic_smes_deterministic(munis, roads, firms):
 
 def test_synthetic_smes_labelled(firms):
     assert firms["synthetic"].all() and len(firms) == 6000 and firms.index.is_unique
-    assert firms.loc["synthetic:0001", "name"] == "Synthetic firm 0001"
+    # ids: commune code and number in the commune (per-commune generation)
+    assert firms.loc["synthetic:34172-0001", "name"] == "Synthetic firm 34172-0001"
+    assert firms.loc["synthetic:34172-0001", "commune"] == "34172"
     assert firms["name"].str.startswith("Synthetic firm ").all()
+    assert (firms.index.str.slice(10, 15) == firms["commune"]).all()
+
+
+def test_synthetic_smes_by_rate_and_per_commune(munis, roads):
+    rate = synthetic_smes(munis, roads, seed=0)  # default 4.9 per 1,000 inhabitants
+    expected = 4.9 * 1_230_289 / 1000
+    assert abs(len(rate) - expected) < 60  # stochastic rounding per commune: sd about sqrt(341/4)
+    per = rate["commune"].value_counts().reindex(munis.index, fill_value=0)
+    exact = 4.9 * munis["population"] / 1000
+    assert ((per - np.floor(exact)).isin([0, 1])).all()  # floor or ceiling of the expected count
+    # a commune's firms do not depend on the other communes of the territory
+    sub = munis.loc[["34172", "34003", "34129"]]  # Montpellier, Agde, Lattes
+    alone = synthetic_smes(sub, roads, seed=0)
+    both = rate[rate["commune"].isin(sub.index)]
+    assert list(alone.index) == list(both.index)
+    pd.testing.assert_frame_equal(alone.drop(columns="geometry"), both.drop(columns="geometry"))
+    assert alone.geometry.geom_equals_exact(both.geometry, tolerance=1e-9).all()
+    # nor on how the roads are split or ordered
+    shuffled = roads.iloc[::-1].explode(index_parts=False).reset_index(drop=True)
+    again = synthetic_smes(sub, shuffled, seed=0)
+    assert again.geometry.geom_equals_exact(alone.geometry, tolerance=1e-7).all()
+    with pytest.raises(InputError, match="either n .* or per_1000_inhabitants"):
+        synthetic_smes(sub, roads, n=10, per_1000_inhabitants=2.0)
+    with pytest.raises(InputError, match="per_1000_inhabitants must be a positive number"):
+        synthetic_smes(sub, roads, per_1000_inhabitants=-1.0)
 
 
 def test_synthetic_smes_shares(firms):

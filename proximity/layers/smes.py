@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import warnings
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -30,6 +31,7 @@ __all__ = [
     "read_sirene",
     "resolve_smes",
     "synthetic_smes",
+    "DEFAULT_SMES_PER_1000",
     "roads_from_travelmapping",
     "naf_section",
     "SIZE_BANDS",
@@ -437,14 +439,27 @@ def read_sirene(
     >>> smes.loc["00012345600018", ["naf_section", "size_label"]].tolist()
     ['J', '10 to 19 employees']
     """
-    dep = datasets.load_manifest(territory).departement if territory is not None else None
+    in_area: set[str] | None = None
+    dep = None
+    if territory is not None:
+        from .national import is_spec
+
+        if is_spec(territory):  # a spec: the communes of the territory
+            from .. import area
+
+            in_area = set(area.resolve(territory).communes.index)
+            dep = ""
+        else:
+            dep = datasets.load_manifest(territory).departement
 
     def keep(chunk: pd.DataFrame) -> pd.DataFrame:
         if active_only and _ETAT in chunk.columns:
             chunk = chunk[chunk[_ETAT].astype("string").str.strip() == "A"]
         if _COMMUNE in chunk.columns:
             chunk = chunk.assign(**{_COMMUNE: _pad(chunk[_COMMUNE], 5)})
-            if dep is not None:
+            if in_area is not None:
+                chunk = chunk[chunk[_COMMUNE].isin(in_area).fillna(False)]
+            elif dep is not None:
                 chunk = chunk[chunk[_COMMUNE].str.startswith(dep).fillna(False)]
         return chunk
 
@@ -666,11 +681,46 @@ def _random_in_polygon(poly, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.repeat(rp, k, axis=0)
 
 
+def _commune_rng(seed: int, code: str) -> np.random.Generator:
+    """The random generator of one commune: seeded by ``seed`` and the commune code (CRC-32)."""
+    return np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(str(code).encode("utf-8"))])
+
+
+def _commune_roads(lines: np.ndarray, tree: shapely.STRtree, poly) -> np.ndarray:
+    """The roads inside a commune as canonical line pieces (same roads, same pieces, same order).
+
+    The pieces are merged, cleared of collinear vertices (0.5 m), snapped to a 1 cm grid and
+    sorted, so that two networks holding the same roads (cut from different extents, split
+    or densified differently) give the same pieces.
+    """
+    cand = tree.query(poly, predicate="intersects")
+    if not cand.size:
+        return np.array([], dtype=object)
+    pieces = shapely.get_parts(shapely.intersection(lines[cand], poly))
+    pieces = pieces[shapely.get_type_id(pieces) == 1] if pieces.size else pieces  # LineStrings only
+    if not pieces.size:
+        return pieces
+    merged = shapely.line_merge(shapely.union_all(pieces))
+    parts = shapely.get_parts(shapely.set_precision(shapely.simplify(merged, 0.5), 0.01))
+    parts = parts[(shapely.get_type_id(parts) == 1) & (shapely.length(parts) > 0)]
+    if not parts.size:
+        return parts
+    parts = shapely.normalize(parts)
+    order = np.argsort(shapely.to_wkb(parts, hex=True), kind="stable")
+    return parts[order]
+
+
+#: Synthetic SMEs per 1,000 inhabitants when no count is given (about 6,000 in Hérault,
+#: 1,230,289 inhabitants). An assumption of the synthetic generator, not a statistic.
+DEFAULT_SMES_PER_1000 = 4.9
+
+
 def synthetic_smes(
     municipalities: gpd.GeoDataFrame,
     roads: gpd.GeoDataFrame,
     *,
-    n: int = 6000,
+    n: int | None = None,
+    per_1000_inhabitants: float | None = None,
     seed: int = 0,
     large_share: float = 0.004,
     section_shares: Mapping[str, float] | None = None,
@@ -679,27 +729,34 @@ def synthetic_smes(
 ) -> gpd.GeoDataFrame:
     """A seeded synthetic population of establishments with employees, labelled synthetic.
 
-    No firm register ships with the default territory; this generator follows the real
-    structure so that accessibility results are plausible, not true:
+    No firm register ships with the package; this generator follows the real structure so
+    that accessibility results are plausible, not true. Firms are generated **commune by
+    commune**, each commune with its own random generator seeded by ``seed`` and its code
+    (CRC-32), so that a commune's firms are the same whatever territory it is loaded with
+    (same count, same roads inside it → same firms, ids and attributes):
 
-    1. **where**: firms per commune are a multinomial draw with probabilities
-       proportional to ``population``; each firm is placed at a uniformly random point
-       along the roads inside its commune (road pieces clipped to the commune polygon,
+    1. **how many**: ``per_1000_inhabitants`` × population / 1,000 firms per commune
+       (default :data:`DEFAULT_SMES_PER_1000`), rounded down or up at random with the
+       commune's generator (the expected count is exact). With ``n`` instead, the ``n``
+       firms are shared in proportion to population (largest remainders): the total is
+       exactly ``n``, and a commune's count then depends on the territory.
+    2. **where**: each firm at a uniformly random point along the roads inside its commune
+       (road pieces clipped to the commune polygon, merged and put in a canonical order,
        chosen with probability proportional to their length); a commune without road gets
        uniform random points inside its polygon. ``placement`` says which ("road" or
        "polygon").
-    2. **sector**: NAF section drawn with :data:`SECTION_SHARES` (rounded approximations of
+    3. **sector**: NAF section drawn with :data:`SECTION_SHARES` (rounded approximations of
        the sector mix of French market-sector establishments with employees, INSEE
        REE/Flores and URSSAF counts around 2020: trade G 20 %, construction F 13 %,
        accommodation and food I 10 %, professional services M 10 %, manufacturing C 7 %,
        health Q 7 %…); the NAF code is drawn from a few common real codes of the section
        (e.g. 01.21Z vine growing, 11.02B wine making, 46.34Z drinks wholesale, 62.01Z
        software, 56.10A restaurants).
-    3. **size**: headcount band drawn with :data:`SIZE_SHARES` (about 74 % with 1–9
+    4. **size**: headcount band drawn with :data:`SIZE_SHARES` (about 74 % with 1–9
        employees, 21 % with 10–49, 4 % with 50–249), except a ``large_share`` of
        establishments with 250 or more (split 60/25/10/5 % among the 250–499, 500–999,
        1,000–1,999 and 2,000–4,999 bands). Size is drawn independently of sector.
-    4. **exporter**: True with a probability rising with size (:data:`EXPORTER_BY_SIZE`:
+    5. **exporter**: True with a probability rising with size (:data:`EXPORTER_BY_SIZE`:
        4, 12, 28, 45 %), multiplied by a sector factor (:data:`EXPORTER_SECTOR_FACTOR`:
        manufacturing × 2.5, wholesale NAF 46 × 2.2, agriculture × 1.5, local services
        below 1), capped at 0.95. These are assumptions, not statistics.
@@ -714,10 +771,13 @@ def synthetic_smes(
     roads : GeoDataFrame
         Road centre lines (LineString or MultiLineString), any CRS, e.g. the edges of the
         territory's network or :func:`roads_from_travelmapping`.
-    n : int
-        Number of establishments.
+    n : int, optional
+        Total number of establishments (instead of a rate).
+    per_1000_inhabitants : float, optional
+        Establishments per 1,000 inhabitants (default :data:`DEFAULT_SMES_PER_1000` when
+        ``n`` is not given either).
     seed : int
-        Seed of the numpy random generator.
+        Seed mixed with each commune code.
     large_share : float
         Share of establishments with 250 employees or more (default 0.4 %).
     section_shares : mapping, optional
@@ -730,14 +790,16 @@ def synthetic_smes(
     Returns
     -------
     GeoDataFrame
-        EPSG:4326 points indexed by ``id`` (``"synthetic:0001"`` …), with the columns of
-        :func:`read_sirene` (``name`` is ``"Synthetic firm 0001"`` …, ``synthetic`` True,
-        ``commune`` the municipality index) plus ``placement``.
+        EPSG:4326 points indexed by ``id`` (``"synthetic:34172-0001"`` …: commune code and
+        number in the commune), sorted by commune, with the columns of :func:`read_sirene`
+        (``name`` is ``"Synthetic firm 34172-0001"`` …, ``synthetic`` True, ``commune`` the
+        municipality index) plus ``placement``.
 
     Raises
     ------
     InputError
-        Bad ``n``, ``large_share`` or ``section_shares``; no population.
+        Bad ``n``, ``per_1000_inhabitants``, ``large_share`` or ``section_shares``; both
+        ``n`` and a rate; no population.
     LayerValidationError
         ``municipalities`` or ``roads`` is not a valid layer (no CRS, wrong geometry type,
         missing population column…).
@@ -749,8 +811,13 @@ def synthetic_smes(
     >>> len(firms), bool(firms["synthetic"].all())
     (500, True)
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
         raise InputError(f"n must be a positive integer number of firms, got {n!r}")
+    if n is not None and per_1000_inhabitants is not None:
+        raise InputError("give either n (a total) or per_1000_inhabitants (a rate), not both")
+    rate = DEFAULT_SMES_PER_1000 if per_1000_inhabitants is None else per_1000_inhabitants
+    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.number)) or not np.isfinite(rate) or rate <= 0:
+        raise InputError(f"per_1000_inhabitants must be a positive number, got {per_1000_inhabitants!r}")
     if not 0 <= large_share < 1:
         raise InputError(f"large_share must be in [0, 1), got {large_share!r}")
     shares = _check_shares(
@@ -768,80 +835,105 @@ def synthetic_smes(
     if pop.sum() <= 0:
         raise InputError(f"municipalities[{population_column!r}] sums to 0; the firms cannot be spread")
 
-    rng = np.random.default_rng(seed)
-    counts = rng.multinomial(n, pop / pop.sum())
+    codes = municipalities.index.astype(str).to_numpy()
+    order = np.argsort(codes, kind="stable")
+    rngs = {codes[i]: _commune_rng(seed, codes[i]) for i in order}
+    u = np.array([rngs[c].random() for c in codes])  # drawn in every mode: the rest of the stream is the same
+    if n is not None:
+        expect = n * pop / pop.sum()
+        counts = np.floor(expect).astype(int)
+        rest = int(n - counts.sum())
+        if rest > 0:  # largest remainders, ties by code
+            frac = expect - counts
+            pick = np.lexsort((codes, -frac))[:rest]
+            counts[pick] += 1
+    else:
+        expect = rate * pop / 1000.0
+        counts = np.floor(expect).astype(int) + (u < expect - np.floor(expect))
+    total = int(counts.sum())
+    if total < 1:
+        raise InputError(
+            f"{rate:g} firms per 1,000 inhabitants of {pop.sum():,.0f} inhabitants gives no firm; raise the rate or give n"
+        )
 
     polys = municipalities.geometry.to_crs(metric_crs).to_numpy()
     lines = shapely.get_parts(roads.geometry.to_crs(metric_crs).to_numpy())
     lines = lines[~shapely.is_empty(lines)]
     tree = shapely.STRtree(lines)
-    codes = municipalities.index.astype(str).to_numpy()
-    xy = np.empty((n, 2))
-    commune = np.empty(n, dtype=object)
-    placement = np.empty(n, dtype=object)
-    at = 0
-    for i in np.flatnonzero(counts):
-        k = int(counts[i])
-        poly = polys[i]
-        cand = np.sort(tree.query(poly, predicate="intersects"))
-        pieces = shapely.get_parts(shapely.intersection(lines[cand], poly)) if cand.size else np.array([])
-        if pieces.size:
-            pieces = pieces[shapely.get_type_id(pieces) == 1]  # LineStrings only (drop touching points)
-        length = shapely.length(pieces) if pieces.size else np.array([])
-        if length.size and length.sum() > 0:
-            pick = rng.choice(len(pieces), size=k, p=length / length.sum())
-            pts = shapely.line_interpolate_point(pieces[pick], rng.uniform(0, 1, k) * length[pick])
-            xy[at : at + k] = shapely.get_coordinates(pts)
-            placement[at : at + k] = "road"
-        else:
-            xy[at : at + k] = _random_in_polygon(poly, k, rng)
-            placement[at : at + k] = "polygon"
-        commune[at : at + k] = codes[i]
-        at += k
-
     letters = list(shares)
-    section = rng.choice(letters, size=n, p=[shares[s] for s in letters])
-    naf = np.empty(n, dtype=object)
-    for s in letters:  # fixed order: deterministic
-        sel = np.flatnonzero(section == s)
-        if sel.size:
-            codes_s = list(_NAF_CODES[s])
-            w = np.array([_NAF_CODES[s][c] for c in codes_s], dtype=float)
-            naf[sel] = rng.choice(codes_s, size=sel.size, p=w / w.sum())
-
+    p_section = [shares[s] for s in letters]
     small = np.array(list(SIZE_SHARES.values()))
     bands = list(SIZE_SHARES) + list(_LARGE_SPLIT)
     probs = np.concatenate(
         [small / small.sum() * (1 - large_share), np.array(list(_LARGE_SPLIT.values())) * large_share]
     )
-    band = rng.choice(bands, size=n, p=probs / probs.sum())
+    probs = probs / probs.sum()
 
-    size = _size_columns(pd.Series(band))
+    cols: dict[str, list] = {k: [] for k in ("id", "commune", "placement", "section", "naf", "band", "x", "y")}
+    for i in order:
+        k = int(counts[i])
+        if k == 0:
+            continue
+        code = codes[i]
+        rng = rngs[code]
+        poly = polys[i]
+        pieces = _commune_roads(lines, tree, poly)
+        length = shapely.length(pieces) if pieces.size else np.array([])
+        if length.size and length.sum() > 0:
+            pick = rng.choice(len(pieces), size=k, p=length / length.sum())
+            pts = shapely.line_interpolate_point(pieces[pick], rng.uniform(0, 1, k) * length[pick])
+            xy = shapely.get_coordinates(pts)
+            how = "road"
+        else:
+            xy = _random_in_polygon(poly, k, rng)
+            how = "polygon"
+        section = rng.choice(letters, size=k, p=p_section)
+        naf = np.empty(k, dtype=object)
+        for s in letters:  # fixed order: deterministic
+            sel = np.flatnonzero(section == s)
+            if sel.size:
+                codes_s = list(_NAF_CODES[s])
+                w = np.array([_NAF_CODES[s][c] for c in codes_s], dtype=float)
+                naf[sel] = rng.choice(codes_s, size=sel.size, p=w / w.sum())
+        band = rng.choice(bands, size=k, p=probs)
+        cols["id"] += [f"{code}-{j:04d}" for j in range(1, k + 1)]
+        cols["commune"] += [code] * k
+        cols["placement"] += [how] * k
+        cols["section"] += list(section)
+        cols["naf"] += list(naf)
+        cols["band"] += list(band)
+        cols["x"] += list(xy[:, 0])
+        cols["y"] += list(xy[:, 1])
+        cols.setdefault("u_exp", []).extend(rng.random(k))
+
+    section = np.array(cols["section"], dtype=object)
+    naf = np.array(cols["naf"], dtype=object)
+    size = _size_columns(pd.Series(cols["band"]))
     lo = size["employees_min"].to_numpy(dtype=float)
-    p_exp = np.zeros(n)
+    p_exp = np.zeros(total)
     for threshold, pr in EXPORTER_BY_SIZE:
         p_exp[lo >= threshold] = pr
     factor = np.array([EXPORTER_SECTOR_FACTOR.get(s, 1.0) for s in section])
     wholesale = np.char.startswith(naf.astype(str), "46")
     factor[wholesale] = EXPORTER_SECTOR_FACTOR["46"]
-    exporter = rng.random(n) < np.minimum(p_exp * factor, 0.95)
+    exporter = np.array(cols["u_exp"]) < np.minimum(p_exp * factor, 0.95)
 
-    width = max(4, len(str(n)))
-    num = [f"{i:0{width}d}" for i in range(1, n + 1)]
-    lon, lat = pyproj.Transformer.from_crs(metric_crs, WGS84, always_xy=True).transform(xy[:, 0], xy[:, 1])
+    lon, lat = pyproj.Transformer.from_crs(metric_crs, WGS84, always_xy=True).transform(
+        np.array(cols["x"], dtype=float), np.array(cols["y"], dtype=float)
+    )
     out = pd.DataFrame(
         {
-            "id": [f"synthetic:{s}" for s in num],
-            "name": [f"Synthetic firm {s}" for s in num],
+            "id": [f"synthetic:{s}" for s in cols["id"]],
+            "name": [f"Synthetic firm {s}" for s in cols["id"]],
             "naf": pd.array(naf, dtype="string"),
             "naf_section": pd.array(section, dtype="string"),
         }
     )
     out = out.join(size)
     out["exporter"] = pd.array(exporter, dtype="boolean")
-    out["commune"] = pd.array(commune, dtype="string")
+    out["commune"] = pd.array(cols["commune"], dtype="string")
     out["synthetic"] = True
-    out["placement"] = pd.array(placement, dtype="string")
+    out["placement"] = pd.array(cols["placement"], dtype="string")
     gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
     gdf.index = pd.Index(gdf["id"].to_numpy())
     box = tuple(municipalities.to_crs(WGS84).total_bounds)
