@@ -46,7 +46,7 @@ import numpy as np
 import pyproj
 import scipy.sparse as sp
 
-from . import datasets, sources
+from . import datasets, skeleton, sources
 from ._version import __version__
 from ._io import atomic_path
 from .errors import CacheWarning, CRSError, DataFileError, InputError, NetworkError
@@ -61,6 +61,8 @@ __all__ = [
     "SNAP_M",
     "COVER_M",
     "SKELETON_ID_OFFSET",
+    "DEFAULT_BUFFER_MINUTES",
+    "graph_from_osm_online",
     "DEFAULT_SPEEDS_KMH",
     "CSRGraph",
     "graph_to_csr",
@@ -124,6 +126,11 @@ SNAP_M: float = 250.0
 #: point of it lies within this distance (metres) of a detailed edge (of a motorway or
 #: trunk edge, for motorway and trunk segments).
 COVER_M: float = 150.0
+
+#: Driving horizon (minutes) beyond a territory's area that its network covers: the
+#: scoring profile's longest horizon, so that the gateways a firm may use beyond the
+#: border (Nîmes, Narbonne, Millau, Perpignan, Toulouse-Blagnac from Hérault) are on it.
+DEFAULT_BUFFER_MINUTES: float = 120.0
 
 #: Skeleton node ids are renumbered from here (OSM node ids are below 10**11 in 2026).
 SKELETON_ID_OFFSET: int = 10**12
@@ -762,12 +769,19 @@ def _edge_lines(G: nx.MultiDiGraph, edges: list[tuple[Any, Any, dict]], transfor
     return shapely.transform(lines, transform)
 
 
+def _crosses_box(a: np.ndarray, b: np.ndarray, box: tuple[float, float, float, float]) -> bool:
+    """Whether the segment a-b may cross a box (its own bounding box overlaps it)."""
+    x0, y0, x1, y1 = box
+    return not (max(a[0], b[0]) < x0 or min(a[0], b[0]) > x1 or max(a[1], b[1]) < y0 or min(a[1], b[1]) > y1)
+
+
 def merge_networks(
     detailed: nx.MultiDiGraph,
     skeleton: nx.MultiDiGraph,
     *,
     snap_m: float = SNAP_M,
     cover_m: float = COVER_M,
+    keep: str = "largest",
 ) -> nx.MultiDiGraph:
     """Join a detailed network and a regional skeleton into one drivable network.
 
@@ -795,8 +809,10 @@ def merge_networks(
          end of a one-way carriageway at the edge of the data) is joined to the nearest
          skeleton node within ``snap_m`` (a motorway or trunk end only to a motorway or
          trunk skeleton node), so that dual carriageways continue in both directions.
-    4. Only the largest strongly connected component is kept; the ids of the nodes left
-       out are in ``G.graph["dropped_nodes"]``.
+    4. Only the largest strongly connected component is kept (``keep="largest"``), or
+       every strongly connected component holding a skeleton node (``keep="skeleton"``:
+       islands of the skeleton stay, fragments of the detailed extract go); the ids of
+       the nodes left out are in ``G.graph["dropped_nodes"]``.
 
     Parameters
     ----------
@@ -807,6 +823,8 @@ def merge_networks(
         See :data:`SNAP_M`.
     cover_m : float
         See :data:`COVER_M`.
+    keep : {"largest", "skeleton"}
+        Which strongly connected components to keep (step 4).
 
     Returns
     -------
@@ -838,6 +856,8 @@ def merge_networks(
     for name, val in (("snap_m", snap_m), ("cover_m", cover_m)):
         if not (val > 0 and math.isfinite(val)):
             raise InputError(f"{name}={val!r} must be a positive number of metres")
+    if keep not in ("largest", "skeleton"):
+        raise InputError(f"keep={keep!r} is unknown; choose 'largest' or 'skeleton'")
 
     offset = max(SKELETON_ID_OFFSET, max(int(n) for n in detailed.nodes) + 1)
     mapping = {n: offset + i for i, n in enumerate(sorted(skeleton.nodes))}
@@ -871,8 +891,16 @@ def merge_networks(
     tree_all = shapely.STRtree(d_lines)
     tree_fast = shapely.STRtree(d_lines[fast_line]) if fast_line.any() else None
     segs = sorted({(u, v) if u < v else (v, u) for u, v in S.edges()})
-    seg_hw = [_road_class(next(iter(S[u][v].values())).get("highway")) for u, v in segs]
+    # only segments near the detailed network can duplicate it (a national skeleton is large)
+    x0, y0 = d_xy.min(axis=0) - cover_m
+    x1, y1 = d_xy.max(axis=0) + cover_m
     s_xy = dict(zip(S.nodes, transform(np.array([[S.nodes[n]["x"], S.nodes[n]["y"]] for n in S.nodes])), strict=True))
+
+    def near_box(n: int) -> bool:
+        return x0 <= s_xy[n][0] <= x1 and y0 <= s_xy[n][1] <= y1
+
+    segs = [(u, v) for u, v in segs if near_box(u) or near_box(v) or _crosses_box(s_xy[u], s_xy[v], (x0, y0, x1, y1))]
+    seg_hw = [_road_class(next(iter(S[u][v].values())).get("highway")) for u, v in segs]
     steps = [max(4, math.ceil(float(np.hypot(*(s_xy[v] - s_xy[u]))) / 100.0)) for u, v in segs]
     starts = np.concatenate([[0], np.cumsum(np.array(steps) + 1)])
     pts = np.concatenate(
@@ -996,9 +1024,14 @@ def merge_networks(
         G.add_edge(int(d_ids[j]), n, reversed=True, **attrs)
     n_conn = 2 * len(pairs)
 
-    # 4. largest strongly connected component
-    largest = max(nx.strongly_connected_components(G), key=len)
-    dropped_nodes = sorted(int(n) for n in G.nodes if n not in largest)
+    # 4. largest strongly connected component (or every one holding a skeleton node)
+    comps = list(nx.strongly_connected_components(G))
+    if keep == "largest":
+        kept = max(comps, key=len)
+    else:
+        s_set = set(S.nodes)
+        kept = set().union(*(c for c in comps if len(c) > 1 and not s_set.isdisjoint(c)))
+    dropped_nodes = sorted(int(n) for n in G.nodes if n not in kept)
     G.remove_nodes_from(dropped_nodes)
     G.graph.update(
         crs="EPSG:4326",
@@ -1216,24 +1249,55 @@ def _build_params(
     }
 
 
+def _national_archives(man: Any) -> list[str]:
+    """Manifest keys of the national Travel Mapping archives, [] for a legacy manifest."""
+    keys = {f.key for f in man.files}
+    return [k for k in ("travelmapping_fra", "travelmapping_neighbours") if k in keys]
+
+
+def _area_digest(area_2154: Any) -> str | None:
+    if area_2154 is None:
+        return None
+    import shapely
+
+    return hashlib.sha256(shapely.to_wkb(shapely.set_precision(area_2154, 1.0))).hexdigest()
+
+
+def _osm_input(osm: Any) -> Any:
+    if osm is None or osm == "online":
+        return osm
+    p = Path(osm)
+    return [p.name, _sha256(p) if p.is_file() else None]
+
+
 def network_cache_key(
     territory: str = "herault",
     *,
     snap_m: float = SNAP_M,
     detour_factor: float | Mapping[str, float] = DETOUR_FACTOR,
+    area_2154: Any = None,
+    buffer_minutes: float = DEFAULT_BUFFER_MINUTES,
+    neighbours: bool = True,
+    osm: str | os.PathLike | None = None,
 ) -> str:
     """The cache key of a territory's default network (hex sha256).
 
     It hashes the sha256 of every input file named in the manifest (OSM files and the
-    Travel Mapping file set), the territory's bounds, the build parameters and the package
-    version. Speeds are not part of it: they are applied after loading.
+    Travel Mapping archives or file set), the territory's bounds and area, the buffer, the
+    build parameters, the user's OSM input and the package version. Speeds are not part
+    of it: they are applied after loading.
     """
     from . import datasets
 
-    man = datasets.load_manifest(territory)
+    man = datasets.load_manifest(_manifest_name(territory))
+    national = _national_archives(man)
     inputs = sorted(
-        (f.key, f.sha256) for f in man.files if f.key.startswith("osm_") or f.fileset == "travelmapping_wpt"
+        (f.key, f.sha256)
+        for f in man.files
+        if f.key.startswith("osm_") or f.fileset == "travelmapping_wpt" or f.key in national
     )
+    if national:
+        inputs = [i for i in inputs if i[0] != "travelmapping_wpt"]
     doc = {
         "format": _CACHE_FORMAT,
         "version": __version__,
@@ -1242,6 +1306,14 @@ def network_cache_key(
         "inputs": inputs,
         "params": _build_params(snap_m, detour_factor, COVER_M, DENSIFY_M),
     }
+    if national:
+        doc.update(
+            area=_area_digest(area_2154),
+            buffer_minutes=float(buffer_minutes),
+            neighbours=bool(neighbours),
+            osm=_osm_input(osm),
+            skeleton={"join_m": skeleton.JOIN_M, "exit_link_m": skeleton.EXIT_LINK_M, "excluded": sorted(skeleton.EXCLUDED_SYSTEMS)},
+        )
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
@@ -1249,7 +1321,8 @@ _sha256 = datasets.sha256_file
 
 
 def _cache_paths(folder: Path, territory: str) -> tuple[Path, Path]:
-    return folder / f"network-{territory}.graphml", folder / f"network-{territory}.json"
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", territory)
+    return folder / f"network-{name}.graphml", folder / f"network-{name}.json"
 
 
 _META_KEYS = (
@@ -1264,6 +1337,10 @@ _META_KEYS = (
     "skeleton_id_offset",
     "detour_factor",
     "territory",
+    "buffer_minutes",
+    "skeleton_nodes",
+    "skeleton_components",
+    "osm",
 )
 
 
@@ -1325,6 +1402,66 @@ def _save_cache(G: nx.MultiDiGraph, folder: Path, territory: str, key: str) -> N
         tmp.write_text(json.dumps(side), encoding="utf-8")
 
 
+def _manifest_name(territory: str) -> str:
+    """The manifest of a territory: its own when it has one, else the national one."""
+    from importlib import resources
+
+    own = resources.files("proximity") / "territories" / f"{territory}.toml"
+    return territory if own.is_file() else "france"
+
+
+def _default_area(man: Any, territory: str) -> Any:
+    """A named territory's area in EPSG:2154: its département outline, else its bounds."""
+    import geopandas as gpd
+    import shapely
+
+    if territory == "france":
+        return None
+    keys = {f.key for f in man.files}
+    if "departement_outline" in keys:
+        gdf = gpd.read_file(datasets.path("departement_outline", man.name))
+        return shapely.union_all(gdf.to_crs("EPSG:2154").geometry.to_numpy())
+    x0, y0, x1, y1 = man.bounds_wgs84
+    return gpd.GeoSeries([shapely.box(x0, y0, x1, y1)], crs="EPSG:4326").to_crs("EPSG:2154").iloc[0]
+
+
+def graph_from_osm_online(area_2154: Any) -> nx.MultiDiGraph:
+    """Download the detailed OSM drive network of an area with osmnx (osmnx's own cache).
+
+    Parameters
+    ----------
+    area_2154 : shapely geometry
+        The area in EPSG:2154.
+
+    Raises
+    ------
+    NetworkError
+        No internet or the Overpass server cannot be reached (one line, naming the fix),
+        or the area holds no drivable road.
+    """
+    import geopandas as gpd
+    import osmnx as ox
+    import requests
+
+    if area_2154 is None:
+        raise InputError("--osm online needs a territory smaller than France; pick a département or an EPCI")
+    poly = gpd.GeoSeries([area_2154], crs="EPSG:2154").to_crs("EPSG:4326").iloc[0]
+    try:
+        G = ox.graph_from_polygon(poly, network_type="drive", retain_all=False)
+    except requests.exceptions.RequestException as exc:
+        raise NetworkError(
+            f"cannot download the OSM road network (offline? {type(exc).__name__}); "
+            "run without --osm online, or pass a local extract with --osm-file"
+        ) from exc
+    except (ox._errors.InsufficientResponseError, ValueError) as exc:
+        raise NetworkError(f"no drivable OSM road in the territory ({exc}); run without --osm online") from exc
+    for _, d in G.nodes(data=True):
+        d["source"] = _OSM_SOURCE
+    for _, _, d in G.edges(data=True):
+        d["source"] = _OSM_SOURCE
+    return G
+
+
 def build_network(
     territory: str = "herault",
     *,
@@ -1334,26 +1471,44 @@ def build_network(
     snap_m: float = SNAP_M,
     detour_factor: float | Mapping[str, float] = DETOUR_FACTOR,
     progress: Callable[[Iterator[str]], Iterator[str]] | None = None,
+    area_2154: Any = None,
+    buffer_minutes: float = DEFAULT_BUFFER_MINUTES,
+    neighbours: bool = True,
+    osm: str | os.PathLike | None = None,
 ) -> nx.MultiDiGraph:
-    """Build a territory's default drivable network from its installed files, with travel times.
+    """Build a territory's drivable network from its installed files, with travel times.
 
-    The OSM files of the manifest (keys ``osm_*``) give the detailed network
-    (:func:`graph_from_osm_files`); the Travel Mapping file set (``travelmapping_wpt``),
-    restricted to the routes touching the territory's ``bounds_wgs84``, gives the skeleton
-    (:func:`graph_from_travelmapping`); they are joined by :func:`merge_networks` and timed
-    by :func:`add_speeds`.
+    **Skeleton.** With the national Travel Mapping archives in the manifest
+    (``travelmapping_fra``, ``travelmapping_neighbours``), the national skeleton
+    (:func:`proximity.skeleton.build_skeleton`, cached as ``.npz``) is cut to the
+    territory's area plus ``buffer_minutes`` of driving beyond it
+    (:func:`proximity.skeleton.territory_skeleton`, measured with the default speeds so
+    that the extent does not depend on ``speeds_kmh``), continuing into the neighbouring
+    countries unless ``neighbours=False``, densified inside the area and turned into a
+    graph; every component is kept (islands). A legacy manifest with only the Hérault file
+    set (``travelmapping_wpt``) uses the routes touching its ``bounds_wgs84``
+    (:func:`graph_from_travelmapping`).
 
-    The merged graph (without speeds) is cached as GraphML with a JSON sidecar holding its
+    **Detailed network.** The manifest's OSM files (keys ``osm_*``: Montpellier for
+    Hérault), the user's extract (``osm`` = a path: ``.osm``, ``.osm.bz2``, ``.xml`` or
+    Overpass ``.json``) or a download of the area (``osm="online"``, osmnx with its own
+    cache) are merged with the skeleton (:func:`merge_networks`); speeds come from
+    :func:`add_speeds`.
+
+    A merged graph (without speeds) is cached as GraphML with a JSON sidecar holding its
     cache key (:func:`network_cache_key`) and the GraphML file's sha256. A stale
     (other inputs, parameters or version) or corrupt (unreadable, wrong sha256) cache gives
     a :class:`~proximity.errors.CacheWarning` and is rebuilt and overwritten, never used.
+    A skeleton-only network is not cached as GraphML: it is cut from the cached skeleton
+    in seconds.
 
     Parameters
     ----------
     territory : str
-        Name of a territory manifest.
+        Name of a territory manifest (``"herault"``, ``"france"``), or the name of a
+        territory given by ``area_2154`` (then read through the national manifest).
     cache : bool
-        Read and write the cache.
+        Read and write the caches.
     cache_dir : path, optional
         Cache folder; default :func:`default_cache_dir` (``$PROXIMITY_CACHE_DIR`` or ``data/cache``).
     speeds_kmh : mapping, optional
@@ -1361,59 +1516,110 @@ def build_network(
     snap_m : float
         Connector snapping distance, see :func:`merge_networks`.
     detour_factor : float or mapping
-        Circuity of skeleton segments, one number or per class, see
-        :data:`DETOUR_FACTOR` and :func:`graph_from_travelmapping`.
+        Circuity of skeleton segments, one number or per class, see :data:`DETOUR_FACTOR`.
     progress : callable, optional
         Wraps the iteration over the build stages (e.g. ``tqdm``).
+    area_2154 : shapely geometry, optional
+        The territory in EPSG:2154. Default: the manifest's ``departement_outline`` (its
+        bounds when it has none); ``None`` for ``"france"`` (the whole country).
+    buffer_minutes : float
+        Driving horizon beyond the area (default :data:`DEFAULT_BUFFER_MINUTES`).
+    neighbours : bool
+        Continue the network into the neighbouring countries.
+    osm : ``"online"``, path or None
+        A detailed OSM network to merge in (see above).
 
     Returns
     -------
     networkx.MultiDiGraph
-        ``G.graph["from_cache"]`` says whether it was read from the cache.
+        ``G.graph["from_cache"]`` says whether it was read from the cache. Nodes and edges
+        of the skeleton carry ``country`` (ISO 3166 alpha-3; ``"FRA/ESP"`` on a segment
+        across a border).
 
     Raises
     ------
     DataFileError
-        An input file is not installed (run ``proximity data install``).
+        An input file is not installed (run ``proximity data install``) or ``osm`` does not exist.
+    NetworkError
+        ``osm="online"`` without internet (one line, naming the fix).
     InputError
         A bad speed table or parameter.
     """
-    from . import datasets
-
     table = _speed_table(speeds_kmh)
     detour = _detour_table(detour_factor)
     if not (snap_m > 0 and math.isfinite(snap_m)):
         raise InputError(f"snap_m={snap_m!r} must be a positive number of metres")
-    man = datasets.load_manifest(territory)
-    key = network_cache_key(territory, snap_m=snap_m, detour_factor=detour_factor)
+    if osm is not None and osm != "online" and not Path(osm).is_file():
+        raise DataFileError(f"OSM file {str(osm)!r} does not exist; pass an .osm, .osm.bz2, .xml or Overpass .json extract")
+    man = datasets.load_manifest(_manifest_name(territory))
+    national = _national_archives(man)
+    if national and area_2154 is None:
+        area_2154 = _default_area(man, territory)
+    key = network_cache_key(
+        territory, snap_m=snap_m, detour_factor=detour_factor, area_2154=area_2154,
+        buffer_minutes=buffer_minutes, neighbours=neighbours, osm=osm,
+    )
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    G = _load_cache(folder, territory, key) if cache else None
+    osm_keys = sorted(f.key for f in man.files if f.key.startswith("osm_") and not f.fileset)
+    detailed_wanted = bool(osm_keys) or osm is not None
+    G = _load_cache(folder, territory, key) if (cache and detailed_wanted) else None
     if G is None:
-        osm_keys = sorted(f.key for f in man.files if f.key.startswith("osm_") and not f.fileset)
         stages: Iterator[str] = iter(["skeleton", "detailed", "merge", "cache"])
         if progress is not None:
             stages = progress(stages)
         next(stages, None)
-        skeleton = graph_from_travelmapping(
-            datasets.path("travelmapping_wpt", territory),
-            bounds_wgs84=man.bounds_wgs84,
-            detour_factor=detour,
-            densify_m=DENSIFY_M,
-        )
-        next(stages, None)
-        detailed = graph_from_osm_files([datasets.path(k, territory) for k in osm_keys]) if osm_keys else None
-        next(stages, None)
-        if detailed is None:  # a territory without OSM files: the skeleton alone
-            G = skeleton.copy()
-            G.graph["dropped_nodes"] = sorted(
-                int(n) for n in G.nodes if n not in max(nx.strongly_connected_components(G), key=len)
+        if national:
+            sk = skeleton.build_skeleton(
+                [datasets.path(k, man.name) for k in national], cache=cache, cache_dir=folder
             )
-            G.remove_nodes_from(G.graph["dropped_nodes"])
+            sub = skeleton.territory_skeleton(
+                sk, area_2154, buffer_minutes=buffer_minutes, neighbours=neighbours, detour_factor=detour
+            )
+            if area_2154 is not None:
+                sub = skeleton.densify(sub, area_2154, max_m=DENSIFY_M)
+            skel = skeleton.skeleton_graph(sub, detour_factor=detour)
+            skel.graph.update(skeleton_nodes=sub.n_nodes, skeleton_components=int(len(np.unique(sub.component))))
         else:
-            G = merge_networks(detailed, skeleton, snap_m=snap_m)
-        G.graph.update(territory=territory, detour_factor=detour, exit_links=skeleton.graph["exit_links"])
+            skel = graph_from_travelmapping(
+                datasets.path("travelmapping_wpt", man.name),
+                bounds_wgs84=man.bounds_wgs84,
+                detour_factor=detour,
+                densify_m=DENSIFY_M,
+            )
         next(stages, None)
-        if cache:
+        detailed = None
+        if osm_keys or (osm is not None and osm != "online"):
+            files = [datasets.path(k, man.name) for k in osm_keys]
+            if osm is not None and osm != "online":
+                files.append(Path(osm))
+            detailed = graph_from_osm_files(files)
+        if osm == "online":
+            online = graph_from_osm_online(area_2154)
+            detailed = online if detailed is None else nx.compose(detailed, online)
+        next(stages, None)
+        keep = "skeleton" if national else "largest"
+        if detailed is None:  # the skeleton alone
+            G = skel.copy() if not national else skel
+            if national:
+                G.graph["dropped_nodes"] = []
+            else:
+                G.graph["dropped_nodes"] = sorted(
+                    int(n) for n in G.nodes if n not in max(nx.strongly_connected_components(G), key=len)
+                )
+                G.remove_nodes_from(G.graph["dropped_nodes"])
+        else:
+            G = merge_networks(detailed, skel, snap_m=snap_m, keep=keep)
+            for k in ("skeleton_nodes", "skeleton_components"):
+                if k in skel.graph:
+                    G.graph[k] = skel.graph[k]
+        G.graph.update(
+            territory=territory, detour_factor=detour, exit_links=skel.graph["exit_links"],
+            osm=None if osm is None else str(osm),
+        )
+        if national:
+            G.graph["buffer_minutes"] = float(buffer_minutes)
+        next(stages, None)
+        if cache and detailed is not None:
             _save_cache(G, folder, territory, key)
         for _ in stages:  # let a progress bar finish
             pass
