@@ -45,7 +45,12 @@ def _say(msg: str) -> None:
     click.echo(f"· {msg}", err=True)
 
 
-territory_option = click.option("--territory", default="herault", show_default=True, help="Territory manifest name.")
+territory_option = click.option(
+    "--territory",
+    default="herault",
+    show_default=True,
+    help="herault, a département code (33, 2A), a comma list (34,30,11), epci:SIREN, region:CODE or france.",
+)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,6 +66,22 @@ def data() -> None:
     """Install, verify and list the territory's input files."""
 
 
+def _data_manifest(territory: str) -> str:
+    """The manifest of a territory for the data commands: its own, or ``france`` for a spec."""
+    from .errors import DataFileError
+    from .layers.national import is_spec
+
+    if not is_spec(territory):
+        return territory
+    from . import area
+
+    try:
+        area.parse_spec(territory)  # a bad spec is named before installing anything
+    except DataFileError:
+        pass  # the national files are not installed yet: install them
+    return "france"
+
+
 @data.command("install")
 @territory_option
 @click.option("--mirror", type=click.Path(file_okay=False), default=None, help="Local mirror folder of the raw files (default: ../shared/data/raw when it exists, or $PROXIMITY_MIRROR).")
@@ -70,6 +91,7 @@ def data_install(territory: str, mirror: str | None, download: bool | None, targ
     """Install the input files, checking every sha256."""
     from . import datasets
 
+    territory = _data_manifest(territory)
     rep = datasets.install(
         territory, mirror=mirror, target=Path(target) / territory if target else None, download=download,
         progress=lambda it: _progress(it, total=len(datasets.load_manifest(territory).files), desc="installing", unit="file"),
@@ -83,7 +105,7 @@ def data_verify(territory: str) -> None:
     """Re-hash every installed file against the manifest."""
     from . import datasets
 
-    n = datasets.verify(territory)
+    n = datasets.verify(_data_manifest(territory))
     click.echo(f"{n} files verified (sha256)")
 
 
@@ -94,7 +116,7 @@ def data_sources(territory: str, as_json: bool) -> None:
     """List the sources with their licence, attribution and caveats."""
     from . import datasets
 
-    rows = datasets.load_manifest(territory).sources()
+    rows = datasets.load_manifest(_data_manifest(territory)).sources()
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -182,7 +204,7 @@ def layers_list(territory: str) -> None:
 @territory_option
 @click.argument("name", type=_LAYER_CHOICE)
 @click.option("--head", "n", default=10, show_default=True, help="Rows to print.")
-@click.option("--n-smes", default=defaults.N_SMES, show_default=True, help="Synthetic SMEs to generate.")
+@click.option("--n-smes", type=int, default=defaults.N_SMES, help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).")
 @click.option("--seed", default=defaults.SEED, show_default=True, help="Seed of the SME generator.")
 def layers_show(territory: str, name: str, n: int, n_smes: int, seed: int) -> None:
     """Print the first rows of a layer."""
@@ -200,7 +222,7 @@ def layers_show(territory: str, name: str, n: int, n_smes: int, seed: int) -> No
 @territory_option
 @click.argument("name", type=_LAYER_CHOICE)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output .gpkg, .geojson or .csv file.")
-@click.option("--n-smes", default=defaults.N_SMES, show_default=True)
+@click.option("--n-smes", type=int, default=defaults.N_SMES, help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).")
 @click.option("--seed", default=defaults.SEED, show_default=True)
 def layers_export(territory: str, name: str, out: str, n_smes: int, seed: int) -> None:
     """Export a layer to a file (written atomically)."""
@@ -227,7 +249,9 @@ def network_build(territory: str, no_cache: bool, graphml: str | None) -> None:
     """Build (or load from the cache) the territory's merged network."""
     from . import network
 
-    G = network.build_network(territory, cache=not no_cache, progress=lambda it: _progress(it, total=4, desc="network", unit="stage"))
+    from .territory import territory_network
+
+    G, _ = territory_network(territory, cache=not no_cache, progress=lambda it: _progress(it, total=4, desc="network", unit="stage"))
     if graphml:
         network.save_graphml(G, graphml)
     click.echo(json.dumps(network.network_summary(G), indent=2, default=str))
@@ -259,18 +283,20 @@ def route_cmd(territory: str, origin: str, destination: str, as_json: bool) -> N
     """
     import math
 
-    from . import datasets, network, traveltime
+    from . import network, traveltime
     from .errors import UnreachableWarning
 
-    man = datasets.load_manifest(territory)
+    from .layers._common import bounds
+    from .territory import territory_network
+
     # checked before the network loads, so that a swapped pair fails at once
-    a, b = (traveltime.check_latlon(_latlon(v, label), name=label, bounds_wgs84=man.bounds_wgs84, area=f"the {territory} territory")
+    a, b = (traveltime.check_latlon(_latlon(v, label), name=label, bounds_wgs84=bounds(territory), area=f"the {territory} territory")
             for label, v in (("--from", origin), ("--to", destination)))
-    G = network.build_network(territory)
+    G, man = territory_network(territory)
     csr = network.graph_to_csr(G, crs=man.crs)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        r = traveltime.route_latlon(csr, a, b, bounds_wgs84=man.bounds_wgs84)
+        r = traveltime.route_latlon(csr, a, b, bounds_wgs84=bounds(territory))
     reasons = [str(w.message) for w in caught if issubclass(w.category, UnreachableWarning)]
     for w in caught:
         if not issubclass(w.category, UnreachableWarning):
@@ -298,7 +324,7 @@ def route_cmd(territory: str, origin: str, destination: str, as_json: bool) -> N
 @territory_option
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--max-minutes", default=defaults.OD_MAX_MINUTES, show_default=True, help="Cut-off of the OD table.")
-@click.option("--n-smes", default=defaults.N_SMES, show_default=True, help="Synthetic SMEs to generate.")
+@click.option("--n-smes", type=int, default=defaults.N_SMES, help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).")
 @click.option("--seed", default=defaults.SEED, show_default=True, help="Seed of the SME generator.")
 def traveltime_cmd(territory: str, out: str, max_minutes: float, n_smes: int, seed: int) -> None:
     """Export travel-time tables: nearest facility per kind (SMEs, municipalities) and OD tables, CSV + GeoPackage."""
@@ -335,7 +361,7 @@ def raster_cmd(territory: str, out: str, cell_m: float) -> None:
 @click.option("--weighting", type=click.Choice(["population", "smes"]), default=None, help="Which municipal aggregate feeds the index.")
 @click.option("--smes", "smes_file", default=None, metavar="sirene|FILE", help=_SMES_HELP)
 @click.option("--support", "support_file", default=None, metavar="annuaire|FILE", help="Support bodies to add: 'annuaire' (fetched by `proximity data fetch support`, merged without duplicates) or your file (CSV lat/lon or vector file with name and category).")
-@click.option("--n-smes", type=int, default=None, help="Synthetic SMEs to generate (default: the profile's [smes] n, 6000).")
+@click.option("--n-smes", type=int, default=None, help="Synthetic SMEs to generate (default: the study's [smes]: 4.9 per 1,000 inhabitants, per commune).")
 @click.option("--seed", type=int, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34).")
 def score_cmd(territory, out, profile, normalisation, weighting, smes_file, support_file, n_smes, seed) -> None:
     """Accessibility scores and the four-D milieu index per municipality and per SME."""
@@ -354,7 +380,8 @@ def score_cmd(territory, out, profile, normalisation, weighting, smes_file, supp
     smes = _smes_arg(smes_file, territory)
     support = resolve_support(support_file, territory)
     out_dir = _io.check_out_dir(out)
-    ter = load_territory(territory, smes=smes, support_extra=support, n_smes=n_smes, seed=seed, progress=_say)
+    ter = load_territory(territory, smes=smes, support_extra=support, n_smes=n_smes, seed=seed, progress=_say,
+                         smes_per_1000=study.smes.per_1000_inhabitants)
     res = scores.score_territory(ter, profile=prof, progress=_say)
     params = {"n_smes": len(ter.smes), "seed": seed, "smes_file": smes_file, "support_file": support_file}
     for p in pipeline.write_scores(res, out_dir, pipeline.provenance(ter, parameters=params, study=study)):
@@ -437,7 +464,7 @@ def groups_cmd(territory, out, sections, size_bands, exporter, communes, max_min
 @main.command("run")
 @territory_option
 @click.option("--out", "out", default="out", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--n-smes", type=int, default=None, help="Synthetic SMEs to generate (default: the profile's [smes] n, 6000).")
+@click.option("--n-smes", type=int, default=None, help="Synthetic SMEs to generate (default: the study's [smes]: 4.9 per 1,000 inhabitants, per commune).")
 @click.option("--seed", type=int, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34).")
 @click.option("--max-minutes", type=float, default=None, help="Cut-off of the OD tables (default: the profile's [traveltime] max_minutes, 90).")
 @click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Study/profile TOML (default: the shipped one).")

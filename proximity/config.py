@@ -43,8 +43,9 @@ Schema (every key optional in a user file; ranges are checked at load)
     ``direction`` (``higher`` | ``lower``), ``description``. At least one indicator of
     a weighted component must have a positive weight.
 ``[smes]``
-    ``n`` integer [1, 1e6] and ``seed`` integer [0, 2**32 - 1]: the synthetic SME
-    generator (``score`` and ``run`` without ``--smes``).
+    ``per_1000_inhabitants`` (0, 1000] (default 4.9, firms generated commune by commune),
+    or ``n`` integer [1, 1e6] (an exact total), and ``seed`` integer [0, 2**32 - 1]: the
+    synthetic SME generator (``score`` and ``run`` without ``--smes``).
 ``[traveltime]``
     ``max_minutes`` (0, 600]: cut-off of the OD tables the main job writes.
 ``[export_groups]``
@@ -287,10 +288,15 @@ class Profile:
 
 @dataclass(frozen=True)
 class SmeSettings:
-    """``[smes]``: size and seed of the synthetic SME generator."""
+    """``[smes]``: size and seed of the synthetic SME generator.
 
-    n: int = defaults.N_SMES
+    By default a rate (``per_1000_inhabitants``, generated commune by commune, so that a
+    commune's firms do not depend on the territory); ``n`` sets an exact total instead.
+    """
+
+    n: int | None = defaults.N_SMES
     seed: int = defaults.SEED
+    per_1000_inhabitants: float = defaults.SMES_PER_1000
 
 
 @dataclass(frozen=True)
@@ -725,7 +731,9 @@ def _check_study_tables(problems: list[str], default: dict, user: dict) -> dict:
     for t, cls in _STUDY_TABLES.items():
         _unknown(problems, user.get(t, {}), cls.__dataclass_fields__, t)
     s = merged["smes"]
-    _number(problems, "smes.n", s.get("n"), lo=1, hi=1_000_000, integer=True)
+    if s.get("n") is not None:  # absent: the rate per 1,000 inhabitants
+        _number(problems, "smes.n", s.get("n"), lo=1, hi=1_000_000, integer=True)
+    _number(problems, "smes.per_1000_inhabitants", s.get("per_1000_inhabitants"), lo=0, hi=1_000)
     _number(problems, "smes.seed", s.get("seed"), lo=0, hi=_MAX_SEED, integer=True)
     _number(problems, "traveltime.max_minutes", merged["traveltime"].get("max_minutes"), lo=0, hi=MAX_MINUTES, unit="minutes")
     _number(problems, "rasters.cell_m", merged["rasters"].get("cell_m"), lo=10, hi=10_000, lo_open=False, unit="metres")

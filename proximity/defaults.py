@@ -9,8 +9,11 @@ loading the geospatial stack.
 
 from __future__ import annotations
 
-#: Synthetic SMEs drawn on a territory, and the seed of their generator.
-N_SMES = 6000
+#: Synthetic SMEs drawn on a territory (None: a rate per 1,000 inhabitants, generated commune
+#: by commune so that a commune's firms do not depend on the territory), the rate, and the
+#: seed of their generator.
+N_SMES: int | None = None
+SMES_PER_1000 = 4.9
 SEED = 34
 #: Cut-off of the origin–destination tables written by the main job, in minutes.
 OD_MAX_MINUTES = 90.0

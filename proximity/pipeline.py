@@ -127,13 +127,16 @@ def run(
     max_minutes = study.traveltime.max_minutes if max_minutes is None else max_minutes
     out = _io.check_out_dir(out)
     say("data install")
-    datasets.install(territory)
+    from .layers.national import is_spec
+
+    datasets.install("france" if is_spec(territory) else territory)
     from .layers.fetched import resolve_support
     from .layers.smes import resolve_smes
 
     smes = resolve_smes(smes, territory)  # a missing register fails before any work
     support = resolve_support(support, territory)
-    ter = load_territory(territory, smes=smes, support_extra=support, n_smes=n_smes, seed=seed, progress=say)
+    ter = load_territory(territory, smes=smes, support_extra=support, n_smes=n_smes, seed=seed, progress=say,
+                         smes_per_1000=study.smes.per_1000_inhabitants)
     written = write_layers(ter, out)
     written.append(_io.write_json(network.network_summary(ter.graph), out / "network_summary.json"))
     say("travel-time tables")

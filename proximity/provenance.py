@@ -91,7 +91,7 @@ def build_provenance(territory: Territory, *, parameters: dict | None = None, st
         "tool": "proximity",
         "version": __version__,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "territory": {"name": man.name, "label": man.label, "crs": man.crs},
+        "territory": {"name": man.name, "label": man.label, "crs": man.crs, **territory.params.get("territory", {})},
         "inputs": files,
         "smes": {**territory.params, "synthetic": territory.synthetic_smes,
                  "source": "synthetic" if territory.synthetic_smes else territory.smes.attrs.get("source_label", "SIRENE extract"),

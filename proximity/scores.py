@@ -48,6 +48,7 @@ from .layers import on_network
 from .network import CSRGraph
 
 __all__ = [
+    "unavailable_indicators",
     "GOVERNANCE_SCORES",
     "GATEWAY_MODES",
     "gravity_horizon_minutes",
@@ -116,6 +117,53 @@ def gateway_groups(gateways: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     tgv = gateways.loc[gateways["group"].eq("tgv_station"), ["kind", "group", "geometry"]].copy()
     tgv.index = tgv.index.astype(str) + "|tgv"
     return gpd.GeoDataFrame(pd.concat([g, tgv]), crs=gateways.crs)
+
+
+def unavailable_indicators(territory) -> dict[str, str]:
+    """Indicators whose inputs are missing in a territory: key -> reason (one line).
+
+    A territory built from the national files may have no seaport, no TGV station or no
+    chamber of commerce on its network (only Montpellier's chambers are in the data). Such
+    an indicator would be infinite or zero everywhere: :func:`score_territory` drops it
+    from the index and re-normalises the weights (the other indicators of its component,
+    and the components, keep their relative weights), and ``summary["dropped_indicators"]``
+    says which and why. Never a silent zero.
+    """
+    gw = territory.gateways
+    sup = territory.support_bodies
+    if "on_network" in gw:
+        gw = gw[gw["on_network"].astype(bool)]
+    if "on_network" in sup:
+        sup = sup[sup["on_network"].astype(bool)]
+    groups = set(gateway_groups(gw)["group"]) if len(gw) else set()
+    cats = set(sup["category"]) if len(sup) else set()
+    stations = gw[gw["kind"].eq("rail_station")]
+    checks = {
+        "minutes_airport": ("airport" in groups, "no commercial airport on the territory's network"),
+        "minutes_seaport": ("seaport" in groups, "no seaport (World Port Index) on the territory's network"),
+        "minutes_tgv_station": ("tgv_station" in groups, "no TGV/OUIGO station on the territory's network"),
+        "minutes_rail_station": ("rail_station" in groups, "no passenger rail station on the territory's network"),
+        "minutes_motorway_access": ("motorway_access" in groups, "no motorway access point on the territory's network"),
+        "minutes_chamber_of_commerce": (
+            "chamber_of_commerce" in cats,
+            "no chamber of commerce in the support bodies (the data has Montpellier's only; add yours with a support file)",
+        ),
+        "minutes_foreign_trade_service": (
+            "foreign_trade_service" in cats,
+            "no foreign-trade service in the support bodies (the data has Montpellier's only; add yours with a support file)",
+        ),
+        "students_within_t": (
+            bool(sup["students"].fillna(0).gt(0).any()) if len(sup) else False,
+            "no higher-education site with student counts on the territory's network",
+        ),
+        "rail_ridership_growth": (
+            bool(stations["ridership_2015"].fillna(0).gt(0).any()) if len(stations) else False,
+            "no rail station with SNCF ridership on the territory's network",
+        ),
+    }
+    for key in ("support_within_t", "support_per_1000_smes", "support_gravity", "support_2sfca", "support_diversity"):
+        checks[key] = (len(sup) > 0, "no support body on the territory's network")
+    return {k: why for k, (ok, why) in checks.items() if not ok}
 
 
 #: Transport mode of each gateway group in the diversity of gateway modes (plain rail
@@ -388,6 +436,11 @@ def score_territory(
         profile = milieu.load_profile(profile)
     elif isinstance(profile, config.Study):
         profile = profile.profile
+    # indicators whose inputs this territory lacks: dropped, weights re-normalised, reported
+    weighted = {i.key for i in profile.indicators if i.weight > 0}
+    dropped = {k: why for k, why in unavailable_indicators(territory).items() if k in weighted}
+    if dropped:
+        profile = profile.with_weights(indicators={k: 0.0 for k in dropped})
     graph = territory.csr
     munis = territory.municipalities
     smes = territory.smes
@@ -443,6 +496,7 @@ def score_territory(
         pop_within_source = "population raster (zonal statistics)"
     summary = {
         "n_municipalities": int(len(table)),
+        "dropped_indicators": dropped,
         "n_population_origins": int(len(origins)),
         "n_smes": int(len(smes)),
         "smes_synthetic": bool(smes["synthetic"].any()) if len(smes) else False,

@@ -4,6 +4,12 @@ This is the one place where the stages meet for the default run: layers are read
 the network is built (or loaded from the cache), synthetic SMEs are placed along its
 roads, and the CSR form for travel times is derived once.
 
+A territory is ``herault`` (the default, with its local extras) or any spec of
+:mod:`proximity.area` (``"33"``, ``"2A"``, ``"34,30,11"``, ``"epci:243400017"``,
+``"region:76"``, ``"france"``), built from the national files: its communes, the gateways
+in it and in a 150 km buffer, its support bodies, and a network covering it and
+120 min of driving beyond its outline.
+
 Examples
 --------
 >>> from proximity.territory import load_territory
@@ -23,11 +29,17 @@ import networkx as nx
 
 from . import datasets, defaults, layers, network
 from .errors import InputError, UnreachableWarning
+from .layers.smes import DEFAULT_SMES_PER_1000
 from .network import CSRGraph
 
-__all__ = ["Territory", "load_territory", "load_layer", "LAYER_NAMES", "DEFAULT_N_SMES", "DEFAULT_SEED"]
+__all__ = [
+    "Territory", "load_territory", "territory_network", "load_layer", "LAYER_NAMES", "DEFAULT_N_SMES", "DEFAULT_SEED",
+]
 
-DEFAULT_N_SMES = defaults.N_SMES
+#: Default number of synthetic SMEs: None = a rate per inhabitant
+#: (:data:`proximity.layers.smes.DEFAULT_SMES_PER_1000`, about 6,000 in Hérault), so that a
+#: commune's synthetic firms are the same whatever territory it is loaded with.
+DEFAULT_N_SMES: int | None = defaults.N_SMES
 DEFAULT_SEED = defaults.SEED
 
 
@@ -96,36 +108,107 @@ def _mark_on_network(layer: gpd.GeoDataFrame, csr: CSRGraph) -> gpd.GeoDataFrame
     return out
 
 
+def territory_network(
+    name: str = "herault",
+    *,
+    cache: bool = True,
+    progress: Callable | None = None,
+    osm: str | None = None,
+) -> tuple[nx.MultiDiGraph, datasets.Manifest]:
+    """The road network of a territory (manifest name or spec) and the manifest it reads.
+
+    A spec's network covers its outline (:func:`proximity.area.resolve`) and 120 min of
+    driving beyond it (``france``: the whole country); ``herault`` builds from its manifest.
+
+    Raises
+    ------
+    InputError
+        ``name`` is neither a manifest nor a valid spec.
+    """
+    from .layers.national import is_spec
+
+    kw: dict = {"cache": cache}
+    if progress is not None:
+        kw["progress"] = progress
+    if osm is not None:
+        kw["osm"] = osm
+    if is_spec(name):
+        from . import area as area_mod
+
+        a = area_mod.resolve(name)
+        G = network.build_network(a.name, area_2154=None if a.kind == "france" else a.outline, **kw)
+        return G, datasets.load_manifest(area_mod.NATIONAL)
+    return network.build_network(name, **kw), datasets.load_manifest(name)
+
+
 def load_territory(
     name: str = "herault",
     *,
     smes: gpd.GeoDataFrame | str | None = None,
     support_extra: gpd.GeoDataFrame | str | None = None,
-    n_smes: int = DEFAULT_N_SMES,
+    n_smes: int | None = DEFAULT_N_SMES,
     seed: int = DEFAULT_SEED,
     cache: bool = True,
     progress: Callable | None = None,
+    osm: str | None = None,
+    smes_per_1000: float | None = None,
 ) -> Territory:
     """Load a territory's layers and network from its installed files.
 
     Parameters
     ----------
     name : str
-        Territory manifest name.
+        ``"herault"`` (a local manifest) or a territory spec: a département code (``"33"``,
+        ``"2A"``), a comma list (``"34,30,11"``), ``"epci:<SIREN>"``, ``"region:<code>"`` or
+        ``"france"`` (see :mod:`proximity.area`).
     smes : GeoDataFrame or path, optional
-        A real SIRENE extract (path or frame in the SIRENE layout). Default: ``n_smes``
-        synthetic SMEs from a seeded generator, labelled synthetic.
+        A real SIRENE extract (path or frame in the SIRENE layout). Default: synthetic SMEs
+        generated commune by commune, labelled synthetic.
     support_extra : GeoDataFrame or path, optional
         The user's own support bodies, merged into the layer.
-    n_smes, seed : int
-        Size and seed of the synthetic SME generator.
+    n_smes : int, optional
+        Total number of synthetic SMEs. Default: a rate of
+        :data:`~proximity.layers.smes.DEFAULT_SMES_PER_1000` per 1,000 inhabitants (about
+        6,000 in Hérault), which keeps a commune's firms independent of the territory.
+    seed : int
+        Seed of the synthetic SME generator (mixed with each commune code).
+    smes_per_1000 : float, optional
+        Rate of synthetic SMEs per 1,000 inhabitants when ``n_smes`` is not given
+        (default :data:`~proximity.layers.smes.DEFAULT_SMES_PER_1000`).
     cache : bool
         Use the on-disk network cache.
     progress : callable, optional
         Called with a short message before each step.
+    osm : ``"online"``, path or None
+        A detailed OSM network to merge with the skeleton (see
+        :func:`proximity.network.build_network`).
+
+    Raises
+    ------
+    InputError
+        ``name`` is neither a manifest nor a valid spec (the message lists the forms).
     """
+    from .layers.national import is_spec
+
     say = progress or (lambda msg: None)
-    man = datasets.load_manifest(name)
+    spec = is_spec(name)
+    if spec:
+        from . import area as area_mod
+
+        a = area_mod.resolve(name)  # InputError for a bad spec, before any heavy work
+        man = datasets.load_manifest(area_mod.NATIONAL)
+        info = {
+            "spec": name,
+            "name": a.name,
+            "label": a.label,
+            "kind": a.kind,
+            "departements": list(a.departements),
+            "n_communes": int(len(a.communes)),
+            "gateway_buffer_km": area_mod.DEFAULT_BUFFER_KM,
+        }
+    else:
+        man = datasets.load_manifest(name)
+        info = {"spec": name, "name": man.name, "label": man.label, "kind": "manifest", "departements": [man.departement]}
     say("municipalities")
     munis = layers.municipalities(name)
     say("gateways")
@@ -133,13 +216,14 @@ def load_territory(
     say("support bodies")
     sup = layers.support_bodies(name, extra=support_extra)
     say("road network")
-    G = network.build_network(name, cache=cache)
+    G, _ = territory_network(name, cache=cache, osm=osm)
     csr = network.graph_to_csr(G, crs=man.crs)
     gws = _mark_on_network(gws, csr)
     sup = _mark_on_network(sup, csr)
     say("SMEs")
     if smes is None:
-        firms = layers.synthetic_smes(munis, road_lines(G), n=n_smes, seed=seed)
+        rate = None if n_smes is not None else smes_per_1000
+        firms = layers.synthetic_smes(munis, road_lines(G), n=n_smes, per_1000_inhabitants=rate, seed=seed)
     else:
         firms = layers.read_sirene(smes, territory=name)
     return Territory(
@@ -150,13 +234,22 @@ def load_territory(
         support_bodies=sup,
         smes=firms,
         graph=G,
-        params={"n_smes": n_smes if smes is None else len(firms), "seed": seed, "smes_source": "synthetic" if smes is None else "user"},
+        params={
+            "n_smes": len(firms),
+            "seed": seed,
+            "smes_source": "synthetic" if smes is None else "user",
+            "smes_rule": (
+                f"{smes_per_1000 or DEFAULT_SMES_PER_1000:g} per 1,000 inhabitants, per commune" if smes is None and n_smes is None
+                else (f"{n_smes} in total, shared by population" if smes is None else "user file")
+            ),
+            "territory": info,
+        },
         csr=csr,
     )
 
 
 def load_layer(
-    layer: str, territory: str = "herault", *, n_smes: int = DEFAULT_N_SMES, seed: int = DEFAULT_SEED
+    layer: str, territory: str = "herault", *, n_smes: int | None = DEFAULT_N_SMES, seed: int = DEFAULT_SEED
 ) -> gpd.GeoDataFrame:
     """One layer of a territory by name, loading only what it needs.
 
@@ -166,9 +259,10 @@ def load_layer(
         One of :data:`LAYER_NAMES`: ``municipalities``, ``gateways``, ``support_bodies`` or
         ``smes`` (synthetic SMEs, which need the road network: the whole territory is loaded).
     territory : str
-        Territory manifest name.
+        Territory manifest name or spec (see :mod:`proximity.area`).
     n_smes, seed : int
-        Size and seed of the synthetic SME generator (``smes`` only).
+        Size (default: a rate per inhabitant) and seed of the synthetic SME generator
+        (``smes`` only).
 
     Returns
     -------

@@ -29,6 +29,18 @@ def business_parks(territory: str = "herault", *, all_zones: bool = False) -> gp
         EPSG:4326, indexed by ``id`` (``zac:<n>``): ``name``, ``business_park``, ``created``,
         ``area_m2``, ``source``, ``vintage``, ``caveat``.
     """
+    from .national import is_spec
+
+    if is_spec(territory):  # the ZAC file covers the city of Montpellier only
+        from .. import area
+
+        if "34172" not in area.resolve(territory).communes.index:
+            return gpd.GeoDataFrame(
+                {c: pd.Series(dtype="object") for c in ("id", "name", "business_park", "created", "area_m2", "source", "vintage", "caveat")},
+                geometry=gpd.GeoSeries([], crs="EPSG:4326"),
+                crs="EPSG:4326",
+            )
+        territory = "herault"
     raw = gpd.read_file(datasets.path("montpellier_zac", territory), engine="pyogrio")
     raw = raw.set_crs("EPSG:2154", allow_override=True)
     raw["geometry"] = raw.geometry.make_valid()

@@ -28,7 +28,7 @@ def _base(territory: Any, bounds: list[list[float]]) -> folium.Map:
     m = folium.Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=9, tiles=None, control_scale=True, zoomSnap=0.25)
     folium.TileLayer(tiles=tile_provider(), attr=TILES_ATTR, subdomains="abcd", max_zoom=19, control=False).add_to(m)
     m.get_root().header.add_child(Stylesheet(), name="proximity_css")
-    _lines, pairs, short = P.source_texts(territory.name)
+    _lines, pairs, short = P.source_texts(territory.manifest.name)
     firms = P.smes_source(territory)
     if firms is not None:
         pairs, short = [*pairs, firms], f"{short}, {territory.smes.attrs.get('source_label', 'SIRENE')}"
