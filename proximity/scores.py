@@ -182,8 +182,10 @@ def gravity_horizon_minutes(profile: milieu.Profile) -> float:
 
 
 def _nearest_minutes(graph: CSRGraph, origins: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, by: str, groups: list[str]) -> pd.DataFrame:
-    wide = traveltime.nearest_table(graph, origins, facilities, by=by)
     cols = [f"minutes_{g}" for g in groups]
+    if len(facilities) == 0:  # none in this territory (see unavailable_indicators): infinite, dropped from the index
+        return pd.DataFrame(np.inf, index=origins.index, columns=cols)
+    wide = traveltime.nearest_table(graph, origins, facilities, by=by)
     return wide.reindex(columns=cols).astype(float).fillna(np.inf)
 
 
@@ -455,7 +457,10 @@ def score_territory(
     T = float(profile.parameters["catchment_minutes"])
     say("2SFCA")
     pts = pd.concat([origins[["geometry"]], smes[["geometry"]]])
-    both = two_step_support(graph, gpd.GeoDataFrame(pts, crs=origins.crs), support_bodies=territory.support_bodies, smes=smes, max_minutes=T)
+    sup = territory.support_bodies
+    if "on_network" in sup:  # bodies beyond the network (a spec's buffer) are listed, not scored
+        sup = sup[sup["on_network"].astype(bool)]
+    both = two_step_support(graph, gpd.GeoDataFrame(pts, crs=origins.crs), support_bodies=sup, smes=smes, max_minutes=T)
     pop_vals["support_2sfca"] = both.reindex(origins.index).to_numpy()
     sme_vals["support_2sfca"] = both.reindex(smes.index).to_numpy()
 

@@ -30,9 +30,9 @@ reachable.
   exits with the same motorway and number within 2 km).
 
 **Support bodies.** Nationally: the public higher-education sites (MESR, ~2017) and the
-main institutions (MESR, ~2025) of the territory's départements. Locally: the 2014
-Montpellier establishments (chamber of commerce, foreign-trade service …) when the
-territory contains Montpellier (34172) and the Hérault files are installed. Plus the user's
+main institutions (MESR, ~2025) in the territory and its buffer (like gateways).
+Locally: the 2014 Montpellier establishments (chamber of commerce, foreign-trade
+service …) when Montpellier is in the buffer and the Hérault files are installed. Plus the user's
 own file. Categories absent from a territory make their indicators unavailable
 (:func:`proximity.scores.unavailable_indicators`): they are dropped from the index, never
 scored as zero.
@@ -307,31 +307,39 @@ def _gateways_cached(spec: str, dedupe_m: float, buffer_km: float) -> gpd.GeoDat
 
 
 # ------------------------------------------------------------------ support bodies
-def support_for(spec: str, *, dedupe_m: float) -> gpd.GeoDataFrame:
-    """Support bodies of a spec territory (national higher education + Montpellier when inside)."""
-    return _support_cached(spec, float(dedupe_m)).copy()
+def support_for(spec: str, *, dedupe_m: float, buffer_km: float = area_mod.DEFAULT_BUFFER_KM) -> gpd.GeoDataFrame:
+    """Support bodies of a spec territory and its buffer (national higher education + Montpellier 2014).
+
+    Like gateways, bodies beyond the border count (a university 20 minutes away in the next
+    département serves the territory's firms): the higher-education rows of every
+    département the buffered outline touches are read and kept inside the buffer, so that
+    a commune's support indicators do not depend on which territory it is loaded with.
+    """
+    return _support_cached(spec, float(dedupe_m), float(buffer_km)).copy()
 
 
 @lru_cache(maxsize=8)
-def _support_cached(spec: str, dedupe_m: float) -> gpd.GeoDataFrame:
+def _support_cached(spec: str, dedupe_m: float, buffer_km: float) -> gpd.GeoDataFrame:
     sp = importlib.import_module("proximity.layers.support")
 
     a = area_mod.resolve(spec)
+    zone, box = _zone(spec, buffer_km)
+    outlines = area_mod._departement_outlines()
+    buf = a.buffer(buffer_km)
+    deps = sorted(d for d, g in zip(outlines.index, outlines.geometry, strict=True) if g.intersects(buf))
     frames = []
-    for d in a.departements:
+    for d in deps:
         frames += [sp._esr_sites(NATIONAL, d), sp._esr_institutions(NATIONAL, d)]
-    if "34172" in a.communes.index:
+    if shapely.contains_xy(zone, 3.8767, 43.6108):  # Montpellier in the buffer: its 2014 city layer
         try:
             frames.append(sp._montpellier_2014("herault"))
         except DataFileError:
             pass  # the Hérault files are not installed: national layers only
-    df = pd.concat([f for f in frames if len(f)], ignore_index=True)
-    if a.kind == "epci" and len(df):  # keep the points inside the EPCI
-        inside = shapely.contains_xy(
-            gpd.GeoSeries([a.outline], crs=area_mod.CRS).to_crs(WGS84).iloc[0], df["lon"].to_numpy(float), df["lat"].to_numpy(float)
-        )
-        df = df[inside]
-    df = df[np.isfinite(df["lon"].astype(float)) & np.isfinite(df["lat"].astype(float))]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return gpd.GeoDataFrame({c: pd.Series(dtype="object") for c in sp.COLUMNS if c != "geometry"}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
+    df = pd.concat(frames, ignore_index=True)
+    df = df[_in_zone(df["lon"].to_numpy(float), df["lat"].to_numpy(float), zone, box)]
     df = df.drop_duplicates("id")
     df = sp._dedupe_across_sources(df.reset_index(drop=True), area_mod.CRS, dedupe_m)
     df["capacity"] = 1.0

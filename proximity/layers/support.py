@@ -412,9 +412,9 @@ def support_bodies(
     ``dedupe_m`` (e.g. the 2014 Ecole Supérieure de Commerce and the 2025 MBS); the kept
     point lists the dropped ids in ``duplicates``. Points of one source are never merged.
 
-    For a territory spec other than ``herault``, files 1 and 2 are read for its
-    départements (and clipped to an EPCI), and file 3 is added when the territory contains
-    Montpellier (34172) and the Hérault files are installed (see
+    For a territory spec other than ``herault``, files 1 and 2 are read in the territory
+    and a 150 km buffer around it (bodies beyond the border serve its firms too), and file
+    3 is added when Montpellier is in that buffer and the Hérault files are installed (see
     :mod:`proximity.layers.national`).
 
     Parameters
