@@ -124,3 +124,15 @@ def test_cli_territory_forms(tmp_path):
 def test_load_territory_names_a_bad_spec():
     with pytest.raises(InputError, match=r"territory 'region:99' is not understood .*accepted forms"):
         load_territory("region:99")
+
+
+def test_overview_map_names_the_dropped_indicators(run):
+    from proximity import maps
+
+    spec, ter, res = run
+    if spec != "2A":
+        pytest.skip("one territory is enough for the map")
+    html = maps.overview_map(ter, res, link_pages=False).get_root().render()
+    assert "Not in the index here" in html
+    assert "minutes_tgv_station (no TGV/OUIGO station on the territory" in html
+    assert "minutes_airport (" not in html  # Ajaccio, Figari… are on the network

@@ -255,6 +255,13 @@ def _overview(ctx: P.Context, *, simplify_m: float, linked: set[str] | None, ove
         if ctx.synthetic
         else ""
     )
+    dropped = (getattr(ctx.scores, "summary", None) or {}).get("dropped_indicators", {})
+    if dropped:  # inputs missing in this territory: said, never scored as zero
+        synthetic += (
+            '<div class="prox-note"><b>Not in the index here</b> (inputs missing, weights re-normalised): '
+            + "; ".join(f"{escape(k)} ({escape(why)})" for k, why in sorted(dropped.items()))
+            + "</div>"
+        )
     title = (
         f"<h1>{escape(ctx.label)}: how well each municipality connects its firms to the world</h1>"
         f'<div class="prox-sub">Internationalising-milieu index of the {ctx.n} municipalities (0–100, higher is better). '
