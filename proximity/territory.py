@@ -203,7 +203,7 @@ def load_territory(
             "label": a.label,
             "kind": a.kind,
             "departements": list(a.departements),
-            "n_communes": int(len(a.communes)),
+            "n_communes": len(a.communes),
             "gateway_buffer_km": area_mod.DEFAULT_BUFFER_KM,
         }
     else:

@@ -109,7 +109,7 @@ def test_buffer_grows_the_outline():
     b = a.buffer(150)
     assert b.contains(a.outline.buffer(-1))
     # the buffer of Corse-du-Sud reaches Sardinia and the whole of Corsica, not the mainland
-    x0, y0, x1, y1 = a.bounds_wgs84(150)
+    x0, y0, _x1, _y1 = a.bounds_wgs84(150)
     assert 39.5 < y0 < 40.7 and 6.5 < x0 < 7.6
     with pytest.raises(InputError, match="buffer distance must be >= 0 km"):
         a.buffer(-1)

@@ -49,7 +49,7 @@ def test_counts(run):
 
 
 def test_no_nan_and_every_commune_reaches_an_airport(run):
-    spec, ter, res = run
+    spec, _ter, res = run
     m = res.municipalities
     num = m.select_dtypes("number")
     assert not num.isna().any().any(), num.columns[num.isna().any()].tolist()
@@ -60,7 +60,7 @@ def test_no_nan_and_every_commune_reaches_an_airport(run):
 
 
 def test_missing_inputs_are_dropped_and_named(run):
-    spec, ter, res = run
+    spec, _ter, res = run
     dropped = res.summary["dropped_indicators"]
     # no chamber of commerce or foreign-trade office outside Montpellier in the data
     assert {"minutes_chamber_of_commerce", "minutes_foreign_trade_service"} <= set(dropped)
@@ -75,7 +75,7 @@ def test_missing_inputs_are_dropped_and_named(run):
 
 @pytest.fixture(scope="module")
 def corsica():
-    kw = dict(seed=34)
+    kw = {"seed": 34}
     south = load_territory("2A", **kw)
     both = load_territory("region:94", **kw)
     return south, both, scores.score_territory(south, max_per_commune=10_000), scores.score_territory(both, max_per_commune=10_000)
