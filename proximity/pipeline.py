@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import _io, config, datasets, defaults, network, scores, traveltime
 from ._io import for_file as _for_file
+from .errors import InputError
 from .layers import on_network
 from .provenance import SYNTHETIC_NOTE, smes_note
 from .provenance import build_provenance as provenance
@@ -144,8 +145,15 @@ def run(
     say("rasters")
     from . import raster
 
+    kinds = []  # the kinds this territory has on its network (no TGV in Corsica…)
+    for k in raster.DEFAULT_KINDS:
+        try:
+            if len(raster.kind_facilities(ter, k)):
+                kinds.append(k)
+        except InputError:
+            pass
     raster_files = raster.write_rasters(ter, out / "rasters", cell_m=study.rasters.cell_m,
-                                        thresholds_minutes=study.thresholds_minutes)
+                                        thresholds_minutes=study.thresholds_minutes, kinds=kinds)
     written += raster_files
     pop_within = pd.read_csv(out / "rasters" / "population_within.csv", index_col=0, dtype={0: str})
     eg = study.export_groups
@@ -170,7 +178,7 @@ def run(
         rasters = {label: out / "rasters" / f"travel_time_{kind}.tif" for kind, label in (
             ("airport", "Minutes to the nearest airport (200 m raster)"),
             ("tgv_station", "Minutes to the nearest TGV station (200 m raster)"),
-        )}
+        ) if kind in kinds}
         written += maps.build_maps(ter, res, out=maps_dir, progress=say, rasters=rasters, standalone=standalone)
         written.append(maps.save_map(maps.groups_map(ter, groups_plan), Path(maps_dir) / "export_groups.html"))
     return written
