@@ -38,7 +38,7 @@ def test_default_study_values():
     assert (p.decay.kind, p.decay.parameters, p.decay.negligible_weight) == ("exponential", {"half_life_minutes": 30.0}, 0.0625)
     assert p.decay.horizon_minutes == 120.0  # four half-lives: the horizon the package always used
     assert p.decay.function(30.0) == 0.5
-    assert s.smes == config.SmeSettings(n=6000, seed=34)
+    assert s.smes == config.SmeSettings(n=None, seed=34, per_1000_inhabitants=4.9)  # a rate: per-commune firms
     assert s.traveltime.max_minutes == 90.0 and s.rasters.cell_m == 200.0
     assert s.export_groups == config.ExportGroupSettings(("C", "G", "J", "M"), 30.0, 3, 5, "naf_class", "heuristic", 20.0, None)
     assert s.thresholds_minutes == (30.0, 45.0, 60.0)
@@ -126,7 +126,8 @@ BAD = [
     ("[smes]\nn = 0\n", r"smes.n = 0 is out of range: expected an integer from 1 to 1000000"),
     ("[smes]\nn = 1e9\n", r"smes.n = 1000000000.0 has the wrong type: expected an integer"),
     ("[smes]\nseed = -1\n", r"smes.seed = -1 is out of range: expected an integer from 0"),
-    ("[smes]\ncount = 3\n", r"unknown key\(s\) 'count' in \[smes\]; allowed: n, seed"),
+    ("[smes]\ncount = 3\n", r"unknown key\(s\) 'count' in \[smes\]; allowed: n, per_1000_inhabitants, seed"),
+    ("[smes]\nper_1000_inhabitants = 0\n", r"smes.per_1000_inhabitants = 0 is out of range"),
     ("[traveltime]\nmax_minutes = -1\n", r"traveltime.max_minutes = -1 is out of range: expected a finite number in \(0, 600\] minutes"),
     ("[rasters]\ncell_m = 1e9\n", r"rasters.cell_m = 1000000000.0 is out of range: expected a finite number in \[10, 10000\] metres"),
     ("[export_groups]\nsections = ['Z']\n", r"export_groups.sections = \['Z'\] is not allowed: expected a list of distinct NAF section letters A–U"),
