@@ -153,7 +153,10 @@ def _result(sol: _Solution, prob: _Problem, smes: pd.DataFrame, naf: np.ndarray 
                             "from other groups",
     }
     unplaced = pd.DataFrame(
-        {"reason_code": [codes[i] for i in unplaced_idx], "reason": [text[codes[i]] for i in unplaced_idx]},
+        {  # object columns even when every SME is placed (an empty table keeps text columns)
+            "reason_code": np.array([codes[i] for i in unplaced_idx], dtype=object),
+            "reason": np.array([text[codes[i]] for i in unplaced_idx], dtype=object),
+        },
         index=pd.Index(ids[unplaced_idx], name="sme_id"),
     )
     objective = float(sol.objective) if math.isfinite(sol.objective) else 0.0
