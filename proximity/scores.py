@@ -449,7 +449,7 @@ def score_territory(
     say("population origins")
     origins = population_origins(munis, graph, max_per_commune=max_per_commune, seed=int(profile.parameters["seed"]))
     say(f"indicators for {len(origins)} population origins")
-    routes = _air_routes.airport_destinations(territory.gateways, territory=territory.name)
+    routes = _air_routes.airport_destinations(territory.gateways, territory=territory.manifest.name)
     kw = dict(gateways=territory.gateways, support_bodies=territory.support_bodies, smes=smes, profile=profile, air_routes=routes)
     pop_vals = origin_indicators(graph, origins, **kw)
     say(f"indicators for {len(smes)} SMEs")
