@@ -120,6 +120,22 @@ def territory_network(
     A spec's network covers its outline (:func:`proximity.area.resolve`) and 120 min of
     driving beyond it (``france``: the whole country); ``herault`` builds from its manifest.
 
+    Parameters
+    ----------
+    name : str
+        ``"herault"`` or a territory spec.
+    cache : bool
+        Use the on-disk network cache.
+    progress : callable, optional
+        Wraps the iteration over the build stages (e.g. ``tqdm``).
+    osm : ``"online"``, path or None
+        A detailed OSM network to merge with the skeleton.
+
+    Returns
+    -------
+    (networkx.MultiDiGraph, Manifest)
+        The network and the manifest it was read from (``france`` for a spec).
+
     Raises
     ------
     InputError

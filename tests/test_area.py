@@ -10,6 +10,12 @@ from proximity import area, layers
 from proximity.errors import InputError
 
 
+@pytest.fixture(autouse=True)
+def _uses_real_data(real_data):
+    """Every test here reads the installed national files (an integration test)."""
+    return real_data
+
+
 def test_departement_34_matches_the_herault_layer():
     a = area.resolve("34")
     h = layers.municipalities("herault")

@@ -29,6 +29,12 @@ EXPECTED = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _uses_real_data(real_data):
+    """Every test here reads the installed national files (an integration test)."""
+    return real_data
+
+
 @pytest.fixture(scope="module", params=sorted(EXPECTED))
 def run(request):
     ter = load_territory(request.param, n_smes=300, seed=34)

@@ -272,8 +272,20 @@ def _tm_exits(zone, box) -> pd.DataFrame:
 def gateways_for(spec: str, *, dedupe_m: float, buffer_km: float = area_mod.DEFAULT_BUFFER_KM) -> gpd.GeoDataFrame:
     """Gateways of a spec territory and its buffer (see the module docstring for the rules).
 
-    Returns the columns of :func:`proximity.layers.gateways` plus ``country`` and
-    ``routes_2014`` (airports).
+    Parameters
+    ----------
+    spec : str
+        Territory spec (see :mod:`proximity.area`).
+    dedupe_m : float
+        Merge distance of motorway access points, in metres.
+    buffer_km : float
+        Distance buffer around the outline in which gateways count.
+
+    Returns
+    -------
+    GeoDataFrame
+        The columns of :func:`proximity.layers.gateways` plus ``country`` and
+        ``routes_2014`` (airports).
     """
     return _gateways_cached(spec, float(dedupe_m), float(buffer_km)).copy()
 
@@ -314,6 +326,20 @@ def support_for(spec: str, *, dedupe_m: float, buffer_km: float = area_mod.DEFAU
     département serves the territory's firms): the higher-education rows of every
     département the buffered outline touches are read and kept inside the buffer, so that
     a commune's support indicators do not depend on which territory it is loaded with.
+
+    Parameters
+    ----------
+    spec : str
+        Territory spec (see :mod:`proximity.area`).
+    dedupe_m : float
+        Distance under which two sources' points of one category are one body, in metres.
+    buffer_km : float
+        Distance buffer around the outline in which bodies count.
+
+    Returns
+    -------
+    GeoDataFrame
+        The columns of :func:`proximity.layers.support_bodies`.
     """
     return _support_cached(spec, float(dedupe_m), float(buffer_km)).copy()
 
