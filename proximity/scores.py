@@ -374,7 +374,12 @@ def municipality_indicators(
     # an indicator left empty on purpose (exporter share without exporter data) stays empty
     empty = [c for c in pop_values.columns if pop_values[c].isna().all()]
     pop_values, sme_values = pop_values.drop(columns=empty), sme_values.drop(columns=empty, errors="ignore")
-    pop = acc.aggregate(pop_values, zone_of_origin=pop_origins["insee"], weights=pop_origins["weight"], zones=zones)
+    # a commune without inhabitants (the "villages morts pour la France" of the Meuse) has
+    # zero-weight origins: it takes the plain mean of its origins instead of NaN
+    w = pop_origins["weight"].astype(float)
+    total = w.groupby(pop_origins["insee"]).transform("sum")
+    w = w.where(total > 0, 1.0)
+    pop = acc.aggregate(pop_values, zone_of_origin=pop_origins["insee"], weights=w, zones=zones)
     pop.index.name = None
     pop[empty] = np.nan
     n_smes = smes["commune"].value_counts().reindex(zones, fill_value=0)

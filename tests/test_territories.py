@@ -142,3 +142,15 @@ def test_overview_map_names_the_dropped_indicators(run):
     assert "Not in the index here" in html
     assert "minutes_tgv_station (no TGV/OUIGO station on the territory" in html
     assert "minutes_airport (" not in html  # Ajaccio, Figari… are on the network
+
+
+def test_communes_without_inhabitants_are_scored():
+    # the six "villages morts pour la France" of the Meuse have no inhabitant: their origins
+    # weigh 0, and the commune takes the plain mean of its origins instead of NaN
+    ter = load_territory("55", n_smes=100, seed=34)
+    dead = ["55039", "55050", "55139", "55189", "55239", "55307"]
+    assert (ter.municipalities.loc[dead, "population"] == 0).all()
+    res = scores.score_territory(ter, max_per_commune=5)
+    m = res.municipalities.loc[dead]
+    assert not m.select_dtypes("number").isna().any().any()
+    assert np.isfinite(m["minutes_airport"]).all() and np.isfinite(m["index"]).all()
