@@ -6,7 +6,9 @@ and exits 1; a usage error exits 2 (click's convention). No traceback for either
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -14,18 +16,78 @@ from pathlib import Path
 import click
 
 from . import __version__, defaults
-from .errors import ProximityError, ProximityWarning
+from .errors import InputError, ProximityError, ProximityWarning
 
 
 class _Group(click.Group):
-    """Turns library errors into one clean line and exit code 1."""
+    """Turns library errors, usage errors and file-system errors into one clean line.
+
+    A :class:`~proximity.errors.ProximityError` or an ``OSError`` (disk full, permission
+    denied) exits 1; a usage error (bad option value) exits 2. Never a traceback.
+    """
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except ProximityError as exc:
-            click.echo(f"proximity: error: {exc}", err=True)
+            click.echo(f"proximity: error: {_one_line(exc)}", err=True)
             ctx.exit(1)
+        except click.UsageError as exc:
+            cmd = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            click.echo(f"proximity: error: {_one_line(exc.format_message())} (see `{cmd} --help`)", err=True)
+            ctx.exit(2)
+        except OSError as exc:
+            where = f" {exc.filename!r}" if exc.filename else ""
+            click.echo(
+                f"proximity: error: cannot read or write{where} ({exc.strerror or exc}); "
+                "check the path, its permissions and the free disk space", err=True,
+            )
+            ctx.exit(1)
+        except MemoryError:
+            click.echo("proximity: error: out of memory; use smaller inputs (fewer SMEs or support bodies)", err=True)
+            ctx.exit(1)
+
+
+def _one_line(msg) -> str:
+    return " ".join(str(msg).split())
+
+
+class _Number(click.ParamType):
+    """A finite number within bounds (click's FloatRange lets NaN through)."""
+
+    def __init__(self, *, lo: float, hi: float, lo_open: bool = False, integer: bool = False, unit: str = "") -> None:
+        self.lo, self.hi, self.lo_open, self.integer, self.unit = lo, hi, lo_open, integer, unit
+        self.name = "integer" if integer else "number"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            v = value
+        else:
+            try:
+                v = int(value) if self.integer else float(value)
+            except (TypeError, ValueError):
+                self.fail(f"{value!r} is not {'an integer' if self.integer else 'a number'}", param, ctx)
+        if not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number; give {self._range()}", param, ctx)
+        if (v <= self.lo if self.lo_open else v < self.lo) or v > self.hi:
+            self.fail(f"{value!r} is out of range; give {self._range()}", param, ctx)
+        return int(v) if self.integer else float(v)
+
+    def _range(self) -> str:
+        lo = f"more than {self.lo:g}" if self.lo_open else f"at least {self.lo:g}"
+        return f"{lo} and at most {self.hi:g}{(' ' + self.unit) if self.unit else ''}"
+
+
+MINUTES = _Number(lo=0, hi=1440, lo_open=True, unit="minutes")
+SEED = _Number(lo=0, hi=2**32 - 1, integer=True)
+N_SMES = _Number(lo=1, hi=200_000, integer=True, unit="firms")
+
+
+def _path_value(ctx, param, value):
+    """Reject an empty path (``--out ''`` would write into the current folder)."""
+    if value is not None and str(value).strip() == "":
+        raise click.BadParameter("is empty; give a path (e.g. out)", ctx=ctx, param=param)
+    return value
 
 
 def _warn_line(message, category, filename, lineno, file=None, line=None) -> None:
@@ -86,12 +148,14 @@ def _data_manifest(territory: str) -> str:
 @territory_option
 @click.option("--mirror", type=click.Path(file_okay=False), default=None, help="Local mirror folder of the raw files (default: ../shared/data/raw when it exists, or $PROXIMITY_MIRROR).")
 @click.option("--download/--no-download", default=None, help="Download missing files from upstream (default: only when there is no mirror).")
-@click.option("--target", type=click.Path(file_okay=False), default=None, help="Install folder (default: data/installed/<territory> or $PROXIMITY_DATA_DIR).")
+@click.option("--target", type=click.Path(file_okay=False), default=None, callback=_path_value, help="Install folder (default: data/installed/<territory> or $PROXIMITY_DATA_DIR).")
 def data_install(territory: str, mirror: str | None, download: bool | None, target: str | None) -> None:
     """Install the input files, checking every sha256."""
-    from . import datasets
+    from . import _io, datasets
 
     territory = _data_manifest(territory)
+    if target is not None:
+        _io.check_out_path(target, option="--target")
     rep = datasets.install(
         territory, mirror=mirror, target=Path(target) / territory if target else None, download=download,
         progress=lambda it: _progress(it, total=len(datasets.load_manifest(territory).files), desc="installing", unit="file"),
@@ -203,9 +267,9 @@ def layers_list(territory: str) -> None:
 @layers_group.command("show")
 @territory_option
 @click.argument("name", type=_LAYER_CHOICE)
-@click.option("--head", "n", default=10, show_default=True, help="Rows to print.")
-@click.option("--n-smes", type=int, default=defaults.N_SMES, help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).")
-@click.option("--seed", default=defaults.SEED, show_default=True, help="Seed of the SME generator.")
+@click.option("--head", "n", default=10, show_default=True, type=click.IntRange(min=0), help="Rows to print.")
+@click.option("--n-smes", type=N_SMES, default=defaults.N_SMES, help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).")
+@click.option("--seed", default=defaults.SEED, show_default=True, type=SEED, help="Seed of the SME generator.")
 def layers_show(territory: str, name: str, n: int, n_smes: int, seed: int) -> None:
     """Print the first rows of a layer."""
     import pandas as pd
@@ -221,15 +285,16 @@ def layers_show(territory: str, name: str, n: int, n_smes: int, seed: int) -> No
 @layers_group.command("export")
 @territory_option
 @click.argument("name", type=_LAYER_CHOICE)
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output .gpkg, .geojson or .csv file.")
-@click.option("--n-smes", type=int, default=defaults.N_SMES, help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).")
-@click.option("--seed", default=defaults.SEED, show_default=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), callback=_path_value, help="Output .gpkg, .geojson or .csv file.")
+@click.option("--n-smes", type=N_SMES, default=defaults.N_SMES, help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).")
+@click.option("--seed", default=defaults.SEED, show_default=True, type=SEED)
 def layers_export(territory: str, name: str, out: str, n_smes: int, seed: int) -> None:
     """Export a layer to a file (written atomically)."""
     from . import _io
     from .territory import load_layer
 
     _io.check_layer_format(out)  # before loading: a wrong extension fails at once
+    _io.check_out_path(out, folder=False)
     gdf = load_layer(name, territory, n_smes=n_smes, seed=seed)
     _io.write_layer(gdf, out, name=name)
     click.echo(f"wrote {len(gdf)} features to {out}")
@@ -244,17 +309,19 @@ def network_group() -> None:
 @network_group.command("build")
 @territory_option
 @click.option("--no-cache", is_flag=True, help="Rebuild even if a valid cached network exists.")
-@click.option("--graphml", type=click.Path(dir_okay=False), default=None, help="Also save the network as GraphML here.")
+@click.option("--graphml", type=click.Path(dir_okay=False), default=None, callback=_path_value, help="Also save the network as GraphML here.")
 def network_build(territory: str, no_cache: bool, graphml: str | None) -> None:
     """Build (or load from the cache) the territory's merged network."""
-    from . import network
+    from . import _io, network
 
     from .territory import territory_network
 
+    if graphml:
+        _io.check_out_path(graphml, option="--graphml", folder=False)
     G, _ = territory_network(territory, cache=not no_cache, progress=lambda it: _progress(it, total=4, desc="network", unit="stage"))
     if graphml:
         network.save_graphml(G, graphml)
-    click.echo(json.dumps(network.network_summary(G), indent=2, default=str))
+    click.echo(json.dumps(_io.strict_json(network.network_summary(G)), indent=2, default=str, allow_nan=False))
 
 
 def _latlon(value: str, name: str) -> tuple[float, float]:
@@ -322,52 +389,115 @@ def route_cmd(territory: str, origin: str, destination: str, as_json: bool) -> N
 
 @main.command("traveltime")
 @territory_option
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--max-minutes", default=defaults.OD_MAX_MINUTES, show_default=True, help="Cut-off of the OD table.")
-@click.option("--n-smes", type=int, default=defaults.N_SMES, help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).")
-@click.option("--seed", default=defaults.SEED, show_default=True, help="Seed of the SME generator.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder.")
+@click.option("--max-minutes", default=defaults.OD_MAX_MINUTES, show_default=True, type=MINUTES, help="Cut-off of the OD table.")
+@click.option("--n-smes", type=N_SMES, default=defaults.N_SMES, help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).")
+@click.option("--seed", default=defaults.SEED, show_default=True, type=SEED, help="Seed of the SME generator.")
 def traveltime_cmd(territory: str, out: str, max_minutes: float, n_smes: int, seed: int) -> None:
     """Export travel-time tables: nearest facility per kind (SMEs, municipalities) and OD tables, CSV + GeoPackage."""
     from . import _io, pipeline
     from .territory import load_territory
 
-    out_dir = _io.check_out_dir(out)
-    ter = load_territory(territory, n_smes=n_smes, seed=seed, progress=_say)
-    for p in pipeline.write_traveltime_tables(ter, out_dir, max_minutes=max_minutes):
-        click.echo(str(p))
+    with _io.staged_output(out, command="traveltime") as stage:
+        ter = load_territory(territory, n_smes=n_smes, seed=seed, progress=_say)
+        written = pipeline.write_traveltime_tables(ter, stage, max_minutes=max_minutes)
+    _echo_paths(written, stage, out)
 
 
 @main.command("raster")
 @territory_option
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--cell-m", default=defaults.RASTER_CELL_M, show_default=True, help="Cell size in metres (EPSG:2154).")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder.")
+@click.option("--cell-m", default=defaults.RASTER_CELL_M, show_default=True, type=_Number(lo=10, hi=10_000, unit="metres"), help="Cell size in metres (EPSG:2154).")
 def raster_cmd(territory: str, out: str, cell_m: float) -> None:
     """Travel-time surfaces (Cloud-Optimised GeoTIFF per gateway kind), population raster, population within reach."""
     from . import _io, raster
     from .territory import load_territory
 
-    out_dir = _io.check_out_dir(out)
-    ter = load_territory(territory, progress=_say)
-    for p in raster.write_rasters(ter, out_dir, cell_m=cell_m):
+    with _io.staged_output(out, command="raster") as stage:
+        ter = load_territory(territory, progress=_say)
+        written = raster.write_rasters(ter, stage, cell_m=cell_m)
+    _echo_paths(written, stage, out)
+
+
+# ---------------------------------------------------------------- staged outputs
+@contextlib.contextmanager
+def _stages(out: str, maps_dir: str | None, *, command: str):
+    """Staging folders of a command's output folder and of its maps folder (inside it or elsewhere).
+
+    Yields ``(stage, maps_stage)``; both are moved in only when the command succeeded.
+    """
+    from . import _io
+
+    _io.check_out_path(out)
+    inside = None
+    if maps_dir is not None:
+        _io.check_out_path(maps_dir, option="--maps")
+        try:
+            inside = Path(maps_dir).resolve().relative_to(Path(out).resolve())
+        except ValueError:
+            inside = None
+    with contextlib.ExitStack() as stack:
+        stage = stack.enter_context(_io.staged_output(out, command=command))
+        if maps_dir is None:
+            maps_stage = stage
+        elif inside is not None:
+            maps_stage = stage / inside
+            maps_stage.mkdir(parents=True, exist_ok=True)
+        else:
+            maps_stage = stack.enter_context(_io.staged_output(maps_dir, command=f"{command}-maps", option="--maps"))
+        yield stage, maps_stage
+
+
+def _echo_paths(written, stage: Path, out: str, maps_stage: Path | None = None, maps_dir: str | None = None) -> None:
+    """Print the final paths of files written into staging folders."""
+    for p in written:
+        p = Path(p)
+        for st, final in ((stage, out), (maps_stage, maps_dir)):
+            if st is not None and final is not None:
+                try:
+                    p = Path(final) / p.relative_to(st)
+                    break
+                except ValueError:
+                    continue
         click.echo(str(p))
+
+
+def _sections(ctx, param, values):
+    letters = [chr(c) for c in range(ord("A"), ord("V"))]
+    bad = [v for v in values if v.strip().upper() not in letters]
+    if bad:
+        raise click.BadParameter(f"{', '.join(map(repr, bad))} is not a NAF section; give letters A to U (e.g. C for manufacturing)", ctx=ctx, param=param)
+    return tuple(v.strip().upper() for v in values)
+
+
+def _size_bands(ctx, param, values):
+    if not values:
+        return values
+    from .layers.smes import SIZE_BANDS
+
+    bad = [v for v in values if v.strip() not in SIZE_BANDS]
+    if bad:
+        raise click.BadParameter(f"{', '.join(map(repr, bad))} is not an INSEE headcount band; give one of {', '.join(SIZE_BANDS)}", ctx=ctx, param=param)
+    return tuple(v.strip() for v in values)
 
 
 # ---------------------------------------------------------------- scores
 @main.command("score")
 @territory_option
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder.")
 @click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Scoring profile TOML (default: the shipped one).")
 @click.option("--normalisation", type=click.Choice(["minmax", "zscore", "rank"]), default=None, help="Override the profile's normalisation.")
 @click.option("--weighting", type=click.Choice(["population", "smes"]), default=None, help="Which municipal aggregate feeds the index.")
 @click.option("--smes", "smes_file", default=None, metavar="sirene|FILE", help=_SMES_HELP)
 @click.option("--support", "support_file", default=None, metavar="annuaire|FILE", help="Support bodies to add: 'annuaire' (fetched by `proximity data fetch support`, merged without duplicates) or your file (CSV lat/lon or vector file with name and category).")
-@click.option("--n-smes", type=int, default=None, help="Synthetic SMEs to generate (default: the study's [smes]: 4.9 per 1,000 inhabitants, per commune).")
-@click.option("--seed", type=int, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34).")
+@click.option("--n-smes", type=N_SMES, default=None, help="Synthetic SMEs to generate (default: the study's [smes]: 4.9 per 1,000 inhabitants, per commune).")
+@click.option("--seed", type=SEED, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34).")
 def score_cmd(territory, out, profile, normalisation, weighting, smes_file, support_file, n_smes, seed) -> None:
     """Accessibility scores and the four-D milieu index per municipality and per SME."""
     from . import _io, config, pipeline, scores
     from .territory import load_territory
 
+    _io.check_out_path(out)
     study = config.load_study(profile)  # validated before anything is loaded or written
     prof = study.profile
     changes = {k: v for k, v in (("normalisation", normalisation), ("weighting", weighting)) if v}
@@ -379,96 +509,114 @@ def score_cmd(territory, out, profile, normalisation, weighting, smes_file, supp
 
     smes = _smes_arg(smes_file, territory)
     support = resolve_support(support_file, territory)
-    out_dir = _io.check_out_dir(out)
-    ter = load_territory(territory, smes=smes, support_extra=support, n_smes=n_smes, seed=seed, progress=_say,
-                         smes_per_1000=study.smes.per_1000_inhabitants)
-    res = scores.score_territory(ter, profile=prof, progress=_say)
-    params = {"n_smes": len(ter.smes), "seed": seed, "smes_file": smes_file, "support_file": support_file}
-    for p in pipeline.write_scores(res, out_dir, pipeline.provenance(ter, parameters=params, study=study)):
-        click.echo(str(p))
+    with _io.staged_output(out, command="score") as stage:
+        ter = load_territory(territory, smes=smes, support_extra=support, n_smes=n_smes, seed=seed, progress=_say,
+                             smes_per_1000=study.smes.per_1000_inhabitants)
+        res = scores.score_territory(ter, profile=prof, progress=_say)
+        params = {"n_smes": len(ter.smes), "seed": seed, "smes_file": smes_file, "support_file": support_file}
+        written = pipeline.write_scores(res, stage, pipeline.provenance(ter, parameters=params, study=study))
+    _echo_paths(written, stage, out)
 
 
 # ---------------------------------------------------------------- planner tools
 @main.command("site")
 @territory_option
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder.")
 @click.option("--candidates", type=click.Choice(["grid", "business_parks", "municipalities", "user"]), default="grid", show_default=True, help="Where candidate sites come from.")
 @click.option("--candidates-file", type=click.Path(dir_okay=False, exists=True), default=None, help="Your candidate sites (with --candidates user): CSV lat/lon or vector file.")
-@click.option("--grid-spacing-m", default=defaults.SITE_GRID_SPACING_M, show_default=True, help="Spacing of the grid of candidates.")
-@click.option("--within-minutes", default=defaults.SITE_WITHIN_MINUTES, show_default=True, help="Coverage time of SMEs and exporters.")
-@click.option("--p-max", default=defaults.SITE_P_MAX, show_default=True, help="Sweep location-allocation over p = 1..p-max sites.")
+@click.option("--grid-spacing-m", default=defaults.SITE_GRID_SPACING_M, show_default=True, type=_Number(lo=100, hi=50_000, unit="metres"), help="Spacing of the grid of candidates.")
+@click.option("--within-minutes", default=defaults.SITE_WITHIN_MINUTES, show_default=True, type=MINUTES, help="Coverage time of SMEs and exporters.")
+@click.option("--p-max", default=defaults.SITE_P_MAX, show_default=True, type=click.IntRange(1, 50), help="Sweep location-allocation over p = 1..p-max sites.")
 @click.option("--no-what-if", is_flag=True, help="Skip the recomputation of the milieu index with the incubator.")
-@click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), help="Also write the siting map here (default: the output folder).")
+@click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), callback=_path_value, help="Also write the siting map here (default: the output folder).")
 @click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Study/profile TOML: its decay weights support access, its index the what-if (default: the shipped one).")
 @smes_option
 def site_cmd(territory, out, candidates, candidates_file, grid_spacing_m, within_minutes, p_max, no_what_if, maps_dir, profile, smes_value) -> None:
     """Incubator site selection: ranked candidates, Pareto front, maximal covering and p-median, what-if."""
-    from . import _io, config, planning
+    from . import config, planning
     from .territory import load_territory
 
+    if candidates_file is not None and candidates != "user":
+        raise click.BadParameter(f"is only used with --candidates user (got --candidates {candidates}); add --candidates user or drop the file", param_hint="--candidates-file")
+    if candidates == "user" and candidates_file is None:
+        raise click.BadParameter("--candidates user needs --candidates-file (CSV with lat/lon or a vector file of points)", param_hint="--candidates")
     prof = config.load_profile(profile)  # validated before anything is loaded or written
-    smes = _smes_arg(smes_value, territory)
-    out_dir = _io.check_out_dir(out)
-    ter = load_territory(territory, smes=smes, progress=_say)
-    plan = planning.plan_incubator(ter, candidates=candidates, candidates_file=candidates_file, grid_spacing_m=grid_spacing_m,
-                                   within_minutes=within_minutes, p_max=p_max, what_if=not no_what_if, profile=prof,
-                                   progress=_say)
-    written = planning.write_incubator_plan(plan, ter, out_dir)
-    from . import maps
+    if candidates_file is not None:
+        from . import datasets
+        from .layers import read_user_points
 
-    written.append(maps.save_map(maps.siting_map(ter, plan), Path(maps_dir or out_dir) / "sites.html"))
-    for p in written:
-        click.echo(str(p))
+        read_user_points(candidates_file, layer_name=f"--candidates-file {Path(candidates_file).name!r}",
+                         bounds_wgs84=datasets.load_manifest(territory).bounds_wgs84)
+    smes = _smes_arg(smes_value, territory)
+    with _stages(out, maps_dir, command="site") as (stage, maps_stage):
+        ter = load_territory(territory, smes=smes, progress=_say)
+        plan = planning.plan_incubator(ter, candidates=candidates, candidates_file=candidates_file, grid_spacing_m=grid_spacing_m,
+                                       within_minutes=within_minutes, p_max=p_max, what_if=not no_what_if, profile=prof,
+                                       progress=_say)
+        written = planning.write_incubator_plan(plan, ter, stage)
+        from . import maps
+
+        written.append(maps.save_map(maps.siting_map(ter, plan), maps_stage / "sites.html"))
+    _echo_paths(written, stage, out, maps_stage, maps_dir)
 
 
 @main.command("groups")
 @territory_option
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--section", "sections", multiple=True, help="NAF section(s) to select (A–U); repeatable.")
-@click.option("--size-band", "size_bands", multiple=True, help="Headcount band label(s) to select; repeatable.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder.")
+@click.option("--section", "sections", multiple=True, callback=_sections, help="NAF section(s) to select (A–U); repeatable.")
+@click.option("--size-band", "size_bands", multiple=True, callback=_size_bands, help="INSEE headcount band code(s) to select (e.g. 11 for 10 to 19 employees); repeatable.")
 @click.option("--exporters/--non-exporters", "exporter", default=None, help="Only exporters / only non-exporters (default: all).")
 @click.option("--commune", "communes", multiple=True, help="INSEE code(s) of the communes to draw from; repeatable.")
-@click.option("--max-minutes", default=defaults.GROUP_MAX_MINUTES, show_default=True, help="Largest travel time between two members.")
-@click.option("--min-size", default=defaults.GROUP_MIN_SIZE, show_default=True)
-@click.option("--max-size", default=defaults.GROUP_MAX_SIZE, show_default=True)
+@click.option("--max-minutes", default=defaults.GROUP_MAX_MINUTES, show_default=True, type=MINUTES, help="Largest travel time between two members.")
+@click.option("--min-size", default=defaults.GROUP_MIN_SIZE, show_default=True, type=click.IntRange(2, 50))
+@click.option("--max-size", default=defaults.GROUP_MAX_SIZE, show_default=True, type=click.IntRange(2, 50))
 @click.option("--rule", type=click.Choice(["naf_class", "naf_group", "naf_division", "none"]), default="naf_class", show_default=True, help="When two firms compete.")
 @click.option("--method", type=click.Choice(["auto", "exact", "heuristic"]), default="auto", show_default=True)
-@click.option("--time-limit-s", default=defaults.GROUP_TIME_LIMIT_S, show_default=True)
-@click.option("--seed", default=defaults.GROUP_SEED, show_default=True)
-@click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), help="Also write the groups map here (default: the output folder).")
+@click.option("--time-limit-s", default=defaults.GROUP_TIME_LIMIT_S, show_default=True, type=_Number(lo=0, hi=86_400, lo_open=True, unit="seconds"))
+@click.option("--seed", default=defaults.GROUP_SEED, show_default=True, type=SEED)
+@click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), callback=_path_value, help="Also write the groups map here (default: the output folder).")
 @smes_option
 def groups_cmd(territory, out, sections, size_bands, exporter, communes, max_minutes, min_size, max_size, rule, method, time_limit_s, seed, maps_dir, smes_value) -> None:
     """Export groups: SMEs of 3–5 sharing one export executive, close and not competing."""
-    from . import _io, planning
+    from . import planning
     from .territory import load_territory
 
-    smes = _smes_arg(smes_value, territory)
-    out_dir = _io.check_out_dir(out)
-    ter = load_territory(territory, smes=smes, progress=_say)
-    plan = planning.plan_export_groups(
-        ter, sections=list(sections) or None, size_bands=list(size_bands) or None, exporter=exporter,
-        communes=list(communes) or None, max_minutes=max_minutes, min_size=min_size, max_size=max_size, rule=rule,
-        method=method, time_limit_s=time_limit_s, seed=seed, progress=_say,
-    )
-    written = planning.write_export_groups(plan, ter, out_dir)
-    from . import maps
+    if min_size > max_size:
+        raise click.BadParameter(f"--min-size {min_size} is larger than --max-size {max_size}; give min <= max", param_hint="--min-size")
+    if communes:
+        from . import layers
 
-    written.append(maps.save_map(maps.groups_map(ter, plan), Path(maps_dir or out_dir) / "groups.html"))
+        known = set(layers.municipalities(territory)["insee"])
+        unknown = [c for c in communes if c not in known]
+        if unknown:
+            raise InputError(f"--commune {', '.join(map(repr, unknown))}: not an INSEE code of the {territory} territory; "
+                             "give 5-character codes such as 34172 (Montpellier), see `proximity layers show municipalities`")
+    smes = _smes_arg(smes_value, territory)
+    with _stages(out, maps_dir, command="groups") as (stage, maps_stage):
+        ter = load_territory(territory, smes=smes, progress=_say)
+        plan = planning.plan_export_groups(
+            ter, sections=list(sections) or None, size_bands=list(size_bands) or None, exporter=exporter,
+            communes=list(communes) or None, max_minutes=max_minutes, min_size=min_size, max_size=max_size, rule=rule,
+            method=method, time_limit_s=time_limit_s, seed=seed, progress=_say,
+        )
+        written = planning.write_export_groups(plan, ter, stage)
+        from . import maps
+
+        written.append(maps.save_map(maps.groups_map(ter, plan), maps_stage / "groups.html"))
     r = plan.result
     click.echo(f"{len(r.groups)} groups, {r.n_placed} SMEs placed, {len(r.unplaced)} unplaced; tour minutes {r.tour_minutes:.0f}; gap {r.gap:.3f} ({r.status})", err=True)
-    for p in written:
-        click.echo(str(p))
+    _echo_paths(written, stage, out, maps_stage, maps_dir)
 
 
 # ---------------------------------------------------------------- main job
 @main.command("run")
 @territory_option
-@click.option("--out", "out", default="out", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--n-smes", type=int, default=None, help="Synthetic SMEs to generate (default: the study's [smes]: 4.9 per 1,000 inhabitants, per commune).")
-@click.option("--seed", type=int, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34).")
-@click.option("--max-minutes", type=float, default=None, help="Cut-off of the OD tables (default: the profile's [traveltime] max_minutes, 90).")
+@click.option("--out", "out", default="out", show_default=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder.")
+@click.option("--n-smes", type=N_SMES, default=None, help="Synthetic SMEs to generate (default: the study's [smes]: 4.9 per 1,000 inhabitants, per commune).")
+@click.option("--seed", type=SEED, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34).")
+@click.option("--max-minutes", type=MINUTES, default=None, help="Cut-off of the OD tables (default: the profile's [traveltime] max_minutes, 90).")
 @click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Study/profile TOML (default: the shipped one).")
-@click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), help="Also build the HTML maps into this folder.")
+@click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), callback=_path_value, help="Also build the HTML maps into this folder.")
 @smes_option
 @click.option("--support", "support_value", default=None, metavar="annuaire|FILE", help="Support bodies to add: 'annuaire' (the fetched directory) or your file.")
 @click.option("--standalone", is_flag=True, help="Map pages that need no other file (larger; e.g. to send one by e-mail).")

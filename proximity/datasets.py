@@ -60,6 +60,7 @@ __all__ = [
     "install",
     "verify",
     "path",
+    "actual_sha256",
     "attributions",
 ]
 
@@ -265,6 +266,63 @@ def _sha256(p: Path) -> str:
     return h.hexdigest()
 
 
+#: sha256 of the files read by this process, keyed by (path, size, mtime, inode): each
+#: installed file is hashed once per process when first used, and again if it changes.
+_READ_SHA256: dict[tuple[str, int, int, int], str] = {}
+
+
+def _verified(p: Path, f: DataFile) -> str:
+    """The sha256 of an installed file as it is now; a mismatch with the manifest is an error."""
+    st = p.stat()
+    key = (str(p), st.st_size, st.st_mtime_ns, st.st_ino)
+    got = _READ_SHA256.get(key)
+    if got is None:
+        got = _READ_SHA256[key] = _sha256(p)
+    if got != f.sha256:
+        raise DataFileError(
+            f"data file {f.path!r} ({f.key}) is corrupt or was edited: sha256 {got[:12]}… instead of "
+            f"{f.sha256[:12]}… in the manifest; run `proximity data install` to replace it"
+        )
+    return got
+
+
+def actual_sha256(key: str, territory: str = "herault", *, target: str | os.PathLike | None = None) -> str:
+    """The sha256 of an installed file as read (verified against the manifest), for provenance.
+
+    For a file set, the sha256 of its listing: one ``<path>:<sha256>`` line per member.
+
+    Parameters
+    ----------
+    key : str
+        A file's or a file set's key in the territory's manifest.
+    territory : str
+        Name of the territory manifest.
+    target : path, optional
+        The installation folder; default :func:`data_dir` ``/ territory``.
+
+    Returns
+    -------
+    str
+        Hex sha256 of the file (or of the file set's listing) as it is on disk now.
+
+    Raises
+    ------
+    DataFileError
+        The file is missing or differs from the manifest.
+    """
+    man = load_manifest(territory)
+    dest = Path(target) if target is not None else data_dir() / territory
+    path(key, territory, target=target)
+    if key in man.filesets:
+        h = hashlib.sha256()
+        for f in man.files:
+            if f.fileset == key:
+                h.update(f"{f.path}:{_verified(dest / f.path, f)}\n".encode())
+        return h.hexdigest()
+    f = man.file(key)
+    return _verified(dest / f.path, f)
+
+
 def _write_atomic_bytes(target: Path, writer: Callable[[Path], None]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
@@ -415,6 +473,10 @@ def verify(territory: str = "herault", *, target: str | os.PathLike | None = Non
 def path(key: str, territory: str = "herault", *, target: str | os.PathLike | None = None) -> Path:
     """Path of an installed input file (or of a file set's folder) by manifest key.
 
+    The file (every file of a set) is checked against the manifest's sha256 when first
+    used by the process and again whenever it changes (size, modification time or inode),
+    so a file edited in place is never used silently.
+
     Parameters
     ----------
     key : str
@@ -433,7 +495,7 @@ def path(key: str, territory: str = "herault", *, target: str | os.PathLike | No
     Raises
     ------
     DataFileError
-        The file is not installed, or its size differs from the manifest (corrupt).
+        The file is not installed, or its size or sha256 differs from the manifest (corrupt).
     """
     man = load_manifest(territory)
     dest = Path(target) if target is not None else data_dir() / territory
@@ -442,6 +504,8 @@ def path(key: str, territory: str = "herault", *, target: str | os.PathLike | No
         home = members[0].home if members else ""
         for base in [dest] if target is not None else [data_dir() / (home or territory), dest]:
             if all((base / f.path).is_file() for f in members):
+                for f in members:
+                    _verified(base / f.path, f)
                 return base / man.filesets[key]
         missing = [f.path for f in members if not (data_dir() / (home or territory) / f.path).is_file()]
         raise DataFileError(
@@ -461,6 +525,7 @@ def path(key: str, territory: str = "herault", *, target: str | os.PathLike | No
             f"data file {f.path!r} ({key}) has {p.stat().st_size} bytes instead of {f.bytes}: corrupt; "
             "run `proximity data install` to replace it"
         )
+    _verified(p, f)
     return p
 
 

@@ -1380,7 +1380,11 @@ def _load_cache(folder: Path, territory: str, key: str) -> nx.MultiDiGraph | Non
     except DataFileError as exc:
         stale(f"is unreadable ({exc})")
         return None
-    G.graph.update({k: side["graph"][k] for k in _META_KEYS if k in side.get("graph", {})})
+    meta = side.get("graph", {})
+    if not isinstance(meta, dict) or not isinstance(side.get("graphml_sha256"), str):
+        stale(f"has a tampered sidecar {spath.name} (its 'graph' entry is not an object)")
+        return None
+    G.graph.update({k: meta[k] for k in _META_KEYS if k in meta})
     G.graph["cache_key"] = key
     G.graph["from_cache"] = True
     G.graph["cache_path"] = str(gpath)
@@ -1566,7 +1570,7 @@ def build_network(
     if G is None:
         stages: Iterator[str] = iter(["skeleton", "detailed", "merge", "cache"])
         if progress is not None:
-            stages = progress(stages)
+            stages = iter(progress(stages))  # a tqdm bar is iterable, not an iterator
         next(stages, None)
         if national:
             sk = skeleton.build_skeleton(
@@ -1620,7 +1624,15 @@ def build_network(
             G.graph["buffer_minutes"] = float(buffer_minutes)
         next(stages, None)
         if cache and detailed is not None:
-            _save_cache(G, folder, territory, key)
+            try:
+                _save_cache(G, folder, territory, key)
+            except OSError as exc:
+                warnings.warn(
+                    f"network cache folder {str(folder)!r} is not writable ({exc.strerror or exc}); the network "
+                    "was built but not cached; set PROXIMITY_CACHE_DIR to a writable folder",
+                    CacheWarning,
+                    stacklevel=2,
+                )
         for _ in stages:  # let a progress bar finish
             pass
         G.graph.update(cache_key=key, from_cache=False)

@@ -7,6 +7,7 @@ maps. Each stage also has its own function for the matching CLI command.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -120,13 +121,21 @@ def run(
     ``proximity data fetch smes``) or a SIRENE file; ``support`` is ``None``,
     ``"annuaire"`` (the fetched directory, merged without duplicates) or a file of bodies.
     ``standalone`` makes every map page self-contained (see :func:`proximity.maps.build_maps`).
+
+    Every input (study file, options, output paths) is checked before any heavy work or
+    any write; the outputs are staged beside ``out`` (and ``maps_dir``) and moved in only
+    when every stage succeeded (:func:`proximity._io.staged_output`), so an interrupted
+    or failed run leaves the previous complete run in place.
     """
     say = progress or (lambda msg: None)
+    _io.check_out_path(out, option="out")
+    if maps_dir is not None:
+        _io.check_out_path(maps_dir, option="maps_dir")
     study = config.load_study(profile)
     n_smes = study.smes.n if n_smes is None else n_smes
     seed = study.smes.seed if seed is None else seed
     max_minutes = study.traveltime.max_minutes if max_minutes is None else max_minutes
-    out = _io.check_out_dir(out)
+    _check_run_options(n_smes=n_smes, seed=seed, max_minutes=max_minutes)
     say("data install")
     from .layers.national import is_spec
 
@@ -136,6 +145,44 @@ def run(
 
     smes = resolve_smes(smes, territory)  # a missing register fails before any work
     support = resolve_support(support, territory)
+    with contextlib.ExitStack() as stack:
+        stage = stack.enter_context(_io.staged_output(out, command="run", option="out"))
+        maps_stage = None
+        if maps_dir is not None:
+            try:
+                maps_stage = stage / Path(maps_dir).resolve().relative_to(Path(out).resolve())
+            except ValueError:
+                maps_stage = stack.enter_context(_io.staged_output(maps_dir, command="run-maps", option="maps_dir"))
+        written = _run_into(territory, stage, maps_stage, study, n_smes=n_smes, seed=seed, max_minutes=max_minutes,
+                            smes=smes, support=support, standalone=standalone, say=say)
+    finals = []
+    for p in written:
+        for st, final in ((stage, Path(out)), (maps_stage, Path(maps_dir) if maps_dir is not None else None)):
+            if st is not None and final is not None:
+                try:
+                    p = final / Path(p).relative_to(st)
+                    break
+                except ValueError:
+                    continue
+        finals.append(p)
+    return finals
+
+
+def _check_run_options(*, n_smes: int | None, seed: int, max_minutes: float) -> None:
+    problems = []
+    if n_smes is not None and (isinstance(n_smes, bool) or not isinstance(n_smes, (int, np.integer)) or not 1 <= n_smes <= 200_000):
+        problems.append(f"n_smes={n_smes!r} must be an integer from 1 to 200,000")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        problems.append(f"seed={seed!r} must be an integer from 0 to 2**32 - 1")
+    if not isinstance(max_minutes, (int, float, np.number)) or not (0 < float(max_minutes) <= 1440):
+        problems.append(f"max_minutes={max_minutes!r} must be a number of minutes in (0, 1440]")
+    if problems:
+        raise InputError("; ".join(problems))
+
+
+def _run_into(territory: str, out: Path, maps_dir: Path | None, study, *, n_smes: int, seed: int, max_minutes: float,
+              smes, support, standalone: bool, say) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
     ter = load_territory(territory, smes=smes, support_extra=support, n_smes=n_smes, seed=seed, progress=say,
                          smes_per_1000=study.smes.per_1000_inhabitants)
     written = write_layers(ter, out)

@@ -68,14 +68,16 @@ def build_provenance(territory: Territory, *, parameters: dict | None = None, st
     counts: dict[str, int] = {}
     for f in man.files:
         if f.fileset:
-            sets.setdefault(f.fileset, hashlib.sha256()).update(f"{f.path}:{f.sha256}\n".encode())
+            sets.setdefault(f.fileset, hashlib.sha256())
             counts[f.fileset] = counts.get(f.fileset, 0) + 1
             continue
-        files.append({"key": f.key, "path": f.path, "sha256": f.sha256, "licence": f.licence,
+        # the sha256 of the file as read (verified against the manifest), not the manifest's
+        files.append({"key": f.key, "path": f.path, "sha256": datasets.actual_sha256(f.key, man.name), "licence": f.licence,
                       "attribution": f.attribution, "upstream": f.upstream, "caveat": f.caveat})
-    for key, h in sets.items():
+    for key in sets:
         first = next(f for f in man.files if f.fileset == key)
-        files.append({"key": key, "path": man.filesets[key], "files": counts[key], "sha256_of_listing": h.hexdigest(),
+        files.append({"key": key, "path": man.filesets[key], "files": counts[key],
+                      "sha256_of_listing": datasets.actual_sha256(key, man.name),
                       "licence": first.licence, "attribution": first.attribution, "caveat": first.caveat})
     for side in territory.smes.attrs.get("provenance", []):  # a fetched register
         files.append({"key": f"sirene_fetched:{side.get('departement')}", "path": side.get("stored"),

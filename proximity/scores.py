@@ -238,16 +238,60 @@ def origin_indicators(
         raise InputError("ids are shared between support bodies, gateways and SMEs; make them unique across layers")
     dest = gpd.GeoDataFrame(dest, crs=support_bodies.crs)
     # one table out to the gravity horizon, or to the world-reach horizon when that is longer
-    # (airports only: the other measures keep the gravity horizon)
+    # (airports only: the other measures keep the gravity horizon); it is origins x
+    # opportunities, so it is built and reduced a block of origins at a time: its size stays
+    # bounded whatever the number of (user) support bodies
     horizon = gravity_horizon_minutes(profile)
     reach_minutes = float(p["reach_minutes"])
+    airports = gateways[gateways["kind"].eq("airport")]
+    routes = _air_routes.airport_destinations(airports) if air_routes is None else air_routes
+    parts = [
+        _od_indicators(graph, origins.iloc[rows], dest, gateways=gateways, support_bodies=support_bodies,
+                       large=large, T=T, decay=decay, horizon=horizon, reach_minutes=reach_minutes, routes=routes)
+        for rows in _origin_blocks(len(origins), len(dest))
+    ]
+    out = out.join(pd.concat(parts) if parts else pd.DataFrame(index=origins.index))
+
+    # SMEs within T (demand side of 2SFCA and the per-1,000-SMEs density)
+    out["smes_within_t"] = traveltime.count_within(graph, origins, smes[["geometry"]], max_minutes=T).to_numpy()
+    out["support_per_1000_smes"] = out["support_within_t"] / np.maximum(out["smes_within_t"], 1.0) * 1000.0
+    if "exporter" in smes and len(smes) and smes["exporter"].isna().all():
+        # a real register (SIRENE) does not say who exports: leave the share empty, say so
+        warnings.warn(
+            "exporter status is unknown for every SME (SIRENE has no exporter flag): synthetic_exporter_share "
+            "is left empty (NaN); add an 'exporter' column (true/false) to your --smes file to compute it",
+            DataQualityWarning,
+            stacklevel=2,
+        )
+        out["synthetic_exporter_share"] = np.nan
+    else:
+        exporters = smes["exporter"].fillna(False).astype(float) if "exporter" in smes else pd.Series(0.0, index=smes.index)
+        n_exp = traveltime.count_within(graph, origins, smes[["geometry"]], max_minutes=T, weights=exporters).to_numpy()
+        out["synthetic_exporter_share"] = n_exp / np.maximum(out["smes_within_t"], 1.0)
+    return out
+
+
+#: Largest origin x destination table built at once (rows of a long OD table).
+MAX_OD_PAIRS = 4_000_000
+
+
+def _origin_blocks(n_origins: int, n_destinations: int) -> list[slice]:
+    """Slices of origins whose OD table with every destination stays under :data:`MAX_OD_PAIRS` rows."""
+    step = max(1, MAX_OD_PAIRS // max(n_destinations, 1))
+    return [slice(a, min(a + step, n_origins)) for a in range(0, n_origins, step)]
+
+
+def _od_indicators(graph, origins, dest, *, gateways, support_bodies, large, T, decay, horizon, reach_minutes, routes) -> pd.DataFrame:
+    """The indicators of a block of origins that need its OD table to the opportunities."""
     od_all = traveltime.od_matrix(graph, origins, dest, max_minutes=max(horizon, reach_minutes))
     od = od_all[od_all["minutes"] <= horizon]
     layer = dest["layer"]
-    od_sup = od[od["destination_id"].map(layer).eq("support")]
-    od_gw = od[od["destination_id"].map(layer).eq("gateway")]
-    od_large = od[od["destination_id"].map(layer).eq("large_firm")]
+    kind = od["destination_id"].map(layer)
+    od_sup = od[kind.eq("support")]
+    od_gw = od[kind.eq("gateway")]
+    od_large = od[kind.eq("large_firm")]
     ids = origins.index
+    out = pd.DataFrame(index=ids)
 
     def within(table: pd.DataFrame, weights: pd.Series | None = None) -> pd.Series:
         return acc.cumulative_opportunities(table, thresholds_minutes=(T,), weights=weights, origins=ids).iloc[:, 0]
@@ -266,7 +310,6 @@ def origin_indicators(
 
     # world reach: direct airline destinations of the airports within the reach horizon
     airports = gateways[gateways["kind"].eq("airport")]
-    routes = _air_routes.airport_destinations(airports) if air_routes is None else air_routes
     od_air = od_all[od_all["destination_id"].isin(airports.index)]
     out = out.join(
         acc.world_reach(od_air, routes, max_minutes=reach_minutes, decay=decay, origins=ids, home_country=_air_routes.HOME_COUNTRY)
@@ -278,23 +321,6 @@ def origin_indicators(
     g24 = acc.gravity(od_st, weights=st["ridership_2024"].astype(float), decay=decay, origins=ids)
     g15 = acc.gravity(od_st, weights=st["ridership_2015"].astype(float), decay=decay, origins=ids)
     out["rail_ridership_growth"] = np.where(g15 > 0, g24 / g15.where(g15 > 0, 1.0) - 1.0, 0.0)
-
-    # SMEs within T (demand side of 2SFCA and the per-1,000-SMEs density)
-    out["smes_within_t"] = traveltime.count_within(graph, origins, smes[["geometry"]], max_minutes=T).to_numpy()
-    out["support_per_1000_smes"] = out["support_within_t"] / np.maximum(out["smes_within_t"], 1.0) * 1000.0
-    if "exporter" in smes and len(smes) and smes["exporter"].isna().all():
-        # a real register (SIRENE) does not say who exports: leave the share empty, say so
-        warnings.warn(
-            "exporter status is unknown for every SME (SIRENE has no exporter flag): synthetic_exporter_share "
-            "is left empty (NaN); add an 'exporter' column (true/false) to your --smes file to compute it",
-            DataQualityWarning,
-            stacklevel=2,
-        )
-        out["synthetic_exporter_share"] = np.nan
-    else:
-        exporters = smes["exporter"].fillna(False).astype(float) if "exporter" in smes else pd.Series(0.0, index=smes.index)
-        n_exp = traveltime.count_within(graph, origins, smes[["geometry"]], max_minutes=T, weights=exporters).to_numpy()
-        out["synthetic_exporter_share"] = n_exp / np.maximum(out["smes_within_t"], 1.0)
     return out
 
 
@@ -349,14 +375,35 @@ def two_step_support(
     """2SFCA access to support bodies (supply = ``capacity``) with SMEs as demand, for ``origins``."""
     pts = pd.concat([origins[["geometry"]], smes[["geometry"]].loc[~smes.index.isin(origins.index)]])
     pts = gpd.GeoDataFrame(pts, crs=origins.crs)
-    od = traveltime.od_matrix(graph, pts, support_bodies[["geometry"]], max_minutes=max_minutes)
-    res = acc.two_step_fca(
-        od,
-        supply=support_bodies["capacity"].astype(float),
-        demand=pd.Series(1.0, index=smes.index),
-        max_minutes=max_minutes,
-        origins=pts.index,
-    )
+    supply = support_bodies["capacity"].astype(float)
+    if not np.isfinite(supply).all() or (supply < 0).any():
+        bad = supply.index[~(np.isfinite(supply) & (supply >= 0))]
+        raise InputError(
+            f"support_bodies column 'capacity' has {len(bad)} negative, missing or infinite value(s) "
+            f"(id {', '.join(map(repr, bad[:5]))}); give finite capacities >= 0 (default 1)"
+        )
+    sites = support_bodies[["geometry"]]
+    blocks = _origin_blocks(len(pts), len(sites))
+    if len(blocks) <= 1:
+        od = traveltime.od_matrix(graph, pts, sites, max_minutes=max_minutes)
+        res = acc.two_step_fca(od, supply=supply, demand=pd.Series(1.0, index=smes.index), max_minutes=max_minutes,
+                               origins=pts.index)
+        return res.reindex(origins.index)
+    # many support bodies: the same 2SFCA (no decay, inclusive catchment) reduced block by block
+    sme_pts = pts.loc[pts.index.isin(smes.index)]
+    demand = np.zeros(len(sites))
+    pos = pd.Series(np.arange(len(sites)), index=sites.index)
+    for rows in _origin_blocks(len(sme_pts), len(sites)):
+        od = traveltime.od_matrix(graph, sme_pts.iloc[rows], sites, max_minutes=max_minutes)
+        np.add.at(demand, pos.reindex(od["destination_id"]).to_numpy(), 1.0)
+    ratio = np.divide(supply.reindex(sites.index).to_numpy(), demand, out=np.zeros(len(sites)), where=demand > 0)
+    values = []
+    for rows in blocks:
+        sub = pts.iloc[rows]
+        od = traveltime.od_matrix(graph, sub, sites, max_minutes=max_minutes)
+        r = pd.Series(ratio[pos.reindex(od["destination_id"]).to_numpy()], index=od["origin_id"].to_numpy())
+        values.append(r.groupby(level=0, sort=False).sum().reindex(sub.index, fill_value=0.0))
+    res = pd.concat(values).rename("two_step_fca")
     return res.reindex(origins.index)
 
 

@@ -231,17 +231,21 @@ def load_territory(
     gws = layers.gateways(name)
     say("support bodies")
     sup = layers.support_bodies(name, extra=support_extra)
+    user_firms = None
+    if smes is not None:  # read (and validated) before the slow network
+        say("SMEs (SIRENE)")
+        user_firms = layers.read_sirene(smes, territory=name)
     say("road network")
     G, _ = territory_network(name, cache=cache, osm=osm)
     csr = network.graph_to_csr(G, crs=man.crs)
     gws = _mark_on_network(gws, csr)
     sup = _mark_on_network(sup, csr)
-    say("SMEs")
-    if smes is None:
+    if user_firms is None:
+        say("SMEs")
         rate = None if n_smes is not None else smes_per_1000
         firms = layers.synthetic_smes(munis, road_lines(G), n=n_smes, per_1000_inhabitants=rate, seed=seed)
     else:
-        firms = layers.read_sirene(smes, territory=name)
+        firms = user_firms
     return Territory(
         name=name,
         manifest=man,

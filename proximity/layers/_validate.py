@@ -219,8 +219,15 @@ def validate_layer(
             b = None
         if b is not None:
             finite = np.isfinite(b).all(axis=1)
+            if not finite.all():
+                nonfinite = np.zeros(len(gdf), dtype=bool)
+                nonfinite[np.flatnonzero(present)[~finite]] = True
+                problems.append(
+                    f"{_ids(gdf, nonfinite, id_column)} have infinite or missing coordinates; "
+                    "give finite longitude/latitude (or x/y) or drop those rows"
+                )
             box = tuple(bounds_wgs84) if bounds_wgs84 is not None else (-180.0, -90.0, 180.0, 90.0)
-            ok = finite & _inside(b, box)
+            ok = ~finite | _inside(b, box)  # non-finite rows are reported above, not as "outside"
             if not ok.all():
                 outside = np.zeros(len(gdf), dtype=bool)
                 outside[np.flatnonzero(present)[~ok]] = True

@@ -283,10 +283,31 @@ def _bool_column(s: pd.Series) -> pd.Series:
     return out
 
 
-def _sniff_sep(p: Path) -> str:
-    with open(p, encoding="utf-8-sig", errors="replace") as fh:
-        head = fh.readline()
-    return max([",", ";", "\t", "|"], key=head.count)
+def _head_bytes(p: Path, n: int = 65536) -> bytes:
+    """The first bytes of a file, or of the first member of a zip / the content of a gzip."""
+    with open(p, "rb") as fh:
+        magic = fh.read(4)
+    if magic[:4] == b"PK\x03\x04":
+        import zipfile
+
+        with zipfile.ZipFile(p) as z:
+            names = [i for i in z.infolist() if not i.is_dir()]
+            if not names:
+                return b""
+            with z.open(names[0]) as fh:
+                return fh.read(n)
+    if magic[:2] == b"\x1f\x8b":
+        import gzip
+
+        with gzip.open(p) as fh:
+            return fh.read(n)
+    with open(p, "rb") as fh:
+        return fh.read(n)
+
+
+def _sniff_sep(head: str) -> str:
+    first = head.splitlines()[0] if head else ""
+    return max([",", ";", "\t", "|"], key=first.count)
 
 
 def _read_table(
@@ -304,10 +325,31 @@ def _read_table(
     if not p.is_file():
         raise DataFileError(f"{what} file {str(p)!r} does not exist; check the path")
     try:
-        sep = _sniff_sep(p) if p.suffix.lower() not in (".zip", ".gz") else ","
-        reader = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig", chunksize=chunksize)
+        head = _head_bytes(p)
+    except (OSError, ValueError) as exc:  # a corrupt zip or gzip
+        raise DataFileError(f"cannot read {what} file {str(p)!r} ({exc}); give the CSV export (or its zip) unchanged") from exc
+    if not head.strip():
+        raise DataFileError(f"{what} file {p.name!r} is empty; give the StockEtablissement CSV export with its header line")
+    if b"\x00" in head:
+        raise DataFileError(f"{what} file {p.name!r} is a binary file, not a CSV; give the StockEtablissement CSV export")
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not a character cut at the end of the sample
+            raise DataFileError(
+                f"{what} file {p.name!r} is not UTF-8 text (byte 0x{head[exc.start]:02x} at position {exc.start}, e.g. "
+                "a Latin-1 or Windows-1252 export); re-save it as UTF-8 or use the INSEE file unchanged"
+            ) from None
+        text = head[: exc.start].decode("utf-8-sig")
+    try:
+        reader = pd.read_csv(p, sep=_sniff_sep(text), dtype=str, keep_default_na=False, encoding="utf-8-sig", chunksize=chunksize)
         parts = [keep(c) if keep is not None else c for c in reader]
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise DataFileError(
+            f"{what} file {p.name!r} is not UTF-8 text (e.g. a Latin-1 or Windows-1252 export); "
+            "re-save it as UTF-8 or use the INSEE file unchanged"
+        ) from None
+    except (OSError, ValueError) as exc:
         raise DataFileError(f"cannot read {what} file {str(p)!r} ({exc}); expected a CSV export") from exc
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
@@ -474,8 +516,8 @@ def read_sirene(
         hint = ""
         if {"x", "y", "epsg"} <= set(df.columns) and _NAF not in df.columns:
             hint = (
-                " (this looks like the INSEE geolocation file: pass the StockEtablissement file first and this "
-                "one as geolocation=)"
+                " (this looks like the INSEE geolocation file alone: give the StockEtablissement file, with "
+                "its coordinate columns or joined to this file on siret)"
             )
         problems.append(
             f"missing SIRENE column(s) {', '.join(map(repr, missing))}{hint}; use the StockEtablissement "
@@ -494,7 +536,7 @@ def read_sirene(
         problems.append(
             "no coordinate columns (coordonneeLambertAbscisseEtablissement/"
             "coordonneeLambertOrdonneeEtablissement, x/y/epsg, x_longitude/y_latitude or "
-            "longitude/latitude); use a geolocated SIRENE file or pass geolocation="
+            "longitude/latitude); use a geolocated SIRENE file, or join the INSEE geolocation file to it on siret"
         )
     if problems:
         raise LayerValidationError(layer, problems)
@@ -524,9 +566,26 @@ def read_sirene(
     siret = _pad(df[_SIRET], 14)
     naf = _normalise_naf(df[_NAF])
     section = naf_section(naf)
+    rev2 = pd.Series(True, index=df.index)
     if _NAF_NOMENCLATURE in df.columns:
         rev2 = df[_NAF_NOMENCLATURE].astype("string").str.strip().isin(["NAFRev2", ""])
         section = section.where(rev2.to_numpy(), pd.NA)
+    bad_naf = rev2 & naf.fillna("").ne("") & ~naf.fillna("").str.fullmatch(r"\d{2}\.\d{2}[A-Z]")
+    if bad_naf.any():
+        problems.append(
+            f"column {_NAF!r}: {int(bad_naf.sum())} row(s) have a code that is not NAF rev. 2 "
+            f"({', '.join(map(repr, pd.unique(naf[bad_naf])[:5]))}); use codes like '62.01Z' (or set "
+            f"{_NAF_NOMENCLATURE!r} for older nomenclatures)"
+        )
+    band = _pad(df[_BAND], 2).fillna("")
+    bad_band = band.ne("") & ~band.isin(list(SIZE_BANDS))
+    if bad_band.any():
+        problems.append(
+            f"column {_BAND!r}: {int(bad_band.sum())} row(s) have an unknown headcount band "
+            f"({', '.join(map(repr, pd.unique(band[bad_band])[:5]))}); use the INSEE codes {', '.join(SIZE_BANDS)}"
+        )
+    if problems:
+        raise LayerValidationError(layer, problems)
     name = pd.Series(pd.NA, index=df.index, dtype="string")
     for c in _NAMES:
         if c in df.columns:

@@ -10,6 +10,7 @@ clubs and customs offices are not in them: users bring their own layer (``extra`
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -24,7 +25,7 @@ from ..errors import DataFileError, InputError, LayerValidationError
 from ._common import WGS84, bounds, metric_crs, points, split_latlon
 from ._validate import validate_layer
 
-__all__ = ["support_bodies", "read_user_points", "CATEGORIES", "DEDUPE_M"]
+__all__ = ["support_bodies", "read_user_points", "read_user_csv", "CATEGORIES", "DEDUPE_M", "MAX_CAPACITY", "MAX_USER_BODIES"]
 
 #: Taxonomy of support bodies: category -> what belongs in it.
 CATEGORIES: dict[str, str] = {
@@ -52,6 +53,12 @@ CATEGORIES: dict[str, str] = {
 
 #: Points of two sources with the same category closer than this are one body.
 DEDUPE_M = 300.0
+
+#: Largest capacity (relative weight) of a user's support body: beyond, sums overflow to inf in 2SFCA.
+MAX_CAPACITY = 1e6
+
+#: Most user support bodies accepted: scoring times every origin to every body (see support_bodies).
+MAX_USER_BODIES = 20_000
 
 COLUMNS = ("id", "name", "category", "capacity", "students", "source", "vintage", "caveat", "duplicates", "geometry")
 
@@ -272,6 +279,47 @@ def _coord_columns(cols: Iterable[str]) -> tuple[str | None, str | None]:
     return lon, lat
 
 
+def read_user_csv(p: Path, *, layer_name: str) -> pd.DataFrame:
+    """A user's CSV as text columns, separator detected; one clear error for the usual mistakes.
+
+    Raises
+    ------
+    DataFileError
+        The file is empty, compressed, binary or not UTF-8 (a Latin-1 export: re-save it
+        as UTF-8), or no separator can be found.
+    LayerValidationError
+        A header line but no data rows.
+    """
+    import csv
+
+    raw = p.read_bytes()
+    name = p.name
+    if not raw.strip():
+        raise DataFileError(f"{layer_name}: {name!r} is empty; give a CSV with a header line (e.g. name,category,lat,lon) and one row per point")
+    if raw[:2] == b"\x1f\x8b" or raw[:4] == b"PK\x03\x04":
+        raise DataFileError(f"{layer_name}: {name!r} is compressed (gzip or zip); extract the CSV and pass that file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(
+            f"{layer_name}: {name!r} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start}, "
+            "e.g. a Latin-1 or Windows-1252 export); re-save it as UTF-8 "
+            "(LibreOffice: Save As, Text CSV, character set Unicode (UTF-8))"
+        ) from None
+    if "\x00" in text:
+        raise DataFileError(f"{layer_name}: {name!r} is a binary file, not a CSV; give a text CSV with lon/lat columns")
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=None, engine="python", dtype=str)
+    except (ValueError, csv.Error) as exc:
+        raise DataFileError(
+            f"{layer_name}: cannot read CSV {name!r} ({exc}); give comma- or semicolon-separated columns "
+            "with a header line (e.g. name,category,lat,lon)"
+        ) from exc
+    if len(df) == 0:
+        raise LayerValidationError(layer_name, [f"CSV {name!r} has a header but no data rows; add one row per point"])
+    return df
+
+
 def read_user_points(
     path_or_gdf: gpd.GeoDataFrame | str | os.PathLike,
     *,
@@ -332,13 +380,12 @@ def read_user_points(
         )
     else:
         p = Path(path_or_gdf)
+        if p.is_dir():
+            raise DataFileError(f"{layer_name}: {str(p)!r} is a folder; give the path of a file (CSV with lon/lat, GeoPackage, GeoJSON)")
         if not p.is_file():
             raise DataFileError(f"{layer_name}: file {str(p)!r} does not exist; check the path")
         if p.suffix.lower() in (".csv", ".txt", ".tsv"):
-            try:
-                df = pd.read_csv(p, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
-            except (OSError, ValueError, UnicodeDecodeError) as exc:
-                raise DataFileError(f"{layer_name}: cannot read CSV {str(p)!r} ({exc})") from exc
+            df = read_user_csv(p, layer_name=layer_name)
             lon_c, lat_c = _coord_columns(df.columns)
             if lon_c is None or lat_c is None:
                 raise LayerValidationError(
@@ -360,12 +407,34 @@ def read_user_points(
                         "fill them in decimal degrees or drop those rows"
                     ],
                 )
+            inf = ~(np.isfinite(lon.to_numpy(dtype=float)) & np.isfinite(lat.to_numpy(dtype=float)))
+            if inf.any():
+                rows = ", ".join(str(i + 2) for i in np.flatnonzero(inf)[:5])
+                raise LayerValidationError(
+                    layer_name,
+                    [
+                        (
+                            f"{int(inf.sum())} row(s) of {p.name!r} have infinite {lon_c}/{lat_c} (file lines {rows}); "
+                            "give finite decimal degrees or drop those rows"
+                        )
+                    ],
+                )
             gdf = gpd.GeoDataFrame(df.drop(columns=[lon_c, lat_c]), geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
+        elif p.suffix.lower() in (".zip", ".gz", ".7z", ".bz2", ".xz"):
+            raise DataFileError(f"{layer_name}: {p.name!r} is compressed; extract the CSV or vector file and pass that file")
         else:
             try:
                 gdf = gpd.read_file(p, engine="pyogrio")
             except Exception as exc:  # pyogrio raises DataSourceError and others
-                raise DataFileError(f"{layer_name}: cannot read {str(p)!r} as a vector file ({exc})") from exc
+                raise DataFileError(
+                    f"{layer_name}: cannot read {str(p)!r} as a vector file ({exc}); give a CSV with lon/lat columns, "
+                    "a GeoPackage, a GeoJSON or a shapefile"
+                ) from exc
+            if not isinstance(gdf, gpd.GeoDataFrame) or len(gdf) == 0:
+                raise DataFileError(
+                    f"{layer_name}: {p.name!r} has no point features; give a CSV with lon/lat columns, "
+                    "a GeoPackage, a GeoJSON or a shapefile of points"
+                )
     if "id" in gdf.columns:
         gdf["id"] = id_prefix + gdf["id"].astype("string")
     else:
@@ -480,6 +549,13 @@ def support_bodies(
             bounds_wgs84=box,
             id_prefix="user:",
         )
+        if len(user) > MAX_USER_BODIES:
+            raise InputError(
+                f"support_bodies extra: {len(user):,} bodies, more than the {MAX_USER_BODIES:,} supported: every score "
+                f"times the trip from each of about 13,000 origins (population points and SMEs) to each body, "
+                f"{len(user) * 13_000:,} pairs here; merge nearby bodies (e.g. one per commune and category with "
+                "the summed capacity) or keep the most relevant ones"
+            )
         user = user.copy()
         defaults = {
             "capacity": 1.0,
@@ -493,13 +569,15 @@ def support_bodies(
             if c not in user.columns:
                 user[c] = v
         user["capacity"] = pd.to_numeric(user["capacity"], errors="coerce")
-        bad_cap = user["capacity"].isna() | (user["capacity"] < 0)
+        bad_cap = ~user["capacity"].between(0, MAX_CAPACITY)  # NaN, inf and 1e308 included
         if bad_cap.any():
             raise LayerValidationError(
                 "support_bodies extra",
                 [
-                    f"{int(bad_cap.sum())} row(s) have a missing or negative capacity "
-                    f"(id {', '.join(map(repr, user.index[bad_cap][:5]))}); use a number >= 0 (default 1)"
+                    f"column 'capacity': {int(bad_cap.sum())} row(s) have a missing, negative, infinite or absurd value "
+                    f"(id {', '.join(map(repr, user.index[bad_cap][:5]))}: "
+                    f"{', '.join(map(str, user.loc[bad_cap, 'capacity'].head(5).tolist()))}); "
+                    f"use a relative weight from 0 to {MAX_CAPACITY:g} (default 1)"
                 ],
             )
         user["students"] = pd.to_numeric(user["students"], errors="coerce").astype(float)
