@@ -313,7 +313,6 @@ def network_group() -> None:
 def network_build(territory: str, no_cache: bool, graphml: str | None) -> None:
     """Build (or load from the cache) the territory's merged network."""
     from . import _io, network
-
     from .territory import territory_network
 
     if graphml:
