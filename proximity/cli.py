@@ -306,18 +306,40 @@ def network_group() -> None:
     """Build and describe the drivable road network."""
 
 
+def osm_options(f):
+    """``--osm online`` / ``--osm-file PATH``: a detailed OSM network merged with the skeleton."""
+    f = click.option(
+        "--osm-file", "osm_file", type=click.Path(dir_okay=False), default=None,
+        help="Merge a local OSM extract (.osm, .osm.bz2, .xml or Overpass .json) with the road skeleton.",
+    )(f)
+    return click.option(
+        "--osm", "osm_mode", type=click.Choice(["online"]), default=None,
+        help="Download the territory's detailed OSM drive network with osmnx (needs internet; osmnx caches it).",
+    )(f)
+
+
+def _osm_arg(osm_mode: str | None, osm_file: str | None) -> str | None:
+    if osm_mode and osm_file:
+        raise click.UsageError("use either --osm online or --osm-file PATH, not both")
+    return osm_mode or osm_file
+
+
 @network_group.command("build")
 @territory_option
 @click.option("--no-cache", is_flag=True, help="Rebuild even if a valid cached network exists.")
 @click.option("--graphml", type=click.Path(dir_okay=False), default=None, callback=_path_value, help="Also save the network as GraphML here.")
-def network_build(territory: str, no_cache: bool, graphml: str | None) -> None:
+@osm_options
+def network_build(territory: str, no_cache: bool, graphml: str | None, osm_mode: str | None, osm_file: str | None) -> None:
     """Build (or load from the cache) the territory's merged network."""
     from . import _io, network
     from .territory import territory_network
 
     if graphml:
         _io.check_out_path(graphml, option="--graphml", folder=False)
-    G, _ = territory_network(territory, cache=not no_cache, progress=lambda it: _progress(it, total=4, desc="network", unit="stage"))
+    G, _ = territory_network(
+        territory, cache=not no_cache, osm=_osm_arg(osm_mode, osm_file),
+        progress=lambda it: _progress(it, total=4, desc="network", unit="stage"),
+    )
     if graphml:
         network.save_graphml(G, graphml)
     click.echo(json.dumps(_io.strict_json(network.network_summary(G)), indent=2, default=str, allow_nan=False))
@@ -340,7 +362,8 @@ EXIT_NO_ROUTE = 3
 @click.option("--from", "origin", required=True, help="Origin as LAT,LON (WGS84).")
 @click.option("--to", "destination", required=True, help="Destination as LAT,LON (WGS84).")
 @click.option("--json", "as_json", is_flag=True, help="Print one strict JSON object (null, never Infinity or NaN).")
-def route_cmd(territory: str, origin: str, destination: str, as_json: bool) -> None:
+@osm_options
+def route_cmd(territory: str, origin: str, destination: str, as_json: bool, osm_mode: str | None, osm_file: str | None) -> None:
     """Fastest drive between two points on the territory's network (minutes and km).
 
     Exit status: 0 when a route is found; 3 when there is none (a point too far from the
@@ -358,7 +381,7 @@ def route_cmd(territory: str, origin: str, destination: str, as_json: bool) -> N
     # checked before the network loads, so that a swapped pair fails at once
     a, b = (traveltime.check_latlon(_latlon(v, label), name=label, bounds_wgs84=bounds(territory), area=f"the {territory} territory")
             for label, v in (("--from", origin), ("--to", destination)))
-    G, man = territory_network(territory)
+    G, man = territory_network(territory, osm=_osm_arg(osm_mode, osm_file))
     csr = network.graph_to_csr(G, crs=man.crs)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -1429,6 +1429,26 @@ def _default_area(man: Any, territory: str) -> Any:
     return gpd.GeoSeries([shapely.box(x0, y0, x1, y1)], crs="EPSG:4326").to_crs("EPSG:2154").iloc[0]
 
 
+def _check_overpass_reachable() -> None:
+    """Fail fast, in one line, when osmnx's Overpass server cannot be reached (offline).
+
+    osmnx would first wait a minute for the server's status, then raise a traceback.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    import osmnx as ox
+
+    url = urlsplit(ox.settings.overpass_url)
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout=10).close()
+    except OSError as exc:
+        raise NetworkError(
+            f"cannot reach the Overpass server {url.hostname!r} to download the OSM road network "
+            f"(offline? {type(exc).__name__}); run without --osm online, or pass a local extract with --osm-file"
+        ) from None
+
+
 def graph_from_osm_online(area_2154: Any) -> nx.MultiDiGraph:
     """Download the detailed OSM drive network of an area with osmnx (osmnx's own cache).
 
@@ -1450,6 +1470,7 @@ def graph_from_osm_online(area_2154: Any) -> nx.MultiDiGraph:
     if area_2154 is None:
         raise InputError("--osm online needs a territory smaller than France; pick a département or an EPCI")
     poly = gpd.GeoSeries([area_2154], crs="EPSG:2154").to_crs("EPSG:4326").iloc[0]
+    _check_overpass_reachable()
     try:
         G = ox.graph_from_polygon(poly, network_type="drive", retain_all=False)
     except requests.exceptions.RequestException as exc:
@@ -1555,6 +1576,8 @@ def build_network(
         raise InputError(f"snap_m={snap_m!r} must be a positive number of metres")
     if osm is not None and osm != "online" and not Path(osm).is_file():
         raise DataFileError(f"OSM file {str(osm)!r} does not exist; pass an .osm, .osm.bz2, .xml or Overpass .json extract")
+    if osm == "online":
+        _check_overpass_reachable()
     man = datasets.load_manifest(_manifest_name(territory))
     national = _national_archives(man)
     if national and area_2154 is None:
@@ -1650,6 +1673,10 @@ def access_node_mask(G: nx.MultiDiGraph) -> np.ndarray:
     Nodes whose every edge is a motorway, a motorway link or a trunk link (motorway
     shaping points, service areas, the middle of slip roads) cannot be reached from the
     side of the road; snapping a point there would let a trip join the motorway anywhere.
+    Travel Mapping motorway exits (``highway="motorway_junction"``, ``source=
+    "travelmapping"``: one node for both carriageways and the slip roads) are access
+    points and stay snappable, also where the data has no crossing road (abroad, the
+    skeleton only lists main roads: Geneva airport lies beside the Swiss A1's exit).
 
     Returns
     -------
@@ -1668,7 +1695,10 @@ def access_node_mask(G: nx.MultiDiGraph) -> np.ndarray:
     [False, True, True]
     """
     out = np.zeros(G.number_of_nodes(), dtype=bool)
-    for i, n in enumerate(G.nodes):
+    for i, (n, nd) in enumerate(G.nodes(data=True)):
+        if nd.get("highway") == "motorway_junction" and nd.get("source") == _TM_SOURCE:
+            out[i] = True
+            continue
         for _, _, d in G.in_edges(n, data=True):
             if _road_class(d.get("highway")) not in _NO_ACCESS:
                 out[i] = True

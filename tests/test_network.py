@@ -155,13 +155,23 @@ def test_every_edge_is_timed_and_skeleton_edges_carry_the_detour(G):
             assert d["length"] == pytest.approx(d["straight_length"] * d["detour_factor"])
             assert d["detour_factor"] == network.DETOUR_FACTOR.get(d["highway"], network.DETOUR_FACTOR["motorway"])
             assert d["travel_time"] == pytest.approx(d["length"] / (d["speed_kph"] / 3.6))
-    # densified: no skeleton piece but motorways and exit links is longer than 500 m (straight)
-    longest = max(
-        d["straight_length"]
-        for _, _, d in G.edges(data=True)
+    # densified in Hérault: no skeleton piece but motorways and exit links within 4 km of the
+    # département is longer than 500 m (straight); beyond, in the buffer, pieces stay long
+    import shapely
+
+    outline = gpd.read_file(datasets.path("departement_outline")).to_crs("EPSG:2154").union_all()
+    tr = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
+
+    def near(n) -> bool:
+        return bool(shapely.dwithin(outline, shapely.Point(tr.transform(G.nodes[n]["x"], G.nodes[n]["y"])), 4_000))
+
+    pieces = [
+        (d["straight_length"], near(u) and near(v))
+        for u, v, d in G.edges(data=True)
         if d["source"] == "travelmapping" and d["highway"] not in ("motorway", "motorway_link")
-    )
-    assert 400 < longest <= network.DENSIFY_M + 1e-6
+    ]
+    assert 400 < max(m for m, inside in pieces if inside) <= network.DENSIFY_M + 1e-6
+    assert max(m for m, inside in pieces if not inside) > 5_000
 
 
 def test_every_commune_has_a_node_nearby(router):
