@@ -217,6 +217,30 @@ def test_drive_times_from_the_comedie_are_plausible(router, destination, low, hi
     assert low <= minutes(COMEDIE, destination) <= high
 
 
+# the table of issue 10 §5 (bands in minutes, typical off-peak car); the gateways beyond
+# the border (Nîmes, Millau, Narbonne, Perpignan) are on the network's 120-minute buffer
+@pytest.mark.parametrize(
+    ("origin", "destination", "low", "high"),
+    [
+        (COMEDIE, (43.4050, 3.6980), 25, 45),
+        (COMEDIE, (43.8367, 4.3601), 40, 60),
+        (COMEDIE, (44.0983, 3.0780), 65, 100),
+        (BEZIERS, (43.1839, 3.0042), 22, 42),
+        ((43.4028, 3.6967), (43.4483, 3.7553), 10, 20),
+        ((43.4892, 2.7656), BEZIERS, 45, 65),
+        ((43.9339, 3.7083), (43.7903, 3.7308), 17, 28),
+        ((43.3567, 3.5283), (43.4253, 3.6050), 10, 20),
+        (COMEDIE, (43.5281, 3.9275), 15, 28),
+        (COMEDIE, (42.6986, 2.8956), 85, 115),
+    ],
+    ids=["sete", "nimes", "millau", "beziers-narbonne", "sete-frontignan", "st-pons-beziers",
+         "ganges-st-martin", "marseillan-meze", "palavas", "perpignan"],
+)
+def test_issue_table_drive_times(router, origin, destination, low, high):
+    _, _, minutes = router
+    assert low <= minutes(origin, destination) <= high
+
+
 def test_csr_shortest_path_matches_networkx(G, router):
     csr, snap, _ = router
     i, _ = snap(*COMEDIE)
