@@ -3,10 +3,15 @@
 The default network of a territory (:func:`build_network`) joins two sources:
 
 - a **detailed** OpenStreetMap drive network (for Hérault: the city of Montpellier, OSM data
-  of 2024-10-30), read from Overpass JSON answers or OSM XML (:func:`graph_from_osm_files`);
-- a **regional skeleton** made from Travel Mapping route files
-  (:func:`graph_from_travelmapping`): every A-, N-, D- and M-road of the territory as
-  straight segments between waypoints, lengthened by a detour factor and densified.
+  of 2024-10-30), read from Overpass JSON answers or OSM XML (:func:`graph_from_osm_files`),
+  a user's extract (``osm=PATH``) or a download (``osm="online"``,
+  :func:`graph_from_osm_online`);
+- a **skeleton** made from Travel Mapping route files: the national skeleton
+  (:mod:`proximity.skeleton`: every A-, N-, D-, M- and T-road of France and the main
+  roads of its neighbours) cut to the territory plus :data:`DEFAULT_BUFFER_MINUTES` of
+  driving, as straight segments between waypoints lengthened by a detour factor and
+  densified inside the territory (a legacy manifest with the Hérault file set only uses
+  :func:`graph_from_travelmapping`).
 
 :func:`merge_networks` joins them by snapping, :func:`add_speeds` sets speeds and travel
 times and :func:`graph_to_csr` exports the graph for :mod:`proximity.traveltime`
@@ -146,6 +151,14 @@ SKELETON_ID_OFFSET: int = 10**12
 #: nationales, D6xx/D9xx) 70, secondary 60, tertiary 50, urban streets 30 or less.
 #: ``connector`` is the class of the short edges that join the skeleton to the detailed
 #: network. A tagged OSM ``maxspeed`` lower than the class speed replaces it.
+#: Calibration (``benchmarks/plausibility.py --fit``): the skeleton's class speeds were
+#: scaled by two factors (motorway+trunk, primary+secondary+tertiary) on a 0.80-1.20 grid,
+#: fitted on the 12 Hérault trips of issue 10 (least squares of log time / band
+#: mid-point) and checked on 12 big-city trips elsewhere. All 12 Hérault trips are in
+#: their bands at 1.00/1.00 (these values); the best fit, 0.95/0.90, halves the Hérault
+#: loss but moves two check trips out of their bands (Lyon-Saint-Exupéry,
+#: Strasbourg-Colmar), so the values were kept. Time depends on detour / speed only: the
+#: detour factors are set from geometry (:data:`DETOUR_FACTOR`), not fitted.
 DEFAULT_SPEEDS_KMH: Mapping[str, float] = MappingProxyType(
     {
         "motorway": 115.0,
