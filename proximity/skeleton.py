@@ -38,7 +38,8 @@ import re
 import tarfile
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -52,22 +53,22 @@ from ._version import __version__
 from .errors import CacheWarning, DataFileError, InputError, NetworkError
 
 __all__ = [
-    "EXCLUDED_SYSTEMS",
     "CLASSES",
-    "EXIT_LINK_M",
-    "EXIT_FALLBACK_M",
-    "JOIN_M",
     "DENSIFY_M",
-    "TMArchive",
+    "EXCLUDED_SYSTEMS",
+    "EXIT_FALLBACK_M",
+    "EXIT_LINK_M",
+    "JOIN_M",
     "Skeleton",
+    "TMArchive",
+    "build_skeleton",
+    "densify",
     "read_travelmapping_archive",
     "route_class",
-    "build_skeleton",
     "skeleton_cache_key",
-    "territory_skeleton",
-    "densify",
     "skeleton_csr",
     "skeleton_graph",
+    "territory_skeleton",
 ]
 
 #: Systems left out: the E-roads (``eure``: every E-route runs on an A- or N-road already
@@ -122,7 +123,8 @@ class TMArchive:
     (``route_row``, ``label``, ``alt_labels``, ``lat``, ``lon``, ``hidden``).
     ``unparsed`` lists the route names whose number could not be read (their class is
     the system's default), ``missing`` the listed route files absent from the archive,
-    ``systems`` every system read with its country, tier and level.
+    ``unlisted`` the route files of a system read that its list does not name (not
+    read), ``systems`` every system read with its country, tier and level.
     """
 
     routes: pd.DataFrame
@@ -130,6 +132,7 @@ class TMArchive:
     systems: pd.DataFrame
     unparsed: pd.DataFrame
     missing: tuple[str, ...] = ()
+    unlisted: tuple[str, ...] = ()
 
 
 def _read_members(path: Path) -> dict[str, bytes]:
@@ -272,6 +275,7 @@ def read_travelmapping_archive(
     w_hidden: list[bool] = []
     w_route: list[int] = []
     missing: list[str] = []
+    unlisted: list[str] = []
     seen: set[str] = set()
     for path in files:
         if not path.is_file():
@@ -295,10 +299,12 @@ def read_travelmapping_archive(
                 continue
             seen.add(system)
             sys_rows.append({"system": system, "country": cc, "tier": tier, "level": level})
+            listed: set[str] = set()
             for r in _csv_rows(lst):
                 region = r.get("region", "")
                 root = r.get("root", "")
                 name = f"hwy_data/{region}/{system}/{root}.wpt"
+                listed.add(name.lower())
                 data = members.get(name)
                 if data is None:  # a few lists spell the file root in another case
                     data = lower.get(name.lower())
@@ -332,6 +338,9 @@ def read_travelmapping_archive(
                 w_lon += lons
                 w_hidden += hidden
                 w_route += [k] * len(lats)
+            unlisted += sorted(
+                m for m in members if m.endswith(".wpt") and m.split("/")[2:3] == [system] and m.lower() not in listed
+            )
     if wanted is not None:
         absent = [s for s in wanted if s not in seen]
         if absent:
@@ -352,7 +361,8 @@ def read_travelmapping_archive(
     )
     unparsed = routes.loc[~routes["parsed"], ["system", "route", "root"]].reset_index(drop=True) if len(routes) else pd.DataFrame()
     return TMArchive(
-        routes=routes, waypoints=waypoints, systems=pd.DataFrame(sys_rows), unparsed=unparsed, missing=tuple(missing)
+        routes=routes, waypoints=waypoints, systems=pd.DataFrame(sys_rows), unparsed=unparsed, missing=tuple(missing),
+        unlisted=tuple(unlisted),
     )
 
 
@@ -364,8 +374,9 @@ class Skeleton:
     """A road skeleton as arrays (nodes, undirected straight segments).
 
     Node ``i`` is at ``lon[i], lat[i]`` (EPSG:4326) = ``x[i], y[i]`` (EPSG:2154), in
-    ``node_country[i]``; ``is_exit[i]`` marks motorway exits and ``component[i]`` its
-    connected component (0 = the largest). Segment ``k`` joins ``u[k] < v[k]`` in both
+    ``node_country[i]``; ``is_exit[i]`` marks motorway exits, ``component[i]`` is its
+    connected component (0 = the largest) and ``node_label[i]`` the ``route:label`` of
+    every waypoint there, ``;``-joined (``""`` on densified points). Segment ``k`` joins ``u[k] < v[k]`` in both
     directions, ``straight_m[k]`` long, of class ``CLASSES[edge_class[k]]``, carrying the
     route numbers ``refs[edge_ref[k]]`` (``;``-joined, concurrencies included), in
     ``edge_country[k]`` (``"FRA/ESP"`` for a segment across a border).
@@ -379,6 +390,7 @@ class Skeleton:
     node_country: np.ndarray
     is_exit: np.ndarray
     component: np.ndarray
+    node_label: np.ndarray
     u: np.ndarray
     v: np.ndarray
     straight_m: np.ndarray
@@ -397,7 +409,7 @@ class Skeleton:
         return int(self.u.shape[0])
 
 
-_NODE_ARRAYS = ("lon", "lat", "x", "y", "node_country", "is_exit", "component")
+_NODE_ARRAYS = ("lon", "lat", "x", "y", "node_country", "is_exit", "component", "node_label")
 _EDGE_ARRAYS = ("u", "v", "straight_m", "edge_class", "edge_ref", "edge_country")
 
 
@@ -441,13 +453,27 @@ def _skeleton_from_archive(tm: TMArchive) -> Skeleton:
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     seg_cls = r_class[seg_route]
     rank = np.array([_RANK[c] for c in CLASSES])[seg_cls]
-    df = pd.DataFrame({"u": lo, "v": hi, "rank": rank, "cls": seg_cls, "route": routes["route"].to_numpy()[seg_route],
-                       "country": r_country[seg_route]})
-    df = df.sort_values(["u", "v", "rank"], ascending=[True, True, False], kind="stable")
-    grouped = df.groupby(["u", "v"], sort=True)
-    best = grouped.head(1).reset_index(drop=True)
-    ref_str = grouped["route"].agg(lambda s: ";".join(sorted(set(s), key=lambda r: (r[0], len(r), r)))).to_numpy()
-    countries = grouped["country"].agg(lambda s: "/".join(sorted(set(s)))).to_numpy()
+    route_names = routes["route"].to_numpy().astype(str)
+    order = np.lexsort((-rank, hi, lo))
+    lo_s, hi_s, cls_s, route_s = lo[order], hi[order], seg_cls[order], seg_route[order]
+    start = np.ones(len(order), dtype=bool)
+    start[1:] = (lo_s[1:] != lo_s[:-1]) | (hi_s[1:] != hi_s[:-1])
+    bounds = np.append(np.flatnonzero(start), len(order))
+    best = pd.DataFrame({"u": lo_s[start], "v": hi_s[start], "cls": cls_s[start]})
+    # route numbers and countries of each segment (concurrencies: several routes)
+    names_s = route_names[route_s].tolist()
+    ctry_s = r_country[route_s].astype(str).tolist()
+    ref_list: list[str] = []
+    ctry_list: list[str] = []
+    for a_, b_ in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        if b_ - a_ == 1:
+            ref_list.append(names_s[a_])
+            ctry_list.append(ctry_s[a_])
+        else:
+            ref_list.append(";".join(sorted(set(names_s[a_:b_]), key=lambda r: (r[0], len(r), r))))
+            ctry_list.append("/".join(sorted(set(ctry_s[a_:b_]))))
+    ref_str = np.asarray(ref_list, dtype=object)
+    countries = np.asarray(ctry_list, dtype=str)
     u = best["u"].to_numpy().astype(np.int64)
     v = best["v"].to_numpy().astype(np.int64)
     edge_class = best["cls"].to_numpy().astype(np.int8)
@@ -458,6 +484,11 @@ def _skeleton_from_archive(tm: TMArchive) -> Skeleton:
     ).astype("<U7")
     refs, edge_ref = np.unique(ref_str.astype(str), return_inverse=True)
     x, y = _to_2154(lon, lat)
+    wp_lab = (pd.Series(route_names[rrow]) + ":" + wp["label"]).to_numpy()
+    by_node = np.argsort(node_of, kind="stable")
+    lab_sorted = wp_lab[by_node].tolist()
+    cuts = np.searchsorted(node_of[by_node], np.arange(len(uniq) + 1)).tolist()
+    node_label = np.array([";".join(lab_sorted[a_:b_]) for a_, b_ in pairwise(cuts)], dtype=object)
 
     # motorway exits: visible motorway waypoints (not rest areas)
     mw = r_class[rrow] == CLASSES.index("motorway")
@@ -559,6 +590,7 @@ def _skeleton_from_archive(tm: TMArchive) -> Skeleton:
         "systems": sorted(tm.systems["system"].tolist()),
         "unparsed_routes": tm.unparsed["route"].tolist() if len(tm.unparsed) else [],
         "missing_files": list(tm.missing),
+        "unlisted_files": list(tm.unlisted),
         "exit_links": len(links_u),
         "joined_gaps": len(joins),
         "components": int(n_comp),
@@ -566,7 +598,7 @@ def _skeleton_from_archive(tm: TMArchive) -> Skeleton:
     }
     return Skeleton(
         lon=lon, lat=lat, x=x, y=y, node_country=node_country, is_exit=is_exit, component=component,
-        u=u, v=v, straight_m=straight, edge_class=edge_class, edge_ref=edge_ref.astype(np.int32).ravel(),
+        node_label=node_label, u=u, v=v, straight_m=straight, edge_class=edge_class, edge_ref=edge_ref.astype(np.int32).ravel(),
         edge_country=edge_country, refs=tuple(str(r) for r in refs), info=info,
     )
 
@@ -597,8 +629,10 @@ def _cache_files(folder: Path) -> tuple[Path, Path]:
 
 def _save(sk: Skeleton, folder: Path, key: str) -> None:
     npz, side = _cache_files(folder)
-    arrays = {k: getattr(sk, k) for k in (*_NODE_ARRAYS, *_EDGE_ARRAYS)}
+    arrays = {k: getattr(sk, k) for k in (*_NODE_ARRAYS, *_EDGE_ARRAYS) if k != "node_label"}
     arrays["refs"] = np.asarray(sk.refs, dtype=str)
+    # labels as one UTF-8 text (no pickled objects in the cache)
+    arrays["node_label"] = np.frombuffer("\n".join(sk.node_label.tolist()).encode("utf-8"), dtype=np.uint8)
     with atomic_path(npz) as tmp:
         with tmp.open("wb") as f:
             np.savez(f, **arrays)
@@ -644,6 +678,11 @@ def _load(folder: Path, key: str) -> Skeleton | None:
         stale(f"is unreadable ({type(exc).__name__}: {exc})")
         return None
     refs = tuple(arrays.pop("refs").tolist())
+    labels = arrays["node_label"].tobytes().decode("utf-8").split("\n")
+    arrays["node_label"] = np.array(labels, dtype=object)
+    if len(labels) != arrays["lon"].shape[0]:
+        stale("is inconsistent (labels and nodes differ in number)")
+        return None
     info = dict(side.get("info", {}), from_cache=True, cache_path=str(npz))
     return Skeleton(**arrays, refs=refs, info=info)
 
@@ -854,6 +893,7 @@ def densify(sk: Skeleton, area_2154: Any = None, *, max_m: float = DENSIFY_M, ma
         node_country=np.concatenate([sk.node_country, sk.node_country[u]]),
         is_exit=np.concatenate([sk.is_exit, np.zeros(len(k_idx), dtype=bool)]),
         component=np.concatenate([sk.component, sk.component[u]]),
+        node_label=np.concatenate([sk.node_label, np.full(len(k_idx), "", dtype=object)]),
         u=out_u, v=out_v, straight_m=straight, edge_class=sk.edge_class[idx], edge_ref=sk.edge_ref[idx],
         edge_country=sk.edge_country[idx], refs=sk.refs, info=dict(sk.info, densify_m=float(max_m)),
     )
@@ -917,25 +957,34 @@ def skeleton_graph(
     _, det = _speed_detour(None, detour_factor)
     G = nx.MultiDiGraph(crs="EPSG:4326", name="travelmapping")
     ids = np.arange(sk.n_nodes) + id_offset
+    def exit_ref(label: str) -> dict[str, str]:
+        # the exit's number: the label of its first motorway waypoint ("A9:33;D600:A9(33)" -> "33")
+        for part in label.split(";"):
+            route, _, lab = part.partition(":")
+            if route[:1] == "A" and lab:
+                return {"highway": "motorway_junction", "ref": lab}
+        return {"highway": "motorway_junction"}
+
     G.add_nodes_from(
-        (int(i), {"x": float(a), "y": float(b), "country": str(c), "source": "travelmapping",
-                  **({"highway": "motorway_junction"} if e else {})})
-        for i, a, b, c, e in zip(ids, sk.lon, sk.lat, sk.node_country, sk.is_exit, strict=True)
+        (int(i), {"x": float(a), "y": float(b), "country": str(c), "tm_label": lab, "source": "travelmapping",
+                  **(exit_ref(lab) if e else {})})
+        for i, a, b, c, e, lab in zip(ids, sk.lon, sk.lat, sk.node_country, sk.is_exit, sk.node_label, strict=True)
     )
     factor = det[sk.edge_class]
     length = sk.straight_m * factor
 
     def edges():
         for k in range(sk.n_edges):
+            cls = CLASSES[sk.edge_class[k]]
             attrs = {
-                "highway": CLASSES[sk.edge_class[k]],
+                "highway": cls,
                 "ref": sk.refs[sk.edge_ref[k]],
                 "country": str(sk.edge_country[k]),
                 "oneway": False,
                 "straight_length": float(sk.straight_m[k]),
                 "detour_factor": float(factor[k]),
                 "length": float(length[k]),
-                "source": "travelmapping",
+                "source": "connector" if cls == "connector" else "travelmapping",
             }
             a, b = int(ids[sk.u[k]]), int(ids[sk.v[k]])
             yield a, b, dict(attrs, reversed=False)

@@ -13,6 +13,7 @@ import math
 import tarfile
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pyproj
@@ -21,7 +22,13 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from proximity import datasets, network, skeleton, traveltime
-from proximity.errors import CacheWarning, DataFileError, InputError, NetworkError, UnreachableWarning
+from proximity.errors import (
+    CacheWarning,
+    DataFileError,
+    InputError,
+    NetworkError,
+    UnreachableWarning,
+)
 
 TO_2154 = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
 GATEWAYS_BEYOND_HERAULT = {  # (lat, lon)
@@ -346,9 +353,9 @@ class _Overpass(http.server.BaseHTTPRequestHandler):
     """A stand-in Overpass server: every query gets the saved Montpellier answer."""
 
     answer = b""
-    queries: list[str] = []
+    queries: ClassVar[list[str]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server API)
+    def do_POST(self) -> None:
         n = int(self.headers.get("Content-Length", 0))
         type(self).queries.append(self.rfile.read(n).decode())
         self.send_response(200)
