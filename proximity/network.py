@@ -678,19 +678,13 @@ def graph_from_travelmapping(
     # (motorway-to-motorway interchanges are not exits)
     lone = [n for n in exits if n not in slow_nodes and len(nodes[n]["motorways"]) == 1]
     if lone and slow_nodes:
-        lat0 = math.radians(float(np.mean([nodes[n]["y"] for n in nodes])))
+        to_2154 = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
 
         def xy(ns: Iterable[int]) -> np.ndarray:
-            # local equirectangular metres: accurate to <0.5 % over a département
-            return np.array(
-                [
-                    [
-                        math.radians(nodes[n]["x"]) * math.cos(lat0) * 6_371_009.0,
-                        math.radians(nodes[n]["y"]) * 6_371_009.0,
-                    ]
-                    for n in ns
-                ]
-            )
+            # Lambert-93 metres (scale error < 0.1 % in metropolitan France)
+            ns = list(ns)
+            x, y = to_2154.transform([nodes[n]["x"] for n in ns], [nodes[n]["y"] for n in ns])
+            return np.column_stack([x, y])
 
         slow = sorted(slow_nodes)
         tree = cKDTree(xy(slow))
