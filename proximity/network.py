@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import math
@@ -256,30 +257,21 @@ def graph_to_csr(G: nx.MultiDiGraph, *, weight: str = "travel_time", crs: str = 
     if G.number_of_nodes() == 0:
         raise NetworkError("the graph has no nodes; build it from a non-empty area")
     node_ids = np.fromiter(G.nodes, dtype=np.int64, count=G.number_of_nodes())
-    index = {n: i for i, n in enumerate(node_ids)}
-    m = G.number_of_edges()
-    rows = np.empty(m, dtype=np.int64)
-    cols = np.empty(m, dtype=np.int64)
-    w = np.empty(m, dtype=np.float64)
-    ln = np.empty(m, dtype=np.float64)
-    access = np.ones(m, dtype=bool)
-    missing = 0
-    for k, (u, v, d) in enumerate(G.edges(data=True)):
-        rows[k] = index[u]
-        cols[k] = index[v]
-        access[k] = _road_class(d.get("highway")) not in _NO_ACCESS
-        t = d.get(weight)
-        if t is None:
-            missing += 1
-            t = np.nan
-        w[k] = t
-        ln[k] = d.get("length", np.nan)
+    with _gc_paused():
+        rows, cols, edges = _edge_index(G)
+    missing = sum(1 for _, _, d in edges if weight not in d or d[weight] is None)
     if missing:
         raise NetworkError(
             f"{missing} edge(s) have no {weight!r} attribute; add travel times first (network.add_speeds)"
         )
+    m = len(edges)
+    w = np.fromiter((d[weight] for _, _, d in edges), dtype=np.float64, count=m)
+    ln = np.fromiter((d.get("length", np.nan) for _, _, d in edges), dtype=np.float64, count=m)
     if (w < 0).any() or np.isnan(w).any():
         raise NetworkError(f"edge attribute {weight!r} has negative or NaN values; fix the speeds")
+    has_class = any("highway" in d for _, _, d in edges)
+    access = _open_edges(edges)
+    snappable = _access_mask(G, rows, cols, access) if has_class else None
     # keep the fastest of parallel edges (and drop self-loops, useless for shortest paths)
     keep = rows != cols
     rows, cols, w, ln, access = rows[keep], cols[keep], w[keep], ln[keep], access[keep]
@@ -294,13 +286,12 @@ def graph_to_csr(G: nx.MultiDiGraph, *, weight: str = "travel_time", crs: str = 
     n = node_ids.shape[0]
     time_s = sp.csr_array((w, (rows, cols)), shape=(n, n))
     length_m = sp.csr_array((ln, (rows, cols)), shape=(n, n))
-    xs = np.array([G.nodes[i]["x"] for i in node_ids], dtype=float)
-    ys = np.array([G.nodes[i]["y"] for i in node_ids], dtype=float)
+    xs = np.array([d["x"] for _, d in G.nodes(data=True)], dtype=float)
+    ys = np.array([d["y"] for _, d in G.nodes(data=True)], dtype=float)
     src = G.graph.get("crs", "EPSG:4326")
     if pyproj.CRS(src) != pyproj.CRS(crs):
         tr = pyproj.Transformer.from_crs(src, crs, always_xy=True)
         xs, ys = tr.transform(xs, ys)
-    snappable = access_node_mask(G) if any("highway" in d for _, _, d in G.edges(data=True)) else None
     if snappable is not None and not snappable.any():
         snappable = None
     snappable_edges = None
@@ -314,6 +305,23 @@ def graph_to_csr(G: nx.MultiDiGraph, *, weight: str = "travel_time", crs: str = 
 
 
 # --- small helpers ---------------------------------------------------------------------
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small objects (graph dicts).
+
+    Every few thousand allocations it would traverse the whole graph (hundreds of
+    thousands of dicts), which doubles the time of bulk loads on a large network.
+    Reference counting still frees memory; the collector resumes afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _as_paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
@@ -1131,7 +1139,13 @@ def _speed_table(speeds_kmh: Mapping[str, float] | None) -> dict[str, float]:
 
 
 def _set_speeds(G: nx.MultiDiGraph, table: Mapping[str, float]) -> None:
+    with _gc_paused():
+        _set_speeds_on(G, table)
+
+
+def _set_speeds_on(G: nx.MultiDiGraph, table: Mapping[str, float]) -> None:
     missing = 0
+    limits: dict[Any, float | None] = {}  # parse_maxspeed of each distinct string
     for _, _, d in G.edges(data=True):
         length = d.get("length")
         if length is None or not length >= 0:
@@ -1139,7 +1153,15 @@ def _set_speeds(G: nx.MultiDiGraph, table: Mapping[str, float]) -> None:
             continue
         hw = _road_class(d.get("highway"))
         speed = table.get(hw, table["road"]) if isinstance(hw, str) else table["road"]
-        limit = parse_maxspeed(d.get("maxspeed"))
+        raw = d.get("maxspeed")
+        if raw is None:
+            limit = None
+        elif isinstance(raw, str):
+            if raw not in limits:
+                limits[raw] = parse_maxspeed(raw)
+            limit = limits[raw]
+        else:
+            limit = parse_maxspeed(raw)
         if limit is not None and limit < speed:
             speed = limit
         d["speed_kph"] = speed
@@ -1372,6 +1394,15 @@ def save_network(G: nx.MultiDiGraph, path: str | os.PathLike) -> Path:
         geometry or a JSON-able list or mapping of those.
     """
     p = Path(path)
+    with _gc_paused():
+        arrays = _network_arrays(G)
+    with atomic_path(p) as tmp:
+        with tmp.open("wb") as f:
+            np.savez(f, **arrays)
+    return p
+
+
+def _network_arrays(G: nx.MultiDiGraph) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {}
     n, m = G.number_of_nodes(), G.number_of_edges()
     ids = list(G.nodes)
@@ -1392,10 +1423,7 @@ def save_network(G: nx.MultiDiGraph, path: str | os.PathLike) -> Path:
     schema["node_columns"] = _encode_table((d for _, d in G.nodes(data=True)), n, "node_col", arrays)
     schema["edge_columns"] = _encode_table((d for _, _, d in G.edges(data=True)), m, "edge_col", arrays)
     arrays["schema"] = np.frombuffer(json.dumps(schema).encode("utf-8"), dtype=np.uint8)
-    with atomic_path(p) as tmp:
-        with tmp.open("wb") as f:
-            np.savez(f, **arrays)
-    return p
+    return arrays
 
 
 def _jsonable(value: Any) -> bool:
@@ -1415,11 +1443,16 @@ def load_network(path: str | os.PathLike) -> nx.MultiDiGraph:
         The file is missing, is not an array file written by :func:`save_network`, or is
         inconsistent.
     """
-    import shapely
-
     p = Path(path)
     if not p.is_file():
         raise DataFileError(f"network file {str(p)!r} does not exist; save a network there first (save_network)")
+    with _gc_paused():
+        return _load_network(p)
+
+
+def _load_network(p: Path) -> nx.MultiDiGraph:
+    import shapely
+
     try:
         with np.load(p, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
@@ -1923,17 +1956,45 @@ def access_node_mask(G: nx.MultiDiGraph) -> np.ndarray:
     >>> access_node_mask(G).tolist()
     [False, True, True]
     """
-    out = np.zeros(G.number_of_nodes(), dtype=bool)
-    for i, (n, nd) in enumerate(G.nodes(data=True)):
-        if nd.get("highway") == "motorway_junction" and nd.get("source") == _TM_SOURCE:
-            out[i] = True
-            continue
-        for _, _, d in G.in_edges(n, data=True):
-            if _road_class(d.get("highway")) not in _NO_ACCESS:
-                out[i] = True
-                break
-        else:
-            out[i] = any(_road_class(d.get("highway")) not in _NO_ACCESS for _, _, d in G.out_edges(n, data=True))
+    with _gc_paused():
+        rows, cols, edges = _edge_index(G)
+    return _access_mask(G, rows, cols, _open_edges(edges))
+
+
+def _edge_index(G: nx.MultiDiGraph) -> tuple[np.ndarray, np.ndarray, list[tuple[Any, Any, dict]]]:
+    """Row and column (node positions in ``G.nodes`` order) of every edge, and the edges."""
+    index = {n: i for i, n in enumerate(G.nodes)}
+    # G.edges(data=True) order, read from the adjacency without the view's per-edge tuples
+    if G.is_directed() and G.is_multigraph():
+        edges = [(u, v, d) for u, nbrs in G._succ.items() for v, kd in nbrs.items() for d in kd.values()]
+    else:
+        edges = list(G.edges(data=True))
+    m = len(edges)
+    rows = np.fromiter((index[u] for u, _, _ in edges), dtype=np.int64, count=m)
+    cols = np.fromiter((index[v] for _, v, _ in edges), dtype=np.int64, count=m)
+    return rows, cols, edges
+
+
+def _open_edges(edges: list[tuple[Any, Any, dict]]) -> np.ndarray:
+    """Per edge: whether its road has access from the side (not a motorway, a motorway link or a trunk link)."""
+
+    def open_(hw: Any) -> bool:
+        if isinstance(hw, str):
+            return hw not in _NO_ACCESS
+        return _road_class(hw) not in _NO_ACCESS
+
+    return np.fromiter((open_(d.get("highway")) for _, _, d in edges), dtype=bool, count=len(edges))
+
+
+def _access_mask(G: nx.MultiDiGraph, rows: np.ndarray, cols: np.ndarray, is_open: np.ndarray) -> np.ndarray:
+    """:func:`access_node_mask` from the edge index (one pass over the edges, no per-node lookups)."""
+    out = np.fromiter(
+        (nd.get("highway") == "motorway_junction" and nd.get("source") == _TM_SOURCE for _, nd in G.nodes(data=True)),
+        dtype=bool,
+        count=G.number_of_nodes(),
+    )
+    out[rows[is_open]] = True
+    out[cols[is_open]] = True
     return out
 
 
