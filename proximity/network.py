@@ -304,6 +304,34 @@ def graph_to_csr(G: nx.MultiDiGraph, *, weight: str = "travel_time", crs: str = 
     )
 
 
+def _add_edges(G: nx.MultiDiGraph, edges: Iterable[tuple[Any, Any, Any, dict]]) -> None:
+    """``G.add_edges_from(edges)`` for new ``(u, v, key, attrs)`` edges of a MultiDiGraph, 3-5x faster.
+
+    ``key=None`` takes the next free key, as networkx does.
+
+    The adjacency is filled as networkx does it (successors, predecessors and key dicts
+    in insertion order; missing nodes added), without its per-edge view lookups. The
+    ``attrs`` dicts become the edges' own dicts (not copied): pass fresh ones. An existing
+    ``(u, v, key)`` edge is replaced, not updated.
+    """
+    succ, pred = G._succ, G._pred
+    factory = G.edge_key_dict_factory
+    for u, v, k, d in edges:
+        if u not in succ:
+            G.add_node(u)
+        if v not in succ:
+            G.add_node(v)
+        kd = succ[u].get(v)
+        if kd is None:
+            kd = succ[u][v] = pred[v][u] = factory()
+        if k is None:  # MultiGraph.new_edge_key
+            k = len(kd)
+            while k in kd:
+                k += 1
+        kd[k] = d
+    getattr(G, "__networkx_cache__", {}).clear()
+
+
 # --- small helpers ---------------------------------------------------------------------
 
 
@@ -879,7 +907,10 @@ def merge_networks(
 
     offset = max(SKELETON_ID_OFFSET, max(int(n) for n in detailed.nodes) + 1)
     mapping = {n: offset + i for i, n in enumerate(sorted(skeleton.nodes))}
-    S = nx.relabel_nodes(skeleton, mapping, copy=True)
+    # (nx.relabel_nodes(skeleton, mapping, copy=True), in bulk)
+    S = nx.MultiDiGraph(**skeleton.graph)
+    S.add_nodes_from((mapping[n], dict(d)) for n, d in skeleton.nodes(data=True))
+    _add_edges(S, ((mapping[u], mapping[v], k, dict(d)) for u, v, k, d in skeleton.edges(keys=True, data=True)))
     for _, d in S.nodes(data=True):
         d.setdefault("source", "skeleton")
     for _, _, d in S.edges(data=True):
@@ -978,12 +1009,12 @@ def merge_networks(
                 d["straight_length"] = d.get("straight_length", d["length"]) * share
                 S.add_edge(new_a, new_b, **d)
         n_cut += 1
-    isolated = [n for n in S.nodes if S.degree(n) == 0]
+    isolated = [n for n in S.nodes if not S.succ[n] and not S.pred[n]]
     S.remove_nodes_from(isolated)
     boundary &= set(S.nodes)
 
     G.add_nodes_from(S.nodes(data=True))
-    G.add_edges_from(S.edges(keys=True, data=True))
+    _add_edges(G, S.edges(keys=True, data=True))  # (S is not used for its edge data afterwards)
 
     # 3. connectors
     d_class: dict[Any, str] = {}
@@ -997,7 +1028,7 @@ def merge_networks(
     is_fast = np.array([d_class.get(n) == "fast" for n in d_ids])
     is_major = np.array([d_class.get(n) in ("fast", "major") for n in d_ids])
     s_ids = list(S.nodes)
-    s_classes = {n: {_road_class(d.get("highway")) for _, _, d in S.edges(n, data=True)} for n in s_ids}
+    s_classes = {n: {_road_class(d.get("highway")) for kd in nbrs.values() for d in kd.values()} for n, nbrs in S.succ.items()}
     pairs: dict[tuple[int, int], float] = {}  # (skeleton node, detailed index) -> metres
 
     def nearest(p: np.ndarray, tree: Any, mask: np.ndarray | None = None) -> list[tuple[float, int]]:
@@ -1473,16 +1504,7 @@ def _load_network(p: Path) -> nx.MultiDiGraph:
         ) from exc
     G = nx.MultiDiGraph(**schema["graph"])
     G.add_nodes_from(zip(ids, node_attrs, strict=True))
-    # the adjacency filled as MultiDiGraph.add_edges_from would (successors, predecessors
-    # and key dicts in insertion order), without its per-edge view lookups: 5x faster
-    succ, pred = G._succ, G._pred
-    for a, b, k, d in zip(u.tolist(), v.tolist(), keys, edge_attrs, strict=True):
-        s, t = ids[a], ids[b]
-        kd = succ[s].get(t)
-        if kd is None:
-            kd = succ[s][t] = pred[t][s] = G.edge_key_dict_factory()
-        kd[k] = d
-    getattr(G, "__networkx_cache__", {}).clear()
+    _add_edges(G, zip([ids[i] for i in u.tolist()], [ids[i] for i in v.tolist()], keys, edge_attrs, strict=True))
     return G
 
 
@@ -1853,74 +1875,75 @@ def build_network(
     detailed_wanted = bool(osm_keys) or osm is not None
     G = _load_cache(folder, territory, key) if (cache and detailed_wanted) else None
     if G is None:
-        stages: Iterator[str] = iter(["skeleton", "detailed", "merge", "cache"])
-        if progress is not None:
-            stages = iter(progress(stages))  # a tqdm bar is iterable, not an iterator
-        next(stages, None)
-        if national:
-            sk = skeleton.build_skeleton(
-                [datasets.path(k, man.name) for k in national], cache=cache, cache_dir=folder
-            )
-            sub = skeleton.territory_skeleton(
-                sk, area_2154, buffer_minutes=buffer_minutes, neighbours=neighbours, detour_factor=detour
-            )
-            if area_2154 is not None:
-                sub = skeleton.densify(sub, area_2154, max_m=DENSIFY_M)
-            skel = skeleton.skeleton_graph(sub, detour_factor=detour)
-            skel.graph.update(skeleton_nodes=sub.n_nodes, skeleton_components=int(len(np.unique(sub.component))))
-        else:
-            skel = graph_from_travelmapping(
-                datasets.path("travelmapping_wpt", man.name),
-                bounds_wgs84=man.bounds_wgs84,
-                detour_factor=detour,
-                densify_m=DENSIFY_M,
-            )
-        next(stages, None)
-        detailed = None
-        if osm_keys or (osm is not None and osm != "online"):
-            files = [datasets.path(k, man.name) for k in osm_keys]
-            if osm is not None and osm != "online":
-                files.append(Path(osm))
-            detailed = graph_from_osm_files(files)
-        if osm == "online":
-            online = graph_from_osm_online(area_2154)
-            detailed = online if detailed is None else nx.compose(detailed, online)
-        next(stages, None)
-        keep = "skeleton" if national else "largest"
-        if detailed is None:  # the skeleton alone
-            G = skel.copy() if not national else skel
+        # (the collector paused: it would walk the growing graphs every few thousand objects)
+        with _gc_paused():
+            stages: Iterator[str] = iter(["skeleton", "detailed", "merge", "cache"])
+            if progress is not None:
+                stages = iter(progress(stages))  # a tqdm bar is iterable, not an iterator
+            next(stages, None)
             if national:
-                G.graph["dropped_nodes"] = []
+                sk = skeleton.build_skeleton(
+                    [datasets.path(k, man.name) for k in national], cache=cache, cache_dir=folder
+                )
+                sub = skeleton.territory_skeleton(
+                    sk, area_2154, buffer_minutes=buffer_minutes, neighbours=neighbours, detour_factor=detour
+                )
+                if area_2154 is not None:
+                    sub = skeleton.densify(sub, area_2154, max_m=DENSIFY_M)
+                skel = skeleton.skeleton_graph(sub, detour_factor=detour)
+                skel.graph.update(skeleton_nodes=sub.n_nodes, skeleton_components=int(len(np.unique(sub.component))))
             else:
-                G.graph["dropped_nodes"] = sorted(
-                    int(n) for n in G.nodes if n not in max(nx.strongly_connected_components(G), key=len)
+                skel = graph_from_travelmapping(
+                    datasets.path("travelmapping_wpt", man.name),
+                    bounds_wgs84=man.bounds_wgs84,
+                    detour_factor=detour,
+                    densify_m=DENSIFY_M,
                 )
-                G.remove_nodes_from(G.graph["dropped_nodes"])
-        else:
-            G = merge_networks(detailed, skel, snap_m=snap_m, keep=keep)
-            for k in ("skeleton_nodes", "skeleton_components"):
-                if k in skel.graph:
-                    G.graph[k] = skel.graph[k]
-        G.graph.update(
-            territory=territory, detour_factor=detour, exit_links=skel.graph["exit_links"],
-            osm=None if osm is None else str(osm),
-        )
-        if national:
-            G.graph["buffer_minutes"] = float(buffer_minutes)
-        next(stages, None)
-        if cache and detailed is not None:
-            try:
-                _save_cache(G, folder, territory, key)
-            except OSError as exc:
-                warnings.warn(
-                    f"network cache folder {str(folder)!r} is not writable ({exc.strerror or exc}); the network "
-                    "was built but not cached; set PROXIMITY_CACHE_DIR to a writable folder",
-                    CacheWarning,
-                    stacklevel=2,
-                )
-        for _ in stages:  # let a progress bar finish
-            pass
-        G.graph.update(cache_key=key, from_cache=False)
+            next(stages, None)
+            detailed = None
+            if osm_keys or (osm is not None and osm != "online"):
+                files = [datasets.path(k, man.name) for k in osm_keys]
+                if osm is not None and osm != "online":
+                    files.append(Path(osm))
+                detailed = graph_from_osm_files(files)
+            if osm == "online":
+                online = graph_from_osm_online(area_2154)
+                detailed = online if detailed is None else nx.compose(detailed, online)
+            next(stages, None)
+            keep = "skeleton" if national else "largest"
+            if detailed is None:  # the skeleton alone
+                G = skel.copy() if not national else skel
+                if national:
+                    G.graph["dropped_nodes"] = []
+                else:
+                    largest = max(nx.strongly_connected_components(G), key=len)
+                    G.graph["dropped_nodes"] = sorted(int(n) for n in G.nodes if n not in largest)
+                    G.remove_nodes_from(G.graph["dropped_nodes"])
+            else:
+                G = merge_networks(detailed, skel, snap_m=snap_m, keep=keep)
+                for k in ("skeleton_nodes", "skeleton_components"):
+                    if k in skel.graph:
+                        G.graph[k] = skel.graph[k]
+            G.graph.update(
+                territory=territory, detour_factor=detour, exit_links=skel.graph["exit_links"],
+                osm=None if osm is None else str(osm),
+            )
+            if national:
+                G.graph["buffer_minutes"] = float(buffer_minutes)
+            next(stages, None)
+            if cache and detailed is not None:
+                try:
+                    _save_cache(G, folder, territory, key)
+                except OSError as exc:
+                    warnings.warn(
+                        f"network cache folder {str(folder)!r} is not writable ({exc.strerror or exc}); the network "
+                        "was built but not cached; set PROXIMITY_CACHE_DIR to a writable folder",
+                        CacheWarning,
+                        stacklevel=2,
+                    )
+            for _ in stages:  # let a progress bar finish
+                pass
+            G.graph.update(cache_key=key, from_cache=False)
     _set_speeds(G, table)
     G.graph["speeds_kmh"] = table
     return G

@@ -954,6 +954,8 @@ def skeleton_graph(
     """
     import networkx as nx
 
+    from .network import _add_edges, _gc_paused
+
     _, det = _speed_detour(None, detour_factor)
     G = nx.MultiDiGraph(crs="EPSG:4326", name="travelmapping")
     ids = np.arange(sk.n_nodes) + id_offset
@@ -968,29 +970,36 @@ def skeleton_graph(
     G.add_nodes_from(
         (int(i), {"x": float(a), "y": float(b), "country": str(c), "tm_label": lab, "source": "travelmapping",
                   **(exit_ref(lab) if e else {})})
-        for i, a, b, c, e, lab in zip(ids, sk.lon, sk.lat, sk.node_country, sk.is_exit, sk.node_label, strict=True)
+        for i, a, b, c, e, lab in zip(
+            ids.tolist(), sk.lon.tolist(), sk.lat.tolist(), sk.node_country.tolist(), sk.is_exit.tolist(), sk.node_label.tolist(), strict=True
+        )
     )
     factor = det[sk.edge_class]
     length = sk.straight_m * factor
 
+    a_ids, b_ids = ids[sk.u].tolist(), ids[sk.v].tolist()
+    columns = zip(
+        a_ids, b_ids, [CLASSES[c] for c in sk.edge_class.tolist()], [sk.refs[r] for r in sk.edge_ref.tolist()],
+        sk.edge_country.tolist(), sk.straight_m.tolist(), factor.tolist(), length.tolist(), strict=True,
+    )
+
     def edges():
-        for k in range(sk.n_edges):
-            cls = CLASSES[sk.edge_class[k]]
+        for a, b, cls, ref, country, straight, fac, ln in columns:
             attrs = {
                 "highway": cls,
-                "ref": sk.refs[sk.edge_ref[k]],
-                "country": str(sk.edge_country[k]),
+                "ref": ref,
+                "country": str(country),
                 "oneway": False,
-                "straight_length": float(sk.straight_m[k]),
-                "detour_factor": float(factor[k]),
-                "length": float(length[k]),
+                "straight_length": straight,
+                "detour_factor": fac,
+                "length": ln,
                 "source": "connector" if cls == "connector" else "travelmapping",
             }
-            a, b = int(ids[sk.u[k]]), int(ids[sk.v[k]])
-            yield a, b, dict(attrs, reversed=False)
-            yield b, a, dict(attrs, reversed=True)
+            yield a, b, None, dict(attrs, reversed=False)
+            yield b, a, None, dict(attrs, reversed=True)
 
-    G.add_edges_from(edges())
+    with _gc_paused():
+        _add_edges(G, edges())  # G.add_edges_from in bulk
     G.graph["exit_links"] = int(sk.info.get("exit_links", 0))
     G.graph["detour_factor"] = json.dumps(dict(zip(CLASSES, det.tolist(), strict=True)))
     return G
