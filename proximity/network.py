@@ -951,15 +951,15 @@ def merge_networks(
     segs = [(u, v) for u, v in segs if near_box(u) or near_box(v) or _crosses_box(s_xy[u], s_xy[v], (x0, y0, x1, y1))]
     seg_hw = [_road_class(next(iter(S[u][v].values())).get("highway")) for u, v in segs]
     steps = [max(4, math.ceil(float(np.hypot(*(s_xy[v] - s_xy[u]))) / 100.0)) for u, v in segs]
-    starts = np.concatenate([[0], np.cumsum(np.array(steps) + 1)])
+    starts = np.concatenate([[0], np.cumsum(np.array(steps, dtype=np.int64) + 1)])
     pts = np.concatenate(
         [
             s_xy[u] + np.linspace(0.0, 1.0, k + 1)[:, None] * (s_xy[v] - s_xy[u])
             for (u, v), k in zip(segs, steps, strict=True)
         ]
-    )
-    pseg = np.repeat(np.arange(len(segs)), np.array(steps) + 1)
-    fast_seg = np.array([hw in _MOTORWAY_LIKE for hw in seg_hw])
+    ) if segs else np.empty((0, 2))  # (no skeleton segment near a small detailed area)
+    pseg = np.repeat(np.arange(len(segs)), np.array(steps, dtype=np.int64) + 1)
+    fast_seg = np.array([hw in _MOTORWAY_LIKE for hw in seg_hw], dtype=bool)
     covered = np.zeros(len(pts), dtype=bool)
     geoms = shapely.points(pts)
     for tree_, mask in ((tree_all, ~fast_seg[pseg]), (tree_fast, fast_seg[pseg])):
@@ -1306,6 +1306,20 @@ def _json_default(obj: Any) -> Any:
     raise _Unencodable(f"a {type(obj).__name__} value")
 
 
+def _check_json_exact(v: Any) -> None:
+    """Raise for values JSON would change: tuples (back as lists), mappings with non-string keys."""
+    if isinstance(v, tuple):
+        raise _Unencodable("a tuple value (would come back as a list)")
+    if isinstance(v, list):
+        for x in v:
+            _check_json_exact(x)
+    elif isinstance(v, dict):
+        if not all(isinstance(k, str) for k in v):
+            raise _Unencodable("a mapping with non-string keys")
+        for x in v.values():
+            _check_json_exact(x)
+
+
 def _encode_column(values: list[Any], name: str) -> tuple[str, dict[str, np.ndarray]]:
     """One attribute column as arrays: its kind and the arrays (values of the rows that have it)."""
     import shapely
@@ -1323,6 +1337,9 @@ def _encode_column(values: list[Any], name: str) -> tuple[str, dict[str, np.ndar
         return "wkb", {"": np.frombuffer(b"".join(wkb), dtype=np.uint8), "_sizes": sizes}
     # strings, lists (osmnx's merged ways), mixed types: one JSON text, no pickle
     try:
+        for v in values:
+            if type(v) is not str:
+                _check_json_exact(v)
         text = json.dumps(values, ensure_ascii=False, default=_json_default, check_circular=False)
     except (_Unencodable, ValueError) as exc:
         raise InputError(f"attribute {name!r} holds {exc}, which an array file cannot store; convert it to a list, a string or a number") from None
@@ -1459,6 +1476,7 @@ def _network_arrays(G: nx.MultiDiGraph) -> dict[str, np.ndarray]:
 
 def _jsonable(value: Any) -> bool:
     try:
+        _check_json_exact(value)
         json.dumps(value, default=_json_default)
     except (_Unencodable, ValueError):
         return False
@@ -1485,7 +1503,7 @@ def _load_network(p: Path) -> nx.MultiDiGraph:
     import shapely
 
     try:
-        with np.load(p, allow_pickle=False) as z:
+        with p.open("rb") as f, np.load(f, allow_pickle=False) as z:  # (numpy leaks the file of a bad zip)
             arrays = {k: z[k] for k in z.files}
         schema = json.loads(arrays["schema"].tobytes().decode("utf-8"))
         if not isinstance(schema, dict) or schema.get("format") != _ARRAY_FORMAT:
@@ -2032,25 +2050,34 @@ def network_summary(G: nx.MultiDiGraph) -> dict[str, Any]:
         ``connector``), ``dropped_nodes``, ``dropped_skeleton_segments``, ``connector_edges``
         and ``strongly_connected``.
     """
+    from scipy.sparse.csgraph import connected_components
+
     km_class: dict[str, float] = {}
     km_source: dict[str, float] = {}
-    for u, v, d in G.edges(data=True):
+    with _gc_paused():
+        rows, cols, edges = _edge_index(G)
+    multi = G.is_directed() and G.is_multigraph()
+    succ = G._succ if multi else None
+    for u, v, d in edges:
         length = float(d.get("length", 0.0))
         # a two-way road is two directed edges of the same length: count each half
-        twin = G.get_edge_data(v, u)
+        twin = succ[v].get(u) if multi else G.get_edge_data(v, u)
         share = 0.5 if twin and any(abs(float(t.get("length", -1)) - length) < 1e-6 for t in twin.values()) else 1.0
         hw = str(_road_class(d.get("highway")))
         km_class[hw] = km_class.get(hw, 0.0) + share * length / 1000.0
         src = str(d.get("source", "unknown"))
         km_source[src] = km_source.get(src, 0.0) + share * length / 1000.0
+    n = G.number_of_nodes()
+    adjacency = sp.csr_array((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    strong = n > 0 and connected_components(adjacency, directed=True, connection="strong")[0] == 1
     return {
         "nodes": G.number_of_nodes(),
-        "edges": G.number_of_edges(),
+        "edges": len(edges),
         "km_by_class": {k: round(v, 1) for k, v in sorted(km_class.items(), key=lambda kv: -kv[1])},
         "km_by_source": {k: round(v, 1) for k, v in sorted(km_source.items())},
         "dropped_nodes": len(G.graph.get("dropped_nodes", [])),
         "dropped_skeleton_segments": int(G.graph.get("dropped_skeleton_segments", 0)),
         "cut_skeleton_segments": int(G.graph.get("cut_skeleton_segments", 0)),
         "connector_edges": int(G.graph.get("connector_edges", 0)),
-        "strongly_connected": G.number_of_nodes() > 0 and nx.is_strongly_connected(G),
+        "strongly_connected": bool(strong),  # (nx.is_strongly_connected, on the sparse adjacency)
     }

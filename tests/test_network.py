@@ -1,9 +1,11 @@
 """Road networks: readers, the Travel Mapping skeleton, merging, speeds, cache, plausibility.
 
-One module-scoped fixture builds the default Hérault network once (about 15 s cold) into a
-temporary cache folder, for the plausibility tests (integration: it asks for ``real_data``).
-The cache tests run the same ``build_network`` on a tiny network instead (``small_cache``), so
-that a cache rebuild costs milliseconds, not a full Hérault build.
+One module-scoped fixture builds the default Hérault network once into a temporary cache
+folder, for the plausibility tests (integration: it asks for ``real_data``), and checks
+that it comes back whole from the array cache. The other cache tests (corrupt, stale,
+unreadable) run ``build_network`` on a small network (``small``: one Montpellier OSM file
+cut to 4 x 3 km, the skeleton cut to 10 minutes around it), so that a rebuild costs
+seconds, not a full Hérault build.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import networkx as nx
 import numpy as np
 import pyproj
 import pytest
+import shapely
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from proximity import datasets, network, sources
-from proximity.errors import CRSError, DataFileError, DataQualityWarning, InputError, NetworkError
+from proximity.errors import CacheWarning, CRSError, DataFileError, InputError, NetworkError
 
 OSM_KEYS = ["osm_montpellier_4bcbf1", "osm_montpellier_7c15ab", "osm_montpellier_7e71de"]
 COMEDIE = (43.6086, 3.8797)  # (lat, lon)
@@ -94,28 +97,6 @@ def tm_folder(tmp_path):
 TINY_SYSTEMS = ("fraa", "fraoccd34")
 
 
-@pytest.fixture()
-def small_cache(tm_folder, tmp_path, monkeypatch):
-    """``build_network("herault")`` on a tiny network, written to a fresh cache folder.
-
-    The skeleton is read from ``tm_folder`` (three routes, a few waypoints) and the OSM part
-    is left out, so a (re)build takes milliseconds; the cache key, files and checks are the
-    real ones. Returns ``(G, folder)``.
-    """
-    real = network.graph_from_travelmapping
-
-    def tiny_skeleton(folder, **options):
-        return real(tm_folder, systems=TINY_SYSTEMS, detour_factor=options["detour_factor"],
-                    densify_m=options["densify_m"])
-
-    monkeypatch.setattr(network, "graph_from_travelmapping", tiny_skeleton)
-    monkeypatch.setattr(network, "graph_from_osm_files", lambda paths: None)
-    folder = tmp_path / "network-cache"
-    G = network.build_network("herault", cache_dir=folder)
-    assert G.graph["from_cache"] is False and G.number_of_nodes() < 50
-    return G, folder
-
-
 # --- the default network -------------------------------------------------------------------
 
 
@@ -149,24 +130,24 @@ def test_node_ids_do_not_collide_and_keep_their_source(G):
 
 
 def test_every_edge_is_timed_and_skeleton_edges_carry_the_detour(G):
-    for _, _, d in G.edges(data=True):
-        assert d["travel_time"] > 0 and d["length"] > 0
-        if d["source"] == "travelmapping":
-            assert d["length"] == pytest.approx(d["straight_length"] * d["detour_factor"])
-            assert d["detour_factor"] == network.DETOUR_FACTOR.get(d["highway"], network.DETOUR_FACTOR["motorway"])
-            assert d["travel_time"] == pytest.approx(d["length"] / (d["speed_kph"] / 3.6))
+    edges = [d for _, _, d in G.edges(data=True)]
+    assert all(d["travel_time"] > 0 and d["length"] > 0 for d in edges)
+    tm = [d for d in edges if d["source"] == "travelmapping"]
+    length, straight, factor, secs, kmh = (np.array([d[k] for d in tm]) for k in ("length", "straight_length", "detour_factor", "travel_time", "speed_kph"))
+    np.testing.assert_allclose(length, straight * factor, rtol=1e-9)
+    np.testing.assert_allclose(secs, length / (kmh / 3.6), rtol=1e-9)
+    assert all(d["detour_factor"] == network.DETOUR_FACTOR.get(d["highway"], network.DETOUR_FACTOR["motorway"]) for d in tm)
     # densified in Hérault: no skeleton piece but motorways and exit links within 4 km of the
     # département is longer than 500 m (straight); beyond, in the buffer, pieces stay long
     import shapely
 
     outline = gpd.read_file(datasets.path("departement_outline")).to_crs("EPSG:2154").union_all()
     tr = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
-
-    def near(n) -> bool:
-        return bool(shapely.dwithin(outline, shapely.Point(tr.transform(G.nodes[n]["x"], G.nodes[n]["y"])), 4_000))
-
+    ids = list(G.nodes)
+    x, y = tr.transform(np.array([G.nodes[n]["x"] for n in ids]), np.array([G.nodes[n]["y"] for n in ids]))
+    near = dict(zip(ids, shapely.dwithin(outline, shapely.points(x, y), 4_000).tolist(), strict=True))
     pieces = [
-        (d["straight_length"], near(u) and near(v))
+        (d["straight_length"], near[u] and near[v])
         for u, v, d in G.edges(data=True)
         if d["source"] == "travelmapping" and d["highway"] not in ("motorway", "motorway_link")
     ]
@@ -252,23 +233,77 @@ def test_csr_shortest_path_matches_networkx(G, router):
 
 # --- cache -----------------------------------------------------------------------------------
 
+SMALL_BOX = (3.86, 43.595, 3.90, 43.625)  # lon0, lat0, lon1, lat1: streets around the Comédie
 
-def test_second_build_loads_the_same_network_from_the_cache(small_cache):
-    G, folder = small_cache
+
+def _same_graph(G: nx.MultiDiGraph, H: nx.MultiDiGraph, *, pred_order: bool = False) -> None:
+    """Same nodes, edges, keys and attributes, in the same order (geometries compared exactly).
+
+    The order of each node's predecessors (``G.pred[n]``: the order in which its in-edges
+    were first added) is not part of a saved graph; ``pred_order`` compares it too.
+    """
+    import shapely
+
+    assert list(G.nodes) == list(H.nodes)
+    assert list(G.edges(keys=True)) == list(H.edges(keys=True))
+    assert all(set(G.pred[n]) == set(H.pred[n]) for n in G)
+    if pred_order:
+        assert all(list(G.pred[n]) == list(H.pred[n]) for n in G)
+    for a, b in [*zip(G.nodes.values(), H.nodes.values()), *zip(G.edges.values(), H.edges.values())]:
+        assert a.keys() == b.keys()
+        for k, v in a.items():
+            if isinstance(v, shapely.Geometry):
+                assert shapely.equals_exact(v, b[k], 0.0)
+            else:
+                # numpy scalars (np.float64 lengths from osmnx) come back as Python numbers
+                assert v == b[k] and (type(v) is type(b[k]) or isinstance(v, (float, np.generic))), k
+
+
+@pytest.fixture(scope="module")
+def small(built, tmp_path_factory):
+    """A small network for the cache tests: the OSM ways of one Montpellier file inside
+    SMALL_BOX, merged with the national skeleton cut to the box plus 10 minutes. It
+    reuses the skeleton cached by ``built``; a build takes a few seconds."""
+    els = sources.read_osm_elements(datasets.path("osm_montpellier_4bcbf1"))
+    x0, y0, x1, y1 = SMALL_BOX
+    inside = {e["id"] for e in els if e["type"] == "node" and x0 <= e["lon"] <= x1 and y0 <= e["lat"] <= y1}
+    ways = [e for e in els if e["type"] == "way" and set(e["nodes"]) <= inside]
+    used = {n for w in ways for n in w["nodes"]}
+    osm = sources.write_osm_xml(
+        [e for e in els if e["type"] == "node" and e["id"] in used] + ways,
+        tmp_path_factory.mktemp("small-osm") / "comedie.osm",
+    )
+    tr = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
+    area = shapely.box(*tr.transform(x0, y0), *tr.transform(x1, y1))
+    kw = {"area_2154": area, "buffer_minutes": 10, "osm": osm, "cache_dir": built[1]}
+
+    def build(**more):
+        return network.build_network("comedie-box", **{**kw, **more})
+
+    return build, built[1] / "network-comedie-box.npz", kw
+
+
+def test_second_build_loads_the_same_network_from_the_cache(G, built):
+    # the real-data check: Hérault's merged network comes back whole from the array cache
+    folder = built[1]
     H = network.build_network("herault", cache_dir=folder)
     assert H.graph["from_cache"] is True
-    assert Path(H.graph["cache_path"]) == folder / "network-herault.graphml"
-    assert H.graph["dropped_nodes"] == G.graph["dropped_nodes"]
+    assert Path(H.graph["cache_path"]) == folder / "network-herault.npz"
+    assert not (folder / "network-herault.graphml").exists()
+    _same_graph(G, H)
+    assert {k: v for k, v in H.graph.items() if k not in ("cache_path", "from_cache")} == {
+        k: v for k, v in G.graph.items() if k != "from_cache"
+    }
     a, b = network.graph_to_csr(G), network.graph_to_csr(H)
-    assert np.array_equal(np.sort(a.node_ids), np.sort(b.node_ids))
-    order = np.argsort(b.node_ids)[np.searchsorted(np.sort(b.node_ids), a.node_ids)]  # b's rows in a's order
-    assert abs(a.time_s - b.time_s[order][:, order]).max() < 1e-9
+    assert np.array_equal(a.node_ids, b.node_ids) and np.array_equal(a.snappable, b.snappable)
+    assert abs(a.time_s - b.time_s).max() == 0.0
     side = json.loads((folder / "network-herault.json").read_text())
     assert side["key"] == network.network_cache_key("herault")
+    assert (side["nodes"], side["edges"]) == (G.number_of_nodes(), G.number_of_edges())
 
 
-def test_speeds_apply_after_the_cache(small_cache):
-    H = network.build_network("herault", cache_dir=small_cache[1], speeds_kmh={"motorway": 100})
+def test_speeds_apply_after_the_cache(built):
+    H = network.build_network("herault", cache_dir=built[1], speeds_kmh={"motorway": 100})
     assert H.graph["from_cache"] is True
     mw = [
         d["speed_kph"]
@@ -278,30 +313,62 @@ def test_speeds_apply_after_the_cache(small_cache):
     assert set(mw) == {100.0}
 
 
-def test_corrupt_cache_warns_and_is_rebuilt(small_cache):
-    folder = small_cache[1]
-    gml = folder / "network-herault.graphml"
-    with gml.open("r+b") as f:  # flip bytes in the middle of the file
-        f.seek(gml.stat().st_size // 2)
+def test_small_network_cache_round_trip(small):
+    build, npz, kw = small
+    npz.with_suffix(".graphml").write_text("<graphml/>")  # the cache of earlier versions
+    first = build(cache=True)
+    assert first.graph["from_cache"] is False and npz.is_file()
+    assert not npz.with_suffix(".graphml").exists()  # replaced by the array file
+    s = network.network_summary(first)
+    assert s["km_by_source"]["osm"] > 10 and s["connector_edges"] > 0
+    assert 500 < s["nodes"] < 20_000
+    again = build()
+    assert again.graph["from_cache"] is True and Path(again.graph["cache_path"]) == npz
+    _same_graph(first, again)
+    side = json.loads(npz.with_suffix(".json").read_text())
+    assert side["key"] == network.network_cache_key("comedie-box", **{k: v for k, v in kw.items() if k != "cache_dir"})
+    assert side["npz_sha256"] == datasets.sha256_file(npz)
+
+
+def test_corrupt_cache_warns_and_is_rebuilt(small):
+    build, npz, _ = small
+    build()
+    with npz.open("r+b") as f:  # flip bytes in the middle of the file
+        f.seek(npz.stat().st_size // 2)
         f.write(b"#corrupt#")
-    with pytest.warns(DataQualityWarning, match="is corrupt"):
-        H = network.build_network("herault", cache_dir=folder)
+    with pytest.warns(CacheWarning, match="is corrupt"):
+        H = build()
     assert H.graph["from_cache"] is False
-    assert network.build_network("herault", cache_dir=folder).graph["from_cache"] is True  # rewritten
+    assert build().graph["from_cache"] is True  # rewritten
 
 
-def test_stale_cache_warns_and_is_rebuilt(small_cache):
-    folder = small_cache[1]
-    side_path = folder / "network-herault.json"
+def test_unreadable_cache_with_a_matching_sha_warns_and_is_rebuilt(small):
+    build, npz, _ = small
+    build()
+    npz.write_bytes(b"PK\x03\x04 not a zip archive")
+    side_path = npz.with_suffix(".json")
+    side = json.loads(side_path.read_text())
+    side["npz_sha256"] = datasets.sha256_file(npz)
+    side_path.write_text(json.dumps(side))
+    with pytest.warns(CacheWarning, match="is unreadable"):
+        assert build().graph["from_cache"] is False
+    assert build().graph["from_cache"] is True
+
+
+def test_stale_cache_warns_and_is_rebuilt(small):
+    build, npz, _ = small
+    build()
+    side_path = npz.with_suffix(".json")
     side = json.loads(side_path.read_text())
     side["key"] = "0" * 64
     side_path.write_text(json.dumps(side))
-    with pytest.warns(DataQualityWarning, match="is stale"):
-        H = network.build_network("herault", cache_dir=folder)
+    with pytest.warns(CacheWarning, match="is stale"):
+        H = build()
     assert H.graph["from_cache"] is False
     side_path.write_text("{not json")
-    with pytest.warns(DataQualityWarning, match="unreadable sidecar"):
-        network.build_network("herault", cache_dir=folder)
+    with pytest.warns(CacheWarning, match="unreadable sidecar"):
+        build()
+    assert build().graph["from_cache"] is True
 
 
 def test_cache_key_follows_inputs_and_parameters_not_speeds():
@@ -568,6 +635,18 @@ def test_merge_drops_duplicates_adds_connectors_and_records_drops():
     assert 100 in D and set(S.nodes) == {1, 2, 3} and S.number_of_edges() == 4
 
 
+def test_merge_with_no_skeleton_segment_near_the_detailed_area():
+    # a city extract 10 km from the nearest skeleton road: nothing to drop, nothing to join
+    D = _grid(3)
+    S = _grid(2, lat0=43.69)
+    for _, _, d in S.edges(data=True):
+        d["highway"] = "primary"
+    G = network.merge_networks(D, S, keep="skeleton")
+    assert G.graph["dropped_skeleton_segments"] == 0 and G.graph["connector_edges"] == 0
+    assert sorted(G.graph["dropped_nodes"]) == sorted(D.nodes)  # the unjoined extract is left out
+    assert G.number_of_nodes() == 4 and all(d["source"] == "skeleton" for _, d in G.nodes(data=True))
+
+
 def test_merge_errors():
     D = _grid(2)
     with pytest.raises(NetworkError, match="the skeleton graph is empty"):
@@ -677,6 +756,70 @@ def test_graphml_round_trip_is_atomic(tmp_path):
     (tmp_path / "junk.graphml").write_text("<graphml><graph")
     with pytest.raises(DataFileError, match="is unreadable"):
         network.load_graphml(tmp_path / "junk.graphml")
+
+
+# --- array files ---------------------------------------------------------------------------------
+
+
+def _mixed_graph() -> nx.MultiDiGraph:
+    """A grid whose attributes have every kind an array file stores (osmnx-like values)."""
+    G = network.add_speeds(_grid(3))
+    G.graph.update(simplified=True, dropped_nodes=[7, 8], detour_factor={"motorway": 1.05}, skip=object())
+    G.nodes[1].update(highway="motorway_junction", ref="30", street_count=3)
+    G.nodes[2]["name"] = "Place de la Comédie\n(centre)"  # a newline inside a string
+    G.add_edge(1, 2, key=7, length=10.0, highway=["residential", "tertiary"], osmid=[5, 6], oneway=True,
+               reversed=[False, True], maxspeed=None, geometry=shapely.LineString([(3.87, 43.6), (3.8705, 43.6001), (3.872, 43.6)]))
+    G.add_edge(2, 1, length=np.float64(10.5), highway="residential", osmid=np.int64(9), lanes="2")
+    G.add_node("a", x=3.9, y=43.7)  # an id that is not an integer
+    G.add_edge("a", 1, length=1.0)
+    return G
+
+
+def test_network_array_file_round_trips_exactly(tmp_path):
+    G = _mixed_graph()
+    p = network.save_network(G, tmp_path / "sub" / "g.npz")
+    assert p.is_file() and not list(p.parent.glob("*.part*"))
+    H = network.load_network(p)
+    _same_graph(G, H)
+    assert H.edges[1, 2, 7]["geometry"].geom_type == "LineString" and H.edges[1, 2, 7]["osmid"] == [5, 6]
+    assert H.nodes[2]["name"] == "Place de la Comédie\n(centre)" and H.edges[1, 2, 7]["maxspeed"] is None
+    assert H.graph == {k: v for k, v in G.graph.items() if k != "skip"}  # non-JSON graph attributes are left out
+    with np.load(p, allow_pickle=False) as z:  # every array loads without pickle
+        assert all(z[k].dtype != object for k in z.files)
+    E = network.load_network(network.save_network(nx.MultiDiGraph(crs="EPSG:4326"), tmp_path / "empty.npz"))
+    assert E.number_of_nodes() == 0 and E.graph["crs"] == "EPSG:4326"
+
+
+def test_network_array_file_errors(tmp_path):
+    with pytest.raises(DataFileError, match="does not exist"):
+        network.load_network(tmp_path / "none.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not an npz")
+    with pytest.raises(DataFileError, match="is unreadable"):
+        network.load_network(tmp_path / "junk.npz")
+    np.savez(tmp_path / "pickled.npz", schema=np.array([{"format": 1}], dtype=object))
+    with pytest.raises(DataFileError, match="is unreadable.*pickle"):
+        network.load_network(tmp_path / "pickled.npz")
+    G = _grid(2)
+    G.nodes[1]["tags"] = {"a", "b"}
+    with pytest.raises(InputError, match="attribute 'tags' holds a set value"):
+        network.save_network(G, tmp_path / "set.npz")
+    assert not (tmp_path / "set.npz").exists()
+    G = _grid(2)
+    G.edges[1, 2, 0]["ref"] = ("A9", "A75")
+    with pytest.raises(InputError, match="attribute 'ref' holds a tuple value"):
+        network.save_network(G, tmp_path / "tuple.npz")
+
+
+def test_bulk_edge_insertion_matches_networkx():
+    edges = [(1, 2, None, {"w": 1}), (2, 1, 0, {"w": 2}), (1, 2, None, {"w": 3}), (3, 1, "k", {}), (1, 2, 5, {"w": 4})]
+    G, H = nx.MultiDiGraph(), nx.MultiDiGraph()
+    G.add_node(2)
+    H.add_node(2)
+    G.add_edges_from((u, v, k, dict(d)) if k is not None else (u, v, dict(d)) for u, v, k, d in edges)
+    network._add_edges(H, ((u, v, k, dict(d)) for u, v, k, d in edges))
+    _same_graph(G, H, pred_order=True)
+    assert list(H.edges(keys=True)) == [(2, 1, 0), (1, 2, 0), (1, 2, 1), (1, 2, 5), (3, 1, "k")]
+    assert H.number_of_edges() == 5 and H.in_degree(1) == 2
 
 
 def test_access_constants_for_traveltime():
