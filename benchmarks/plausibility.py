@@ -78,7 +78,7 @@ def _minutes(csr, rows) -> list[float]:
     for _, a, _, b, _, _ in rows:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UnreachableWarning)
-            out.append(float(traveltime.route_latlon(csr, a, b)["minutes"]))
+            out.append(float(traveltime.route_latlon(csr, a, b).minutes))
     return out
 
 

@@ -181,13 +181,13 @@ def test_corsica_and_islands_are_kept_apart(sk):
         assert sk.component[i] != 0
     with pytest.warns(UnreachableWarning, match="no path"):
         to_nice = traveltime.route_latlon(skeleton.skeleton_csr(sk), (41.9192, 8.7386), (43.7031, 7.2661))
-    assert to_nice["minutes"] == math.inf  # no road to the mainland: unreachable, not NaN
+    assert to_nice.minutes == math.inf  # no road to the mainland: unreachable, not NaN
     # a Corsican territory keeps its island (its own component) and its buffer stays on it
     sub = skeleton.territory_skeleton(sk, _box_2154(8.5, 41.3, 9.6, 43.1), buffer_minutes=120)
     assert sub.n_nodes == corsica.sum()
     csr = skeleton.skeleton_csr(sub)
     to_bastia = traveltime.route_latlon(csr, (41.9192, 8.7386), (42.6973, 9.4509))
-    assert 120 < to_bastia["minutes"] < 200  # Ajaccio-Bastia, 150 km of mountain roads
+    assert 120 < to_bastia.minutes < 200  # Ajaccio-Bastia, 150 km of mountain roads
 
 
 def test_buffer_reaches_the_gateways_beyond_the_border(sk, herault_area):
@@ -335,7 +335,7 @@ def _check_merged(G) -> None:
     assert s["km_by_source"]["osm"] > 30 and s["connector_edges"] > 0
     csr = network.graph_to_csr(G)
     r = traveltime.route_latlon(csr, COMEDIE, (43.4050, 3.6980))  # to Sète, across the buffer
-    assert 20 < r["minutes"] < 60  # (the OSM streets stop at the box's edge)
+    assert 20 < r.minutes < 60  # (the OSM streets stop at the box's edge)
 
 
 def test_osm_file_is_merged_with_the_skeleton(national):
