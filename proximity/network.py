@@ -54,8 +54,8 @@ import pyproj
 import scipy.sparse as sp
 
 from . import datasets, skeleton, sources
-from ._version import __version__
 from ._io import atomic_path
+from ._version import __version__
 from .errors import CacheWarning, CRSError, DataFileError, InputError, NetworkError
 
 __all__ = [
@@ -1326,9 +1326,8 @@ def _encode_column(values: list[Any], name: str) -> tuple[str, dict[str, np.ndar
 
     if all(type(v) is bool or type(v) is np.bool_ for v in values):
         return "bool", {"": np.array(values, dtype=bool)}
-    if all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in values):
-        if all(-(2**63) <= v < 2**63 for v in values):
-            return "int", {"": np.array(values, dtype=np.int64)}
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and -(2**63) <= v < 2**63 for v in values):
+        return "int", {"": np.array(values, dtype=np.int64)}
     if all(type(v) is float or type(v) is np.float64 for v in values):
         return "float", {"": np.array(values, dtype=np.float64)}
     if all(isinstance(v, shapely.Geometry) for v in values):
@@ -1443,10 +1442,9 @@ def save_network(G: nx.MultiDiGraph, path: str | os.PathLike) -> Path:
     """
     p = Path(path)
     with _gc_paused():
-        arrays = _network_arrays(G)
-    with atomic_path(p) as tmp:
-        with tmp.open("wb") as f:
-            np.savez(f, **arrays)
+        arrays: dict[str, Any] = _network_arrays(G)
+    with atomic_path(p) as tmp, tmp.open("wb") as f:
+        np.savez(f, **arrays)
     return p
 
 
@@ -2057,7 +2055,7 @@ def network_summary(G: nx.MultiDiGraph) -> dict[str, Any]:
     with _gc_paused():
         rows, cols, edges = _edge_index(G)
     multi = G.is_directed() and G.is_multigraph()
-    succ = G._succ if multi else None
+    succ: dict[Any, Any] = G._succ if multi else {}
     for u, v, d in edges:
         length = float(d.get("length", 0.0))
         # a two-way road is two directed edges of the same length: count each half

@@ -249,7 +249,8 @@ def _same_graph(G: nx.MultiDiGraph, H: nx.MultiDiGraph, *, pred_order: bool = Fa
     assert all(set(G.pred[n]) == set(H.pred[n]) for n in G)
     if pred_order:
         assert all(list(G.pred[n]) == list(H.pred[n]) for n in G)
-    for a, b in [*zip(G.nodes.values(), H.nodes.values()), *zip(G.edges.values(), H.edges.values())]:
+    pairs = [*zip(G.nodes.values(), H.nodes.values(), strict=True), *zip(G.edges.values(), H.edges.values(), strict=True)]
+    for a, b in pairs:
         assert a.keys() == b.keys()
         for k, v in a.items():
             if isinstance(v, shapely.Geometry):
@@ -797,7 +798,7 @@ def test_network_array_file_errors(tmp_path):
     with pytest.raises(DataFileError, match="is unreadable"):
         network.load_network(tmp_path / "junk.npz")
     np.savez(tmp_path / "pickled.npz", schema=np.array([{"format": 1}], dtype=object))
-    with pytest.raises(DataFileError, match="is unreadable.*pickle"):
+    with pytest.raises(DataFileError, match=r"is unreadable.*pickle"):
         network.load_network(tmp_path / "pickled.npz")
     G = _grid(2)
     G.nodes[1]["tags"] = {"a", "b"}
