@@ -168,6 +168,17 @@ def route_class(system: str, route: str, *, tier: int = 5, country: str = "FRA")
     named freeways, Belgian bretelles) → ``motorway``, 4 (national roads: Bundesstraßen,
     carreteras nacionales, strade statali) → ``primary``, others → ``secondary``.
 
+    Parameters
+    ----------
+    system : str
+        Travel Mapping system code (e.g. ``fraa``, ``frad``, ``deua``).
+    route : str
+        Route number as Travel Mapping writes it (``A9``, ``D1.3``, ``T20``).
+    tier : int
+        The system's tier in ``systems.csv`` (used abroad).
+    country : str
+        ISO 3166-1 alpha-3 code of the system's country.
+
     Returns
     -------
     tuple
@@ -847,6 +858,22 @@ def densify(sk: Skeleton, area_2154: Any = None, *, max_m: float = DENSIFY_M, ma
     is None) are split: the buffer beyond serves long trips, not snapping. Motorways and
     links are never split (no access between exits).
 
+    Parameters
+    ----------
+    sk : Skeleton
+        The skeleton (or a territory's cut of it).
+    area_2154 : shapely geometry, optional
+        The territory's outline in EPSG:2154; None splits every segment.
+    max_m : float
+        Longest piece after splitting, metres.
+    margin_m : float
+        Segments with an end within this distance of ``area_2154`` are split, metres.
+
+    Returns
+    -------
+    Skeleton
+        A new skeleton; ``sk`` is not modified.
+
     Raises
     ------
     InputError
@@ -915,6 +942,16 @@ def skeleton_csr(
     (:data:`proximity.network.DEFAULT_SPEEDS_KMH`); either overridable. Node ids are the
     skeleton's node indices. Nodes whose every segment is a motorway or a link are not
     snappable, except motorway exits.
+
+    Parameters
+    ----------
+    sk : Skeleton
+        The skeleton (or a territory's cut of it).
+    speeds_kmh : mapping, optional
+        Speed per road class; default :data:`proximity.network.DEFAULT_SPEEDS_KMH`.
+    detour_factor : float or mapping, optional
+        Detour factor, one for all classes or per class; default
+        :data:`proximity.network.DETOUR_FACTOR`.
     """
     from .network import CSRGraph
 
@@ -951,6 +988,16 @@ def skeleton_graph(
     ``highway``, ``ref``, ``country``, ``length`` (straight × detour), ``straight_length``,
     ``detour_factor``, ``oneway=False`` and ``source="travelmapping"``. Time it with
     :func:`proximity.network.add_speeds`.
+
+    Parameters
+    ----------
+    sk : Skeleton
+        The skeleton (or a territory's cut of it).
+    detour_factor : float or mapping, optional
+        Detour factor, one for all classes or per class; default
+        :data:`proximity.network.DETOUR_FACTOR`.
+    id_offset : int
+        Added to the skeleton's node indices to make the graph's node ids.
     """
     import networkx as nx
 
