@@ -311,16 +311,17 @@ def actual_sha256(key: str, territory: str = "herault", *, target: str | os.Path
         The file is missing or differs from the manifest.
     """
     man = load_manifest(territory)
-    dest = Path(target) if target is not None else data_dir() / territory
-    path(key, territory, target=target)
+    p = path(key, territory, target=target)
     if key in man.filesets:
+        base = p
+        for _ in Path(man.filesets[key]).parts:  # the folder holding the members' paths
+            base = base.parent
         h = hashlib.sha256()
         for f in man.files:
             if f.fileset == key:
-                h.update(f"{f.path}:{_verified(dest / f.path, f)}\n".encode())
+                h.update(f"{f.path}:{_verified(base / f.path, f)}\n".encode())
         return h.hexdigest()
-    f = man.file(key)
-    return _verified(dest / f.path, f)
+    return _verified(p, man.file(key))
 
 
 def _write_atomic_bytes(target: Path, writer: Callable[[Path], None]) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import platform
 
 from . import __version__, config, datasets, network
+from .errors import DataFileError
 from .layers import on_network
 from .territory import Territory
 
@@ -43,6 +44,14 @@ def smes_note(territory: Territory) -> str:
     return f"SMEs: {label}, real establishments of the INSEE register; {exp}."
 
 
+def _read_sha256(key: str, territory: str, manifest_sha256: str | None) -> dict:
+    """The sha256 of an input as read (verified against the manifest), or the manifest's when not installed."""
+    try:
+        return {"sha256": datasets.actual_sha256(key, territory), "installed": True}
+    except DataFileError:  # not installed: not read by this run
+        return {"sha256": manifest_sha256, "installed": False}
+
+
 def build_provenance(territory: Territory, *, parameters: dict | None = None, study: config.Study | None = None) -> dict:
     """Inputs (files with sha256, licence, attribution), parameters, the study, versions and date of a run.
 
@@ -71,13 +80,13 @@ def build_provenance(territory: Territory, *, parameters: dict | None = None, st
             sets.setdefault(f.fileset, hashlib.sha256())
             counts[f.fileset] = counts.get(f.fileset, 0) + 1
             continue
-        # the sha256 of the file as read (verified against the manifest), not the manifest's
-        files.append({"key": f.key, "path": f.path, "sha256": datasets.actual_sha256(f.key, man.name), "licence": f.licence,
+        files.append({"key": f.key, "path": f.path, **_read_sha256(f.key, man.name, f.sha256), "licence": f.licence,
                       "attribution": f.attribution, "upstream": f.upstream, "caveat": f.caveat})
     for key in sets:
         first = next(f for f in man.files if f.fileset == key)
+        read = _read_sha256(key, man.name, None)
         files.append({"key": key, "path": man.filesets[key], "files": counts[key],
-                      "sha256_of_listing": datasets.actual_sha256(key, man.name),
+                      "sha256_of_listing": read.pop("sha256"), **read,
                       "licence": first.licence, "attribution": first.attribution, "caveat": first.caveat})
     for side in territory.smes.attrs.get("provenance", []):  # a fetched register
         files.append({"key": f"sirene_fetched:{side.get('departement')}", "path": side.get("stored"),
