@@ -179,10 +179,9 @@ def departements_of(territory: str | Sequence[str]) -> tuple[str, ...]:
     Parameters
     ----------
     territory : str or sequence of str
-        A territory manifest name (``"herault"`` → ``("34",)``), a comma list of
-        département codes (``"34,30"``), or a sequence of codes. When the territory specs
-        of :mod:`proximity.area` are available, any spec they accept (``epci:…``,
-        ``region:76``, ``france``) is resolved by them.
+        A territory manifest name (``"herault"`` → ``("34",)``), any territory spec of
+        :mod:`proximity.area` (``"34,30"``, ``epci:…``, ``region:76``, ``france``), or a
+        sequence of département codes.
 
     Returns
     -------
@@ -202,16 +201,9 @@ def departements_of(territory: str | Sequence[str]) -> tuple[str, ...]:
         return (datasets.load_manifest(territory).departement,)
     except InputError:
         pass
-    try:  # the any-territory specs, when that module is present
-        from . import area  # type: ignore[attr-defined]
-    except ImportError:
-        area = None
-    if area is not None:
-        return tuple(area.resolve(territory).departements)
-    parts = [p for p in territory.split(",") if p.strip()]
-    if not parts:
-        raise InputError(f"territory {territory!r} is empty; use a territory name (herault) or département codes (34,30)")
-    return tuple(sorted({_norm_dep(p) for p in parts}))
+    from . import area
+
+    return tuple(area.resolve(territory).departements)
 
 
 def sirene_sources(departements: Iterable[str], *, base_url: str | None = None) -> dict[str, list[str]]:

@@ -1589,6 +1589,8 @@ def network_cache_key(
 
     man = datasets.load_manifest(_manifest_name(territory))
     national = _national_archives(man)
+    if national and area_2154 is None:  # the same default area as build_network
+        area_2154 = _default_area(man, territory)
     inputs = sorted(
         (f.key, f.sha256)
         for f in man.files

@@ -747,8 +747,16 @@ def build_skeleton(
     sk = _skeleton_from_archive(read_travelmapping_archive(files, systems=sys_list))
     sk.info.update(cache_key=key, from_cache=False, archives=[p.name for p in files])
     if cache:
-        _save(sk, folder, key)
-        sk.info["cache_path"] = str(_cache_files(folder)[0])
+        try:
+            _save(sk, folder, key)
+            sk.info["cache_path"] = str(_cache_files(folder)[0])
+        except OSError as exc:
+            warnings.warn(
+                f"skeleton cache folder {str(folder)!r} is not writable ({exc.strerror or exc}); the skeleton "
+                "was built but not cached; set PROXIMITY_CACHE_DIR to a writable folder",
+                CacheWarning,
+                stacklevel=2,
+            )
     return sk
 
 

@@ -356,8 +356,10 @@ def test_departements_and_sources():
     paris = fetch.sirene_sources(["75"], base_url="http://127.0.0.1:1/dep/")["75"]
     assert paris[0].endswith("/dep/geo_siret_75101.csv.gz") and paris[-1].endswith("geo_siret_75120.csv.gz")
     assert fetch.sirene_sources(["34"])["34"] == ["https://files.data.gouv.fr/geo-sirene/last/dep/geo_siret_34.csv.gz"]
+    with pytest.raises(InputError, match=r"territory '34,20' is not understood \('20' is not a metropolitan département code\)"):
+        fetch.departements_of("34,20")  # a territory spec (proximity.area)
     with pytest.raises(InputError, match=r"département '20' is not a French département code; use 01…95, 2A, 2B"):
-        fetch.departements_of("34,20")
+        fetch.departements_of(["34", "20"])  # a list of codes
     with pytest.raises(InputError, match=r"is not an http\(s\) address"):
         fetch.download("file:///etc/passwd", "/tmp/never")
 

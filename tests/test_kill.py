@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from proximity import _io
+
 pytestmark = pytest.mark.kill
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,8 +101,17 @@ def test_interrupted_score_keeps_the_previous_run(scored, sig, when, delay_s):
     if code == 0:  # the signal came after the run was moved in: then it is the new run, whole
         assert set(after) == SCORE_FILES
         assert json.loads(after["provenance.json"])["parameters"]["seed"] == 7
-    else:
-        assert after == before, "the previous complete run was modified"
+    elif after != before:
+        # killed while the committed run was being moved in (or between the move and the
+        # exit): what the next command does first (clean_stale) finishes the move, and the
+        # folder holds the new run, whole, never a mix of the two
+        _io.clean_stale(scored)
+        after = snapshot(scored)
+        assert set(after) == SCORE_FILES, "a partial run was left"
+        assert temporaries(scored) == []
+        assert json.loads(after["provenance.json"])["parameters"]["seed"] == 7
+        listed = json.loads(after[".proximity-run-score.json"])["files"]
+        assert sorted(listed) == sorted(SCORE_FILES - {".proximity-run-score.json"})
     if sig == signal.SIGINT:
         assert code != 0 or "Traceback" not in err
         assert "Traceback" not in err

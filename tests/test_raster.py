@@ -449,7 +449,9 @@ def test_surface_errors(herault, airports):
         raster.travel_time_surface(g, airports, territory_polygon=munis, direction="both")
     with pytest.raises(InputError, match="no facility is within max_snap_m=1 m"):
         raster.travel_time_surface(g, airports, territory_polygon=munis, max_snap_m=1)
-    far = herault.gateways[herault.gateways["kind"].eq("airport")]  # two airports are beyond 5 km
+    # two facilities out at sea, 40 and 60 km off the coast, beyond the 5 km snapping limit
+    sea = gpd.GeoDataFrame(geometry=[Point(4.2, 43.1), Point(4.0, 42.85)], index=["sea:1", "sea:2"], crs="EPSG:4326")
+    far = pd.concat([airports[["geometry"]], sea.to_crs(airports.crs)])
     with pytest.warns(UnreachableWarning, match="2 point\\(s\\) of facilities"):
         arr, _ = raster.travel_time_surface(g, far, territory_polygon=munis, cell_m=2000)
     assert np.isfinite(arr).any()
@@ -463,7 +465,10 @@ def test_kind_and_writer_errors(herault, tmp_path):
     with pytest.raises(InputError, match="kinds is empty"):
         raster.travel_time_rasters(herault, tmp_path, kinds=())
     tgv = raster.kind_facilities(herault, "tgv_station")
-    assert len(tgv) == 6 and tgv["tgv"].all() and tgv["on_network"].all()
+    # Hérault's five (Montpellier x2, Sète, Agde, Béziers) and four beyond its border that the
+    # buffered network reaches (Nîmes x2, Narbonne, Carcassonne)
+    assert len(tgv) == 9 and tgv["tgv"].all() and tgv["on_network"].all()
+    assert {"Nîmes Pont du Gard", "Nîmes", "Narbonne", "Carcassonne"} <= set(tgv["name"])
     assert len(raster.kind_facilities(herault, "chamber_of_commerce")) == 1
     t = from_origin(0, 0, 1, 1)
     with pytest.raises(InputError, match="2-D array"):
