@@ -66,7 +66,7 @@ CHROMIUM_ARGS = (
     "--disable-component-update",
     "--disable-sync",
 )
-DEFAULT_TIMEOUT_MS = 10_000
+DEFAULT_TIMEOUT_MS = 30_000  # generous: a loaded 2-core machine may take over 10 s to render the overview
 
 
 def chromium_path() -> Path:

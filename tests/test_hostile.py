@@ -561,22 +561,6 @@ def test_staged_output_keeps_the_previous_run_on_error_and_replaces_it_on_succes
         pass
 
 
-@pytest.mark.slow
-def test_network_build_without_cache_and_unwritable_cache_folder(tmp_path, real_data):
-    import warnings
-
-    (tmp_path / "afile").write_text("x")
-    with warnings.catch_warnings():
-        warnings.simplefilter("always")  # the CLI prints warnings as one line each
-        r = CliRunner().invoke(main, ["network", "build"], env={"PROXIMITY_CACHE_DIR": str(tmp_path / "afile" / "cache")})
-    assert r.exit_code == 0, r.stderr
-    assert json.loads(r.stdout)["strongly_connected"] is True
-    assert re.search(r"proximity: warning: network cache folder .*afile/cache.* is not writable .*PROXIMITY_CACHE_DIR", r.stderr)
-    r = CliRunner().invoke(main, ["network", "build", "--no-cache"], env={"PROXIMITY_CACHE_DIR": str(tmp_path / "c")})
-    assert r.exit_code == 0, r.stderr
-    assert not (tmp_path / "c").exists()
-
-
 # ---------------------------------------------------------------- memory: blockwise scores
 def test_scores_reduced_block_by_block_equal_the_one_table_values(fast, monkeypatch):
     """Many support bodies: the OD table is built a block of origins at a time, same values."""

@@ -829,3 +829,27 @@ def test_bulk_edge_insertion_matches_networkx():
 def test_access_constants_for_traveltime():
     assert network.ACCESS_SPEED_KMH == 20.0 and network.ACCESS_DETOUR == 1.3
     assert math.isclose(1000 * network.ACCESS_DETOUR / (network.ACCESS_SPEED_KMH / 3.6), 234.0)
+
+
+@pytest.mark.slow
+def test_network_build_without_cache_and_unwritable_cache_folder(tmp_path, real_data):
+    # (here, not in test_hostile: that module memoises the territory network for speed, and
+    # this test needs a real build)
+    import re
+    import warnings
+
+    from click.testing import CliRunner
+
+    from proximity.cli import main
+
+    (tmp_path / "afile").write_text("x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # the CLI prints warnings as one line each
+        r = CliRunner().invoke(main, ["network", "build"], env={"PROXIMITY_CACHE_DIR": str(tmp_path / "afile" / "cache")})
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["strongly_connected"] is True
+    assert re.search(r"proximity: warning: network cache folder .*afile/cache.* is not writable .*PROXIMITY_CACHE_DIR", r.stderr)
+    assert re.search(r"proximity: warning: skeleton cache folder .*afile/cache/skeleton-.* is not writable .*PROXIMITY_CACHE_DIR", r.stderr)
+    r = CliRunner().invoke(main, ["network", "build", "--no-cache"], env={"PROXIMITY_CACHE_DIR": str(tmp_path / "c")})
+    assert r.exit_code == 0, r.stderr
+    assert not (tmp_path / "c").exists()
