@@ -1,0 +1,133 @@
+"""Size and opening time of the national overview for all of metropolitan France (issue 11).
+
+The national run writes the real table; this script measures the MAP only, so it draws
+the ~34,700 current communes of the 96 metropolitan départements
+(:func:`proximity.area.communes_of`) with a **FAKE index** (and fake components, ranks and
+peer features: a seeded function of the INSEE code). The numbers it prints are the map's
+size and speed, not results; nothing it makes is a result.
+
+    python benchmarks/national_maps.py [--out /tmp/national-maps] [--runs 3] [--departements]
+
+It writes ``overview.html`` (and with ``--departements`` the whole set: 96 département
+pages, index, one commune page), opens the overview in headless Chromium (Leaflet and the
+other CDN assets routed to ``tests/browser/node_modules``, as the browser tests do) ``--runs``
+times and prints: the file size (MB), the build time, the time from navigation to the
+map drawn (all communes added to the canvas) and to the page's ``load`` event, the peers
+time on 34,700 communes, and as last line a JSON object.
+
+Run it from a checkout's root with ``PROXIMITY_DATA_DIR`` set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+
+def fake_table():
+    """France's communes with a fake index (NOT a result: a seeded function of the code)."""
+    from proximity import area
+
+    t = area.communes_of(tuple(area.metro_departements())).to_crs("EPSG:2154")
+    seed = np.array([zlib.crc32(c.encode()) for c in t["insee"]], dtype=np.uint64)
+    rng = np.random.default_rng(seed.astype(np.int64) % (2**31))
+    u = (seed % 10_007) / 10_007.0
+    pop = t["population"].astype(float).to_numpy()
+    t["index"] = 20 + 40 * u + 5 * np.log10(1 + pop)  # FAKE
+    for k, c in enumerate(("density", "diversity", "dynamics", "directionality")):
+        t[c] = ((seed >> np.uint64(3 * k + 1)) % 1000) / 1000.0  # FAKE
+    t["rank"] = t["index"].rank(ascending=False, method="first").astype(int)
+    t["rank_departement"] = t.groupby("departement")["index"].rank(ascending=False, method="first").astype(int)
+    t["rank_low"] = np.maximum(1, t["rank"] - 500)
+    t["rank_high"] = np.minimum(len(t), t["rank"] + 500)
+    t["minutes_city_50k"] = 5 + 90 * ((seed >> np.uint64(11)) % 1000) / 1000.0  # FAKE
+    t["share_pop_airport_30"] = ((seed >> np.uint64(17)) % 1001) / 1000.0  # FAKE
+    del rng
+    return t
+
+
+def open_times(path: Path, runs: int) -> list[dict]:
+    from browser_support import CHROMIUM_ARGS, chromium_path, load_map
+    from playwright.sync_api import sync_playwright
+
+    out = []
+    pw = sync_playwright().start()
+    browser = pw.chromium.launch(executable_path=str(chromium_path()), headless=True, args=list(CHROMIUM_ARGS))
+    try:
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            m = load_map(browser, path, root=path.parent, viewport_px=(1280, 800))
+            wall = time.perf_counter() - t0
+            n = m.page.evaluate("window.proxNational.layers.length")
+            timing = m.page.evaluate(
+                "(() => { const t = performance.getEntriesByType('navigation')[0]; return [t.domContentLoadedEventEnd, t.loadEventEnd]; })()"
+            )
+            out.append({"wall_s": round(wall, 2), "dom_content_loaded_s": round(timing[0] / 1000, 2),
+                        "load_event_s": round(timing[1] / 1000, 2), "communes_drawn": n, "problems": m.problems()})
+            m.close()
+    finally:
+        browser.close()
+        pw.stop()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="/tmp/national-maps")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--departements", action="store_true", help="Build the whole set (96 département pages) too.")
+    args = ap.parse_args()
+    from proximity import peers
+    from proximity.maps import national as N
+    from proximity.maps.build import save_map
+
+    t0 = time.perf_counter()
+    table = fake_table()
+    load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    table = peers.add_peers(table)
+    peers_s = time.perf_counter() - t0
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    if args.departements:
+        N.build_national_maps(table, out=out, communes=["33063"], progress=print)
+    else:
+        save_map(N.national_overview(table), out / "overview.html")
+    build_s = time.perf_counter() - t0
+    size = (out / "overview.html").stat().st_size
+    opened = open_times(out / "overview.html", args.runs)
+    res = {
+        "communes": len(table),
+        "overview_mb": round(size / 1e6, 2),
+        "table_s": round(load_s, 1),
+        "peers_s": round(peers_s, 1),
+        "build_s": round(build_s, 1),
+        "open": opened,
+        "open_wall_s_median": float(np.median([o["wall_s"] for o in opened])),
+        "load_event_s_median": float(np.median([o["load_event_s"] for o in opened])),
+    }
+    if args.departements:
+        deps = sorted((out / "departements").glob("*.html"))
+        sizes = [p.stat().st_size / 1e6 for p in deps]
+        res["departement_pages"] = len(deps)
+        res["departement_mb_max"] = round(max(sizes), 2)
+        res["departement_mb_median"] = round(float(np.median(sizes)), 2)
+    print(f"communes {res['communes']}, overview {res['overview_mb']} MB, built in {res['build_s']} s; "
+          f"peers of all communes {res['peers_s']} s")
+    for o in opened:
+        print(f"  open: {o['wall_s']} s (load event {o['load_event_s']} s), {o['communes_drawn']} communes drawn, problems {o['problems']}")
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()
