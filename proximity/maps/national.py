@@ -62,6 +62,7 @@ from ._elements import JS, Attribution, DirectRender, Features, Fit, Panel, Styl
 
 __all__ = [
     "build_national_maps",
+    "read_national",
     "check_national",
     "commune_map",
     "departement_map",
@@ -1175,6 +1176,51 @@ def build_national_maps(
         rel = [p.relative_to(stage) for p in written]
     say(f"national maps: {len(rel)} files in {time.perf_counter() - start:.0f} s")
     return [final / p for p in rel]
+
+
+def read_national(folder: str | os.PathLike) -> tuple[gpd.GeoDataFrame, bool]:
+    """The national table of a run folder, and whether its SMEs were synthetic.
+
+    Parameters
+    ----------
+    folder : path
+        The ``--out`` folder of ``proximity run --territory france`` (it holds
+        ``municipalities.parquet``; ``provenance.json`` tells whether SIRENE firms were used).
+
+    Returns
+    -------
+    (GeoDataFrame, bool)
+        The table (checked: :func:`check_national`) and ``synthetic_smes``.
+
+    Raises
+    ------
+    InputError
+        No ``municipalities.parquet`` in ``folder``, or a table that fails :func:`check_national`.
+    DataFileError
+        The file cannot be read as GeoParquet.
+    """
+    from ..errors import DataFileError
+
+    root = Path(folder)
+    path = root / "municipalities.parquet"
+    if not path.is_file():
+        raise InputError(
+            f"--national {str(root)!r} has no municipalities.parquet; pass the --out folder of a national run "
+            "(proximity run --territory france --out DIR)"
+        )
+    try:
+        table = gpd.read_parquet(path)
+    except (OSError, ValueError, ImportError) as exc:
+        raise DataFileError(f"{str(path)!r} cannot be read as GeoParquet ({exc}); rerun the national run to rewrite it") from exc
+    synthetic = True
+    prov = root / "provenance.json"
+    if prov.is_file():
+        try:
+            synthetic = "sirene" not in prov.read_text(encoding="utf-8").lower()
+        except OSError:
+            synthetic = True
+    check_national(table)
+    return table, synthetic
 
 
 def _as_list(values: Any, name: str) -> list[str]:
