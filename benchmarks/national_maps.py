@@ -24,7 +24,6 @@ import argparse
 import json
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -35,25 +34,10 @@ sys.path.insert(0, str(ROOT))
 
 
 def fake_table():
-    """France's communes with a fake index (NOT a result: a seeded function of the code)."""
-    from proximity import area
+    """France's communes with a FAKE index (tests/national_support.py: NOT a result)."""
+    from national_support import fake_france_table
 
-    t = area.communes_of(tuple(area.metro_departements())).to_crs("EPSG:2154")
-    seed = np.array([zlib.crc32(c.encode()) for c in t["insee"]], dtype=np.uint64)
-    rng = np.random.default_rng(seed.astype(np.int64) % (2**31))
-    u = (seed % 10_007) / 10_007.0
-    pop = t["population"].astype(float).to_numpy()
-    t["index"] = 20 + 40 * u + 5 * np.log10(1 + pop)  # FAKE
-    for k, c in enumerate(("density", "diversity", "dynamics", "directionality")):
-        t[c] = ((seed >> np.uint64(3 * k + 1)) % 1000) / 1000.0  # FAKE
-    t["rank"] = t["index"].rank(ascending=False, method="first").astype(int)
-    t["rank_departement"] = t.groupby("departement")["index"].rank(ascending=False, method="first").astype(int)
-    t["rank_low"] = np.maximum(1, t["rank"] - 500)
-    t["rank_high"] = np.minimum(len(t), t["rank"] + 500)
-    t["minutes_city_50k"] = 5 + 90 * ((seed >> np.uint64(11)) % 1000) / 1000.0  # FAKE
-    t["share_pop_airport_30"] = ((seed >> np.uint64(17)) % 1001) / 1000.0  # FAKE
-    del rng
-    return t
+    return fake_france_table()
 
 
 def open_times(path: Path, runs: int) -> list[dict]:

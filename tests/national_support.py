@@ -18,6 +18,7 @@ table has beyond ``score_territory``'s columns:
 from __future__ import annotations
 
 import functools
+import zlib
 
 import geopandas as gpd
 import numpy as np
@@ -57,3 +58,27 @@ def national_fixture() -> gpd.GeoDataFrame:
     s = score_territory(ter)
     t = add_national_columns(s.municipalities, s.origins, ter.municipalities)
     return t.to_crs("EPSG:2154")
+
+
+@functools.cache
+def fake_france_table() -> gpd.GeoDataFrame:
+    """All current communes of metropolitan France with a FAKE index, for map SIZE tests only.
+
+    The index, components, ranks and peer features are seeded functions of the INSEE code
+    (NOT results of any run): they exercise the national overview at its real size.
+    """
+    from proximity import area
+
+    t = area.communes_of(tuple(area.metro_departements())).to_crs("EPSG:2154")
+    seed = np.array([zlib.crc32(c.encode()) for c in t["insee"]], dtype=np.uint64)
+    u = (seed % np.uint64(10_007)).astype(float) / 10_007.0
+    t["index"] = 20 + 40 * u + 5 * np.log10(1 + t["population"].astype(float).to_numpy())  # FAKE
+    for k, c in enumerate(("density", "diversity", "dynamics", "directionality")):
+        t[c] = ((seed >> np.uint64(3 * k + 1)) % np.uint64(1000)).astype(float) / 1000.0  # FAKE
+    t["rank"] = t["index"].rank(ascending=False, method="first").astype(int)
+    t["rank_departement"] = t.groupby("departement")["index"].rank(ascending=False, method="first").astype(int)
+    t["rank_low"] = np.maximum(1, t["rank"] - 500)
+    t["rank_high"] = np.minimum(len(t), t["rank"] + 500)
+    t["minutes_city_50k"] = 5 + 90 * ((seed >> np.uint64(11)) % np.uint64(1000)).astype(float) / 1000.0  # FAKE
+    t["share_pop_airport_30"] = ((seed >> np.uint64(17)) % np.uint64(1001)).astype(float) / 1000.0  # FAKE
+    return t
