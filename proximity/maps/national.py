@@ -529,7 +529,7 @@ class NationalCommunes(DirectRender):
                     var c = DEPS.codes.charCodeAt(k) - 48;
                     var dl = L.polygon(ll, {renderer: renderer, weight: 1, color: "#333", fillOpacity: 0.85,
                                             fillColor: c >= 0 && c <= 9 ? DEPS.colors[c] : D.nodata});
-                    dl.proxK = k; depGroup.addLayer(dl);
+                    dl.proxK = k; dl.proxCode = DEPS.ids[k]; depGroup.addLayer(dl);
                     L.polygon(ll, {renderer: renderer, weight: 1.1, color: "#222", opacity: 0.75, fill: false, interactive: false}).addTo(depLines);
                 }
                 depGroup.bindTooltip(function (l) {
