@@ -77,12 +77,12 @@ MAX_MINUTES = 180.0
 
 
 def _log_population(t: pd.DataFrame) -> pd.Series:
-    return np.log1p(t["population"].astype(float))
+    return t["population"].astype(float).pipe(np.log1p)
 
 
 def _log_density(t: pd.DataFrame) -> pd.Series:
     area = t["area_km2"].astype(float)
-    return np.log1p(t["population"].astype(float) / area.where(area > 0))
+    return (t["population"].astype(float) / area.where(area > 0)).pipe(np.log1p)
 
 
 def _minutes_city(t: pd.DataFrame) -> pd.Series:
@@ -343,7 +343,7 @@ def peer_ranks(table: pd.DataFrame, long: pd.DataFrame, *, columns: Sequence[str
     if unknown:
         raise InputError(f"peer_ranks: long names communes not in table ({unknown[:5]}); compute peers on this table")
     counts = long.groupby("insee").size()
-    if counts.nunique() > 1:
+    if len(counts) and (counts != counts.iloc[0]).any():
         raise InputError("peer_ranks: communes have different numbers of peers; pass the table returned by peers()")
     k = int(counts.iloc[0]) if len(counts) else 0
     owners = pos.loc[counts.index.to_numpy()].to_numpy()

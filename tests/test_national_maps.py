@@ -97,7 +97,7 @@ def test_check_national_errors(table):
         N.check_national(table.set_crs(None, allow_override=True))
     with pytest.raises(InputError, match="quantum_deg must be a number"):
         N.national_overview(table, quantum_deg=0)
-    with pytest.raises(InputError, match="link_communes: \\['99999'\\] are not communes"):
+    with pytest.raises(InputError, match=r"link_communes: \[.99999.\] are not communes"):
         N.national_overview(table, link_communes=["99999"])
     with pytest.raises(InputError, match="departement '99' is not in the table"):
         N.departement_map(table, "99")
@@ -288,7 +288,7 @@ def test_read_national_and_cli(table, tmp_path):
     res = runner.invoke(main, ["maps", "--out", str(tmp_path / "m"), "--commune", PUY])
     assert res.exit_code == 2 and "--commune needs --national" in res.stderr
     (run / "municipalities.parquet").write_text("not parquet")
-    with pytest.raises(DataFileError, match="cannot be read as GeoParquet.*rerun the national run"):
+    with pytest.raises(DataFileError, match=r"cannot be read as GeoParquet.*rerun the national run"):
         N.read_national(run)
 
 

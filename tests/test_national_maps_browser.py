@@ -11,7 +11,15 @@ from __future__ import annotations
 import pytest
 from browser_support import load_map, screenshot
 from national_support import national_fixture
-from test_national_maps import AURILLAC, IMG_XSS, PUY, SCRIPT_XSS, TEMPLATE_XSS, france_overview, hostile_table  # noqa: F401
+from test_national_maps import (
+    AURILLAC,
+    IMG_XSS,
+    PUY,
+    SCRIPT_XSS,
+    TEMPLATE_XSS,
+    france_overview,  # noqa: F401 (the module fixture, shared)
+    hostile_table,
+)
 
 from proximity import peers as PE
 from proximity.maps import national as N
@@ -182,7 +190,7 @@ def test_commune_page_shows_the_commune_and_its_peers(open_map, map_set, table):
     m.assert_clean()
 
 
-def test_france_overview_opens_with_every_commune(browser, france_overview):
+def test_france_overview_opens_with_every_commune(browser, france_overview):  # noqa: F811
     t, path = france_overview
     m = load_map(browser, path, root=path.parent, viewport_px=VIEWPORT)
     try:

@@ -58,7 +58,7 @@ from .._io import atomic_path, staged_output
 from ..errors import InputError, MissingColumnError
 from ..milieu import COMPONENTS
 from . import _prepare as P
-from ._elements import JS, Attribution, DirectRender, Features, Fit, Panel, Stylesheet, js
+from ._elements import Attribution, DirectRender, Features, Fit, Panel, Stylesheet, js
 
 __all__ = [
     "build_national_maps",
@@ -84,7 +84,7 @@ DEPARTEMENT_QUANTUM_DEG = 1e-4
 COMMUNE_SIMPLIFY_M = 40.0
 CLASSES = 6
 #: Variables the communes can be coloured by: column, label.
-VARIABLES = (("index", "Milieu index"),) + tuple((c, c.capitalize()) for c in COMPONENTS)
+VARIABLES = (("index", "Milieu index"), *((c, c.capitalize()) for c in COMPONENTS))
 
 NATIONAL_CSS = """
 .prox-search{width:300px}
@@ -94,11 +94,12 @@ NATIONAL_CSS = """
 .prox-search li:hover,.prox-search li.prox-active{background:#e6ecff}
 .prox-search .prox-none{color:#777;cursor:default}
 .prox-legend select{font-size:12px;margin:2px 0 6px;max-width:230px}
-.prox-panel.prox-dpanel{max-width:440px}
-.prox-dtable{max-height:calc(100vh - 150px);overflow-y:auto;width:420px}
+.prox-panel.prox-dpanel{max-width:470px}
+.prox-dtable{max-height:calc(100vh - 150px);overflow-y:auto;width:450px}
 .prox-dtable table{border-collapse:collapse;font-size:12px;width:100%}
 .prox-dtable th,.prox-dtable td{padding:2px 5px;border-bottom:1px solid #eee;text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.prox-dtable th:nth-child(2),.prox-dtable td:nth-child(2){text-align:left;white-space:normal}
+.prox-dtable th:nth-child(2),.prox-dtable td:nth-child(2){text-align:left;white-space:normal;min-width:120px}
+.prox-dtable th{white-space:normal!important;vertical-align:bottom}
 .prox-dtable thead th{position:sticky;top:0;background:#eef0f5}
 .prox-dtable tbody tr{cursor:pointer}
 .prox-dtable tbody tr:hover{background:#f1f5ff}
@@ -107,6 +108,9 @@ NATIONAL_CSS = """
 .prox-peers th:nth-child(2),.prox-peers td:nth-child(2){text-align:left}
 .prox-peers tr.prox-self{font-weight:700;background:#fff4d6}
 .prox-ccard{max-width:520px;width:520px;max-height:calc(100vh - 60px);overflow-y:auto}
+.prox-peers.prox-comp td:first-child{text-align:left}
+.prox-pcard table.proximity-table caption{white-space:nowrap}
+.leaflet-popup-content a.prox-popup-link{font-size:13px}
 """
 
 
@@ -272,7 +276,7 @@ class _Nat:
     sources: str
     synthetic: bool
     peers_ok: bool
-    cache: dict[str, Any] = field(default_factory=dict)
+    cache: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -285,7 +289,7 @@ def _names() -> tuple[dict[str, str], dict[str, str]]:
     try:
         deps = {c: str(r.get("nom", c)) for c, r in area.metro_departements().items()}
         regions = {c: str(r.get("nom", c)) for c, r in area._regions().items()}
-    except Exception:  # noqa: BLE001 - the national files are optional for drawing: codes then
+    except Exception:  # the national files are optional for drawing: codes then
         deps, regions = {}, {}
     return deps, regions
 
@@ -324,7 +328,7 @@ def _prepare(table: Any, *, synthetic_smes: bool = True) -> _Nat:
     try:
         _, pairs, short = P.source_texts("france")
         sources = P.sources_html(pairs, synthetic=synthetic_smes)
-    except Exception:  # noqa: BLE001 - without the national manifest: a shorter line
+    except Exception:  # without the national manifest: a shorter line
         short, sources = "IGN, INSEE, OpenStreetMap contributors", ""
     return _Nat(t=t, dep_names=dep_names, region_names=region_names, dep_table=dep_table, classes=classes,
                 dep_classes=dep_classes, variables=variables, attribution=short, sources=sources,
@@ -352,13 +356,14 @@ def _base(nat: _Nat, bounds: list[list[float]], *, pad_tl=(10, 10), pad_br=(10, 
     m = folium.Map(location=[round((s + n) / 2, 4), round((w + e) / 2, 4)], zoom_start=6, tiles=None, control_scale=True,
                    zoomSnap=0.25, zoomDelta=0.5, prefer_canvas=True)
     folium.TileLayer(tiles=tile_provider(), attr=TILES_ATTR, subdomains="abcd", max_zoom=19, control=False).add_to(m)
-    m.get_root().header.add_child(Stylesheet(P_CSS()), name="proximity_css")
+    root: Any = m.get_root()
+    root.header.add_child(Stylesheet(P_CSS()), name="proximity_css")
     Attribution(f"Data: {escape(nat.attribution)}").add_to(m)
     Fit(bounds, padding_top_left=pad_tl, padding_bottom_right=pad_br).add_to(m)
     return m
 
 
-def P_CSS() -> str:  # noqa: N802 - the maps' stylesheet with the national additions
+def P_CSS() -> str:  # the maps' stylesheet with the national additions
     from ._elements import CSS
 
     return CSS + NATIONAL_CSS
@@ -379,7 +384,7 @@ def _int_or_none(v: Any) -> int | None:
 
 
 def _communes_data(nat: _Nat, sub: gpd.GeoDataFrame, geoms: gpd.GeoSeries, *, quantum_deg: float, pages: Collection[str],
-                   dep_prefix: str, commune_prefix: str, with_peers: bool) -> dict:
+                   dep_prefix: str | None, commune_prefix: str, with_peers: bool) -> dict:
     """The JSON of :class:`NationalCommunes` for the communes of ``sub`` (escaped nowhere: the JS escapes)."""
     deps = sorted(set(sub["departement"]))
     dpos = {d: i for i, d in enumerate(deps)}
@@ -398,7 +403,7 @@ def _communes_data(nat: _Nat, sub: gpd.GeoDataFrame, geoms: gpd.GeoSeries, *, qu
         "rank": [int(v) for v in sub["rank"]],
         "rdep": [int(v) for v in sub["rank_departement"]],
         "vars": [[c, label] for c, label in nat.variables],
-        "comp": {c: [None if not np.isfinite(v) else int(round(100 * float(v))) for v in sub[c].astype(float)]
+        "comp": {c: [None if not np.isfinite(v) else round(100 * float(v)) for v in sub[c].astype(float)]
                  for c, _ in nat.variables if c != "index"},
         "codes": {c: _digits(nat.classes[c].codes[positions]) for c, _ in nat.variables},
         "colors": {c: nat.classes[c].colors for c, _ in nat.variables},
@@ -597,7 +602,7 @@ class NationalCommunes(DirectRender):
             legend.addTo(map);
 
             function norm(s) {
-                return String(s).normalize("NFD").replace(/[\\u0300-\\u036f]/g, "").toLowerCase().replace(/[-'’\\s]+/g, " ").trim();
+                return String(s).normalize("NFD").replace(/[\\u0300-\\u036f]/g, "").toLowerCase().replace(/[-'\\u2019\\s]+/g, " ").trim();
             }
             var normNames = null;
             function find(q) {
@@ -821,7 +826,7 @@ def _departement(nat: _Nat, dep: str, *, simplify_m: float, quantum_deg: float, 
     sub = t[t["departement"].eq(dep)]
     geoms = _simplified(sub.geometry, simplify_m)
     name = nat.dep_names.get(dep, dep)
-    d = nat.dep_table.loc[dep]
+    d: Any = nat.dep_table.loc[dep]
     m = _base(nat, _bounds(sub.geometry), pad_tl=(320, 10), pad_br=(470, 10))
     data = _communes_data(nat, sub, geoms, quantum_deg=quantum_deg, pages=pages, dep_prefix=None, commune_prefix="../communes/",
                           with_peers=True)
@@ -925,11 +930,11 @@ def _commune(nat: _Nat, insee: str, *, simplify_m: float, pages: Collection[str]
             "columns population, area_km2, minutes_city_50k and share_pop_airport_30 to compute them"
         )
     t = nat.t
-    r = t.loc[insee]
+    r: Any = t.loc[insee]
     peer_codes = [c for c in str(r["peers"]).split() if c in t.index]
     codes = [insee, *peer_codes]
     geoms = _simplified(t.loc[codes].geometry, simplify_m)
-    m = _base(nat, _bounds(t.geometry), pad_tl=(540, 10), pad_br=(10, 10))
+    m = _base(nat, _bounds(t.loc[codes].geometry), pad_tl=(560, 40), pad_br=(40, 40))
     feats = []
     for k, c in enumerate(codes):
         row = t.loc[c]
@@ -949,7 +954,7 @@ def _commune(nat: _Nat, insee: str, *, simplify_m: float, pages: Collection[str]
     Features(feats).add_to(m)
     dep = str(r["departement"])
     dname = nat.dep_names.get(dep, dep)
-    n_dep = int(nat.dep_table.loc[dep, "n"])
+    n_dep = int(nat.dep_table["n"].loc[dep])
     idx = float(r["index"])
     interval = (f" <span class=\"prox-sub\">({escape(format_value(int(r['rank_low'])))}–{escape(format_value(int(r['rank_high'])))} "
                 "if the weights vary)</span>") if {"rank_low", "rank_high"} <= set(t.columns) and pd.notna(r["rank_low"]) else ""
@@ -989,7 +994,7 @@ def _commune(nat: _Nat, insee: str, *, simplify_m: float, pages: Collection[str]
         f"<div>Rank <b>{int(r['rank_departement'])}</b> of {n_dep} in {escape(dname)}</div>"
         f"<div>Rank <b>{_int_or_none(r['peer_rank_index'])}</b> of {len(codes)} among itself and its peers "
         "(the communes of France most like it: population, density, minutes to a city of 50,000+, share within 30 min of an airport)</div>"
-        '<h2>Index and components</h2><table class="prox-peers"><tr><th></th><th>Value</th><th>Rank in France</th><th>Among peers</th></tr>'
+        '<h2>Index and components</h2><table class="prox-peers prox-comp"><tr><th></th><th>Value</th><th>Rank in France</th><th>Among peers</th></tr>'
         + "".join(comp_rows) + "</table>"
         '<h2>With its peers, best first</h2><table class="prox-peers"><tr><th>#</th><th>Commune</th><th>Population</th><th>Index</th>'
         "<th>Rank in France</th><th>Distance</th></tr>" + "".join(peer_rows) + "</table>"
