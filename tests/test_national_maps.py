@@ -63,11 +63,24 @@ def panels(html: str) -> str:
     return "".join(json.loads(m) for m in re.findall(r'div\.innerHTML = ("(?:[^"\\]|\\.)*");', html))
 
 
+def parsed(html: str) -> list:
+    """The objects given to the page's scripts as ``JSON.parse('...')``, decoded."""
+    literals = re.findall(r"JSON\.parse\('((?:[^'\\]|\\.)*)'\)", html)
+    return [json.loads(re.sub(r"\\(.)", r"\1", literal)) for literal in literals]
+
+
 def page_data(html: str) -> dict:
-    """The JSON given to the NationalCommunes script of a page."""
-    m = re.search(r"\}\)\((\{\"q\":.*?\}), map_[0-9a-f]+, (null|\{.*?\}), \{", html, re.S)
-    assert m, "no national data in the page"
-    return json.loads(m.group(1))
+    """The communes' data of a national page."""
+    found = [o for o in parsed(html) if "ids" in o and "N" in o]
+    assert len(found) == 1, "no national data in the page"
+    return found[0]
+
+
+def deps_data(html: str) -> dict:
+    """The départements' data of the overview."""
+    found = [o for o in parsed(html) if "ids" in o and "mean" in o]
+    assert len(found) == 1, "no départements in the page"
+    return found[0]
 
 
 # --------------------------------------------------------------------------- checks
@@ -184,7 +197,7 @@ def test_overview_data_and_links(map_set, table):
     assert d["depPrefix"] == "departements/" and d["communePrefix"] == "communes/"
     assert [d["ids"][p] for p in d["pages"]] == sorted([AURILLAC, table.index[table["name"].eq(SCRIPT_XSS)][0]])
     # the département layer links every département to a page that exists
-    deps = json.loads(re.search(r"map_[0-9a-f]+, (\{\"q\":.*?\}), \{", html, re.S).group(1))
+    deps = deps_data(html)
     assert deps["ids"] == ["15", "43", "48"]
     for code in deps["ids"]:
         assert (out / "departements" / f"{code}.html").is_file()
@@ -261,7 +274,9 @@ def test_hostile_names_are_inert_in_every_page(map_set, hostile_codes):
     page = panels((out / "communes" / f"{hostile_codes[SCRIPT_XSS]}.html").read_text(encoding="utf-8"))
     assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in page
     # the overview keeps the raw name in JSON (searchable), with "<" escaped
-    assert "\\u003cscript>window.__xss=1\\u003c/script>" in (out / "overview.html").read_text(encoding="utf-8")
+    overview = (out / "overview.html").read_text(encoding="utf-8")
+    assert "\\\\u003cscript>window.__xss=1\\\\u003c/script>" in overview
+    assert SCRIPT_XSS in page_data(overview)["names"]
 
 
 def test_read_national_and_cli(table, tmp_path):
@@ -310,3 +325,9 @@ def test_france_overview_is_under_8_mb_with_every_commune(france_overview):
     assert len(d["ids"]) == len(t) > 34_000
     assert len(d["deps"]) == 96
     assert sum(1 for f in d["geom"] if not f) == 0  # every commune keeps a polygon
+
+
+def test_peer_list_reads_strings_lists_and_missing():
+    assert N.peer_list("15014 43157") == ["15014", "43157"]
+    assert N.peer_list(np.array(["15014", "43157"], dtype=object)) == ["15014", "43157"]
+    assert N.peer_list(None) == [] and N.peer_list(float("nan")) == []
