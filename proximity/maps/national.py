@@ -538,7 +538,8 @@ class NationalCommunes(DirectRender):
                 return h + "</div>";
             }
             group.bindTooltip(function (l) { return tip(l.proxI); }, {sticky: true, className: "prox-tip", direction: "top", offset: [0, -8]});
-            group.bindPopup(function (l) { return card(l.proxI); }, {maxWidth: 380, minWidth: 280});
+            var popupOpts = {maxWidth: 380, minWidth: 280, autoPanPaddingTopLeft: opts.padTL, autoPanPaddingBottomRight: opts.padBR};
+            group.bindPopup(function (l) { return card(l.proxI); }, popupOpts);
             group.on("mouseover", function (e) { e.layer.setStyle({weight: 2.2, color: "#111"}); e.layer.bringToFront(); });
             group.on("mouseout", function (e) { e.layer.setStyle({weight: base.weight, color: base.color}); });
             group.addTo(map);
@@ -566,7 +567,7 @@ class NationalCommunes(DirectRender):
                         + '<div class="prox-pkpi">Population-weighted mean index <b>' + idxText(DEPS.mean[k]) + "</b> · rank <b>" + DEPS.rank[k] + "</b> of " + DEPS.ids.length + "</div>"
                         + '<div class="prox-sub">' + fmtInt(DEPS.n[k]) + " communes, " + fmtInt(DEPS.pop[k]) + " inhabitants; best: " + esc(DEPS.best[k]) + "</div>"
                         + '<a class="prox-popup-link" href="' + D.depPrefix + DEPS.ids[k] + '.html">All communes of ' + esc(DEPS.names[k]) + " →</a></div>";
-                }, {maxWidth: 340});
+                }, {maxWidth: 340, autoPanPaddingTopLeft: opts.padTL, autoPanPaddingBottomRight: opts.padBR});
                 depGroup.on("mouseover", function (e) { e.layer.setStyle({weight: 2.5}); });
                 depGroup.on("mouseout", function (e) { e.layer.setStyle({weight: 1}); });
                 depLines.addTo(map);
@@ -646,7 +647,7 @@ class NationalCommunes(DirectRender):
                 map.fitBounds(lay.getBounds(), {maxZoom: opts.maxZoom, animate: false});
                 if (highlighted !== null) { layers[highlighted].setStyle({weight: base.weight, color: base.color}); }
                 lay.setStyle({weight: 3, color: "#d7301f"}); lay.bringToFront(); highlighted = i;
-                L.popup({maxWidth: 380, minWidth: 280}).setLatLng(lay.getCenter()).setContent(card(i)).openOn(map);
+                L.popup(popupOpts).setLatLng(lay.getCenter()).setContent(card(i)).openOn(map);
             }
             if (opts.search) {
                 var search = L.control({position: "topleft"});
@@ -692,13 +693,24 @@ class NationalCommunes(DirectRender):
         """
     )
 
-    def __init__(self, data: dict, *, deps: dict | None, legends: dict[str, str], search: bool = True, max_zoom: int = 12) -> None:
+    def __init__(
+        self,
+        data: dict,
+        *,
+        deps: dict | None,
+        legends: dict[str, str],
+        search: bool = True,
+        max_zoom: int = 12,
+        pad_tl: tuple[int, int] = (320, 20),
+        pad_br: tuple[int, int] = (20, 20),
+    ) -> None:
         super().__init__()
         self._name = "ProximityNational"
         self.data_js = parsed_js(data)
         self.deps_js = parsed_js(deps) if deps is not None else "null"
         self.legends_js = js(legends)
-        self.opts_js = js({"search": bool(search), "maxZoom": int(max_zoom)})
+        # popups pan clear of the panels (search, title, legend on the left; tables on the right)
+        self.opts_js = js({"search": bool(search), "maxZoom": int(max_zoom), "padTL": list(pad_tl), "padBR": list(pad_br)})
 
 
 def _legends(nat: _Nat, *, scope: str) -> dict[str, str]:
@@ -757,7 +769,7 @@ def _overview(nat: _Nat, *, simplify_m: float, quantum_deg: float, pages: Collec
     data = _communes_data(nat, t, geoms, quantum_deg=quantum_deg, pages=pages, dep_prefix="departements/",
                           commune_prefix="communes/", with_peers=False)
     deps = _dep_data(nat, geoms, quantum_deg=quantum_deg)
-    NationalCommunes(data, deps=deps, legends=_legends(nat, scope="France")).add_to(m)
+    NationalCommunes(data, deps=deps, legends=_legends(nat, scope="France"), pad_tl=(320, 20), pad_br=(20, 20)).add_to(m)
     synthetic = ('<div class="prox-note"><b>SMEs are synthetic</b> (generated, not real firms): SME-based indicators are illustrative.</div>'
                  if nat.synthetic else "")
     n_deps = len(nat.dep_table)
@@ -850,7 +862,7 @@ def _departement(nat: _Nat, dep: str, *, simplify_m: float, quantum_deg: float, 
                           with_peers=True)
     data["depPrefix"] = None
     legends = _legends(nat, scope="dep")
-    NationalCommunes(data, deps=None, legends=legends, max_zoom=13).add_to(m)
+    NationalCommunes(data, deps=None, legends=legends, max_zoom=13, pad_tl=(320, 20), pad_br=(480, 20)).add_to(m)
     peer_head = "<th>Among peers</th>" if nat.peers_ok else ""
     rows = []
     for insee, r in sub.sort_values("rank_departement").iterrows():
