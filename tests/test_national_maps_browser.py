@@ -210,3 +210,24 @@ def test_france_overview_opens_with_every_commune(browser, france_overview):  # 
         m.assert_clean()
     finally:
         m.close()
+
+
+def test_hostile_names_in_popups_and_component_colours(open_map, map_set, table):
+    m = open_map(map_set / "overview.html", root=map_set, viewport_px=VIEWPORT)
+    page = m.page
+    for name in (SCRIPT_XSS, IMG_XSS, TEMPLATE_XSS):
+        code = table.index[table["name"].eq(name)][0]
+        page.evaluate("(c) => window.proxNational.go(window.proxNational.pos[c])", code)
+        popup = page.locator(".leaflet-popup-content").last  # the previous one may still be fading out
+        popup.wait_for()
+        assert popup.locator(".prox-tip-name").inner_text().startswith(name)
+    assert page.locator(".leaflet-popup-content img, .leaflet-popup-content script").count() == 0
+    # colour by a component: every commune takes its class colour
+    page.locator(".prox-legend select").select_option("c:density")
+    assert page.locator(".prox-legend .prox-leg-title").last.inner_text() == "Density"
+    fills = page.evaluate("window.proxNational.layers.map(l => l.options.fillColor)")
+    classes = N.quantile_classes(N.check_national(table)["density"].to_numpy())
+    assert fills == [classes.colors[c] for c in classes.codes]
+    text = hover(m, AURILLAC, "Aurillac")
+    assert f"Density: {float(table.loc[AURILLAC, 'density']):.2f}" in text
+    m.assert_clean()
