@@ -664,17 +664,38 @@ def run_cmd(territory: str, out: str, n_smes: int | None, seed: int | None, max_
 @click.option("--support", "support_value", default=None, metavar="annuaire|FILE", help="Support bodies to add: 'annuaire' (the fetched directory) or your file.")
 @click.option("--n-smes", type=int, default=None, help="Synthetic SMEs to generate (default: the profile's [smes] n, 6000).")
 @click.option("--seed", type=int, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34).")
+@click.option("--national", "national_dir", default=None, type=click.Path(file_okay=False), callback=_path_value,
+              help="The --out folder of a national run (proximity run --territory france): draw its table (overview of France, "
+                   "département pages, index) instead of running the stages.")
+@click.option("--commune", "communes", multiple=True, help="With --national: write only the page of this commune (INSEE code, "
+              "e.g. 33063), with its national rank and peers, into OUT/communes/; repeatable.")
 def maps_cmd(territory: str, out: str, standalone: bool, profile: str | None, smes_value: str | None, support_value: str | None,
-             n_smes: int | None, seed: int | None) -> None:
+             n_smes: int | None, seed: int | None, national_dir: str | None, communes: tuple[str, ...]) -> None:
     """The whole map set of a territory: overview, one page per municipality, index, export groups.
 
     The maps of the main job (``run --maps``): the stages run as there, their tables are
-    written to a temporary folder and dropped.
+    written to a temporary folder and dropped. With ``--national DIR``, the maps of a
+    national run's table instead (no stage runs): the set, or with ``--commune`` the
+    pages of those communes, built on demand.
     """
     import tempfile
 
     from . import _io, pipeline
 
+    if communes and national_dir is None:
+        raise click.UsageError("--commune needs --national DIR (the folder of a national run: proximity run --territory france)")
+    if national_dir is not None:
+        from .maps import national
+
+        table, synthetic = national.read_national(national_dir)
+        if communes:
+            _io.check_out_path(out)
+            written = national.write_commune_pages(table, communes, out=out, synthetic_smes=synthetic)
+        else:
+            written = national.build_national_maps(table, out=out, synthetic_smes=synthetic, progress=_say)
+        for p in written:
+            click.echo(str(p))
+        return
     maps_dir = _io.check_out_dir(out)
     with tempfile.TemporaryDirectory(prefix="proximity-maps-") as tmp:
         written = pipeline.run(territory, out=Path(tmp) / "out", n_smes=n_smes, seed=seed, profile=profile, maps_dir=maps_dir,

@@ -8,6 +8,10 @@
 * :func:`save_map` — writes one map as a standalone HTML file (atomically).
 * :func:`siting_map`, :func:`groups_map` — the planner tools' results (incubator sites,
   export groups and their tours).
+* :func:`national_overview`, :func:`departement_map`, :func:`commune_map`,
+  :func:`build_national_maps`, :func:`write_commune_pages` — the maps of a national run's
+  table (:mod:`.national`): all of France's communes on one canvas, a page per
+  département, commune pages with their peers, built on demand.
 * :func:`build_maps` — writes ``overview.html``, ``communes/<insee>.html``,
   ``index.html`` and the commune pages' shared ``assets/`` (what ``proximity run --maps``
   and ``proximity maps`` call); ``standalone=True`` for pages that travel alone.
@@ -35,7 +39,21 @@ from __future__ import annotations
 from .build import build_maps, save_map
 from .index_page import index_page
 from .municipality import municipality_map
+from .national import build_national_maps, commune_map, departement_map, national_overview, write_commune_pages
 from .overview import overview_map
 from .planning import groups_map, siting_map
 
-__all__ = ["build_maps", "groups_map", "index_page", "municipality_map", "overview_map", "save_map", "siting_map"]
+__all__ = [
+    "build_maps",
+    "build_national_maps",
+    "commune_map",
+    "departement_map",
+    "groups_map",
+    "index_page",
+    "municipality_map",
+    "national_overview",
+    "overview_map",
+    "save_map",
+    "siting_map",
+    "write_commune_pages",
+]
