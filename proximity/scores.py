@@ -56,6 +56,7 @@ __all__ = [
     "nearest_airports",
     "population_origins",
     "origin_indicators",
+    "nearest_indicators",
     "municipality_indicators",
     "ScoreResult",
     "score_territory",
@@ -198,6 +199,7 @@ def origin_indicators(
     smes: gpd.GeoDataFrame,
     profile: milieu.Profile | None = None,
     air_routes: pd.DataFrame | None = None,
+    nearest: bool = True,
 ) -> pd.DataFrame:
     """Accessibility indicators for every origin (population origins or SMEs).
 
@@ -219,11 +221,8 @@ def origin_indicators(
     decay = profile.decay.function
     out = pd.DataFrame(index=origins.index)
 
-    # nearest gateways and coordinating bodies
-    out = out.join(_nearest_minutes(graph, origins, gateway_groups(gateways), "group",
-                                    ["airport", "seaport", "tgv_station", "rail_station", "motorway_access"]))
-    coord = support_bodies[support_bodies["category"].isin(["chamber_of_commerce", "foreign_trade_service"])]
-    out = out.join(_nearest_minutes(graph, origins, coord, "category", ["chamber_of_commerce", "foreign_trade_service"]))
+    if nearest:  # nearest gateways and coordinating bodies
+        out = out.join(nearest_indicators(graph, origins, gateways=gateways, support_bodies=support_bodies))
 
     # one OD table to every opportunity within the gravity horizon
     large = smes[smes["employees_min"].fillna(0) >= p["large_firm_employees"]]
@@ -269,6 +268,25 @@ def origin_indicators(
         n_exp = traveltime.count_within(graph, origins, smes[["geometry"]], max_minutes=T, weights=exporters).to_numpy()
         out["synthetic_exporter_share"] = n_exp / np.maximum(out["smes_within_t"], 1.0)
     return out
+
+
+def nearest_indicators(graph: CSRGraph, origins: gpd.GeoDataFrame, *, gateways: gpd.GeoDataFrame,
+                       support_bodies: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Minutes from every origin to the nearest gateway of each kind and coordinating body of each category.
+
+    The ``minutes_<kind>`` columns of :func:`origin_indicators` (``inf`` when none is
+    reachable), for gateways and support bodies on the network.
+    """
+    gateways = on_network(gateways)
+    support_bodies = on_network(support_bodies)
+    out = _nearest_minutes(graph, origins, gateway_groups(gateways), "group", list(NEAREST_GATEWAYS))
+    coord = support_bodies[support_bodies["category"].isin(NEAREST_SUPPORT)]
+    return out.join(_nearest_minutes(graph, origins, coord, "category", list(NEAREST_SUPPORT)))
+
+
+#: Gateway groups and support-body categories of the ``minutes_<kind>`` indicators.
+NEAREST_GATEWAYS = ("airport", "seaport", "tgv_station", "rail_station", "motorway_access")
+NEAREST_SUPPORT = ("chamber_of_commerce", "foreign_trade_service")
 
 
 #: Largest origin x destination table built at once (rows of a long OD table).
