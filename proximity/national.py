@@ -257,12 +257,11 @@ def global_step(territory, *, profile: milieu.Profile, max_per_commune: int = 30
 
 
 def _ball(graph: CSRGraph, seeds: np.ndarray, radius_minutes: float) -> np.ndarray:
-    """Nodes within ``radius_minutes`` of ``seeds`` on the undirected graph (each edge at its faster direction)."""
+    """Minutes of every node from ``seeds`` on the undirected graph (each edge at its faster direction), inf beyond the radius."""
     fwd = _engine.prepared(graph).forward
     if seeds.size == 0:
-        return np.zeros(graph.n_nodes, dtype=bool)
-    d = dijkstra(fwd, directed=False, indices=seeds, min_only=True, limit=radius_minutes * 60.0)
-    return np.isfinite(d)
+        return np.full(graph.n_nodes, np.inf)
+    return dijkstra(fwd, directed=False, indices=seeds, min_only=True, limit=radius_minutes * 60.0) / 60.0
 
 
 def partition_step(
@@ -292,29 +291,37 @@ def partition_step(
     s = smes[smes["departement"].eq(departement)]
     pts_nodes = np.concatenate([o["u"].to_numpy(), o["v"].to_numpy(), s["u"].to_numpy(), s["v"].to_numpy()])
     seeds = np.unique(pts_nodes[pts_nodes >= 0])
-    keep = _ball(graph, seeds, buffer_minutes(profile) + MARGIN_MINUTES)
+    dist = _ball(graph, seeds, buffer_minutes(profile) + MARGIN_MINUTES)
+    keep = np.isfinite(dist)
     sub = subgraph(graph, keep)
 
-    def inside(t: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    def inside(t: gpd.GeoDataFrame, minutes: float = np.inf) -> np.ndarray:
         u, v = t["u"].to_numpy(), t["v"].to_numpy()
         ok = (u >= 0) & (v >= 0)
-        ok[ok] = keep[u[ok]] & keep[v[ok]]
-        return t[ok]
+        ok[ok] = (dist[u[ok]] <= minutes) & (dist[v[ok]] <= minutes)
+        return ok
 
+    p = profile.parameters
+    T = float(p["catchment_minutes"])
     cols = [c for c in smes.columns if c not in ("u", "v", "departement")]
-    ball_smes = inside(smes)[cols]
-    gws = inside(gateways).drop(columns=["u", "v"])
-    sup = inside(support_bodies).drop(columns=["u", "v"])
-    kw = dict(gateways=gws, support_bodies=sup, smes=ball_smes, profile=profile, air_routes=routes, nearest=False)
+    # SMEs are destinations of counts within T (all within T + margin), large firms of the
+    # horizon's OD table (the whole ball), and demand of 2SFCA (within 2T + margin); fewer
+    # destinations make the engine's dense blocks smaller
+    large = smes["employees_min"].fillna(0).to_numpy() >= p["large_firm_employees"]
+    ball = inside(smes)
+    near_smes = smes.loc[ball & (large | inside(smes, T + MARGIN_MINUTES)), cols]
+    demand_smes = smes.loc[inside(smes, 2 * T + MARGIN_MINUTES), cols]
+    gws = gateways[inside(gateways)].drop(columns=["u", "v"])
+    sup = support_bodies[inside(support_bodies)].drop(columns=["u", "v"])
+    kw = dict(gateways=gws, support_bodies=sup, smes=near_smes, profile=profile, air_routes=routes, nearest=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreachableWarning)
         pop_vals = scores.origin_indicators(sub, o[["geometry"]], **kw) if len(o) else None
         sme_vals = scores.origin_indicators(sub, s[["geometry"]], **kw) if len(s) else None
-        T = float(profile.parameters["catchment_minutes"])
         crs = o.crs if len(o) else s.crs
         pts = gpd.GeoDataFrame(pd.concat([o[["geometry"]], s[["geometry"]]]), crs=crs)  # as score_territory does
         if len(sup) and len(pts):
-            both = scores.two_step_support(sub, pts, support_bodies=sup, smes=ball_smes, max_minutes=T)
+            both = scores.two_step_support(sub, pts, support_bodies=sup, smes=demand_smes, max_minutes=T)
         else:
             both = pd.Series(0.0, index=pts.index)
     parts = []
@@ -325,7 +332,8 @@ def partition_step(
         sme_vals["support_2sfca"] = both.reindex(s.index).to_numpy()
         parts.append(gpd.GeoDataFrame(sme_vals.assign(kind="sme"), geometry=s.geometry.to_crs(crs), crs=crs))
     out = gpd.GeoDataFrame(pd.concat(parts), crs=parts[0].crs)
-    out.attrs = {"nodes": int(keep.sum()), "gateways": len(gws), "support_bodies": len(sup), "smes": len(ball_smes)}
+    out.attrs = {"nodes": int(keep.sum()), "gateways": len(gws), "support_bodies": len(sup), "smes_near": len(near_smes),
+                 "smes_demand": len(demand_smes)}
     return out
 
 
