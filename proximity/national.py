@@ -295,10 +295,12 @@ def partition_step(
     keep = np.isfinite(dist)
     sub = subgraph(graph, keep)
 
-    def inside(t: gpd.GeoDataFrame, minutes: float = np.inf) -> np.ndarray:
+    def inside(t: gpd.GeoDataFrame, minutes: float | None = None) -> np.ndarray:
+        """Rows whose edge has both ends in the ball (within ``minutes`` of the seeds)."""
         u, v = t["u"].to_numpy(), t["v"].to_numpy()
         ok = (u >= 0) & (v >= 0)
-        ok[ok] = (dist[u[ok]] <= minutes) & (dist[v[ok]] <= minutes)
+        du, dv = dist[u[ok]], dist[v[ok]]
+        ok[ok] = (np.isfinite(du) & np.isfinite(dv)) if minutes is None else ((du <= minutes) & (dv <= minutes))
         return ok
 
     p = profile.parameters

@@ -252,9 +252,15 @@ def origin_indicators(
     out = out.join(pd.concat(parts) if parts else pd.DataFrame(index=origins.index))
 
     # SMEs within T (demand side of 2SFCA and the per-1,000-SMEs density)
-    out["smes_within_t"] = traveltime.count_within(graph, origins, smes[["geometry"]], max_minutes=T).to_numpy()
+    unknown = "exporter" in smes and len(smes) and smes["exporter"].isna().all()
+    exporters = (smes["exporter"].fillna(False).astype(float) if "exporter" in smes and not unknown
+                 else pd.Series(0.0, index=smes.index))
+    # both counts from one pass of Dijkstras
+    counts = traveltime._counts_within(graph, origins, smes[["geometry"]], max_minutes=T,
+                                       weights=pd.DataFrame({"smes": 1.0, "exporters": exporters}, index=smes.index))
+    out["smes_within_t"] = counts["smes"].to_numpy()
     out["support_per_1000_smes"] = out["support_within_t"] / np.maximum(out["smes_within_t"], 1.0) * 1000.0
-    if "exporter" in smes and len(smes) and smes["exporter"].isna().all():
+    if unknown:
         # a real register (SIRENE) does not say who exports: leave the share empty, say so
         warnings.warn(
             "exporter status is unknown for every SME (SIRENE has no exporter flag): synthetic_exporter_share "
@@ -264,9 +270,7 @@ def origin_indicators(
         )
         out["synthetic_exporter_share"] = np.nan
     else:
-        exporters = smes["exporter"].fillna(False).astype(float) if "exporter" in smes else pd.Series(0.0, index=smes.index)
-        n_exp = traveltime.count_within(graph, origins, smes[["geometry"]], max_minutes=T, weights=exporters).to_numpy()
-        out["synthetic_exporter_share"] = n_exp / np.maximum(out["smes_within_t"], 1.0)
+        out["synthetic_exporter_share"] = counts["exporters"].to_numpy() / np.maximum(out["smes_within_t"], 1.0)
     return out
 
 
