@@ -295,12 +295,19 @@ def partition_step(
     keep = np.isfinite(dist)
     sub = subgraph(graph, keep)
 
-    def inside(t: gpd.GeoDataFrame, minutes: float | None = None) -> np.ndarray:
-        """Rows whose edge has both ends in the ball (within ``minutes`` of the seeds)."""
+    def inside(t: gpd.GeoDataFrame, minutes: float | None = None, d: np.ndarray = dist) -> np.ndarray:
+        """Rows whose edge has both ends in the ball, and (with ``minutes``) one end within ``minutes`` of ``d``'s seeds.
+
+        A trip enters or leaves a point through one end of its edge, so one end within
+        reach is what a cut-off needs; both ends in the subgraph keep the snapping as on
+        the whole graph.
+        """
         u, v = t["u"].to_numpy(), t["v"].to_numpy()
         ok = (u >= 0) & (v >= 0)
-        du, dv = dist[u[ok]], dist[v[ok]]
-        ok[ok] = (np.isfinite(du) & np.isfinite(dv)) if minutes is None else ((du <= minutes) & (dv <= minutes))
+        uu, vv = u[ok], v[ok]
+        ok[ok] = np.isfinite(dist[uu]) & np.isfinite(dist[vv])
+        if minutes is not None:
+            ok[ok] = np.minimum(d[u[ok]], d[v[ok]]) <= minutes
         return ok
 
     p = profile.parameters
@@ -312,9 +319,14 @@ def partition_step(
     large = smes["employees_min"].fillna(0).to_numpy() >= p["large_firm_employees"]
     ball = inside(smes)
     near_smes = smes.loc[ball & (large | inside(smes, T + MARGIN_MINUTES)), cols]
-    demand_smes = smes.loc[inside(smes, 2 * T + MARGIN_MINUTES), cols]
     gws = gateways[inside(gateways)].drop(columns=["u", "v"])
     sup = support_bodies[inside(support_bodies)].drop(columns=["u", "v"])
+    # 2SFCA: the support bodies within T of the département's points, and the SMEs within T of those
+    sites = support_bodies[inside(support_bodies, T + MARGIN_MINUTES)]
+    site_nodes = np.unique(np.concatenate([sites["u"].to_numpy(), sites["v"].to_numpy()]))
+    d_sites = _ball(graph, site_nodes, T + MARGIN_MINUTES)
+    demand_smes = smes.loc[inside(smes, T + MARGIN_MINUTES, d_sites), cols]
+    sites = sites.drop(columns=["u", "v"])
     kw = dict(gateways=gws, support_bodies=sup, smes=near_smes, profile=profile, air_routes=routes, nearest=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreachableWarning)
@@ -322,8 +334,8 @@ def partition_step(
         sme_vals = scores.origin_indicators(sub, s[["geometry"]], **kw) if len(s) else None
         crs = o.crs if len(o) else s.crs
         pts = gpd.GeoDataFrame(pd.concat([o[["geometry"]], s[["geometry"]]]), crs=crs)  # as score_territory does
-        if len(sup) and len(pts):
-            both = scores.two_step_support(sub, pts, support_bodies=sup, smes=demand_smes, max_minutes=T)
+        if len(sites) and len(pts):
+            both = scores.two_step_support(sub, pts, support_bodies=sites, smes=demand_smes, max_minutes=T)
         else:
             both = pd.Series(0.0, index=pts.index)
     parts = []
@@ -335,7 +347,7 @@ def partition_step(
         parts.append(gpd.GeoDataFrame(sme_vals.assign(kind="sme"), geometry=s.geometry.to_crs(crs), crs=crs))
     out = gpd.GeoDataFrame(pd.concat(parts), crs=parts[0].crs)
     out.attrs = {"nodes": int(keep.sum()), "gateways": len(gws), "support_bodies": len(sup), "smes_near": len(near_smes),
-                 "smes_demand": len(demand_smes)}
+                 "smes_demand": len(demand_smes), "sites_2sfca": len(sites)}
     return out
 
 
