@@ -281,6 +281,20 @@ def partition_step(
     :func:`proximity.scores.origin_indicators` (without the nearest-facility columns) and
     :func:`proximity.scores.two_step_support`.
 
+    Parameters
+    ----------
+    departement : str
+        The département's code.
+    graph : CSRGraph
+        The whole network.
+    origins, smes, gateways, support_bodies : GeoDataFrame
+        The point tables of :class:`NationalInputs` (with ``u``, ``v``; points and SMEs
+        with ``departement``).
+    routes : DataFrame
+        Airport → destination table (:func:`proximity.layers.air_routes.airport_destinations`).
+    profile : Profile
+        The scoring profile.
+
     Returns
     -------
     GeoDataFrame

@@ -280,6 +280,21 @@ def nearest_indicators(graph: CSRGraph, origins: gpd.GeoDataFrame, *, gateways: 
 
     The ``minutes_<kind>`` columns of :func:`origin_indicators` (``inf`` when none is
     reachable), for gateways and support bodies on the network.
+
+    Parameters
+    ----------
+    graph : CSRGraph
+        The network.
+    origins : GeoDataFrame
+        Points; their index labels the rows.
+    gateways, support_bodies : GeoDataFrame
+        Facility layers (rows off the network, ``on_network`` False, are left out).
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``origins``: ``minutes_<group>`` for :data:`NEAREST_GATEWAYS` and
+        :data:`NEAREST_SUPPORT`.
     """
     gateways = on_network(gateways)
     support_bodies = on_network(support_bodies)
