@@ -690,8 +690,9 @@ def run_national(
                 n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
                 say("scattering the graph and the point tables to the workers")
                 futs_shared = client.scatter(list(shared), broadcast=True, hash=False)
+                # largest first: the scheduler orders by priority, not by submission
                 futures = {client.submit(_partition_task, d, *futs_shared, fail, key=f"partition-{d}-{keys[d][:12]}-{time.time_ns()}",
-                                         retries=1, pure=False): d for d in todo}
+                                         retries=1, pure=False, priority=len(todo) - i): d for i, d in enumerate(todo)}
                 for fut in as_completed(futures):
                     d = futures[fut]
                     if fut.status == "finished":
