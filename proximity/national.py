@@ -394,7 +394,9 @@ def reduce_step(territory, inputs: NationalInputs, partitions: dict[str, pd.Data
         :data:`_MUNI_COLUMNS`, every indicator (population- and SME-weighted), the
         normalised indicators, the four components, ``index``, ``rank`` (a permutation
         1..N: higher index first, ties by INSEE code), ``rank_departement``, ``rank_low``,
-        ``rank_high``, ``rank_median``, ``minutes_city_50k`` and ``share_pop_airport_30``.
+        ``rank_high``, ``rank_median``, ``minutes_city_50k``, ``share_pop_airport_30`` and the
+        peers of :func:`proximity.peers.add_peers` (``peers``, ``peer_rank_index``,
+        ``peer_rank_<component>``, ``peer_median_index``).
     """
     profile = inputs.profile
     munis = territory.municipalities
@@ -420,7 +422,10 @@ def reduce_step(territory, inputs: NationalInputs, partitions: dict[str, pd.Data
     rank[order] = np.arange(1, len(out) + 1)
     out["rank"] = rank
     out["rank_departement"] = out.groupby("departement")["rank"].rank(method="first").astype(np.int64)
-    return gpd.GeoDataFrame(out, geometry=munis.geometry, crs=munis.crs)
+    out = gpd.GeoDataFrame(out, geometry=munis.geometry, crs=munis.crs)
+    from .peers import add_peers
+
+    return add_peers(out) if len(out) > 1 else out
 
 
 #: Indicators whose inequality between population origins is reported per département.

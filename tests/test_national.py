@@ -112,6 +112,10 @@ def test_output_columns_ranks_and_peer_features(runs, reference):
         assert sorted(g["rank_departement"]) == list(range(1, len(g) + 1))
         assert list(g.sort_values("rank")["rank_departement"]) == list(range(1, len(g) + 1))
     assert ((m["rank_low"] <= m["rank_high"])).all()
+    # peers (proximity.peers): 10 other communes of the territory, rank among them on the index
+    ids = m["peers"].str.split(" ")
+    assert ids.map(len).eq(10).all() and all(i not in p and set(p) <= set(m.index) for i, p in ids.items())
+    assert m["peer_rank_index"].between(1, 11).all()
     # share of the population within 30 min of an airport, from the serial origins
     o = reference.origins
     w = o["weight"].where(o.groupby("insee")["weight"].transform("sum") > 0, 1.0)
