@@ -642,11 +642,41 @@ def groups_cmd(territory, out, sections, size_bands, exporter, communes, max_min
 @smes_option
 @click.option("--support", "support_value", default=None, metavar="annuaire|FILE", help="Support bodies to add: 'annuaire' (the fetched directory) or your file.")
 @click.option("--standalone", is_flag=True, help="Map pages that need no other file (larger; e.g. to send one by e-mail).")
+@click.option("--workers", type=click.IntRange(0, 1024), default=None,
+              help="National run on a local Dask cluster of N process workers (default with --territory france: the cores; 0: in-process).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:8786", help="National run on a running Dask cluster instead.")
+@click.option("--resume", is_flag=True, help="National run: keep the valid département partitions of a previous run in --out.")
+@click.option("--origins-per-commune", type=click.IntRange(1, 1000), default=None,
+              help="National run: population origins per commune (default 30).")
 def run_cmd(territory: str, out: str, n_smes: int | None, seed: int | None, max_minutes: float | None, profile: str | None, maps_dir: str | None,
-            smes_value: str | None, support_value: str | None, standalone: bool) -> None:
-    """The main job on a territory: layers, network, travel-time tables, scores (and maps with --maps)."""
+            smes_value: str | None, support_value: str | None, standalone: bool, workers: int | None, scheduler: str | None,
+            resume: bool, origins_per_commune: int | None) -> None:
+    """The main job on a territory: layers, network, travel-time tables, scores (and maps with --maps).
+
+    With --territory france, --workers, --scheduler or --resume: the national run on Dask
+    (one task per département; see proximity.national), writing municipalities.parquet,
+    departements.parquet, provenance.json and partitions/ into --out.
+    """
     from . import pipeline
 
+    if origins_per_commune is not None and not (territory == "france" or workers is not None or scheduler is not None or resume):
+        raise click.UsageError("--origins-per-commune applies to the national run only (--territory france, --workers, "
+                               "--scheduler or --resume)")
+    if territory == "france" or workers is not None or scheduler is not None or resume:
+        other = {"--n-smes": n_smes, "--seed": seed, "--max-minutes": max_minutes, "--maps": maps_dir, "--smes": smes_value,
+                 "--support": support_value, "--standalone": standalone or None}
+        given = [k for k, v in other.items() if v is not None]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} do not apply to the national run (--territory france, --workers, "
+                                   "--scheduler, --resume); leave them out")
+        from . import national
+
+        res = national.run_national(territory, out, workers=workers, scheduler=scheduler, resume=resume, profile=profile,
+                                    max_per_commune=30 if origins_per_commune is None else origins_per_commune,
+                                    progress=_say, progress_bar=True)
+        for p in (res.municipalities, res.departements, res.provenance):
+            click.echo(str(p))
+        return
     written = pipeline.run(
         territory, out=out, n_smes=n_smes, seed=seed, max_minutes=max_minutes, profile=profile, maps_dir=maps_dir, progress=_say,
         smes=smes_value, support=support_value, standalone=standalone,

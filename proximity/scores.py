@@ -56,6 +56,7 @@ __all__ = [
     "nearest_airports",
     "population_origins",
     "origin_indicators",
+    "nearest_indicators",
     "municipality_indicators",
     "ScoreResult",
     "score_territory",
@@ -198,6 +199,7 @@ def origin_indicators(
     smes: gpd.GeoDataFrame,
     profile: milieu.Profile | None = None,
     air_routes: pd.DataFrame | None = None,
+    nearest: bool = True,
 ) -> pd.DataFrame:
     """Accessibility indicators for every origin (population origins or SMEs).
 
@@ -219,11 +221,8 @@ def origin_indicators(
     decay = profile.decay.function
     out = pd.DataFrame(index=origins.index)
 
-    # nearest gateways and coordinating bodies
-    out = out.join(_nearest_minutes(graph, origins, gateway_groups(gateways), "group",
-                                    ["airport", "seaport", "tgv_station", "rail_station", "motorway_access"]))
-    coord = support_bodies[support_bodies["category"].isin(["chamber_of_commerce", "foreign_trade_service"])]
-    out = out.join(_nearest_minutes(graph, origins, coord, "category", ["chamber_of_commerce", "foreign_trade_service"]))
+    if nearest:  # nearest gateways and coordinating bodies
+        out = out.join(nearest_indicators(graph, origins, gateways=gateways, support_bodies=support_bodies))
 
     # one OD table to every opportunity within the gravity horizon
     large = smes[smes["employees_min"].fillna(0) >= p["large_firm_employees"]]
@@ -253,9 +252,15 @@ def origin_indicators(
     out = out.join(pd.concat(parts) if parts else pd.DataFrame(index=origins.index))
 
     # SMEs within T (demand side of 2SFCA and the per-1,000-SMEs density)
-    out["smes_within_t"] = traveltime.count_within(graph, origins, smes[["geometry"]], max_minutes=T).to_numpy()
+    unknown = "exporter" in smes and len(smes) and smes["exporter"].isna().all()
+    exporters = (smes["exporter"].fillna(False).astype(float) if "exporter" in smes and not unknown
+                 else pd.Series(0.0, index=smes.index))
+    # both counts from one pass of Dijkstras
+    counts = traveltime._counts_within(graph, origins, smes[["geometry"]], max_minutes=T,
+                                       weights=pd.DataFrame({"smes": 1.0, "exporters": exporters}, index=smes.index))
+    out["smes_within_t"] = counts["smes"].to_numpy()
     out["support_per_1000_smes"] = out["support_within_t"] / np.maximum(out["smes_within_t"], 1.0) * 1000.0
-    if "exporter" in smes and len(smes) and smes["exporter"].isna().all():
+    if unknown:
         # a real register (SIRENE) does not say who exports: leave the share empty, say so
         warnings.warn(
             "exporter status is unknown for every SME (SIRENE has no exporter flag): synthetic_exporter_share "
@@ -265,10 +270,42 @@ def origin_indicators(
         )
         out["synthetic_exporter_share"] = np.nan
     else:
-        exporters = smes["exporter"].fillna(False).astype(float) if "exporter" in smes else pd.Series(0.0, index=smes.index)
-        n_exp = traveltime.count_within(graph, origins, smes[["geometry"]], max_minutes=T, weights=exporters).to_numpy()
-        out["synthetic_exporter_share"] = n_exp / np.maximum(out["smes_within_t"], 1.0)
+        out["synthetic_exporter_share"] = counts["exporters"].to_numpy() / np.maximum(out["smes_within_t"], 1.0)
     return out
+
+
+def nearest_indicators(graph: CSRGraph, origins: gpd.GeoDataFrame, *, gateways: gpd.GeoDataFrame,
+                       support_bodies: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Minutes from every origin to the nearest gateway of each kind and coordinating body of each category.
+
+    The ``minutes_<kind>`` columns of :func:`origin_indicators` (``inf`` when none is
+    reachable), for gateways and support bodies on the network.
+
+    Parameters
+    ----------
+    graph : CSRGraph
+        The network.
+    origins : GeoDataFrame
+        Points; their index labels the rows.
+    gateways, support_bodies : GeoDataFrame
+        Facility layers (rows off the network, ``on_network`` False, are left out).
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``origins``: ``minutes_<group>`` for :data:`NEAREST_GATEWAYS` and
+        :data:`NEAREST_SUPPORT`.
+    """
+    gateways = on_network(gateways)
+    support_bodies = on_network(support_bodies)
+    out = _nearest_minutes(graph, origins, gateway_groups(gateways), "group", list(NEAREST_GATEWAYS))
+    coord = support_bodies[support_bodies["category"].isin(NEAREST_SUPPORT)]
+    return out.join(_nearest_minutes(graph, origins, coord, "category", list(NEAREST_SUPPORT)))
+
+
+#: Gateway groups and support-body categories of the ``minutes_<kind>`` indicators.
+NEAREST_GATEWAYS = ("airport", "seaport", "tgv_station", "rail_station", "motorway_access")
+NEAREST_SUPPORT = ("chamber_of_commerce", "foreign_trade_service")
 
 
 #: Largest origin x destination table built at once (rows of a long OD table).

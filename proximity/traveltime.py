@@ -606,6 +606,25 @@ def count_within(
     Series
         Indexed like ``origins``, float; an origin beyond ``max_snap_m`` counts 0 (warned).
     """
+    w = None if weights is None else pd.DataFrame({"w": pd.Series(weights)})
+    total = _counts_within(graph, origins, destinations, max_minutes=max_minutes, weights=w, max_snap_m=max_snap_m,
+                           snap_to=snap_to, access_speed_kmh=access_speed_kmh, access_detour=access_detour)
+    return pd.Series(total.iloc[:, 0].to_numpy(), index=total.index, name=f"within_{max_minutes:g}_minutes")
+
+
+def _counts_within(
+    graph: CSRGraph,
+    origins: gpd.GeoDataFrame | gpd.GeoSeries,
+    destinations: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    max_minutes: float,
+    weights: pd.DataFrame | None = None,
+    max_snap_m: float = MAX_SNAP_M,
+    snap_to: np.ndarray | None = None,
+    access_speed_kmh: float = ACCESS_SPEED_KMH,
+    access_detour: float = ACCESS_DETOUR,
+) -> pd.DataFrame:
+    """:func:`count_within` for several weight columns at once (one Dijkstra pass): a column per weight column."""
     prep = engine.prepared(graph)
     o_geom = engine.check_points(origins, "origins")
     d_geom = engine.check_points(destinations, "destinations")
@@ -618,12 +637,11 @@ def count_within(
     o = engine.snap_points(graph, prep, o_geom, name="origins", **opts)
     d = engine.snap_points(graph, prep, d_geom, name="destinations", **opts)
     if weights is None:
-        w = np.ones(len(d.index))
-    else:
-        w = pd.Series(weights).reindex(d.index).fillna(0.0).to_numpy(dtype=float)
-        if (w < 0).any() or not np.isfinite(w).all():
-            raise InputError("weights must be finite and non-negative")
-    total = np.zeros(len(o.index))
+        weights = pd.DataFrame({"count": 1.0}, index=d.index)
+    w = weights.reindex(d.index).fillna(0.0).to_numpy(dtype=float)
+    if (w < 0).any() or not np.isfinite(w).all():
+        raise InputError("weights must be finite and non-negative")
+    total = np.zeros((len(o.index), w.shape[1]))
     for op, dp, t in engine.point_blocks(prep, o, np.flatnonzero(o.ok), d, np.flatnonzero(d.ok), max_s):
         total[op] += (t <= max_s) @ w[dp]
     parts = []
@@ -631,8 +649,8 @@ def count_within(
         parts.append(engine.far_message(int((~o.ok).sum()), "origins", max_snap_m) + " (count 0)")
     if (~d.ok).any():
         parts.append(engine.far_message(int((~d.ok).sum()), "destinations", max_snap_m))
-    engine.warn(parts)
-    return pd.Series(total, index=o.index, name=f"within_{max_minutes:g}_minutes")
+    engine.warn(parts, stacklevel=4)
+    return pd.DataFrame(total, index=o.index, columns=weights.columns)
 
 
 def isochrones(
