@@ -44,7 +44,12 @@ __all__ = [
 ]
 
 #: File formats of :func:`write_layer`, by file extension.
-LAYER_FORMATS = {".gpkg": "GeoPackage", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": "CSV (lon/lat of a representative point)"}
+LAYER_FORMATS = {
+    ".gpkg": "GeoPackage",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".csv": "CSV (lon/lat of a representative point)",
+}
 
 
 @contextmanager
@@ -199,7 +204,9 @@ def check_out_path(out: str | os.PathLike, *, option: str = "--out", folder: boo
     for parent in p.absolute().parents:
         if parent.exists():
             if not parent.is_dir():
-                raise InputError(f"{option} {str(p)!r} lies under {str(parent)!r}, which is a file; choose another path")
+                raise InputError(
+                    f"{option} {str(p)!r} lies under {str(parent)!r}, which is a file; choose another path"
+                )
             break
     return p
 
@@ -210,7 +217,9 @@ def check_out_dir(out: str | os.PathLike, *, option: str = "--out") -> Path:
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"{option}: cannot create output folder {str(p)!r} ({exc.strerror}); choose a writable folder") from exc
+        raise InputError(
+            f"{option}: cannot create output folder {str(p)!r} ({exc.strerror}); choose a writable folder"
+        ) from exc
     if not os.access(p, os.W_OK):
         raise InputError(f"{option}: output folder {str(p)!r} is not writable; choose a writable folder")
     return p

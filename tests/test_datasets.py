@@ -110,7 +110,9 @@ def test_national_manifest_lists_national_files_once():
     nat = datasets.load_manifest("france")
     keys = [f.key for f in nat.files]
     assert len(keys) == len(set(keys)) == 19
-    assert {"communes_polygons_fr", "travelmapping_fra", "travelmapping_neighbours", "communes_cog", "airports"} <= set(keys)
+    assert {"communes_polygons_fr", "travelmapping_fra", "travelmapping_neighbours", "communes_cog", "airports"} <= set(
+        keys
+    )
     tm = nat.file("travelmapping_fra")
     assert tm.path == "travelmapping-fra/travelmapping-fra.tar.gz" and tm.bytes == 4581309
     assert tm.sha256 == "7cb9c2c58f76a80a14c1a67adede4c3956a25d00c82e3fb032a38be3b0d81bf5"
@@ -119,8 +121,13 @@ def test_national_manifest_lists_national_files_once():
     assert her.national == "france"
     own = {f.key for f in her.files if not f.home and not f.fileset}
     assert own == {
-        "communes_polygons", "departement_outline", "montpellier_establishments", "montpellier_zac",
-        "osm_montpellier_4bcbf1", "osm_montpellier_7c15ab", "osm_montpellier_7e71de",
+        "communes_polygons",
+        "departement_outline",
+        "montpellier_establishments",
+        "montpellier_zac",
+        "osm_montpellier_4bcbf1",
+        "osm_montpellier_7c15ab",
+        "osm_montpellier_7e71de",
     }
     assert {f.key for f in her.files if f.home == "france"} == set(keys)
     assert her.file("travelmapping_fra").home == "france"

@@ -141,7 +141,9 @@ def test_escaped_jinja_is_not_evaluated_by_branca():
     from proximity._html import escape
 
     m = folium.Map(location=[43.6, 3.9], zoom_start=9, tiles=None)
-    folium.Marker([43.6, 3.9], popup=folium.Popup(escape("{{ 7*7 }} {{ lipsum.__globals__ }}")), tooltip=escape("{{ 6*7 }}")).add_to(m)
+    folium.Marker(
+        [43.6, 3.9], popup=folium.Popup(escape("{{ 7*7 }} {{ lipsum.__globals__ }}")), tooltip=escape("{{ 6*7 }}")
+    ).add_to(m)
     html = m.get_root().render()
     assert "&#123;&#123; 7*7 &#125;&#125;" in html and "&#123;&#123; 6*7 &#125;&#125;" in html
     assert "49" not in html.split("&#123;&#123; 7*7")[0][-50:] and ">42<" not in html

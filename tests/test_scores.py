@@ -66,7 +66,7 @@ def test_equity_summary_is_bounded(herault_scores):
 
 def _small_origins(herault, n=60):
     m = herault.municipalities
-    pts = m.geometry.representative_point().iloc[::341 // n][:n]
+    pts = m.geometry.representative_point().iloc[:: 341 // n][:n]
     return gpd.GeoDataFrame(geometry=pts.to_numpy(), index=pts.index, crs=m.crs)
 
 
@@ -78,7 +78,9 @@ def test_adding_a_support_body_never_lowers_gravity(herault):
     extra.index = ["test:new-chamber"]
     extra["geometry"] = [Point(3.30, 43.60)]  # Clermontais, far from the existing bodies
     extra["on_network"] = True
-    more = scores.origin_indicators(herault.csr, origins, support_bodies=pd.concat([herault.support_bodies, extra]), **kw)
+    more = scores.origin_indicators(
+        herault.csr, origins, support_bodies=pd.concat([herault.support_bodies, extra]), **kw
+    )
     assert (more["support_gravity"] >= base["support_gravity"] - 1e-12).all()
     assert (more["support_gravity"] > base["support_gravity"]).any()
     assert (more["minutes_chamber_of_commerce"] <= base["minutes_chamber_of_commerce"] + 1e-9).all()
@@ -137,7 +139,10 @@ def test_population_origins_carry_each_commune_population(herault):
     o = scores.population_origins(herault.municipalities, herault.csr, max_per_commune=10)
     per = o.groupby("insee")["weight"].sum()
     pd.testing.assert_series_equal(
-        per.sort_index(), herault.municipalities["population"].astype(float).sort_index(), check_names=False, check_index_type=False
+        per.sort_index(),
+        herault.municipalities["population"].astype(float).sort_index(),
+        check_names=False,
+        check_index_type=False,
     )
     assert o.groupby("insee").size().max() <= 10
     assert set(o["placement"]) <= {"node", "representative_point"}

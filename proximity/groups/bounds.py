@@ -18,6 +18,7 @@ from .tours import _combinations, _group_tours
 if TYPE_CHECKING:
     from .heuristic import _Search
 
+
 def _placeability(prob: _Problem) -> np.ndarray:
     """True for SMEs in a triangle (or an edge when groups of 2 are allowed) of the
     compatibility graph with a common base: necessary for being in a feasible group."""
@@ -79,8 +80,9 @@ def _half_two_nearest(prob: _Problem) -> np.ndarray:
     return (d1 + d2) / 2.0
 
 
-def _sme_bound(prob: _Problem, search: _Search, placeable: np.ndarray, *, cap: int = 5_000,
-               deadline: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sme_bound(
+    prob: _Problem, search: _Search, placeable: np.ndarray, *, cap: int = 5_000, deadline: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Dual prices of the set-partitioning relaxation (see the module doc).
 
     Returns ``h`` with ``h(i) <= cost(g) / |g|`` for every feasible group ``g`` containing

@@ -32,6 +32,7 @@ def _enumerate_groups(prob: _Problem, cap: int, vertices: Iterable[int] | None =
             nbr, _ = prob.row(i)
             got = cache[i] = frozenset(nbr[nbr > i].tolist())
         return got
+
     elig = None
     if prob.nb:
         elig = [int(sum(1 << b for b in np.flatnonzero(np.isfinite(prob.base_min[i])))) for i in range(n)]
@@ -104,9 +105,13 @@ def _solve_exact(prob: _Problem, cols: dict[int, np.ndarray], time_limit_s: floa
         rc = np.asarray(lp.lower.marginals) + np.asarray(lp.upper.marginals)
         keep = rc <= upper - lp.fun + 1e-7 * (abs(lp.fun) + 1.0)
     sub = np.flatnonzero(keep)
-    res = milp(c[sub], constraints=[LinearConstraint(A[:, sub], -np.inf, 1.0)], integrality=np.ones(len(sub)),
-               bounds=Bounds(0.0, 1.0),
-               options={"time_limit": max(time_limit_s - (time.perf_counter() - start), 0.01), "mip_rel_gap": 1e-12})
+    res = milp(
+        c[sub],
+        constraints=[LinearConstraint(A[:, sub], -np.inf, 1.0)],
+        integrality=np.ones(len(sub)),
+        bounds=Bounds(0.0, 1.0),
+        options={"time_limit": max(time_limit_s - (time.perf_counter() - start), 0.01), "mip_rel_gap": 1e-12},
+    )
     if res.x is not None:
         x = np.zeros(m)
         x[sub] = res.x
@@ -124,5 +129,4 @@ def _solve_exact(prob: _Problem, cols: dict[int, np.ndarray], time_limit_s: floa
     bound = max(dual + big * n_placed, 0.0) if np.isfinite(dual) else 0.0
     most = math.floor((float(cost.sum()) - dual) / big + 1e-9) if np.isfinite(dual) else int(placeable.sum())
     max_placeable = int(min(placeable.sum(), max(most, n_placed)))
-    return _Solution(groups, objective, float(min(bound, objective)), "time_limit", "exact", max_placeable,
-                     placeable)
+    return _Solution(groups, objective, float(min(bound, objective)), "time_limit", "exact", max_placeable, placeable)

@@ -153,8 +153,9 @@ class _Search:
         used = sum(1 for x in g if self.group_of[x] == gid)
         return len(self.groups[gid]) - used - 1 >= self.p.min_size
 
-    def grow(self, s: int, allowed: Callable[[int], bool], extra_ok: Callable[[list[int], int], bool] | None = None
-             ) -> tuple[tuple[int, ...], float] | None:
+    def grow(
+        self, s: int, allowed: Callable[[int], bool], extra_ok: Callable[[list[int], int], bool] | None = None
+    ) -> tuple[tuple[int, ...], float] | None:
         """Greedy cheapest-insertion group around ``s``; the size with the least cost per member."""
         p = self.p
         cands = self.candidates(s, allowed, self.k_near)
@@ -214,8 +215,7 @@ def _search(prob: _Problem, *, time_limit_s: float, seed: int, mask: np.ndarray 
     return search
 
 
-def _solve_heuristic(prob: _Problem, *, time_limit_s: float, seed: int, mask: np.ndarray | None = None
-                     ) -> _Solution:
+def _solve_heuristic(prob: _Problem, *, time_limit_s: float, seed: int, mask: np.ndarray | None = None) -> _Solution:
     deadline = time.perf_counter() + time_limit_s
     search = _search(prob, time_limit_s=time_limit_s, seed=seed, mask=mask)
     placeable = search.placeable

@@ -44,8 +44,11 @@ def _combinations(m: int, r: int) -> np.ndarray:
     key = (m, r)
     got = _COMBS.get(key)
     if got is None:
-        got = np.fromiter(itertools.chain.from_iterable(itertools.combinations(range(m), r)), dtype=np.int64,
-                          count=math.comb(m, r) * r).reshape(-1, r)
+        got = np.fromiter(
+            itertools.chain.from_iterable(itertools.combinations(range(m), r)),
+            dtype=np.int64,
+            count=math.comb(m, r) * r,
+        ).reshape(-1, r)
         if len(_COMBS) > 256:
             _COMBS.clear()
         _COMBS[key] = got
@@ -55,8 +58,9 @@ def _combinations(m: int, r: int) -> np.ndarray:
 _COMBS: dict[tuple[int, int], np.ndarray] = {}
 
 
-def _group_tours(prob: _Problem, members: np.ndarray, D: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _group_tours(
+    prob: _Problem, members: np.ndarray, D: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Tours of a batch of groups (m x k positions): minutes, base (member position or base
     number) and node order (m x k, members in tour order starting after/at the base).
     ``D``: the (m x k x k) pair minutes when the caller has them."""

@@ -129,7 +129,10 @@ def on_network(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     --------
     >>> import geopandas as gpd, pandas as pd
     >>> from proximity.layers import on_network
-    >>> g = gpd.GeoDataFrame({"on_network": pd.array([True, pd.NA, False], dtype="boolean")}, geometry=gpd.points_from_xy([0, 1, 2], [0, 0, 0]))
+    >>> g = gpd.GeoDataFrame(
+    ...     {"on_network": pd.array([True, pd.NA, False], dtype="boolean")},
+    ...     geometry=gpd.points_from_xy([0, 1, 2], [0, 0, 0]),
+    ... )
     >>> list(on_network(g).index)
     [0]
     """

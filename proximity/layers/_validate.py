@@ -95,8 +95,9 @@ def validate_layer(
     >>> import geopandas as gpd
     >>> from shapely.geometry import Point
     >>> pts = gpd.GeoDataFrame({"id": ["a"]}, geometry=[Point(3.88, 43.61)], crs=4326)
-    >>> validate_layer(pts, "demo", required_columns=["id"], geom_types=["Point"],
-    ...                bounds_wgs84=(2.3, 43.0, 4.7, 44.2)) is pts
+    >>> validate_layer(
+    ...     pts, "demo", required_columns=["id"], geom_types=["Point"], bounds_wgs84=(2.3, 43.0, 4.7, 44.2)
+    ... ) is pts
     True
     """
     if not isinstance(gdf, gpd.GeoDataFrame):

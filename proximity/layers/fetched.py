@@ -119,13 +119,18 @@ def directory_bodies(frame: pd.DataFrame, *, territory: str = "herault") -> gpd.
     out = gdf[[*COLUMNS[:-1], *extra, "geometry"]]
     out.attrs.update(frame.attrs)
     return validate_layer(
-        out, "support_bodies (directory)", required_columns=COLUMNS, geom_types=["Point"], id_column="id",
+        out,
+        "support_bodies (directory)",
+        required_columns=COLUMNS,
+        geom_types=["Point"],
+        id_column="id",
         allowed_values={"category": list(CATEGORIES)},
     )
 
 
-def _same_body(base: gpd.GeoDataFrame, new: gpd.GeoDataFrame, *, crs: str, distance_m: float,
-               min_similarity: float) -> pd.Series:
+def _same_body(
+    base: gpd.GeoDataFrame, new: gpd.GeoDataFrame, *, crs: str, distance_m: float, min_similarity: float
+) -> pd.Series:
     """For each row of ``new``, the id of the ``base`` body it duplicates, or NA."""
     out = pd.Series(pd.NA, index=new.index, dtype="string")
     if not len(base) or not len(new):
@@ -172,11 +177,23 @@ def merge_support(
     >>> import geopandas as gpd
     >>> from shapely.geometry import Point
     >>> cols = dict(capacity=1.0, students=float("nan"), source="s", vintage="", caveat="", duplicates="")
-    >>> base = gpd.GeoDataFrame(dict(id=["a"], name=["Chambre de Commerce"], category=["chamber_of_commerce"], **cols),
-    ...                         geometry=[Point(3.8800, 43.6100)], crs=4326, index=["a"])
-    >>> new = gpd.GeoDataFrame(dict(id=["b", "c"], name=["CCI Hérault", "Chambre d'agriculture de l'Hérault"],
-    ...                             category=["chamber_of_commerce", "chamber_of_agriculture"], **cols),
-    ...                        geometry=[Point(3.8810, 43.6105), Point(3.8810, 43.6105)], crs=4326, index=["b", "c"])
+    >>> base = gpd.GeoDataFrame(
+    ...     dict(id=["a"], name=["Chambre de Commerce"], category=["chamber_of_commerce"], **cols),
+    ...     geometry=[Point(3.8800, 43.6100)],
+    ...     crs=4326,
+    ...     index=["a"],
+    ... )
+    >>> new = gpd.GeoDataFrame(
+    ...     dict(
+    ...         id=["b", "c"],
+    ...         name=["CCI Hérault", "Chambre d'agriculture de l'Hérault"],
+    ...         category=["chamber_of_commerce", "chamber_of_agriculture"],
+    ...         **cols,
+    ...     ),
+    ...     geometry=[Point(3.8810, 43.6105), Point(3.8810, 43.6105)],
+    ...     crs=4326,
+    ...     index=["b", "c"],
+    ... )
     >>> m = merge_support(base, new)
     >>> m["id"].tolist(), m.loc["a", "duplicates"]
     (['a', 'c'], 'b')
@@ -225,8 +242,7 @@ def resolve_support(
 
         fetched = directory_bodies(fetch.stored_support(territory, target=target), territory=territory)
         base = support_bodies(territory)
-        dup = _same_body(base, fetched, crs=metric_crs(territory), distance_m=distance_m,
-                         min_similarity=min_similarity)
+        dup = _same_body(base, fetched, crs=metric_crs(territory), distance_m=distance_m, min_similarity=min_similarity)
         out = fetched.loc[dup.isna().to_numpy()].copy()
         out.attrs.update(fetched.attrs)
         out.attrs["dropped_as_duplicates"] = {str(k): str(v) for k, v in dup.dropna().items()}
@@ -238,4 +254,3 @@ def resolve_support(
             "check the path"
         )
     return p
-

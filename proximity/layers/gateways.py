@@ -321,7 +321,9 @@ def _motorway_access(territory: str, box, dedupe_m: float) -> pd.DataFrame:
 def _merge_access(parts: list[pd.DataFrame], dedupe_m: float, crs: str) -> pd.DataFrame:
     """Merge motorway access points of several sources (see :func:`gateways`)."""
     if not parts:
-        return pd.DataFrame(columns=["id", "kind", "name", "motorway", "exit_ref", "merged_sources", "lon", "lat", "_priority"])
+        return pd.DataFrame(
+            columns=["id", "kind", "name", "motorway", "exit_ref", "merged_sources", "lon", "lat", "_priority"]
+        )
     allp = pd.concat(parts, ignore_index=True)
     pts = gpd.GeoDataFrame(allp, geometry=gpd.points_from_xy(allp["lon"], allp["lat"]), crs=WGS84)
     kept, absorbed = nearest_dedupe(pts, priority=allp["_priority"].to_numpy(), distance_m=dedupe_m, crs=crs)
@@ -529,7 +531,9 @@ def gateways(territory: str = "herault", *, dedupe_m: float = DEDUPE_M) -> gpd.G
             id_column="id",
             bounds_wgs84=bounds(territory),
         )
-    stamp = tuple(str(datasets.path(k, territory)) for k in ("airports", "sncf_stations", "toll_stations", "openflights_routes"))
+    stamp = tuple(
+        str(datasets.path(k, territory)) for k in ("airports", "sncf_stations", "toll_stations", "openflights_routes")
+    )
     gdf = _build(territory, float(dedupe_m), stamp).copy()
     return validate_layer(
         gdf,

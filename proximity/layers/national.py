@@ -120,7 +120,9 @@ def _route_counts(path) -> pd.Series:
     try:
         r = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
     except (OSError, ValueError) as exc:
-        raise DataFileError(f"cannot read {path.name!r} ({exc}); reinstall it with `proximity data install --territory france`") from exc
+        raise DataFileError(
+            f"cannot read {path.name!r} ({exc}); reinstall it with `proximity data install --territory france`"
+        ) from exc
     if r.shape[1] < 5:
         raise DataFileError(f"{path.name!r} has {r.shape[1]} columns, expected the 9 of OpenFlights routes.dat")
     codes = pd.concat([r[2], r[4]])
@@ -297,7 +299,9 @@ def _gateways_cached(spec: str, dedupe_m: float, buffer_km: float) -> gpd.GeoDat
     a = area_mod.resolve(spec)
     zone, box = _zone(spec, buffer_km)
     communes = set(a.communes.index)
-    access = gw._merge_access([df for df in (_tolls(zone, box), _tm_exits(zone, box)) if len(df)], dedupe_m, area_mod.CRS)
+    access = gw._merge_access(
+        [df for df in (_tolls(zone, box), _tm_exits(zone, box)) if len(df)], dedupe_m, area_mod.CRS
+    )
     frames = [_airports(zone, box), _seaports(zone, box), _rail(zone, box, communes), access]
     df = pd.concat([f for f in frames if len(f)], ignore_index=True)
     gdf = points(df, df["lon"].to_numpy(), df["lat"].to_numpy())
@@ -363,7 +367,11 @@ def _support_cached(spec: str, dedupe_m: float, buffer_km: float) -> gpd.GeoData
             pass  # the Hérault files are not installed: national layers only
     frames = [f for f in frames if len(f)]
     if not frames:
-        return gpd.GeoDataFrame({c: pd.Series(dtype="object") for c in sp.COLUMNS if c != "geometry"}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
+        return gpd.GeoDataFrame(
+            {c: pd.Series(dtype="object") for c in sp.COLUMNS if c != "geometry"},
+            geometry=gpd.GeoSeries([], crs=WGS84),
+            crs=WGS84,
+        )
     df = pd.concat(frames, ignore_index=True)
     df = df[_in_zone(df["lon"].to_numpy(float), df["lat"].to_numpy(float), zone, box)]
     df = df.drop_duplicates("id")

@@ -25,7 +25,15 @@ from ..errors import DataFileError, InputError, LayerValidationError
 from ._common import WGS84, bounds, metric_crs, points, split_latlon
 from ._validate import validate_layer
 
-__all__ = ["support_bodies", "read_user_points", "read_user_csv", "CATEGORIES", "DEDUPE_M", "MAX_CAPACITY", "MAX_USER_BODIES"]
+__all__ = [
+    "support_bodies",
+    "read_user_points",
+    "read_user_csv",
+    "CATEGORIES",
+    "DEDUPE_M",
+    "MAX_CAPACITY",
+    "MAX_USER_BODIES",
+]
 
 #: Taxonomy of support bodies: category -> what belongs in it.
 CATEGORIES: dict[str, str] = {
@@ -295,7 +303,9 @@ def read_user_csv(p: Path, *, layer_name: str) -> pd.DataFrame:
     raw = p.read_bytes()
     name = p.name
     if not raw.strip():
-        raise DataFileError(f"{layer_name}: {name!r} is empty; give a CSV with a header line (e.g. name,category,lat,lon) and one row per point")
+        raise DataFileError(
+            f"{layer_name}: {name!r} is empty; give a CSV with a header line (e.g. name,category,lat,lon) and one row per point"
+        )
     if raw[:2] == b"\x1f\x8b" or raw[:4] == b"PK\x03\x04":
         raise DataFileError(f"{layer_name}: {name!r} is compressed (gzip or zip); extract the CSV and pass that file")
     try:
@@ -367,8 +377,7 @@ def read_user_points(
     --------
     >>> import geopandas as gpd
     >>> from shapely.geometry import Point
-    >>> mine = gpd.GeoDataFrame({"name": ["My bank"], "category": ["bank"]},
-    ...                         geometry=[Point(3.87, 43.61)], crs=4326)
+    >>> mine = gpd.GeoDataFrame({"name": ["My bank"], "category": ["bank"]}, geometry=[Point(3.87, 43.61)], crs=4326)
     >>> read_user_points(mine, layer_name="mine", id_prefix="user:").index[0]
     'user:0'
     """
@@ -381,7 +390,9 @@ def read_user_points(
     else:
         p = Path(path_or_gdf)
         if p.is_dir():
-            raise DataFileError(f"{layer_name}: {str(p)!r} is a folder; give the path of a file (CSV with lon/lat, GeoPackage, GeoJSON)")
+            raise DataFileError(
+                f"{layer_name}: {str(p)!r} is a folder; give the path of a file (CSV with lon/lat, GeoPackage, GeoJSON)"
+            )
         if not p.is_file():
             raise DataFileError(f"{layer_name}: file {str(p)!r} does not exist; check the path")
         if p.suffix.lower() in (".csv", ".txt", ".tsv"):
@@ -421,7 +432,9 @@ def read_user_points(
                 )
             gdf = gpd.GeoDataFrame(df.drop(columns=[lon_c, lat_c]), geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
         elif p.suffix.lower() in (".zip", ".gz", ".7z", ".bz2", ".xz"):
-            raise DataFileError(f"{layer_name}: {p.name!r} is compressed; extract the CSV or vector file and pass that file")
+            raise DataFileError(
+                f"{layer_name}: {p.name!r} is compressed; extract the CSV or vector file and pass that file"
+            )
         else:
             try:
                 gdf = gpd.read_file(p, engine="pyogrio")

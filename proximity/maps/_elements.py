@@ -309,7 +309,9 @@ class DirectLayer(Layer, DirectRender):
     def render(self, **kwargs: Any) -> None:
         DirectRender.render(self, **kwargs)
         if self.show:
-            self.get_root().script.add_child(_Raw(f"{self.get_name()}.addTo({self._parent.get_name()});"), name=self.get_name() + "_add")
+            self.get_root().script.add_child(
+                _Raw(f"{self.get_name()}.addTo({self._parent.get_name()});"), name=self.get_name() + "_add"
+            )
 
 
 class Group(DirectLayer):
@@ -645,8 +647,12 @@ class Fit(DirectRender):
         """
     )
 
-    def __init__(self, bounds: list[list[float]], *, padding_top_left: tuple[int, int], padding_bottom_right: tuple[int, int]) -> None:
+    def __init__(
+        self, bounds: list[list[float]], *, padding_top_left: tuple[int, int], padding_bottom_right: tuple[int, int]
+    ) -> None:
         super().__init__()
         self._name = "ProximityFit"
         self.bounds_js = js(bounds)
-        self.options_js = js({"paddingTopLeft": list(padding_top_left), "paddingBottomRight": list(padding_bottom_right)})
+        self.options_js = js(
+            {"paddingTopLeft": list(padding_top_left), "paddingBottomRight": list(padding_bottom_right)}
+        )

@@ -157,8 +157,7 @@ def site_criteria(
 
     Examples
     --------
-    >>> od = pd.DataFrame({"origin_id": ["a", "a", "b"], "destination_id": [1, 2, 1],
-    ...                    "minutes": [10.0, 40.0, 20.0]})
+    >>> od = pd.DataFrame({"origin_id": ["a", "a", "b"], "destination_id": [1, 2, 1], "minutes": [10.0, 40.0, 20.0]})
     >>> site_criteria(od, within_minutes=30, airport=pd.Series({"a": 25.0, "b": 5.0}))
        minutes_airport  smes_within_t
     a             25.0            1.0
@@ -182,19 +181,29 @@ def site_criteria(
     out: dict[str, np.ndarray] = {}
     if airport is not None:
         out["minutes_airport"] = _minutes_column(airport, "airport", index)
-    within = accessibility.cumulative_opportunities(od_demand, thresholds_minutes=thr, weights=demand_weights, origins=index)
+    within = accessibility.cumulative_opportunities(
+        od_demand, thresholds_minutes=thr, weights=demand_weights, origins=index
+    )
     out["smes_within_t"] = within.iloc[:, 0].to_numpy()
     if exporters is not None:
         if not isinstance(exporters, pd.Series):
-            raise InputError(f"exporters must be a Series indexed by SME id (True for exporters), got {type(exporters).__name__}")
+            raise InputError(
+                f"exporters must be a Series indexed by SME id (True for exporters), got {type(exporters).__name__}"
+            )
         ex = exporters.astype(float) if pd.api.types.is_bool_dtype(exporters) else exporters
-        out["exporters_within_t"] = accessibility.cumulative_opportunities(
-            od_demand, thresholds_minutes=thr, weights=ex, origins=index
-        ).iloc[:, 0].to_numpy()
+        out["exporters_within_t"] = (
+            accessibility.cumulative_opportunities(od_demand, thresholds_minutes=thr, weights=ex, origins=index)
+            .iloc[:, 0]
+            .to_numpy()
+        )
     if support is not None:
-        out["support_within_t"] = accessibility.cumulative_opportunities(
-            support, thresholds_minutes=thr, weights=support_weights, origins=index
-        ).iloc[:, 0].to_numpy()
+        out["support_within_t"] = (
+            accessibility.cumulative_opportunities(
+                support, thresholds_minutes=thr, weights=support_weights, origins=index
+            )
+            .iloc[:, 0]
+            .to_numpy()
+        )
         if support_decay is not None:
             out["support_gravity"] = accessibility.gravity(
                 support, weights=support_weights, decay=support_decay, origins=index
@@ -289,8 +298,7 @@ def rank_sites(
 
     Examples
     --------
-    >>> c = pd.DataFrame({"minutes_airport": [5.0, 15.0, 25.0], "smes_within_t": [10, 30, 20]},
-    ...                  index=["a", "b", "c"])
+    >>> c = pd.DataFrame({"minutes_airport": [5.0, 15.0, 25.0], "smes_within_t": [10, 30, 20]}, index=["a", "b", "c"])
     >>> rank_sites(c, weights={"minutes_airport": 1, "smes_within_t": 1})[["score", "rank"]]
        score  rank
     a   0.50     2
@@ -398,8 +406,9 @@ def pareto_front(
 
     Examples
     --------
-    >>> c = pd.DataFrame({"minutes_airport": [5.0, 15.0, 25.0, 20.0],
-    ...                   "smes_within_t": [10, 30, 20, 30]}, index=list("abcd"))
+    >>> c = pd.DataFrame(
+    ...     {"minutes_airport": [5.0, 15.0, 25.0, 20.0], "smes_within_t": [10, 30, 20, 30]}, index=list("abcd")
+    ... )
     >>> pareto_front(c).tolist()
     [True, True, False, False]
     """
@@ -412,7 +421,7 @@ def pareto_front(
     if len(set(cols)) != len(cols):
         raise InputError(f"a column is named twice in minimise/maximise ({cols}); name each once")
     m = _numeric_columns(criteria, cols)
-    m[:, len(mins):] *= -1.0  # everything to minimise
+    m[:, len(mins) :] *= -1.0  # everything to minimise
     n = len(m)
     dominated = np.zeros(n, dtype=bool)
     chunk = max(1, int(2e7 // max(n * len(cols), 1)))
