@@ -67,7 +67,7 @@ def run_one(dep: str, *, n_smes: int | None, max_per_commune: int) -> dict:
             warnings=len(caught),
             error="",
         )
-    except Exception as exc:  # noqa: BLE001 - a benchmark records every failure and goes on
+    except Exception as exc:  # a benchmark records every failure and goes on
         row.update(
             load_s=round(time.perf_counter() - t0, 1), error=f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         )

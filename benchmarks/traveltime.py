@@ -155,7 +155,9 @@ def build_ours(a: dict[str, Any]) -> CSRGraph:
 def build_nx(a: dict[str, Any]) -> tuple[nx.DiGraph, nx.DiGraph]:
     G = nx.DiGraph()
     G.add_nodes_from(range(a["x"].size))
-    G.add_weighted_edges_from(zip(a["u"].tolist(), a["v"].tolist(), a["time_s"].tolist()), weight="travel_time")
+    G.add_weighted_edges_from(
+        zip(a["u"].tolist(), a["v"].tolist(), a["time_s"].tolist(), strict=True), weight="travel_time"
+    )
     return G, G.reverse(copy=True)
 
 
@@ -438,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         elif network is not None:
             try:
                 t_net, G = clock(network.build_network, "herault")
-            except Exception as exc:  # noqa: BLE001 - a missing data file or an unfinished builder: say why and go on
+            except Exception as exc:  # a missing data file or an unfinished builder: say why and go on
                 log(f"(a) real network: skipped (build_network failed: {type(exc).__name__}: {exc})")
             else:
                 cached = G.graph.get("from_cache")

@@ -640,7 +640,7 @@ def _snap_xy(
         # candidate lists short (a candidate within the ring's radius is exact)
         geoms[rest] = shapely.points(xy[rest])
         todo = rest
-        for ring in _RINGS_M + (math.inf,):
+        for ring in (*_RINGS_M, math.inf):
             if todo.size == 0:
                 break
             radius = np.minimum(np.minimum(dist[todo], max_snap_m) * (1 + 1e-9) + 1e-6, ring)

@@ -73,9 +73,8 @@ def for_file(gdf: pd.DataFrame) -> pd.DataFrame:
     out = gdf.copy()
     geom = out.geometry.name if isinstance(out, gpd.GeoDataFrame) else None
     for c in out.columns:
-        if c != geom and out[c].dtype == object:
-            if out[c].map(lambda v: isinstance(v, (list, tuple, dict, set))).any():
-                out[c] = out[c].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v)
+        if c != geom and out[c].dtype == object and out[c].map(lambda v: isinstance(v, (list, tuple, dict, set))).any():
+            out[c] = out[c].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v)
     return out
 
 

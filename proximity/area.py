@@ -360,7 +360,7 @@ def _communes_cached(key, cog_path: Path, epci_path: Path) -> gpd.GeoDataFrame:
     gdf["region"] = ins.map(lambda c: cog[c].get("region", ""))
     area = gdf.geometry.to_crs(CRS).area.to_numpy() / 1e6
     # a shared polygon's area is split in proportion to population (at least 1 inhabitant each)
-    for parent, group in share.items():
+    for group in share.values():
         idx = gdf.index[gdf["insee"].isin(group)]
         if len(idx) > 1:
             w = np.maximum(gdf.loc[idx, "population"].to_numpy(dtype=float), 1.0)
@@ -424,7 +424,7 @@ def parse_spec(spec: str) -> tuple[str, tuple[str, ...], str, str]:
         return "region", deps, f"region-{code}", f"{regions[code]['nom']} (région {code})"
     if ":" in s:
         raise _bad(spec, f"unknown prefix {s.split(':', 1)[0]!r}")
-    toks = [t for t in s.split(",")]
+    toks = s.split(",")
     if any(not t.strip() for t in toks):
         raise _bad(spec, "empty item in the list")
     deps_l: list[str] = []

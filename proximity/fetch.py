@@ -263,9 +263,11 @@ def _disk_error(p: Path, exc: OSError) -> DataFileError:
 
 
 def _open(url: str, *, headers: dict[str, str], timeout_s: float, what: str, hint: str):
-    req = urllib.request.Request(url, headers={"User-Agent": f"proximity/{__version__}", **headers})
+    # Audited: download() admits http(s) addresses only; the directory endpoint is ANNUAIRE_URL unless
+    # the user passes url= or sets $PROXIMITY_ANNUAIRE_URL.
+    req = urllib.request.Request(url, headers={"User-Agent": f"proximity/{__version__}", **headers})  # noqa: S310
     try:
-        return urllib.request.urlopen(req, timeout=timeout_s)
+        return urllib.request.urlopen(req, timeout=timeout_s)  # noqa: S310
     except urllib.error.HTTPError as exc:
         exc.close()
         fix = "check the address (--base-url) and the département code" if exc.code == 404 else "try again later"
@@ -543,7 +545,7 @@ def fetch_smes(
             "source": "SIRENE géolocalisé (Etalab)",
             "departement": dep,
             "downloaded": min(i["date"] for _, i in raws),
-            "files": [{k: v for k, v in i.items()} for _, i in raws],
+            "files": [dict(i.items()) for _, i in raws],
             "stored": final.name,
             "sha256": _sha256(final),
             "bytes": final.stat().st_size,

@@ -1951,7 +1951,7 @@ def build_network(
                 if area_2154 is not None:
                     sub = skeleton.densify(sub, area_2154, max_m=DENSIFY_M)
                 skel = skeleton.skeleton_graph(sub, detour_factor=detour)
-                skel.graph.update(skeleton_nodes=sub.n_nodes, skeleton_components=int(len(np.unique(sub.component))))
+                skel.graph.update(skeleton_nodes=sub.n_nodes, skeleton_components=len(np.unique(sub.component)))
             else:
                 skel = graph_from_travelmapping(
                     datasets.path("travelmapping_wpt", man.name),

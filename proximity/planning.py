@@ -256,16 +256,16 @@ def plan_incubator(
         centres = gpd.GeoDataFrame(geometry=b.geometry.representative_point(), index=b.index, crs=b.crs)
         by_muni["minutes_to_site"] = traveltime.nearest_table(csr, centres, cand.loc[[site_id]])["minutes"].to_numpy()
         wi = WhatIf(site_id=str(site_id), site_name=site_name, municipalities=by_muni)
-    params = dict(
-        candidates=candidates,
-        grid_spacing_m=grid_spacing_m,
-        within_minutes=within_minutes,
-        p_max=p_max,
-        median_candidates=median_candidates,
-        weights=weights or siting.DEFAULT_WEIGHTS,
-        n_candidates=len(cand),
-        profile={"source": profile.source, "user_keys": list(profile.user_keys), **profile_to_dict(profile)},
-    )
+    params = {
+        "candidates": candidates,
+        "grid_spacing_m": grid_spacing_m,
+        "within_minutes": within_minutes,
+        "p_max": p_max,
+        "median_candidates": median_candidates,
+        "weights": weights or siting.DEFAULT_WEIGHTS,
+        "n_candidates": len(cand),
+        "profile": {"source": profile.source, "user_keys": list(profile.user_keys), **profile_to_dict(profile)},
+    }
     return IncubatorPlan(
         candidates=table,
         covering=covering,
@@ -316,7 +316,8 @@ def demand_cells(
     x, y = pts.x.to_numpy(), pts.y.to_numpy()
     w = weights.reindex(smes.index).fillna(0).to_numpy(dtype=float)
     key = pd.Series(
-        [f"cell:{int(i)}_{int(j)}" for i, j in zip(np.floor(x / cell_m), np.floor(y / cell_m))], index=smes.index
+        [f"cell:{int(i)}_{int(j)}" for i, j in zip(np.floor(x / cell_m), np.floor(y / cell_m), strict=True)],
+        index=smes.index,
     )
     df = pd.DataFrame({"key": key.to_numpy(), "w": w, "wx": w * x, "wy": w * y, "x": x, "y": y})
     g = df.groupby("key", sort=True)
@@ -383,19 +384,19 @@ def plan_export_groups(
         seed=seed,
     )
     per = _groups.groups_per_municipality(res, sel).reindex(territory.municipalities.index, fill_value=0)
-    params = dict(
-        sections=sections,
-        size_bands=size_bands,
-        exporter=exporter,
-        communes=communes,
-        max_minutes=max_minutes,
-        min_size=min_size,
-        max_size=max_size,
-        rule=rule,
-        method=method,
-        time_limit_s=time_limit_s,
-        seed=seed,
-    )
+    params = {
+        "sections": sections,
+        "size_bands": size_bands,
+        "exporter": exporter,
+        "communes": communes,
+        "max_minutes": max_minutes,
+        "min_size": min_size,
+        "max_size": max_size,
+        "rule": rule,
+        "method": method,
+        "time_limit_s": time_limit_s,
+        "seed": seed,
+    }
     return ExportGroupPlan(result=res, selected=sel, per_municipality=per, parameters=params)
 
 
@@ -451,7 +452,7 @@ def write_export_groups(plan: ExportGroupPlan, territory: Territory, out: Path) 
         members.join(info, on="sme_id"), geometry=sel.geometry.reindex(members["sme_id"]).to_numpy(), crs=sel.crs
     )
     tours = []
-    for base, order in zip(res.groups["base_id"], tours_of):
+    for base, order in zip(res.groups["base_id"], tours_of, strict=True):
         stops = list(order) if base in order else [base, *order]
         coords = [(sel.geometry[m].x, sel.geometry[m].y) for m in stops]
         tours.append(shapely.LineString(coords + coords[:1]))
@@ -469,9 +470,9 @@ def write_export_groups(plan: ExportGroupPlan, territory: Territory, out: Path) 
     ]
     prov = _prov(territory, plan.parameters)
     prov["result"] = {
-        "groups": int(len(res.groups)),
-        "placed": int(len(res.members)),
-        "unplaced": int(len(res.unplaced)),
+        "groups": len(res.groups),
+        "placed": len(res.members),
+        "unplaced": len(res.unplaced),
         "objective": res.objective,
         "bound": res.bound,
         "gap": res.gap,

@@ -108,19 +108,19 @@ def build_provenance(
                 "caveat": first.caveat,
             }
         )
-    for side in territory.smes.attrs.get("provenance", []):  # a fetched register
-        files.append(
-            {
-                "key": f"sirene_fetched:{side.get('departement')}",
-                "path": side.get("stored"),
-                "sha256": side.get("sha256"),
-                "licence": side.get("licence"),
-                "attribution": side.get("attribution"),
-                "upstream": [f.get("url") for f in side.get("files", [])],
-                "downloaded": side.get("downloaded"),
-                "caveat": side.get("caveat", ""),
-            }
-        )
+    files.extend(
+        {
+            "key": f"sirene_fetched:{side.get('departement')}",
+            "path": side.get("stored"),
+            "sha256": side.get("sha256"),
+            "licence": side.get("licence"),
+            "attribution": side.get("attribution"),
+            "upstream": [f.get("url") for f in side.get("files", [])],
+            "downloaded": side.get("downloaded"),
+            "caveat": side.get("caveat", ""),
+        }
+        for side in territory.smes.attrs.get("provenance", [])  # a fetched register
+    )
     import geopandas
     import networkx
     import osmnx
@@ -129,7 +129,7 @@ def build_provenance(
     return {
         "tool": "proximity",
         "version": __version__,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "territory": {"name": man.name, "label": man.label, "crs": man.crs, **territory.params.get("territory", {})},
         "inputs": files,
         "smes": {

@@ -59,13 +59,12 @@ import pandas as pd
 import pyproj
 import shapely
 from affine import Affine
-from scipy.sparse.csgraph import dijkstra
 
 from . import _engine as engine
 from . import defaults
-from .layers import on_network
 from ._io import atomic_path, check_out_dir, write_csv
 from .errors import CRSError, DataFileError, InputError, MissingColumnError, UnreachableWarning
+from .layers import on_network
 from .network import ACCESS_DETOUR, ACCESS_SPEED_KMH, CSRGraph
 
 __all__ = [
@@ -1040,7 +1039,7 @@ def zonal_population_within(
             raise InputError("zones need the grid: pass transform= and crs= with array inputs (or pass file paths)")
         labels = _zone_labels(zones, ref_crs, ref_tr, pop.shape).ravel()
         n_z = len(zones)
-        index = list(zones.index) + ["total"]
+        index = [*zones.index, "total"]
     else:
         labels = np.zeros(pop.size, dtype=np.int32)
         n_z = 0

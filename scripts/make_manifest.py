@@ -29,8 +29,10 @@ NATIONAL_EXTRA = [
         LO,
         "IGN Admin Express COG 2018; INSEE COG (via gregoiredavid/france-geojson)",
         f"https://github.com/gregoiredavid/france-geojson/tree/{FG}/departements",
-        "gzip tar of departements/*/communes-*.geojson of the repository at that commit (members byte-identical; "
-        "the archive itself is not published upstream); 2018 codes, generalised boundaries",
+        (
+            "gzip tar of departements/*/communes-*.geojson of the repository at that commit (members byte-identical; "
+            "the archive itself is not published upstream); 2018 codes, generalised boundaries"
+        ),
     ),
     (
         "departements_polygons",
@@ -62,8 +64,10 @@ NATIONAL_EXTRA = [
         "terms unstated; ODbL attribution assumed",
         "Travel Mapping project contributors (travelmapping.net); © OpenStreetMap contributors",
         f"https://github.com/TravelMapping/HighwayData/tree/{TM_COMMIT}/hwy_data",
-        "gzip tar of hwy_data/FRA-*/, hwy_data/_systems/fra*.csv and systems.csv at that commit (members "
-        "byte-identical; the archive itself is not published upstream); straight segments, no speeds",
+        (
+            "gzip tar of hwy_data/FRA-*/, hwy_data/_systems/fra*.csv and systems.csv at that commit (members "
+            "byte-identical; the archive itself is not published upstream); straight segments, no speeds"
+        ),
     ),
     (
         "travelmapping_neighbours",
@@ -71,8 +75,10 @@ NATIONAL_EXTRA = [
         "terms unstated; ODbL attribution assumed",
         "Travel Mapping project contributors (travelmapping.net); © OpenStreetMap contributors",
         f"https://github.com/TravelMapping/HighwayData/tree/{TM_COMMIT}/hwy_data",
-        "gzip tar of the motorway and main-road systems of AND, BEL, CHE, DEU, ESP, ITA, LUX at that commit "
-        "(members byte-identical; the archive itself is not published upstream); straight segments, no speeds",
+        (
+            "gzip tar of the motorway and main-road systems of AND, BEL, CHE, DEU, ESP, ITA, LUX at that commit "
+            "(members byte-identical; the archive itself is not published upstream); straight segments, no speeds"
+        ),
     ),
 ]
 
@@ -185,7 +191,8 @@ NATIONAL = [
         f"{GH}/lovecookie93/City-Fighting/e734d429b5a3083aacb9653e1a72fc80ffc2ce39/fr-esr-principaux-etablissements-enseignement-superieur.csv",
         "about 2025; head offices only",
     ),
-] + NATIONAL_EXTRA
+    *NATIONAL_EXTRA,
+]
 
 FILES += [
     (
@@ -331,8 +338,10 @@ def main(mirror: Path) -> None:
     rows = []
     base = mirror / "travelmapping-herault"
     for sysname in TM_SYSTEMS:
-        for p in sorted((base / "hwy_data" / "FRA-OCC" / sysname).glob("*.wpt")):
-            rows.append((p.relative_to(base).as_posix(), p.stat().st_size, sha256(p)))
+        rows.extend(
+            (p.relative_to(base).as_posix(), p.stat().st_size, sha256(p))
+            for p in sorted((base / "hwy_data" / "FRA-OCC" / sysname).glob("*.wpt"))
+        )
     with (out / "herault-travelmapping.csv").open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, delimiter=";", lineterminator="\n")
         w.writerow(["path", "bytes", "sha256"])

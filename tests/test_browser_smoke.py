@@ -251,7 +251,7 @@ def test_unrouted_requests_are_recorded(open_map, tmp_path):
     assert opened.unrouted == ["https://example.org/pixel.png"]
     assert opened.tiles == ["https://tile.openstreetmap.org/1/0/0.png"]
     assert any("unrouted request" in p for p in opened.problems())
-    with pytest.raises(AssertionError, match="example.org/pixel.png"):
+    with pytest.raises(AssertionError, match=r"example\.org/pixel\.png"):
         opened.assert_clean()
 
 

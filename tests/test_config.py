@@ -348,7 +348,9 @@ def test_a_single_indicator_file_changes_that_indicator_only(tmp_path):
     assert [i.key for i in p.indicators] == [i.key for i in default.profile.indicators]
     changed = {i.key: i for i in p.indicators}["minutes_airport"]
     assert (changed.weight, changed.component, changed.direction) == (3.0, "density", "lower")
-    assert all(a == b for a, b in zip(p.indicators, default.profile.indicators) if a.key != "minutes_airport")
+    assert all(
+        a == b for a, b in zip(p.indicators, default.profile.indicators, strict=True) if a.key != "minutes_airport"
+    )
     assert p.components == default.profile.components and p.parameters == default.profile.parameters
     assert s.to_dict()["user_keys"] == ["indicators.minutes_airport.weight"]
 
@@ -478,8 +480,11 @@ def test_gravity_horizon_derived_from_the_decay():
     assert acc.decay_horizon_minutes(acc.stepwise(), negligible_weight=0.3) == 20.0  # the 0.22 zone is negligible
     assert acc.decay_horizon_minutes(acc.none()) == acc.MAX_HORIZON_MINUTES == 240.0
     assert acc.decay_horizon_minutes(acc.power(beta=0.5), negligible_weight=w) == 240.0  # 10,000 min, capped
+
     # a user callable without closed form: bisection
-    user = lambda t: np.exp2(-np.asarray(t, dtype=float) / 30)
+    def user(t):
+        return np.exp2(-np.asarray(t, dtype=float) / 30)
+
     assert acc.decay_horizon_minutes(user) == pytest.approx(120.0, abs=1e-6)
     with pytest.raises(InputError, match=r"negligible_weight must be in \(0, 1\), got 1.5"):
         acc.decay_horizon_minutes(user, negligible_weight=1.5)

@@ -114,7 +114,7 @@ def test_competes_rules():
 
     # a callable is applied both ways: competition is symmetric
     def one_way(x, y):
-        return np.array([p.startswith("62") and q.startswith("47") for p, q in zip(x, y)])
+        return np.array([p.startswith("62") and q.startswith("47") for p, q in zip(x, y, strict=True)])
 
     assert gr.competes(["47.11B", "62.01Z"], ["62.01Z", "47.11B"], rule=one_way).tolist() == [True, True]
 
@@ -193,7 +193,7 @@ def test_select_smes_errors(layer):
         r"sections, 0 after communes\)",
     ):
         gr.select_smes(layer, sections="J", communes="34057")
-    with pytest.raises(MissingColumnError, match="lacks the column.*is_sme.*sme_only=False"):
+    with pytest.raises(MissingColumnError, match=r"lacks the column.*is_sme.*sme_only=False"):
         gr.select_smes(layer.drop(columns="is_sme"))
     with pytest.raises(InputError, match="sections is empty"):
         gr.select_smes(layer, sections=[])
@@ -369,7 +369,7 @@ def test_base_points():
         assert res.members["is_base"].sum() == 0
         assert res.unplaced.loc["far", "reason_code"] == "no_base_in_reach"
     with pytest.raises(InputError, match="bases 'CCI', 'INC' are not SMEs"):
-        gr.groups_per_municipality(res, _smes(naf, commune={k: "34172" for k in naf}), count="base")
+        gr.groups_per_municipality(res, _smes(naf, commune=dict.fromkeys(naf, "34172")), count="base")
 
 
 # --------------------------------------------------------------------------- exact vs heuristic
@@ -409,7 +409,7 @@ def test_auto_switches_to_heuristic():
         gr.form_groups(smes, od, method="exact", max_candidates=50)
     # a dense cluster (heuristic) and, far away, the two small clusters (exact)
     far = {k: (x + 1000, y) for k, (x, y) in TWO_CLUSTERS.items()}
-    xy = {**{k: (float(v), 0.0) for k, v in zip(smes.index, range(24))}, **far}
+    xy = {**{k: (float(v), 0.0) for k, v in zip(smes.index, range(24), strict=True)}, **far}
     both = pd.concat([smes, _smes(NAF6)])
     od2 = _od(xy)
     res = gr.form_groups(both, od2, max_minutes=30, max_candidates=50, time_limit_s=2)
@@ -512,12 +512,12 @@ def test_form_groups_errors():
         f(smes.iloc[:0], od)
     with pytest.raises(InputError, match="duplicate ids"):
         f(pd.concat([smes, smes.iloc[:1]]), od)
-    with pytest.raises(MissingColumnError, match="lacks the column 'naf'.*rule='none'"):
+    with pytest.raises(MissingColumnError, match=r"lacks the column 'naf'.*rule='none'"):
         f(smes.drop(columns="naf"), od)
     assert f(smes.drop(columns="naf"), od, rule="none").n_placed == 6
     with pytest.raises(InputError, match=r"smes\['naf'\] has 1 missing or malformed"):
         f(smes.assign(naf=["62.01Z", "x", "10.71C", "62.01Z", "10.71C", "46.34Z"]), od)
-    with pytest.raises(MissingColumnError, match="od lacks the column.*minutes"):
+    with pytest.raises(MissingColumnError, match=r"od lacks the column.*minutes"):
         f(smes, od.drop(columns="minutes"))
     with pytest.raises(InputError, match="od shares no pair of identifiers with smes"):
         f(smes, od.assign(origin_id="x"))

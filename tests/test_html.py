@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-import geopandas as gpd
 from proximity._html import escape, escape_properties, format_value, html_table
 from proximity.errors import InputError, MissingColumnError
 
 
 @pytest.mark.parametrize(
-    "text, expected",
+    ("text", "expected"),
     [
         ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
         ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
@@ -39,7 +39,7 @@ def test_escape_output_has_no_live_characters():
 
 
 @pytest.mark.parametrize(
-    "value, decimals, expected",
+    ("value", "decimals", "expected"),
     [
         (1234567, 2, "1\u202f234\u202f567"),
         (np.int64(-42), 2, "-42"),

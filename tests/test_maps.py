@@ -432,9 +432,9 @@ def test_bad_options_are_input_errors(herault, herault_scores, tmp_path):
         overview_map(herault_scores, herault_scores)
     with pytest.raises(InputError, match="scores must be the ScoreResult"):
         index_page(herault_scores.municipalities)
-    with pytest.raises(InputError, match="is a folder; pass the .html file"):
+    with pytest.raises(InputError, match=r"is a folder; pass the \.html file"):
         save_map(folium.Map(), tmp_path)
-    with pytest.raises(InputError, match="m must be a folium.Map"):
+    with pytest.raises(InputError, match=r"m must be a folium\.Map"):
         save_map("<html>", tmp_path / "x.html")
     assert list(tmp_path.iterdir()) == []  # nothing written before the checks
 

@@ -18,7 +18,7 @@ def _write(tmp_path, text):
 
 def test_default_profile_is_valid_and_covers_four_ds():
     prof = milieu.load_profile()
-    assert set(i.component for i in prof.indicators if i.weight > 0) == set(milieu.COMPONENTS)
+    assert {i.component for i in prof.indicators if i.weight > 0} == set(milieu.COMPONENTS)
     assert prof.normalisation == "minmax"
     assert abs(sum(prof.components.values()) - 1.0) < 1e-9
 

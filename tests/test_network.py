@@ -84,7 +84,7 @@ def _wpt(folder: Path, system: str, name: str, points: list[tuple[str, float, fl
     (d / f"{name}.wpt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-@pytest.fixture()
+@pytest.fixture
 def tm_folder(tmp_path):
     """A tiny Travel Mapping folder: a motorway and two D-roads sharing one junction."""
     _wpt(tmp_path, "fraa", "fraocc.a009", [("35", 43.30, 3.20), ("+X1", 43.30, 3.25), ("36", 43.30, 3.30)])
@@ -583,7 +583,7 @@ def test_skeleton_bounds_and_errors(tm_folder, tmp_path):
     assert S.number_of_nodes() == 4
     with pytest.raises(NetworkError, match="no Travel Mapping route touches"):
         network.graph_from_travelmapping(tm_folder, systems=TINY_SYSTEMS, bounds_wgs84=(0.0, 0.0, 0.1, 0.1))
-    with pytest.raises(DataFileError, match="has no .wpt file"):
+    with pytest.raises(DataFileError, match=r"has no \.wpt file"):
         network.graph_from_travelmapping(tm_folder, systems=["fran"])
     with pytest.raises(DataFileError, match="does not exist"):
         network.graph_from_travelmapping(tmp_path / "nowhere")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from proximity import groups, layers, planning, siting
+from proximity import layers, planning
 from proximity.errors import InputError
 
 

@@ -72,7 +72,7 @@ def _small_origins(herault, n=60):
 
 def test_adding_a_support_body_never_lowers_gravity(herault):
     origins = _small_origins(herault)
-    kw = dict(gateways=herault.gateways, smes=herault.smes)
+    kw = {"gateways": herault.gateways, "smes": herault.smes}
     base = scores.origin_indicators(herault.csr, origins, support_bodies=herault.support_bodies, **kw)
     extra = herault.support_bodies.iloc[:1].copy()
     extra.index = ["test:new-chamber"]
@@ -89,7 +89,7 @@ def test_adding_a_support_body_never_lowers_gravity(herault):
 
 def test_adding_a_gateway_never_raises_a_nearest_time(herault):
     origins = _small_origins(herault)
-    kw = dict(support_bodies=herault.support_bodies, smes=herault.smes)
+    kw = {"support_bodies": herault.support_bodies, "smes": herault.smes}
     base = scores.origin_indicators(herault.csr, origins, gateways=herault.gateways, **kw)
     extra = herault.gateways[herault.gateways["kind"].eq("airport")].iloc[:1].copy()
     extra.index = ["airport:TEST"]
@@ -104,7 +104,7 @@ def test_larger_catchment_never_lowers_counts(herault, tmp_path):
     origins = _small_origins(herault, 30)
     prof = milieu.load_profile()
     wide = dataclasses.replace(prof, parameters={**prof.parameters, "catchment_minutes": 60.0})
-    kw = dict(gateways=herault.gateways, support_bodies=herault.support_bodies, smes=herault.smes)
+    kw = {"gateways": herault.gateways, "support_bodies": herault.support_bodies, "smes": herault.smes}
     a = scores.origin_indicators(herault.csr, origins, profile=prof, **kw)
     b = scores.origin_indicators(herault.csr, origins, profile=wide, **kw)
     for c in ("support_within_t", "gateways_within_t", "smes_within_t", "students_within_t"):

@@ -34,7 +34,7 @@ def random_graph(n: int = 300, seed: int = 0, strong: bool = True) -> nx.MultiDi
     from scipy.spatial import cKDTree
 
     rng = np.random.default_rng(seed)
-    xy = rng.uniform(0, 20_000, (n, 2)) + [X0, Y0]
+    xy = rng.uniform(0, 20_000, (n, 2)) + np.array([X0, Y0])
     _, nb = cKDTree(xy).query(xy, k=5)
     G = nx.MultiDiGraph(crs="EPSG:2154")
     ids = [1000 + 7 * i for i in range(n)]  # ids unlike positions
@@ -201,8 +201,8 @@ def csr(G):
 @pytest.fixture(scope="module")
 def sample(G):
     rng = np.random.default_rng(7)
-    o_xy = rng.uniform(0, 20_000, (40, 2)) + [X0, Y0]
-    f_xy = rng.uniform(0, 20_000, (25, 2)) + [X0, Y0]
+    o_xy = rng.uniform(0, 20_000, (40, 2)) + np.array([X0, Y0])
+    f_xy = rng.uniform(0, 20_000, (25, 2)) + np.array([X0, Y0])
     T = brute_times(G, o_xy, f_xy)
     return o_xy, f_xy, T
 
@@ -228,7 +228,7 @@ def test_snap_matches_brute_force(G, csr, sample):
     np.testing.assert_allclose(s["snap_m"], [r[4] for r in ref], rtol=1e-9, atol=1e-9)
     # the same snapped point (segment ends may be listed either way round, or tie at a node)
     xy = {n: np.array([G.nodes[n]["x"], G.nodes[n]["y"]]) for n in G.nodes}
-    got = np.array([xy[u] + f * (xy[v] - xy[u]) for u, v, f in zip(s["u_id"], s["v_id"], s["fraction"])])
+    got = np.array([xy[u] + f * (xy[v] - xy[u]) for u, v, f in zip(s["u_id"], s["v_id"], s["fraction"], strict=True)])
     np.testing.assert_allclose(got, np.array([r[3] for r in ref]), atol=1e-6)
     assert s["reachable"].all()
     # the snapped point is on an edge, and nearer than (or as near as) the nearest node
@@ -324,7 +324,7 @@ def test_od_cutoff_keeps_exactly_the_pairs_below_it(csr, sample):
     o_xy, f_xy, T = sample
     cut = float(np.quantile(T, 0.3)) / 60
     od = tt.od_matrix(csr, pts(o_xy), pts(f_xy), max_minutes=cut)
-    i, j = np.nonzero(T <= cut * 60)
+    i, j = np.nonzero(T <= cut * 60)  # noqa: SIM300 - T is the travel-time array, not a constant
     assert len(od) == i.size > 0
     assert od["origin_id"].tolist() == i.tolist() and od["destination_id"].tolist() == j.tolist()
     np.testing.assert_allclose(od["minutes"] * 60, T[i, j], atol=1e-6)
@@ -342,7 +342,7 @@ def test_od_unreachable_pairs_are_omitted_and_counted(line):
         assert "4 origin-destination pair(s) have no path" in msg
         assert "1 point(s) of origins are more than 5000 m" in msg
         assert len(rec) == 1
-        assert sorted(zip(od["origin_id"], od["destination_id"])) == [("a", "b"), ("island", "island2")]
+        assert sorted(zip(od["origin_id"], od["destination_id"], strict=True)) == [("a", "b"), ("island", "island2")]
         assert od["minutes"].tolist() == pytest.approx([1.0, 0.5])
 
 
@@ -677,7 +677,7 @@ def one(line):
 
 
 def test_error_not_a_graph(one):
-    with pytest.raises(InputError, match="graph must be a proximity.network.CSRGraph.*graph_to_csr"):
+    with pytest.raises(InputError, match=r"graph must be a proximity\.network\.CSRGraph.*graph_to_csr"):
         tt.nearest(nx.MultiDiGraph(), one, one)
 
 
@@ -738,7 +738,7 @@ def test_bad_options(line, one, kwargs, match):
 
 def test_bad_group_column(line, one):
     f = gpd.GeoDataFrame({"kind": [None]}, geometry=[Point(X0, Y0)], crs="EPSG:2154")
-    with pytest.raises(MissingColumnError, match="facilities has no column 'type'.*columns: \\['kind', 'geometry'\\]"):
+    with pytest.raises(MissingColumnError, match=r"facilities has no column 'type'.*columns: \['kind', 'geometry'\]"):
         tt.nearest(line, one, f, by="type")
     with pytest.raises(MissingColumnError, match="a GeoSeries has no columns"):
         tt.nearest(line, one, one, by="kind")
@@ -766,9 +766,9 @@ def test_bad_route_points(line):
         tt.route(line, Point(3.8, 43.6), pts([[X0, Y0], [X0, Y0]], index=[0, 1]))
     with pytest.raises(InputError, match=r"origin must be a \(lat, lon\) pair of numbers"):
         tt.route_latlon(line, "43.6", (43.6, 3.8))
-    with pytest.raises(InputError, match="destination .* is not a \\(lat, lon\\) pair in degrees"):
+    with pytest.raises(InputError, match=r"destination .* is not a \(lat, lon\) pair in degrees"):
         tt.route_latlon(line, (43.6, 3.8), (3.8, 430.6))
-    with pytest.raises(InputError, match="origin .* has NaN or infinite coordinates; pass a finite"):
+    with pytest.raises(InputError, match=r"origin .* has NaN or infinite coordinates; pass a finite"):
         tt.route_latlon(line, (math.nan, 3.8), (43.6, 3.8))
 
 
@@ -777,10 +777,10 @@ def test_count_within_equals_brute_force(csr, sample, quantile):
     o_xy, f_xy, T = sample
     cut = float(np.quantile(T, quantile)) / 60
     counts = tt.count_within(csr, pts(o_xy), pts(f_xy), max_minutes=cut)
-    np.testing.assert_array_equal(counts.to_numpy(), (T <= cut * 60 + 1e-9).sum(axis=1))
+    np.testing.assert_array_equal(counts.to_numpy(), (T <= cut * 60 + 1e-9).sum(axis=1))  # noqa: SIM300 - T is the travel-time array, not a constant
     w = pd.Series(np.arange(len(f_xy), dtype=float))
     weighted = tt.count_within(csr, pts(o_xy), pts(f_xy), max_minutes=cut, weights=w)
-    np.testing.assert_allclose(weighted.to_numpy(), ((T <= cut * 60 + 1e-9) * w.to_numpy()).sum(axis=1))
+    np.testing.assert_allclose(weighted.to_numpy(), ((T <= cut * 60 + 1e-9) * w.to_numpy()).sum(axis=1))  # noqa: SIM300 - T is the travel-time array, not a constant
     # a larger cut-off never lowers a count
     more = tt.count_within(csr, pts(o_xy), pts(f_xy), max_minutes=cut * 1.5)
     assert (more >= counts).all()

@@ -56,7 +56,7 @@ def _enumerate_groups(prob: _Problem, cap: int, vertices: Iterable[int] | None =
                 cm = common & elig[u]
                 if not cm:
                     continue
-            extend(clique + (u,), cand & higher(u), cm)
+            extend((*clique, u), cand & higher(u), cm)
 
     for v in range(n) if vertices is None else vertices:
         if prob.nb and not elig[v]:

@@ -35,7 +35,7 @@ class _Search:
             nbr, w = prob.row(i)
             nb = [int(j) for j in nbr[:k_near]]
             self.near.append(nb)
-            for j, t in zip(nb, w[:k_near].tolist()):
+            for j, t in zip(nb, w[:k_near].tolist(), strict=True):
                 self.dist[i * n + j] = t
                 self.dist[j * n + i] = t
         self.elig: list[int] | None = None
@@ -68,7 +68,7 @@ class _Search:
             s = D[c[-1]][c[0]]
             for a in range(k - 1):
                 s += D[c[a]][c[a + 1]]
-            if s < best:  # noqa: PLR1730 (faster than min() in this hot loop)
+            if s < best:  # faster than min() in this hot loop
                 best = s
         return best
 

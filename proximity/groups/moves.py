@@ -161,8 +161,7 @@ def build_pool(
                 if np.isfinite(cost[b])
             )
         found.sort()
-        for _, g, c in found[:top]:
-            pool[g] = c
+        pool.update({g: c for _, g, c in found[:top]})
     pool_of: dict[int, list[tuple[int, ...]]] = {}
     for g in pool:
         for i in g:

@@ -174,10 +174,7 @@ def _build_problem(
         base_min, elig = None, None
 
     lo, hi, pm = lo[mm], hi[mm], pm[mm]
-    if nb:
-        reach = elig[lo].__and__(elig[hi]).any(axis=1)
-    else:
-        reach = pm <= max_minutes + _TOL
+    reach = elig[lo].__and__(elig[hi]).any(axis=1) if nb else pm <= max_minutes + _TOL
     ok = reach.copy()
     if naf is not None:
         codes, pairwise = _competition_codes(naf, rule)

@@ -16,10 +16,7 @@ _CYCLES: dict[int, np.ndarray] = {}
 def _cycles(k: int) -> np.ndarray:
     """Distinct cycles through nodes 0..k-1 (node 0 first, one of each mirror pair)."""
     if k not in _CYCLES:
-        if k <= 2:
-            cyc = [tuple(range(k))]
-        else:
-            cyc = [(0, *p) for p in itertools.permutations(range(1, k)) if p[0] < p[-1]]
+        cyc = [tuple(range(k))] if k <= 2 else [(0, *p) for p in itertools.permutations(range(1, k)) if p[0] < p[-1]]
         _CYCLES[k] = np.array(cyc, dtype=np.int64).reshape(len(cyc), k)
     return _CYCLES[k]
 

@@ -104,8 +104,10 @@ def validate_layer(
         raise LayerValidationError(
             layer,
             [
-                f"expected a GeoDataFrame, got {type(gdf).__name__}; build one with "
-                "geopandas.GeoDataFrame(df, geometry=geopandas.points_from_xy(df.lon, df.lat), crs='EPSG:4326')"
+                (
+                    f"expected a GeoDataFrame, got {type(gdf).__name__}; build one with "
+                    "geopandas.GeoDataFrame(df, geometry=geopandas.points_from_xy(df.lon, df.lat), crs='EPSG:4326')"
+                )
             ],
         )
     problems: list[str] = []
@@ -115,8 +117,10 @@ def validate_layer(
         raise LayerValidationError(
             layer,
             [
-                "is empty (0 rows); check the file, the filters applied (territory, active establishments) "
-                "and that the input covers the territory"
+                (
+                    "is empty (0 rows); check the file, the filters applied (territory, active establishments) "
+                    "and that the input covers the territory"
+                )
             ],
         )
     missing = [c for c in required_columns if c not in gdf.columns]

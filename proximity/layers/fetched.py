@@ -139,7 +139,7 @@ def _same_body(
     n = new.to_crs(crs)
     bx, by = b.geometry.x.to_numpy(), b.geometry.y.to_numpy()
     bcat, bname, bid = b["category"].to_numpy(), b["name"].astype(str).to_numpy(), b["id"].astype(str).to_numpy()
-    for k, (i, row) in enumerate(n.iterrows()):
+    for k, (_, row) in enumerate(n.iterrows()):
         d = np.hypot(bx - row.geometry.x, by - row.geometry.y)
         cand = np.flatnonzero((d <= distance_m) & (bcat == row["category"]))
         best, best_s = None, -1.0

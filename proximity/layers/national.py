@@ -40,6 +40,7 @@ scored as zero.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import re
 import tarfile
@@ -361,10 +362,8 @@ def _support_cached(spec: str, dedupe_m: float, buffer_km: float) -> gpd.GeoData
     for d in deps:
         frames += [sp._esr_sites(NATIONAL, d), sp._esr_institutions(NATIONAL, d)]
     if shapely.contains_xy(zone, 3.8767, 43.6108):  # Montpellier in the buffer: its 2014 city layer
-        try:
+        with contextlib.suppress(DataFileError):  # the Hérault files are not installed: national layers only
             frames.append(sp._montpellier_2014("herault"))
-        except DataFileError:
-            pass  # the Hérault files are not installed: national layers only
     frames = [f for f in frames if len(f)]
     if not frames:
         return gpd.GeoDataFrame(

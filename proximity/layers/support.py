@@ -402,8 +402,10 @@ def read_user_points(
                 raise LayerValidationError(
                     layer_name,
                     [
-                        f"CSV {p.name!r} has no longitude/latitude columns (has: {', '.join(df.columns)}); "
-                        "add 'lon' and 'lat' (or 'longitude' and 'latitude') in WGS84 degrees"
+                        (
+                            f"CSV {p.name!r} has no longitude/latitude columns (has: {', '.join(df.columns)}); "
+                            "add 'lon' and 'lat' (or 'longitude' and 'latitude') in WGS84 degrees"
+                        )
                     ],
                 )
             lon = pd.to_numeric(df[lon_c].str.replace(",", ".", regex=False), errors="coerce")
@@ -414,8 +416,10 @@ def read_user_points(
                 raise LayerValidationError(
                     layer_name,
                     [
-                        f"{int(bad.sum())} row(s) of {p.name!r} have no numeric {lon_c}/{lat_c} (file lines {rows}); "
-                        "fill them in decimal degrees or drop those rows"
+                        (
+                            f"{int(bad.sum())} row(s) of {p.name!r} have no numeric {lon_c}/{lat_c} (file lines {rows}); "
+                            "fill them in decimal degrees or drop those rows"
+                        )
                     ],
                 )
             inf = ~(np.isfinite(lon.to_numpy(dtype=float)) & np.isfinite(lat.to_numpy(dtype=float)))
@@ -587,10 +591,12 @@ def support_bodies(
             raise LayerValidationError(
                 "support_bodies extra",
                 [
-                    f"column 'capacity': {int(bad_cap.sum())} row(s) have a missing, negative, infinite or absurd value "
-                    f"(id {', '.join(map(repr, user.index[bad_cap][:5]))}: "
-                    f"{', '.join(map(str, user.loc[bad_cap, 'capacity'].head(5).tolist()))}); "
-                    f"use a relative weight from 0 to {MAX_CAPACITY:g} (default 1)"
+                    (
+                        f"column 'capacity': {int(bad_cap.sum())} row(s) have a missing, negative, infinite or absurd value "
+                        f"(id {', '.join(map(repr, user.index[bad_cap][:5]))}: "
+                        f"{', '.join(map(str, user.loc[bad_cap, 'capacity'].head(5).tolist()))}); "
+                        f"use a relative weight from 0 to {MAX_CAPACITY:g} (default 1)"
+                    )
                 ],
             )
         user["students"] = pd.to_numeric(user["students"], errors="coerce").astype(float)

@@ -146,8 +146,15 @@ VARIABLES: tuple[Variable, ...] = (
     ),
 )
 
-REQUIRED_COLUMNS = ("insee", "name", "population", "epci_name", "rank", "rank_low", "rank_high") + tuple(
-    v.key for v in VARIABLES
+REQUIRED_COLUMNS = (
+    "insee",
+    "name",
+    "population",
+    "epci_name",
+    "rank",
+    "rank_low",
+    "rank_high",
+    *(v.key for v in VARIABLES),
 )
 
 #: Gateway groups drawn as routes and markers: label, Font Awesome icon, awesome-marker colour, hex colour.
@@ -288,13 +295,12 @@ def classify(values: pd.Series, var: Variable, *, k: int) -> Classes:
 
 def legend_html(var: Variable, classes: Classes, *, nodata_count: int) -> str:
     """Legend rows, best class first, with counts of municipalities."""
-    rows = []
     order = range(len(classes.colors)) if var.kind == "minutes" else reversed(range(len(classes.colors)))
-    for i in order:
-        rows.append(
-            f'<div class="prox-leg-row"><span class="prox-sw" style="background:{classes.colors[i]}"></span>'
-            f'{escape(classes.labels[i])}<span class="prox-leg-n">({classes.counts[i]})</span></div>'
-        )
+    rows = [
+        f'<div class="prox-leg-row"><span class="prox-sw" style="background:{classes.colors[i]}"></span>'
+        f'{escape(classes.labels[i])}<span class="prox-leg-n">({classes.counts[i]})</span></div>'
+        for i in order
+    ]
     if nodata_count:
         rows.append(
             f'<div class="prox-leg-row"><span class="prox-sw" style="background:{NODATA}"></span>'

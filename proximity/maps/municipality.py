@@ -317,11 +317,11 @@ def legend_html(minutes: Sequence[float], groups: Sequence[str], *, synthetic: b
     rows.append(
         f'<div class="prox-leg-row"><span class="prox-sw" style="background:none;border:3px solid {COMMUNE_COLOR}"></span>the municipality</div>'
     )
-    for g in groups:
-        rows.append(
-            f'<div class="prox-leg-row"><span class="prox-sw" style="background:{P.ROUTE_COLORS[g]};height:4px;border:0"></span>'
-            f"route to the {escape(_target_label(g))}</div>"
-        )
+    rows.extend(
+        f'<div class="prox-leg-row"><span class="prox-sw" style="background:{P.ROUTE_COLORS[g]};height:4px;border:0"></span>'
+        f"route to the {escape(_target_label(g))}</div>"
+        for g in groups
+    )
     label = "SME (synthetic)" if synthetic else "SME"
     rows.append(
         f'<div class="prox-leg-row"><span class="prox-dot" style="background:{SME_COLORS["sme"]}"></span>{label}'

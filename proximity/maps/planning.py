@@ -109,7 +109,7 @@ def siting_map(territory: Any, plan: Any) -> folium.Map:
         if c in cand
     ]
     props = cand[cols].astype(float).round(2)
-    props.insert(0, "name", [escape(n or i) for i, n in zip(cand.index, cand.get("name", cand.index))])
+    props.insert(0, "name", [escape(n or i) for i, n in zip(cand.index, cand.get("name", cand.index), strict=True)])
     props["pareto"] = cand["pareto"].map(lambda v: "yes" if v else "no") if "pareto" in cand else "no"
     props["fill"] = [score_map(v) for v in cand["score"]]
     gj = gpd.GeoDataFrame(props, geometry=P.round_coords(cand.geometry.to_crs("EPSG:4326").to_numpy()), crs="EPSG:4326")
@@ -255,8 +255,10 @@ def groups_map(territory: Any, plan: Any) -> folium.Map:
         ).add_to(g)
         g.add_to(m)
     notes = [
-        f"{len(res.groups)} groups of 3–5 SMEs sharing one export executive; {res.n_placed} placed, {len(res.unplaced)} not; "
-        f"total tour {res.tour_minutes:.0f} min ({res.status}, gap {res.gap:.1%})."
+        (
+            f"{len(res.groups)} groups of 3–5 SMEs sharing one export executive; {res.n_placed} placed, {len(res.unplaced)} not; "
+            f"total tour {res.tour_minutes:.0f} min ({res.status}, gap {res.gap:.1%})."
+        )
     ]
     if territory.synthetic_smes:
         notes.append(P.SYNTHETIC_NOTE)

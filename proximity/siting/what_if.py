@@ -3,6 +3,7 @@ recomputed with it."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import geopandas as gpd
@@ -148,9 +149,8 @@ def add_site_as_support(
     added = gpd.GeoDataFrame(data, geometry=geo_col, crs=support_bodies.crs, index=[new_id])
     for c in support_bodies.columns:
         if c != geo_col:
-            try:
+            # a failed cast keeps the new value's own type (e.g. NA in an integer column)
+            with contextlib.suppress(TypeError, ValueError):
                 added[c] = added[c].astype(support_bodies[c].dtype)
-            except (TypeError, ValueError):
-                pass  # keep the new value's own type (e.g. NA in an integer column)
     out = pd.concat([support_bodies, added[support_bodies.columns]])
     return gpd.GeoDataFrame(out, geometry=geo_col, crs=support_bodies.crs)
