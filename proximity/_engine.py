@@ -660,8 +660,11 @@ def _snap_xy(
             first = order[np.r_[True, p_[order][1:] != p_[order][:-1]]] if p_.size else order
             done = d_[first] <= radius[np.searchsorted(todo, p_[first])]
             keep = first[done]
-            found_p.append(p_[keep]), found_s.append(s_[keep]), found_f.append(f_[keep])
-            found_d.append(d_[keep]), found_q.append(q_[keep])
+            found_p.append(p_[keep])
+            found_s.append(s_[keep])
+            found_f.append(f_[keep])
+            found_d.append(d_[keep])
+            found_q.append(q_[keep])
             todo = np.setdiff1d(todo, p_[keep], assume_unique=True)
             todo = todo[dist[todo] > ring]  # beyond the node's distance: no segment is nearer
         p, s = np.concatenate(found_p), np.concatenate(found_s)

@@ -235,7 +235,10 @@ def _polygons_2018(deps: set[str]) -> gpd.GeoDataFrame:
                     mm = re.match(r"departements/([0-9AB]{2,3})-[^/]+/communes-\1-[^/]+\.geojson$", m.name)
                     if not m.isfile() or mm is None or mm.group(1) not in want:
                         continue
-                    doc = json.load(tf.extractfile(m))
+                    fh = tf.extractfile(m)
+                    if fh is None:  # not a regular file (excluded above)
+                        continue
+                    doc = json.load(fh)
                     feats = doc.get("features", [])
                     gdf = gpd.GeoDataFrame.from_features(feats, crs=WGS84)
                     gdf["code"] = gdf["code"].astype(str)

@@ -641,8 +641,8 @@ def _lonlat(rec: dict) -> tuple[float, float] | None:
     addrs.sort(key=lambda a: a.get("type_adresse") != "Adresse")  # the physical address first
     for a in addrs:
         try:
-            lon, lat = float(a.get("longitude")), float(a.get("latitude"))
-        except (TypeError, ValueError):
+            lon, lat = float(a["longitude"]), float(a["latitude"])
+        except (KeyError, TypeError, ValueError):  # a missing, empty or non-numeric position
             continue
         if -180 <= lon <= 180 and -90 <= lat <= 90:
             return lon, lat
@@ -717,7 +717,7 @@ def fetch_support(
     written = []
     for dep in departements_of(territory):
         where = _directory_query(dep)
-        params = {
+        params: dict[str, Any] = {
             "where": where,
             "select": "id,nom,pivot,adresse,code_insee_commune,siret,date_modification",
             "limit": page_size,

@@ -795,8 +795,8 @@ def graph_from_travelmapping(
         for u, v in pairwise(chain):
             add_pair(u, v, hw, ref, float(straight[i]) / pieces, detour[hw])
     for n, m, route in exit_links:
-        d = float(_great_circle_m(nodes[n]["y"], nodes[n]["x"], nodes[m]["y"], nodes[m]["x"]))
-        add_pair(n, m, "motorway_link", route, d, detour["motorway"])
+        dist_m = float(_great_circle_m(nodes[n]["y"], nodes[n]["x"], nodes[m]["y"], nodes[m]["x"]))
+        add_pair(n, m, "motorway_link", route, dist_m, detour["motorway"])
     G.graph["exit_links"] = len(exit_links)
     return G
 
@@ -1013,11 +1013,11 @@ def merge_networks(
         share = f1 - f0
         for a, b, new_a, new_b in ((u, v, ends[0], ends[1]), (v, u, ends[1], ends[0])):
             for key in list(S[a][b]) if S.has_edge(a, b) else []:
-                d = dict(S[a][b][key])
+                attrs: dict[str, Any] = dict(S[a][b][key])
                 S.remove_edge(a, b, key)
-                d["length"] = d["length"] * share
-                d["straight_length"] = d.get("straight_length", d["length"]) * share
-                S.add_edge(new_a, new_b, **d)
+                attrs["length"] = attrs["length"] * share
+                attrs["straight_length"] = attrs.get("straight_length", attrs["length"]) * share
+                S.add_edge(new_a, new_b, **attrs)
         n_cut += 1
     isolated = [n for n in S.nodes if not S.succ[n] and not S.pred[n]]
     S.remove_nodes_from(isolated)

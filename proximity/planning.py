@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -279,7 +280,9 @@ def plan_incubator(
 
 def _sweep(model, od: pd.DataFrame, p_max: int, **kw) -> tuple[siting.SweepResult, siting.LocationResult]:
     """Solve a location model for p = 1..p_max: one row per p, the sites of each p, and the p_max solution."""
-    rows, chosen, last = [], [], None
+    rows: list[dict[str, Any]] = []
+    chosen: list[tuple[int, Any]] = []
+    last: siting.LocationResult | None = None
     for p in range(1, p_max + 1):
         last = model(od, p=p, **kw)
         rows.append(
@@ -296,6 +299,8 @@ def _sweep(model, od: pd.DataFrame, p_max: int, **kw) -> tuple[siting.SweepResul
             }
         )
         chosen.extend((p, s) for s in last.sites)
+    if last is None:  # the callers check p_max >= 1
+        raise InputError(f"p_max must be at least 1, got {p_max}")
     table = pd.DataFrame(rows).set_index("p")
     table["objective_change"] = table["objective"].diff()
     return siting.SweepResult(table=table, sites=pd.DataFrame(chosen, columns=["p", "site_id"])), last
@@ -412,7 +417,7 @@ def write_incubator_plan(plan: IncubatorPlan, territory: Territory, out: Path) -
     written = [_io.write_csv(cand, out / "sites.csv", index=False, float_format="%.10g")]
     for name, sw in (("covering", plan.covering), ("median", plan.median)):
         t = sw.table.copy()
-        t.insert(t.columns.get_loc("status"), "sites", [" ".join(map(str, sw.sites_of(p))) for p in t.index])
+        t.insert(list(t.columns).index("status"), "sites", [" ".join(map(str, sw.sites_of(p))) for p in t.index])
         written.append(_io.write_csv(t, out / f"{name}.csv", float_format="%.10g"))
     if plan.what_if is not None:
         layers_["what_if"] = plan.what_if.municipalities

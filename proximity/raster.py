@@ -335,7 +335,7 @@ def travel_time_surface(
     geom = _area_geometry(territory_polygon, pcrs, "territory_polygon")
     transform, shape = _grid_of_bounds(geom.bounds, c)
 
-    opts = {
+    opts: dict[str, Any] = {  # keyword options of engine.snap_points and engine.snap_xy
         "max_snap_m": max_snap_m,
         "access_speed_kmh": access_speed_kmh,
         "access_detour": access_detour,

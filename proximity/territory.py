@@ -63,7 +63,8 @@ class Territory:
     params: dict = field(default_factory=dict)
     #: The network in CSR form (projected node coordinates) for the travel-time engine;
     #: derived from ``graph`` when not given, and carried over by ``dataclasses.replace``.
-    csr: CSRGraph | None = None
+    #: Typed as always set: ``None`` only means "derive it" and never outlives ``__post_init__``.
+    csr: CSRGraph = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.csr is None:

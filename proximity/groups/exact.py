@@ -33,9 +33,10 @@ def _enumerate_groups(prob: _Problem, cap: int, vertices: Iterable[int] | None =
             got = cache[i] = frozenset(nbr[nbr > i].tolist())
         return got
 
-    elig = None
-    if prob.nb:
-        elig = [int(sum(1 << b for b in np.flatnonzero(np.isfinite(prob.base_min[i])))) for i in range(n)]
+    elig: list[int] | None = None
+    if prob.base_min is not None:  # the problem has bases (prob.nb > 0)
+        bm = prob.base_min
+        elig = [sum(1 << b for b in np.flatnonzero(np.isfinite(bm[i])).tolist()) for i in range(n)]
     found: dict[int, list[tuple[int, ...]]] = {k: [] for k in range(prob.min_size, prob.max_size + 1)}
     count = 0
     lo_k, hi_k = prob.min_size, prob.max_size
@@ -59,7 +60,7 @@ def _enumerate_groups(prob: _Problem, cap: int, vertices: Iterable[int] | None =
             extend((*clique, u), cand & higher(u), cm)
 
     for v in range(n) if vertices is None else vertices:
-        if prob.nb and not elig[v]:
+        if elig is not None and not elig[v]:
             continue
         extend((v,), higher(v), elig[v] if elig is not None else 0)
     return {k: np.array(v, dtype=np.int64).reshape(len(v), k) for k, v in found.items() if v}

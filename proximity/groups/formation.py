@@ -117,9 +117,9 @@ def form_groups(
             problems.append(f"max_size ({max_size}) must be >= min_size ({min_size})")
         if max_size > MAX_GROUP_SIZE:
             problems.append(f"max_size must be <= {MAX_GROUP_SIZE} (tours are enumerated exactly), got {max_size}")
-    for name, v, lo in (("time_limit_s", time_limit_s, 0.0), ("size_penalty_minutes", size_penalty_minutes, 0.0)):
+    for name, x, lo in (("time_limit_s", time_limit_s, 0.0), ("size_penalty_minutes", size_penalty_minutes, 0.0)):
         try:
-            _check_number(name, v, minimum=lo)
+            _check_number(name, x, minimum=lo)
         except InputError as exc:
             problems.append(str(exc))
     if time_limit_s == 0 and not problems:

@@ -40,9 +40,10 @@ class _Search:
                 self.dist[j * n + i] = t
         self.elig: list[int] | None = None
         self.bmin: list[list[float]] | None = None
-        if prob.nb:
-            self.elig = [int(sum(1 << b for b in np.flatnonzero(np.isfinite(prob.base_min[i])))) for i in range(n)]
-            self.bmin = prob.base_min.tolist()
+        if prob.base_min is not None:  # the problem has bases (prob.nb > 0)
+            bm = prob.base_min
+            self.elig = [sum(1 << b for b in np.flatnonzero(np.isfinite(bm[i])).tolist()) for i in range(n)]
+            self.bmin = bm.tolist()
         self.cyc = {k: [tuple(c) for c in _cycles(k).tolist()] for k in range(1, prob.max_size + 2)}
         self.cache: dict[tuple[int, ...], float] = {}
         self.group_of = [-1] * n
@@ -90,7 +91,7 @@ class _Search:
             if c == math.inf:
                 break
         if c != math.inf:
-            if self.elig is None:
+            if self.elig is None or self.bmin is None:  # both None or both set: the problem has no bases
                 c = self._cycle_min(D, k) + self.p.pen[k]
             else:
                 common = -1

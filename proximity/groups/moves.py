@@ -136,7 +136,7 @@ def build_pool(
         L = p.pair(local[:, None], local[None, :])
         np.fill_diagonal(L, 0.0)
         fin = np.isfinite(L)
-        elig = np.isfinite(p.base_min[local]) if p.nb else None
+        elig = np.isfinite(p.base_min[local]) if p.base_min is not None else None
         found: list[tuple[float, tuple[int, ...], float]] = []
         for k in range(p.min_size, p.max_size + 1):
             if m < k - 1:
@@ -214,10 +214,10 @@ def tile_lns(search: _Search, size: int = 100) -> int:
         best = _pack(p, list(members), cols, now_cost, now_placed)
         if best is None:
             continue
-        for g in free:
-            search.drop_group(g)
-        for g in best:
-            search.add_group(g)
+        for gid in free:
+            search.drop_group(gid)
+        for group in best:
+            search.add_group(group)
         moves += 1
     return moves
 

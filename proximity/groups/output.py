@@ -115,7 +115,7 @@ def _result(
         k = len(order)
         D = prob.pair(order[:, None], order[None, :])
         np.fill_diagonal(D, 0.0)
-        if prob.nb:
+        if prob.base_min is not None:  # the problem has bases (prob.nb > 0)
             base_id = base_ids[base]
             max_base = float(prob.base_min[order, base].max())
         else:

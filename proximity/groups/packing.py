@@ -21,7 +21,7 @@ def _partition_exactly(
     u = len(union)
     L = prob.pair(union[:, None], union[None, :])
     fin = np.isfinite(L)
-    elig = np.isfinite(prob.base_min[union]) if prob.nb else None
+    elig = np.isfinite(prob.base_min[union]) if prob.base_min is not None else None
     members, costs, sizes = [], [], []
     for k in range(prob.min_size, min(prob.max_size, u) + 1):
         comb = _combinations(u, k)

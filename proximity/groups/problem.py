@@ -180,7 +180,7 @@ def _build_problem(
         codes, pairwise = _competition_codes(naf, rule)
         if codes is not None:
             ok &= codes[lo] != codes[hi]
-        else:
+        elif pairwise is not None:  # always, for a rule other than "none"
             ok &= ~pairwise(lo, hi)
     if nb:
         reach_deg = elig.sum(axis=1).astype(np.int64)  # bases in reach

@@ -65,7 +65,7 @@ def _group_tours(
     if D is None:
         D = prob.pair(members[:, :, None], members[:, None, :])
     D[:, np.arange(k), np.arange(k)] = 0.0
-    if prob.nb == 0:
+    if prob.base_min is None:  # no bases (prob.nb == 0)
         tour, which = _tour_batch(D)
         order = members[np.arange(m)[:, None], _cycles(k)[which]]
         # the executive sits at the most central member: least total minutes to the others

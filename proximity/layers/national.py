@@ -102,7 +102,8 @@ def _zone(spec: str, buffer_km: float) -> tuple[shapely.Geometry, tuple[float, f
     a = area_mod.resolve(spec)
     z = gpd.GeoSeries([a.buffer(buffer_km)], crs=area_mod.CRS).to_crs(WGS84).iloc[0]
     shapely.prepare(z)
-    return z, tuple(float(v) for v in z.bounds)
+    x0, y0, x1, y1 = (float(v) for v in z.bounds)
+    return z, (x0, y0, x1, y1)
 
 
 def _in_zone(lon, lat, zone, box) -> np.ndarray:
@@ -232,7 +233,10 @@ def _tm_exit_table(paths: tuple) -> pd.DataFrame:
                     num = re.match(r"^([a-z]+)0*(\d+)([a-z]*)$", route)
                     mw = (num.group(1).upper() + num.group(2) + num.group(3).upper()) if num else route.upper()
                     mw = _COUNTRY.get(system[:3], "") + mw
-                    text = tf.extractfile(m).read().decode("utf-8", errors="replace")
+                    fh = tf.extractfile(m)
+                    if fh is None:  # not a regular file (excluded above)
+                        continue
+                    text = fh.read().decode("utf-8", errors="replace")
                     for line in text.splitlines():
                         parts = line.split()
                         if len(parts) < 2:

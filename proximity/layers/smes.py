@@ -603,7 +603,7 @@ def read_sirene(
     name = pd.Series(pd.NA, index=df.index, dtype="string")
     for c in _NAMES:
         if c in df.columns:
-            v = df[c].astype("string").str.strip().replace("", pd.NA)
+            v = df[c].astype("string").str.strip().replace({"": pd.NA})
             name = name.fillna(v)
     name = name.fillna("SIRET " + siret)
     out = pd.DataFrame({"id": siret, "name": name, "naf": naf, "naf_section": section}, index=df.index)

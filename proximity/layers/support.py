@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -335,7 +335,7 @@ def read_user_points(
     *,
     layer_name: str,
     required_columns: Sequence[str] = (),
-    allowed_values: dict[str, Iterable] | None = None,
+    allowed_values: Mapping[str, Collection] | None = None,
     bounds_wgs84: Sequence[float] | None = None,
     id_prefix: str = "",
 ) -> gpd.GeoDataFrame:

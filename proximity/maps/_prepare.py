@@ -710,7 +710,7 @@ def destinations_html(row: pd.Series) -> str:
 
 
 def gateway_styles() -> dict[str, dict[str, Any]]:
-    styles = {}
+    styles: dict[str, dict[str, Any]] = {}
     for group, (_, icon, color, _) in GATEWAY_STYLES.items():
         styles[group] = {"icon": icon, "markerColor": color}
         styles[group + "_off"] = {"icon": icon, "markerColor": "lightgray", "opacity": 0.85}

@@ -512,10 +512,11 @@ def _municipality(
         Routes(items).add_to(rg)
         rg.add_to(m)
 
-    if ctx.centres is not None and insee in ctx.centres.index:
-        c = P.cached(ctx, "centres_4326", lambda: ctx.centres.to_crs("EPSG:4326"))
+    centres = ctx.centres
+    if centres is not None and insee in centres.index:
+        c = P.cached(ctx, "centres_4326", lambda: centres.to_crs("EPSG:4326"))
         if insee not in c.index:  # centres added since (municipality_map on another commune)
-            c = ctx.cache["centres_4326"] = ctx.centres.to_crs("EPSG:4326")
+            c = ctx.cache["centres_4326"] = centres.to_crs("EPSG:4326")
         pt = c.geometry.loc[insee]
         Pin(
             [round(pt.y, P.COORD_DECIMALS), round(pt.x, P.COORD_DECIMALS)],

@@ -24,6 +24,7 @@ from ._elements import (
     PolygonLayer,
     SharedPolygons,
     Stylesheet,
+    root_figure,
 )
 
 __all__ = ["overview_map"]
@@ -92,7 +93,7 @@ def base_map(
     )
     folium.TileLayer(tiles=tile_provider(), attr=TILES_ATTR, subdomains="abcd", max_zoom=19, control=False).add_to(m)
     if css:
-        m.get_root().header.add_child(Stylesheet(), name="proximity_css")
+        root_figure(m).header.add_child(Stylesheet(), name="proximity_css")
     Attribution(f"Data: {escape(ctx.short_attribution)} (see Sources)").add_to(m)
     Fit(bounds, padding_top_left=padding_top_left, padding_bottom_right=padding_bottom_right).add_to(m)
     return m

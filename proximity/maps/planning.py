@@ -15,7 +15,7 @@ import geopandas as gpd
 from .._html import escape, html_table
 from ..errors import InputError
 from . import _prepare as P
-from ._elements import Attribution, Features, Group, Panel, Stylesheet
+from ._elements import Attribution, Features, Group, Panel, Stylesheet, root_figure
 from .overview import TILES_ATTR, tile_provider
 
 __all__ = ["siting_map", "groups_map"]
@@ -27,7 +27,7 @@ def _base(territory: Any, bounds: list[list[float]]) -> folium.Map:
     (s, w), (n, e) = bounds
     m = folium.Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=9, tiles=None, control_scale=True, zoomSnap=0.25)
     folium.TileLayer(tiles=tile_provider(), attr=TILES_ATTR, subdomains="abcd", max_zoom=19, control=False).add_to(m)
-    m.get_root().header.add_child(Stylesheet(), name="proximity_css")
+    root_figure(m).header.add_child(Stylesheet(), name="proximity_css")
     _lines, pairs, short = P.source_texts(territory.manifest.name)
     firms = P.smes_source(territory)
     if firms is not None:

@@ -226,8 +226,8 @@ def candidate_sites(
     if kind == "grid":
         return _grid_points(area, spacing, metric)
     if kind == "user":
-        return _file_points(user_file, area, metric, name_column)  # type: ignore[arg-type]
-    return _polygon_points(given[kind], kind, area, metric, name_column)  # type: ignore[arg-type]
+        return _file_points(user_file, area, metric, name_column)
+    return _polygon_points(given[kind], kind, area, metric, name_column)
 
 
 def candidates_from_grid(
@@ -404,8 +404,8 @@ def _grid_points(area: shapely.Geometry, spacing: float, metric: pyproj.CRS) -> 
             f"grid_spacing_m={spacing:g} gives about {int(area.area / spacing**2):,} points over the territory, "
             f"more than {MAX_GRID_POINTS:,}; use a larger spacing"
         )
-    gx, gy = np.meshgrid(np.arange(i0, i1 + 1) * spacing, np.arange(j0, j1 + 1) * spacing)
-    gx, gy = gx.ravel(), gy.ravel()
+    gx_2d, gy_2d = np.meshgrid(np.arange(i0, i1 + 1) * spacing, np.arange(j0, j1 + 1) * spacing)
+    gx, gy = gx_2d.ravel(), gy_2d.ravel()
     shapely.prepare(area)
     inside = shapely.intersects_xy(area, gx, gy)
     gx, gy = gx[inside], gy[inside]

@@ -330,7 +330,7 @@ def rank_sites(
             w[k] = float(v)
     if sum(w.values()) <= 0:
         raise ConfigError(f"weights must not all be 0 (got {w}); give at least one criterion a positive weight")
-    d = dict(DEFAULT_DIRECTIONS)
+    d: dict[str, str] = dict(DEFAULT_DIRECTIONS)
     if directions is not None:
         if not isinstance(directions, Mapping):
             raise ConfigError(f"directions must be a mapping column -> 'min'/'max', got {type(directions).__name__}")
@@ -349,17 +349,17 @@ def rank_sites(
     total = np.zeros(len(criteria))
     wsum = sum(w[k] for k in used)
     for j, k in enumerate(used):
-        v = data[:, j]
-        if d[k] == "max" and np.isinf(v).any():
+        col = data[:, j]
+        if d[k] == "max" and np.isinf(col).any():
             raise InputError(f"criteria[{k!r}] has infinite values but more is better: give finite values")
-        if d[k] == "min" and np.isneginf(v).any():
+        if d[k] == "min" and np.isneginf(col).any():
             raise InputError(f"criteria[{k!r}] has -inf values: give finite values or inf (unreachable)")
-        fin = np.isfinite(v)
-        norm = np.zeros(len(v))
+        fin = np.isfinite(col)
+        norm = np.zeros(len(col))
         if fin.any():
-            lo, hi = v[fin].min(), v[fin].max()
+            lo, hi = col[fin].min(), col[fin].max()
             if hi > lo:
-                norm[fin] = (v[fin] - lo) / (hi - lo) if d[k] == "max" else (hi - v[fin]) / (hi - lo)
+                norm[fin] = (col[fin] - lo) / (hi - lo) if d[k] == "max" else (hi - col[fin]) / (hi - lo)
             else:
                 norm[fin] = 1.0
         out[f"score_{k}"] = norm
@@ -429,5 +429,5 @@ def pareto_front(
         a = m[s : s + chunk, None, :]
         le = (m[None, :, :] <= a).all(axis=2)
         lt = (m[None, :, :] < a).any(axis=2)
-        dominated[s : s + chunk] = (le & lt).any(axis=1)
+        dominated[s : s + chunk] = np.any(le & lt, axis=1)
     return pd.Series(~dominated, index=criteria.index, name="pareto")

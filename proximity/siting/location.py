@@ -175,8 +175,8 @@ def _prepare(od: Any, demand_weights: Any, candidates: Any) -> _Pairs:
                 f"demand_weights shares no id with od['destination_id'] (e.g. demand_weights has "
                 f"{_show(dem_ids[0])}, od {_show(od['destination_id'].iloc[0])}): index it by demand id"
             )
-    cpos = cand_ids.get_indexer(od["origin_id"])
-    dpos = dem_ids.get_indexer(od["destination_id"])
+    cpos = cand_ids.get_indexer(pd.Index(od["origin_id"]))
+    dpos = dem_ids.get_indexer(pd.Index(od["destination_id"]))
     keep = reach & (cpos >= 0) & (dpos >= 0)
     c, d, m = cpos[keep].astype(np.int64), dpos[keep].astype(np.int64), minutes[keep]
     key = c * len(dem_ids) + d
@@ -274,9 +274,9 @@ def _evaluate(model: _Model, sites: np.ndarray) -> dict[str, Any]:
     ids = pr.cand_ids.take(np.maximum(site_pos, 0))
     # integer ids stay integers next to the missing ones (a float column would turn 7 into 7.0)
     site_id = pd.Series(
-        pd.array(ids, dtype="Int64") if pd.api.types.is_integer_dtype(ids.dtype) else ids.array, index=pr.dem_ids
+        ids.astype("Int64").array if pd.api.types.is_integer_dtype(ids.dtype) else ids.array, index=pr.dem_ids
     )
-    site_id[site_pos < 0] = pd.NA
+    site_id.loc[site_pos < 0] = pd.NA
     assignment = pd.DataFrame({"weight": w, "site_id": site_id, "minutes": minutes, "served": served}, index=pr.dem_ids)
     assignment.index.name = None
     ws = np.where(served, w, 0.0)
@@ -369,15 +369,16 @@ def _solve(model: _Model, p: int, time_limit_s: float | None, mip_rel_gap: float
             )
         dual = getattr(res, "mip_dual_bound", None)
         dual = sign * float(dual) if dual is not None and np.isfinite(dual) else math.nan
-        ev, solver = None, "highs"
+        incumbent: dict[str, Any] | None = None
+        solver = "highs"
         if res.x is not None:
-            ev = _evaluate(model, np.sort(np.argsort(-res.x[:nc], kind="stable")[:p]))
-        if res.status != 0 or ev is None:
+            incumbent = _evaluate(model, np.sort(np.argsort(-res.x[:nc], kind="stable")[:p]))
+        if res.status != 0 or incumbent is None:
             # stopped early: HiGHS's incumbent may be poor (or absent); keep the greedy one if better
             greedy = _evaluate(model, _greedy(model, p))
-            better = sign * greedy["objective"] < sign * ev["objective"] if ev is not None else True
-            if better:
-                ev, solver = greedy, "greedy"
+            if incumbent is None or sign * greedy["objective"] < sign * incumbent["objective"]:
+                incumbent, solver = greedy, "greedy"
+        ev = incumbent
         status = "optimal" if res.status == 0 else "time_limit"
         obj = ev["objective"]
         bound = dual
@@ -656,7 +657,8 @@ def sweep(
     if model == "p_median":
         limit = _penalty(pairs, penalty_minutes)
     m = _model(model, pairs, limit)
-    rows, chosen = [], []
+    rows: list[dict[str, Any]] = []
+    chosen: list[tuple[int, Any]] = []
     for p in range(1, p_max + 1):
         r = _solve(m, p, tl, gap)
         chosen.extend((p, s) for s in r.sites.tolist())
