@@ -1615,6 +1615,29 @@ def network_cache_key(
     Travel Mapping archives or file set), the territory's bounds and area, the buffer, the
     build parameters, the user's OSM input and the package version. Speeds are not part
     of it: they are applied after loading.
+
+    Parameters
+    ----------
+    territory : str
+        Name of a territory manifest (``"herault"``, ``"france"``), as for :func:`build_network`.
+    snap_m : float
+        Connector snapping distance, as for :func:`build_network`.
+    detour_factor : float or mapping
+        Circuity of skeleton segments, one number or per class, as for :func:`build_network`.
+    area_2154 : shapely geometry, optional
+        The territory in EPSG:2154 (national archives only); default the same area as
+        :func:`build_network`'s.
+    buffer_minutes : float
+        Driving horizon beyond the area (national archives only).
+    neighbours : bool
+        Whether the network continues into the neighbouring countries (national archives only).
+    osm : ``"online"``, path or None
+        The detailed OSM network merged in, if any.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits; equal keys mean the same network.
     """
     from . import datasets
 

@@ -152,6 +152,47 @@ def plan_incubator(
     The support-access criterion and the what-if use the scoring ``profile`` (default:
     ``base_scores.profile``, else the shipped one): its decay weights the support
     bodies, up to its gravity horizon.
+
+    Parameters
+    ----------
+    territory : proximity.territory.Territory
+        Layers and network (:func:`proximity.territory.load_territory`).
+    candidates : {"grid", "business_parks", "municipalities", "user"}
+        Where the candidate sites come from (:data:`CANDIDATE_KINDS`).
+    candidates_file : path or GeoDataFrame, optional
+        The user's candidates (a CSV with lat/lon or a vector file of points), required
+        with ``candidates="user"``.
+    grid_spacing_m : float
+        Spacing of the ``"grid"`` candidates, in metres.
+    within_minutes : float
+        The travel time of the "within reach" criteria and of the maximal covering.
+    p_max : int
+        Largest number of sites of the location-allocation sweeps (at least 1).
+    median_candidates : int
+        The best ranked candidates the p-median chooses from (at least ``p_max``).
+    median_cell_m : float
+        Cell size of the p-median's demand aggregation, in metres (:func:`demand_cells`).
+    weights : dict, optional
+        Criterion weights of the ranking; default :data:`proximity.siting.DEFAULT_WEIGHTS`.
+    what_if : bool
+        Add the best covering site as an incubator and recompute the milieu index.
+    base_scores : proximity.scores.ScoreResult, optional
+        The territory's scores before the incubator (computed when needed and not given).
+    profile : proximity.milieu.Profile, optional
+        The scoring profile; default ``base_scores.profile``, else the shipped one.
+    progress : callable, optional
+        Called with a short message at each stage.
+
+    Returns
+    -------
+    IncubatorPlan
+        The ranked candidates, both sweeps, the chosen sites, the SMEs covered, the
+        what-if (or None) and the parameters.
+
+    Raises
+    ------
+    InputError
+        A bad option, or no candidate within reach of the road network.
     """
     say = progress or (lambda msg: None)
     if p_max < 1:
@@ -311,9 +352,30 @@ def demand_cells(
 ) -> gpd.GeoDataFrame:
     """SMEs aggregated into square cells: one demand point per cell at the weighted centroid.
 
-    Returns a GeoDataFrame (EPSG:4326) indexed ``cell:<i>_<j>`` with ``weight`` (sum) and
-    ``smes`` (count). The usual demand aggregation of location models; its error is at most
-    about half a cell's diagonal of travel at the access speed.
+    The usual demand aggregation of location models; its error is at most about half a
+    cell's diagonal of travel at the access speed.
+
+    Parameters
+    ----------
+    smes : GeoDataFrame
+        The SME points (any CRS).
+    weights : Series
+        Demand weight per SME, indexed like ``smes`` (a missing weight counts 0).
+    cell_m : float
+        Cell size in metres of ``crs`` (positive).
+    crs : str
+        The metric CRS of the cells.
+
+    Returns
+    -------
+    GeoDataFrame
+        In EPSG:4326, indexed ``cell:<i>_<j>``, with ``weight`` (sum) and ``smes`` (count);
+        a cell of zero weight sits at its SMEs' mean position.
+
+    Raises
+    ------
+    InputError
+        ``cell_m`` is not positive.
     """
     if cell_m <= 0:
         raise InputError(f"cell_m must be positive, got {cell_m}")
@@ -368,6 +430,33 @@ def plan_export_groups(
 
     See :func:`proximity.groups.form_groups` for the model (3–5 members within
     ``max_minutes`` of each other, no two competing, minimal executive tour).
+
+    Parameters
+    ----------
+    territory : proximity.territory.Territory
+        Layers and network (:func:`proximity.territory.load_territory`).
+    sections, size_bands, exporter, communes : optional
+        The selection of SMEs, see :func:`proximity.groups.select_smes`.
+    max_minutes : float
+        Largest travel time between two members, in minutes.
+    min_size, max_size : int
+        Group sizes allowed.
+    rule : str
+        Competition rule, see :func:`proximity.groups.competes`.
+    method : {"auto", "exact", "heuristic"}
+        Solver, see :func:`proximity.groups.form_groups`.
+    time_limit_s : float
+        Time budget of the solvers, in seconds.
+    seed : int
+        Seed of the heuristic's random orders.
+    progress : callable, optional
+        Called with a short message at each stage.
+
+    Returns
+    -------
+    ExportGroupPlan
+        The groups, the SMEs selected, the number of groups per municipality and the
+        parameters.
     """
     say = progress or (lambda msg: None)
     sel = _groups.select_smes(
@@ -411,7 +500,22 @@ def _prov(territory: Territory, params: dict) -> dict:
 
 def write_incubator_plan(plan: IncubatorPlan, territory: Territory, out: Path) -> list[Path]:
     """``sites.csv`` / ``sites.gpkg`` (ranked candidates, chosen sites, covered SMEs, what-if),
-    ``covering.csv``, ``median.csv``, ``what_if.csv`` and ``provenance.json``, atomically."""
+    ``covering.csv``, ``median.csv``, ``what_if.csv`` and ``provenance.json``, atomically.
+
+    Parameters
+    ----------
+    plan : IncubatorPlan
+        The result of :func:`plan_incubator`.
+    territory : proximity.territory.Territory
+        The territory planned on (for the provenance).
+    out : pathlib.Path
+        Output folder (created if needed).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
     cand = _io.for_file(plan.candidates)
     layers_ = {"candidates": cand, "chosen": _io.for_file(plan.chosen), "covered_smes": _io.for_file(plan.covered_smes)}
     written = [_io.write_csv(cand, out / "sites.csv", index=False, float_format="%.10g")]
@@ -437,7 +541,22 @@ def write_incubator_plan(plan: IncubatorPlan, territory: Territory, out: Path) -
 
 
 def write_export_groups(plan: ExportGroupPlan, territory: Territory, out: Path) -> list[Path]:
-    """``groups.csv``, ``members.csv``, ``unplaced.csv``, ``groups.gpkg`` (members and tours) and provenance."""
+    """``groups.csv``, ``members.csv``, ``unplaced.csv``, ``groups.gpkg`` (members and tours) and provenance.
+
+    Parameters
+    ----------
+    plan : ExportGroupPlan
+        The result of :func:`plan_export_groups`.
+    territory : proximity.territory.Territory
+        The territory planned on (for the provenance).
+    out : pathlib.Path
+        Output folder (created if needed).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
     import shapely
 
     res = plan.result

@@ -1077,10 +1077,26 @@ def write_rasters(
     ``population_within.csv`` (:func:`zonal_population_within` per municipality plus the
     ``total`` row).
 
+    Parameters
+    ----------
+    territory : proximity.territory.Territory
+        Layers and network (:func:`proximity.territory.load_territory`).
+    out_dir : path
+        Output folder (created).
+    cell_m : float
+        Cell size in metres, of every raster.
+    kinds : sequence of str
+        Facility kinds (see :func:`kind_facilities`).
+    thresholds_minutes : sequence of float
+        The travel times of the population-within table, in minutes.
+    k_nodes : int
+        Nodes considered per cell (see :func:`travel_time_surface`).
+
     Returns
     -------
     list of pathlib.Path
-        The files written.
+        The files written: the travel-time COGs in the order of ``kinds``, then
+        ``population.tif`` and ``population_within.csv``.
 
     Examples
     --------
@@ -1265,6 +1281,15 @@ def raster_overlay_image(
 
 def raster_legend(*, cmap: str = "travel", vmin: float, vmax: float, caption: str = "") -> dict[str, Any]:
     """The legend of an overlay: colours and their values, for ``branca.colormap.LinearColormap``.
+
+    Parameters
+    ----------
+    cmap : str
+        A colour map of :data:`COLORMAPS` (``"_r"`` appended reverses it).
+    vmin, vmax : float
+        The values of the first and the last colour (``vmax > vmin``).
+    caption : str
+        The legend's title.
 
     Returns
     -------

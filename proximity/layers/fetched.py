@@ -167,6 +167,19 @@ def merge_support(
     names is at least ``min_similarity``. The ``base`` body is kept (its ``duplicates``
     lists the fetched id) and the fetched one dropped; other fetched bodies are added.
 
+    Parameters
+    ----------
+    base : GeoDataFrame
+        The support bodies layer (e.g. :func:`~proximity.layers.support_bodies`).
+    fetched : GeoDataFrame
+        Fetched bodies in the same layout (e.g. :func:`directory_bodies`).
+    territory : str
+        Territory whose metric CRS measures ``distance_m``.
+    distance_m : float
+        Largest distance between two records of the same body, in metres.
+    min_similarity : float
+        Smallest :func:`name_similarity` (0 to 1) of two records of the same body.
+
     Returns
     -------
     GeoDataFrame
@@ -227,6 +240,23 @@ def resolve_support(
     offline layer** (:func:`merge_support`'s rule), ready to be passed as
     ``support_extra`` (their ids then read ``user:annuaire:<id>``); a path is returned as
     a :class:`~pathlib.Path` after checking that it exists; a GeoDataFrame is returned as is.
+
+    Parameters
+    ----------
+    value : str, path, GeoDataFrame or None
+        The ``--support`` value: ``None``, ``"annuaire"``/``"directory"`` (any case), a
+        file or a layer.
+    territory : str
+        Territory whose fetched directory and offline layer are used.
+    target : path, optional
+        Folder of the fetched data; default :func:`proximity.fetch.fetched_dir`'s.
+    distance_m, min_similarity : float
+        The duplicate rule of :func:`merge_support`.
+
+    Returns
+    -------
+    GeoDataFrame, Path or None
+        ``value`` itself (``None`` or a layer), the new fetched bodies, or the checked path.
 
     Raises
     ------

@@ -650,6 +650,20 @@ def resolve_smes(
     keep that label, and every output says it instead of "synthetic". A path is returned
     as a :class:`~pathlib.Path` once checked to exist; a DataFrame is returned as is.
 
+    Parameters
+    ----------
+    value : str, path, DataFrame or None
+        The ``--smes`` value: ``None``, ``"sirene"`` (any case), a file or a frame.
+    territory : str
+        Territory whose départements the fetched register covers.
+    target : path, optional
+        Folder of the fetched data; default :func:`proximity.fetch.fetched_dir`'s.
+
+    Returns
+    -------
+    DataFrame, Path or None
+        ``value`` itself (``None`` or a frame), the fetched register, or the checked path.
+
     Raises
     ------
     DataFileError
