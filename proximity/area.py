@@ -43,8 +43,8 @@ EPCI columns, not an error.
 Examples
 --------
 >>> from proximity import area
->>> a = area.resolve("2A")  # doctest: +SKIP
->>> a.name, a.departements, len(a.communes)  # doctest: +SKIP
+>>> a = area.resolve("2A")
+>>> a.name, a.departements, len(a.communes)
 ('dep-2A', ('2A',), 124)
 """
 

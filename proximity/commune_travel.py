@@ -24,11 +24,16 @@ are polygonised (``rasterio.features.shapes``).
 
 Examples
 --------
->>> from proximity.territory import load_territory  # doctest: +SKIP
->>> from proximity.commune_travel import commune_travel  # doctest: +SKIP
->>> t = load_territory("herault")  # doctest: +SKIP
->>> tr = commune_travel(t, communes=["34172"])  # doctest: +SKIP
->>> tr.routes[["group", "name", "minutes", "km"]]  # doctest: +SKIP
+Loading the territory takes about 10 s (the doctests get it ready-made as ``ter``):
+
+>>> from proximity.territory import load_territory
+>>> ter = load_territory("herault")  # doctest: +SKIP
+>>> from proximity.commune_travel import commune_travel
+>>> tr = commune_travel(ter, communes=["34172"])
+>>> tr.routes[["group", "name"]].head(3).to_numpy().tolist()
+[['airport', 'Montpellier-Mediterranee Airport'], ['seaport', 'Sete'], ['tgv_station', 'Montpellier Saint-Roch']]
+>>> round(float(tr.routes["minutes"].iloc[0]))
+17
 """
 
 from __future__ import annotations
@@ -349,8 +354,10 @@ def commune_travel(
 
     Examples
     --------
-    >>> tr = commune_travel(t, communes=["34172", "34032"])  # doctest: +SKIP
-    >>> tr.isochrones.query("minutes == 30").area  # doctest: +SKIP
+    >>> tr = commune_travel(ter, communes=["34172", "34032"])
+    >>> iso = tr.isochrones.query("minutes == 30").to_crs("EPSG:2154")
+    >>> (iso.area / 1e6).round(-1).tolist()  # km²
+    [1210.0, 1220.0]
     """
     say = progress or (lambda msg: None)
     thresholds = _check_minutes(minutes)

@@ -39,7 +39,11 @@ own peer; two communes with the same features are peers at distance 0.
 
 Examples
 --------
->>> from proximity import peers  # doctest: +SKIP
+``table`` is the municipalities table of a national run (``--territory france``: a long
+computation, not available to the doctests), so these examples are not run as doctests (the
+functions' own examples use small tables):
+
+>>> from proximity import peers
 >>> long = peers.peers(table, k=10)  # doctest: +SKIP
 >>> long.loc[long["insee"].eq("34172"), ["peer_rank", "peer_name", "distance"]]  # doctest: +SKIP
 >>> table = peers.add_peers(table)  # doctest: +SKIP

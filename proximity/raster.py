@@ -35,10 +35,14 @@ Files
 
 Examples
 --------
+Loading the territory takes about 10 s (the doctests get it ready-made as ``ter``):
+
 >>> from proximity.territory import load_territory
->>> from proximity import raster
 >>> ter = load_territory("herault")  # doctest: +SKIP
->>> paths = raster.write_rasters(ter, "out/rasters", cell_m=200)  # doctest: +SKIP
+>>> from proximity import raster
+>>> paths = raster.write_rasters(ter, "out/rasters", cell_m=1000)
+>>> [p.name for p in paths][-2:]
+['population.tif', 'population_within.csv']
 """
 
 from __future__ import annotations
@@ -220,9 +224,9 @@ def raster_grid(area: Any, *, cell_m: float = 200.0, crs: str = "EPSG:2154") -> 
 
     Examples
     --------
-    >>> transform, shape = raster_grid(ter.municipalities, cell_m=200)  # doctest: +SKIP
-    >>> shape  # doctest: +SKIP
-    (425, 670)
+    >>> transform, shape = raster_grid(ter.municipalities, cell_m=200)
+    >>> shape
+    (424, 669)
     """
     c = _check_cell_m(cell_m)
     pcrs = _check_projected(crs)
@@ -318,10 +322,11 @@ def travel_time_surface(
 
     Examples
     --------
-    >>> airports = on_network(ter.gateways[ter.gateways["kind"].eq("airport")])  # doctest: +SKIP
-    >>> minutes, transform = travel_time_surface(
-    ...     ter.csr, airports, territory_polygon=ter.municipalities
-    ... )  # doctest: +SKIP
+    >>> from proximity.layers import on_network
+    >>> airports = on_network(ter.gateways[ter.gateways["kind"].eq("airport")])
+    >>> minutes, transform = travel_time_surface(ter.csr, airports, territory_polygon=ter.municipalities, cell_m=1000)
+    >>> minutes.shape
+    (86, 135)
     """
     prep = engine.prepared(graph)
     f_geom = engine.check_points(facilities, "facilities")
@@ -470,7 +475,12 @@ def write_cog(
 
     Examples
     --------
-    >>> write_cog(minutes, transform, "airport.tif", crs="EPSG:2154")  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> minutes = np.array([[10.0, 12.5], [np.nan, 30.0]])
+    >>> transform = Affine(1000, 0, 770_000, 0, -1000, 6_280_000)  # 1 km cells in Lambert-93
+    >>> write_cog(minutes, transform, "airport.tif", crs="EPSG:2154").name
+    'airport.tif'
     """
     import rasterio
     import rasterio.shutil
@@ -620,7 +630,7 @@ def travel_time_rasters(
 
     Examples
     --------
-    >>> travel_time_rasters(ter, "out/rasters", kinds=("airport",))  # doctest: +SKIP
+    >>> travel_time_rasters(ter, "out/rasters", kinds=("airport",), cell_m=1000)
     [PosixPath('out/rasters/travel_time_airport.tif')]
     """
     out = check_out_dir(out_dir)
@@ -809,7 +819,10 @@ def population_raster(
 
     Examples
     --------
-    >>> pop, transform = population_raster(ter.municipalities, ter.csr)  # doctest: +SKIP
+    >>> import numpy as np
+    >>> pop, transform = population_raster(ter.municipalities, ter.csr, cell_m=1000)
+    >>> round(float(np.nansum(pop))) == int(ter.municipalities["population"].sum())
+    True
     """
     munis = _check_zones(municipalities, "municipalities")
     c = _check_cell_m(cell_m)
@@ -901,10 +914,15 @@ def read_population_raster(
 
     Examples
     --------
-    >>> transform, shape = raster_grid(ter.municipalities)  # doctest: +SKIP
-    >>> pop = read_population_raster(
-    ...     "ghs_pop.tif", dst_crs="EPSG:2154", dst_transform=transform, shape=shape
-    ... )  # doctest: +SKIP
+    A 1 km population raster (standing for a GHS-POP file) read onto 500 m cells:
+
+    >>> import numpy as np
+    >>> pop, transform = population_raster(ter.municipalities, ter.csr, cell_m=1000)
+    >>> path = write_cog(pop, transform, "ghs_pop.tif", crs="EPSG:2154")
+    >>> fine, shape = raster_grid(ter.municipalities, cell_m=500)
+    >>> pop500 = read_population_raster(path, dst_crs="EPSG:2154", dst_transform=fine, shape=shape)
+    >>> round(float(np.nansum(pop500) / np.nansum(pop)), 4)
+    1.0
     """
     from rasterio.enums import Resampling
     from rasterio.warp import reproject
@@ -991,9 +1009,12 @@ def zonal_population_within(
 
     Examples
     --------
-    >>> zonal_population_within(
-    ...     {"airport": "out/travel_time_airport.tif"}, "out/population.tif", zones=ter.municipalities
-    ... )  # doctest: +SKIP
+    >>> [airport] = travel_time_rasters(ter, "out", kinds=("airport",), cell_m=1000)
+    >>> pop, transform = population_raster(ter.municipalities, ter.csr, cell_m=1000)
+    >>> pop_path = write_cog(pop, transform, "out/population.tif", crs="EPSG:2154")
+    >>> table = zonal_population_within({"airport": airport}, pop_path, zones=ter.municipalities)
+    >>> len(table) == len(ter.municipalities) + 1  # and the "total" row
+    True
     """
     if isinstance(travel_raster, Mapping):
         if not travel_raster:
@@ -1100,7 +1121,9 @@ def write_rasters(
 
     Examples
     --------
-    >>> write_rasters(ter, "out/rasters")  # doctest: +SKIP
+    >>> paths = write_rasters(ter, "out/rasters", cell_m=1000, kinds=("airport", "tgv_station"))
+    >>> [p.name for p in paths]
+    ['travel_time_airport.tif', 'travel_time_tgv_station.tif', 'population.tif', 'population_within.csv']
     """
     out = check_out_dir(out_dir)
     thresholds = engine.check_thresholds(thresholds_minutes)
@@ -1230,7 +1253,13 @@ def raster_overlay_image(
 
     Examples
     --------
-    >>> url, bounds = raster_overlay_image(minutes, transform, "EPSG:2154", vmin=0, vmax=90)  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> minutes = np.array([[10.0, 12.5], [np.nan, 30.0]])
+    >>> transform = Affine(1000, 0, 770_000, 0, -1000, 6_280_000)  # 1 km cells in Lambert-93
+    >>> url, bounds = raster_overlay_image(minutes, transform, "EPSG:2154", vmin=0, vmax=90)
+    >>> url[:22]
+    'data:image/png;base64,'
     """
     from rasterio.enums import Resampling
     from rasterio.warp import reproject, transform_bounds

@@ -20,10 +20,13 @@ node within ``buffer_minutes`` of driving from it (a Dijkstra on the timed skele
 
 Examples
 --------
->>> from proximity import skeleton
->>> sk = skeleton.build_skeleton([fra_tar, neighbours_tar])  # doctest: +SKIP
->>> sub = skeleton.territory_skeleton(sk, herault_2154)  # doctest: +SKIP
->>> csr = skeleton.skeleton_csr(sub)  # doctest: +SKIP
+>>> from proximity import area, datasets, skeleton
+>>> archives = [datasets.path("travelmapping_fra"), datasets.path("travelmapping_neighbours")]
+>>> sk = skeleton.build_skeleton(archives)
+>>> sub = skeleton.territory_skeleton(sk, area.resolve("34").outline)
+>>> csr = skeleton.skeleton_csr(sub)
+>>> csr.n_nodes
+21426
 """
 
 from __future__ import annotations

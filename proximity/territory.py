@@ -12,9 +12,11 @@ in it and in a 150 km buffer, its support bodies, and a network covering it and
 
 Examples
 --------
+Loading takes about 10 s (the doctests get the territory ready-made as ``ter``):
+
 >>> from proximity.territory import load_territory
->>> t = load_territory("herault")  # doctest: +SKIP
->>> len(t.municipalities)  # doctest: +SKIP
+>>> ter = load_territory("herault")  # doctest: +SKIP
+>>> len(ter.municipalities)
 341
 """
 

@@ -72,6 +72,9 @@ def save_map(m: folium.Map, path: str | os.PathLike) -> Path:
 
     Examples
     --------
+    With ``s = proximity.scores.score_territory(t)`` (about a minute, so the example is
+    not run as a doctest):
+
     >>> save_map(overview_map(t, s), "maps/overview.html")  # doctest: +SKIP
     """
     if not isinstance(m, folium.Map):
@@ -153,6 +156,9 @@ def build_maps(
 
     Examples
     --------
+    Scoring the territory and writing its 343 pages take about two minutes, so the
+    example is not run as a doctest:
+
     >>> build_maps(t, s, out="maps", progress=print)  # doctest: +SKIP
     """
     if not isinstance(standalone, bool):

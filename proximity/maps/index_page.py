@@ -147,6 +147,9 @@ def index_page(
 
     Examples
     --------
+    Scoring the territory takes about a minute, so the example is not run as a doctest:
+
+    >>> from proximity.scores import score_territory
     >>> html = index_page(score_territory(t))  # doctest: +SKIP
     >>> html.count("<tr data-insee=")  # doctest: +SKIP
     341

@@ -143,6 +143,9 @@ def municipality_map(
 
     Examples
     --------
+    With ``s = proximity.scores.score_territory(t)`` (about a minute, so the example is
+    not run as a doctest):
+
     >>> municipality_map(t, s, "34172")  # doctest: +SKIP
     <folium.folium.Map object at ...>
     """

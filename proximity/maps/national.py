@@ -913,7 +913,10 @@ def national_overview(
 
     Examples
     --------
-    >>> import geopandas as gpd  # doctest: +SKIP
+    ``national/municipalities.parquet`` is the table of a national run (``--territory france``: a long
+    computation, not available to the doctests), so the example is not run as a doctest:
+
+    >>> import geopandas as gpd
     >>> t = gpd.read_parquet("national/municipalities.parquet")  # doctest: +SKIP
     >>> save_map(national_overview(t), "maps/overview.html")  # doctest: +SKIP
     """
@@ -1312,6 +1315,9 @@ def build_national_maps(
 
     Examples
     --------
+    ``t`` is the municipalities table of a national run (``--territory france``: a long
+    computation, not available to the doctests), so the example is not run as a doctest:
+
     >>> build_national_maps(t, out="maps/france", communes=["33063"])  # doctest: +SKIP
     """
     if progress is not None and not callable(progress):
@@ -1444,6 +1450,9 @@ def write_commune_pages(
 
     Examples
     --------
+    ``t`` is the municipalities table of a national run (``--territory france``: a long
+    computation, not available to the doctests), so the example is not run as a doctest:
+
     >>> write_commune_pages(t, ["33063"], out="maps/france")  # doctest: +SKIP
     """
     from .._io import check_out_dir

@@ -208,11 +208,13 @@ def overview_map(
 
     Examples
     --------
-    >>> from proximity.territory import load_territory  # doctest: +SKIP
-    >>> from proximity.scores import score_territory  # doctest: +SKIP
-    >>> from proximity.maps import overview_map  # doctest: +SKIP
-    >>> t = load_territory("herault")
-    ... s = score_territory(t)  # doctest: +SKIP
+    Scoring the territory takes about a minute, so the example is not run as a doctest:
+
+    >>> from proximity.territory import load_territory
+    >>> from proximity.scores import score_territory
+    >>> from proximity.maps import overview_map
+    >>> t = load_territory("herault")  # doctest: +SKIP
+    >>> s = score_territory(t)  # doctest: +SKIP
     >>> overview_map(t, s)  # doctest: +SKIP
     <folium.folium.Map object at ...>
     """
