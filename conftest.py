@@ -41,7 +41,9 @@ BROWSER_FIXTURES = frozenset({"browser", "browser_assets", "open_map"})
 #: Names a doctest may use without defining them, and the fixture that provides each.
 DOCTEST_NAMES = {"ter": "herault"}
 #: A doctest whose source matches this uses real data: it is an ``integration`` item.
-DOCTEST_REAL_DATA = re.compile(r"\bter\b|\bload_territory\(|\bdatasets\.(path|install)\(")
+DOCTEST_REAL_DATA = re.compile(
+    r"\bter\b|\bload_territory\(|\bdatasets\.(path|install)\(|\bbuild_network\(|\barea\.resolve\("
+)
 
 
 @pytest.fixture(scope="session")

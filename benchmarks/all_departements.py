@@ -67,8 +67,10 @@ def run_one(dep: str, *, n_smes: int | None, max_per_commune: int) -> dict:
             warnings=len(caught),
             error="",
         )
-    except Exception as exc:  # noqa: BLE001 - a benchmark records every failure and goes on
-        row.update(load_s=round(time.perf_counter() - t0, 1), error=f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+    except Exception as exc:  # a benchmark records every failure and goes on
+        row.update(
+            load_s=round(time.perf_counter() - t0, 1), error=f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        )
         traceback.print_exc(file=sys.stderr)
     return row
 
@@ -91,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     for dep in deps:
         row = run_one(dep, n_smes=args.n_smes or None, max_per_commune=args.max_per_commune)
         rows.append(row)
-        status = row["error"] or f"ok  load {row['load_s']:>5.1f} s  score {row['score_s']:>5.1f} s  {row['communes']} communes"
+        status = (
+            row["error"]
+            or f"ok  load {row['load_s']:>5.1f} s  score {row['score_s']:>5.1f} s  {row['communes']} communes"
+        )
         print(f"{dep:>3}  {status}", flush=True)
         pd.DataFrame(rows).to_csv(out / "departements.csv", index=False)
     df = pd.DataFrame(rows)

@@ -77,8 +77,11 @@ def instance(n: int, layout: str, max_minutes: float, seed: int) -> tuple[pd.Dat
     xy = points(n, layout, rng)
     ids = np.array([f"{34_000_000_000_000 + i:014d}" for i in range(n)], dtype=object)
     smes = pd.DataFrame({"naf": naf_classes(n, rng), "x_km": xy[:, 0], "y_km": xy[:, 1]}, index=ids)
-    smes["naf_section"] = pd.Series(smes["naf"].str[:2].astype(int)).map(
-        {d: s for s, (a, b, _) in NAF_SECTIONS.items() for d in range(a, b + 1)}).to_numpy()
+    smes["naf_section"] = (
+        pd.Series(smes["naf"].str[:2].astype(int))
+        .map({d: s for s, (a, b, _) in NAF_SECTIONS.items() for d in range(a, b + 1)})
+        .to_numpy()
+    )
     out_leg, in_leg = rng.uniform(0.1, 1.0, n), rng.uniform(0.1, 1.0, n)
     chunks = []
     for start in range(0, n, 500):
@@ -95,8 +98,9 @@ def instance(n: int, layout: str, max_minutes: float, seed: int) -> tuple[pd.Dat
     return smes, od
 
 
-def check(res: groups.GroupsResult, smes: pd.DataFrame, od: pd.DataFrame, *, min_size: int, max_size: int,
-          max_minutes: float) -> dict[str, bool]:
+def check(
+    res: groups.GroupsResult, smes: pd.DataFrame, od: pd.DataFrame, *, min_size: int, max_size: int, max_minutes: float
+) -> dict[str, bool]:
     """Feasibility of the groups, recomputed from the inputs."""
     t = od.set_index(["origin_id", "destination_id"])["minutes"]
     tours = [res.members_of(i) for i in res.groups.index]
@@ -112,20 +116,27 @@ def check(res: groups.GroupsResult, smes: pd.DataFrame, od: pd.DataFrame, *, min
         naf = smes.loc[ms, "naf"].to_numpy()
         compete_ok &= not bool(groups.competes(naf[:, None], naf[None, :])[np.triu_indices(len(ms), 1)].any())
     cover_ok = set(res.members.index) | set(res.unplaced.index) == set(smes.index)
-    return {"sizes": sizes_ok, "each_sme_once": once_ok, "pair_minutes": time_ok, "no_competitors": compete_ok,
-            "members_and_unplaced_cover_all": cover_ok}
+    return {
+        "sizes": sizes_ok,
+        "each_sme_once": once_ok,
+        "pair_minutes": time_ok,
+        "no_competitors": compete_ok,
+        "members_and_unplaced_cover_all": cover_ok,
+    }
 
 
-def calibrate(smes: pd.DataFrame, od: pd.DataFrame, *, window_km: float, max_minutes: float,
-              time_limit_s: float) -> dict[str, float] | None:
+def calibrate(
+    smes: pd.DataFrame, od: pd.DataFrame, *, window_km: float, max_minutes: float, time_limit_s: float
+) -> dict[str, float] | None:
     """Heuristic vs exact optimum on the SMEs of a small window (the exact method's size)."""
     x0, y0 = WIDTH_KM / 2 - 40, HEIGHT_KM / 2 - 20
     win = smes[smes["x_km"].between(x0, x0 + window_km) & smes["y_km"].between(y0, y0 + window_km)]
     sub = od[od["origin_id"].isin(win.index) & od["destination_id"].isin(win.index)]
     t0 = time.perf_counter()
     try:
-        exact = groups.form_groups(win, sub, max_minutes=max_minutes, method="exact", max_candidates=300_000,
-                                   time_limit_s=120)
+        exact = groups.form_groups(
+            win, sub, max_minutes=max_minutes, method="exact", max_candidates=300_000, time_limit_s=120
+        )
     except InputError:
         return None
     t_exact = time.perf_counter() - t0
@@ -161,34 +172,44 @@ def main() -> int:
     smes, od = instance(args.n, args.layout, args.max_minutes, args.seed)
     t_instance = time.perf_counter() - t0
     top_class = smes["naf"].str[:5].value_counts(normalize=True)
-    print(f"instance: {args.n} SMEs ({args.layout}), {len(od):,} directed pairs within {args.max_minutes:g} min, "
-          f"{smes['naf'].nunique()} NAF classes (largest {top_class.iloc[0]:.1%}), built in {t_instance:.1f} s")
+    print(
+        f"instance: {args.n} SMEs ({args.layout}), {len(od):,} directed pairs within {args.max_minutes:g} min, "
+        f"{smes['naf'].nunique()} NAF classes (largest {top_class.iloc[0]:.1%}), built in {t_instance:.1f} s"
+    )
 
     t0 = time.perf_counter()
-    res = groups.form_groups(smes, od, max_minutes=args.max_minutes, method="heuristic",
-                             time_limit_s=args.time_limit, seed=args.seed)
+    res = groups.form_groups(
+        smes, od, max_minutes=args.max_minutes, method="heuristic", time_limit_s=args.time_limit, seed=args.seed
+    )
     seconds = time.perf_counter() - t0
     checks = check(res, smes, od, min_size=3, max_size=5, max_minutes=args.max_minutes)
 
-    cal = calibrate(smes, od, window_km=8.0 if not args.quick else 12.0, max_minutes=8.0,
-                    time_limit_s=min(args.time_limit, 20.0))
+    cal = calibrate(
+        smes, od, window_km=8.0 if not args.quick else 12.0, max_minutes=8.0, time_limit_s=min(args.time_limit, 20.0)
+    )
     sizes = res.groups["n"].value_counts().sort_index()
     print(f"form_groups: {seconds:.1f} s (local search limit {args.time_limit:g} s), status {res.status}")
     print(f"groups: {len(res.groups)} (sizes {', '.join(f'{k}: {v}' for k, v in sizes.items())})")
     print(f"SMEs placed: {res.n_placed} of {args.n} (upper bound on placeable {res.max_placeable})")
-    print(f"objective: {res.objective:.1f} min (tours {res.tour_minutes:.1f} + size penalties "
-          f"{res.objective - res.tour_minutes:.1f}); lower bound {res.bound:.1f}; gap {res.gap:.1%}")
-    print(f"tour per group: median {res.groups['tour_minutes'].median():.1f} min, max "
-          f"{res.groups['tour_minutes'].max():.1f}; largest pair time in a group: median "
-          f"{res.groups['max_pair_minutes'].median():.1f}, max {res.groups['max_pair_minutes'].max():.1f} min")
+    print(
+        f"objective: {res.objective:.1f} min (tours {res.tour_minutes:.1f} + size penalties "
+        f"{res.objective - res.tour_minutes:.1f}); lower bound {res.bound:.1f}; gap {res.gap:.1%}"
+    )
+    print(
+        f"tour per group: median {res.groups['tour_minutes'].median():.1f} min, max "
+        f"{res.groups['tour_minutes'].max():.1f}; largest pair time in a group: median "
+        f"{res.groups['max_pair_minutes'].median():.1f}, max {res.groups['max_pair_minutes'].max():.1f} min"
+    )
     if len(res.unplaced):
         print("unplaced:", res.unplaced["reason_code"].value_counts().to_dict())
     print("checks:", checks)
     if cal is not None:
-        print(f"calibration on {cal['smes']} SMEs of a {8 if not args.quick else 12} km window, max "
-              f"{cal['max_minutes']:g} min: exact optimum {cal['optimum']} ({cal['exact_status']}, "
-              f"{cal['exact_seconds']} s), heuristic {cal['heuristic']} (+{cal['heuristic_excess']:.1%}), its bound "
-              f"{cal['heuristic_bound']} ({cal['bound_below_optimum']:.1%} below the optimum)")
+        print(
+            f"calibration on {cal['smes']} SMEs of a {8 if not args.quick else 12} km window, max "
+            f"{cal['max_minutes']:g} min: exact optimum {cal['optimum']} ({cal['exact_status']}, "
+            f"{cal['exact_seconds']} s), heuristic {cal['heuristic']} (+{cal['heuristic_excess']:.1%}), its bound "
+            f"{cal['heuristic_bound']} ({cal['bound_below_optimum']:.1%} below the optimum)"
+        )
     summary = {
         "benchmark": "groups",
         "n_smes": args.n,

@@ -43,7 +43,9 @@ def _stage(message: str) -> str:
             return "maps: commune pages"
         if "files in" in message:
             return "maps: export groups map and rest"
-        return "maps: " + re.sub(r"\d[\d/,]*", "N", message.split(":", 1)[-1].strip()) if ":" in message else "maps: setup"
+        return (
+            "maps: " + re.sub(r"\d[\d/,]*", "N", message.split(":", 1)[-1].strip()) if ":" in message else "maps: setup"
+        )
     if message in ("municipalities", "gateways", "support bodies", "road network", "SMEs"):
         return "load: " + message
     if message.startswith(("population origins", "indicators", "2SFCA", "municipal aggregation")):
@@ -125,8 +127,10 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"peak memory (max RSS): {peak_mb:.0f} MB")
     sizes = _size(maps_dir) if maps_dir is not None and maps_dir.exists() else None
     if sizes:
-        print(f"map set: {sizes['files']} files, {sizes['total_mb']} MB (commune pages {sizes['communes_mb']} MB, "
-              f"median page {sizes['commune_page_kb_median']} kB, largest {sizes['commune_page_kb_max']} kB)")
+        print(
+            f"map set: {sizes['files']} files, {sizes['total_mb']} MB (commune pages {sizes['communes_mb']} MB, "
+            f"median page {sizes['commune_page_kb_median']} kB, largest {sizes['commune_page_kb_max']} kB)"
+        )
         for k, v in sizes["largest"].items():
             print(f"  {k:40s} {v:8.3f} MB")
     result = {

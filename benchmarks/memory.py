@@ -48,13 +48,29 @@ def measure(n: int, *, n_smes: int, folder: Path) -> dict:
     csv = folder / f"support_{n}.csv"
     support_csv(csv, n)
     out = folder / f"out_{n}"
-    cmd = [sys.executable, "-m", "proximity.cli", "score", "--out", str(out), "--support", str(csv), "--n-smes", str(n_smes)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "proximity.cli",
+        "score",
+        "--out",
+        str(out),
+        "--support",
+        str(csv),
+        "--n-smes",
+        str(n_smes),
+    ]
     t0 = time.time()
     if Path("/usr/bin/time").exists():
         r = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True)
-        peak_kb = next((int(line.split(":")[1]) for line in r.stderr.splitlines() if "Maximum resident set size" in line), -1)
-        cpu_s = sum(float(line.split(":")[1]) for line in r.stderr.splitlines()
-                    if line.strip().startswith(("User time", "System time")))
+        peak_kb = next(
+            (int(line.split(":")[1]) for line in r.stderr.splitlines() if "Maximum resident set size" in line), -1
+        )
+        cpu_s = sum(
+            float(line.split(":")[1])
+            for line in r.stderr.splitlines()
+            if line.strip().startswith(("User time", "System time"))
+        )
     else:  # pragma: no cover
         import resource
 
@@ -62,8 +78,14 @@ def measure(n: int, *, n_smes: int, folder: Path) -> dict:
         use = resource.getrusage(resource.RUSAGE_CHILDREN)
         peak_kb, cpu_s = use.ru_maxrss, use.ru_utime + use.ru_stime
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("proximity: error")]
-    return {"n": n, "exit": r.returncode, "peak_gb": peak_kb / 2**20, "seconds": time.time() - t0, "cpu_s": cpu_s,
-            "message": errors[0][:200] if errors else ""}
+    return {
+        "n": n,
+        "exit": r.returncode,
+        "peak_gb": peak_kb / 2**20,
+        "seconds": time.time() - t0,
+        "cpu_s": cpu_s,
+        "message": errors[0][:200] if errors else "",
+    }
 
 
 def main() -> None:
@@ -75,9 +97,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         for n in a.sizes:
             m = measure(n, n_smes=a.n_smes, folder=Path(d))
-            print(f"{m['n']:>7} support bodies: exit {m['exit']}, peak {m['peak_gb']:.2f} GB, "
-                  f"{m['seconds']:.0f} s wall, {m['cpu_s']:.0f} s CPU"
-                  + (f"  {m['message']}" if m["message"] else ""), flush=True)
+            print(
+                f"{m['n']:>7} support bodies: exit {m['exit']}, peak {m['peak_gb']:.2f} GB, "
+                f"{m['seconds']:.0f} s wall, {m['cpu_s']:.0f} s CPU" + (f"  {m['message']}" if m["message"] else ""),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

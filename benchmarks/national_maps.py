@@ -125,8 +125,10 @@ def main() -> None:
         res["departement_pages"] = len(deps)
         res["departement_mb_max"] = round(max(sizes), 2)
         res["departement_mb_median"] = round(float(np.median(sizes)), 2)
-    print(f"communes {res['communes']}, overview {res['overview_mb']} MB, built in {res['build_s']} s; "
-          f"peers of all communes {res['peers_s']} s")
+    print(
+        f"communes {res['communes']}, overview {res['overview_mb']} MB, built in {res['build_s']} s; "
+        f"peers of all communes {res['peers_s']} s"
+    )
     for label, runs in (("served", opened), ("file://", from_disk)):
         for o in runs:
             print(

@@ -97,7 +97,10 @@ def _scaled_csr(G, fast: float, slow: float):
 
 
 def _loss(times: list[float], rows) -> float:
-    return sum((math.log(t / ((lo + hi) / 2))) ** 2 if math.isfinite(t) else 100.0 for t, (*_, lo, hi) in zip(times, rows, strict=True))
+    return sum(
+        (math.log(t / ((lo + hi) / 2))) ** 2 if math.isfinite(t) else 100.0
+        for t, (*_, lo, hi) in zip(times, rows, strict=True)
+    )
 
 
 def _table(title: str, rows, times: list[float]) -> int:

@@ -45,13 +45,13 @@ def instance(n_cand: int, n_dem: int, side_km: float, seed: int) -> tuple[np.nda
     return cand, dem, weights
 
 
-def long_table(cand: np.ndarray, dem: np.ndarray, *, speed_kmh: float, detour: float, cutoff_min: float) -> pd.DataFrame:
+def long_table(
+    cand: np.ndarray, dem: np.ndarray, *, speed_kmh: float, detour: float, cutoff_min: float
+) -> pd.DataFrame:
     radius_km = cutoff_min / 60.0 * speed_kmh / detour
     sdm = cKDTree(cand).sparse_distance_matrix(cKDTree(dem), radius_km, output_type="coo_matrix")
     minutes = sdm.data * detour / speed_kmh * 60.0
-    return pd.DataFrame(
-        {"origin_id": [f"c{i}" for i in sdm.row], "destination_id": sdm.col, "minutes": minutes}
-    )
+    return pd.DataFrame({"origin_id": [f"c{i}" for i in sdm.row], "destination_id": sdm.col, "minutes": minutes})
 
 
 def dense_minutes(cand: np.ndarray, dem: np.ndarray, *, speed_kmh: float, detour: float) -> np.ndarray:
@@ -75,21 +75,39 @@ def run_spopt(args: argparse.Namespace) -> list[dict]:
         ref.solve(pulp.PULP_CBC_CMD(msg=False))
         t_ref = time.perf_counter() - t
         t = time.perf_counter()
-        ours = siting.maximal_covering(od, demand_weights=pd.Series(w), p=p, max_minutes=args.coverage_min,
-                                       candidates=ids, mip_rel_gap=0)
-        rows.append({"model": "maximal_covering", "p": p, "spopt_objective": ref.problem.objective.value(),
-                     "objective": ours.objective, "spopt_s": t_ref, "seconds": time.perf_counter() - t})
+        ours = siting.maximal_covering(
+            od, demand_weights=pd.Series(w), p=p, max_minutes=args.coverage_min, candidates=ids, mip_rel_gap=0
+        )
+        rows.append(
+            {
+                "model": "maximal_covering",
+                "p": p,
+                "spopt_objective": ref.problem.objective.value(),
+                "objective": ours.objective,
+                "spopt_s": t_ref,
+                "seconds": time.perf_counter() - t,
+            }
+        )
         t = time.perf_counter()
         ref = PMedian.from_cost_matrix(np.minimum(cost, args.cutoff_min), w, p_facilities=p)
         ref.solve(pulp.PULP_CBC_CMD(msg=False))
         t_ref = time.perf_counter() - t
         t = time.perf_counter()
-        ours = siting.p_median(od, demand_weights=pd.Series(w), p=p, penalty_minutes=args.cutoff_min,
-                               candidates=ids, mip_rel_gap=0)
+        ours = siting.p_median(
+            od, demand_weights=pd.Series(w), p=p, penalty_minutes=args.cutoff_min, candidates=ids, mip_rel_gap=0
+        )
         # spopt counts the demand no candidate reaches at the cap; ours leaves it out
         excluded = float(pd.Series(w).loc[ours.unreachable].sum() * args.cutoff_min)
-        rows.append({"model": "p_median", "p": p, "spopt_objective": ref.problem.objective.value(),
-                     "objective": ours.objective + excluded, "spopt_s": t_ref, "seconds": time.perf_counter() - t})
+        rows.append(
+            {
+                "model": "p_median",
+                "p": p,
+                "spopt_objective": ref.problem.objective.value(),
+                "objective": ours.objective + excluded,
+                "spopt_s": t_ref,
+                "seconds": time.perf_counter() - t,
+            }
+        )
     return rows
 
 
@@ -118,23 +136,48 @@ def main() -> None:
     ids = [f"c{i}" for i in range(len(cand))]
     weights = pd.Series(w)
     density = len(od) / (len(cand) * len(dem))
-    print(f"instance: {len(cand)} candidates x {len(dem)} demand points, {len(od):,} pairs within "
-          f"{args.cutoff_min:g} min ({density:.1%} of all), table built in {build_s:.2f} s")
+    print(
+        f"instance: {len(cand)} candidates x {len(dem)} demand points, {len(od):,} pairs within "
+        f"{args.cutoff_min:g} min ({density:.1%} of all), table built in {build_s:.2f} s"
+    )
     print(f"{'model':<17} {'p':>2} {'seconds':>8} {'objective':>14} {'gap':>9} {'served':>7} {'status':<10} solver")
     rows = []
     for p in args.p:
         for model in ("maximal_covering", "p_median"):
             if model == "maximal_covering":
-                r = siting.maximal_covering(od, demand_weights=weights, p=p, max_minutes=args.coverage_min,
-                                            candidates=ids, time_limit_s=args.time_limit_s)
+                r = siting.maximal_covering(
+                    od,
+                    demand_weights=weights,
+                    p=p,
+                    max_minutes=args.coverage_min,
+                    candidates=ids,
+                    time_limit_s=args.time_limit_s,
+                )
             else:
-                r = siting.p_median(od, demand_weights=weights, p=p, penalty_minutes=args.cutoff_min,
-                                    candidates=ids, time_limit_s=args.time_limit_s)
-            rows.append({"model": model, "p": p, "seconds": round(r.seconds, 3), "objective": r.objective,
-                         "mip_gap": r.mip_gap, "served_share": r.served_share, "status": r.status,
-                         "solver": r.solver})
-            print(f"{model:<17} {p:>2} {r.seconds:>8.2f} {r.objective:>14.1f} {r.mip_gap:>9.2e} "
-                  f"{r.served_share:>7.1%} {r.status:<10} {r.solver}")
+                r = siting.p_median(
+                    od,
+                    demand_weights=weights,
+                    p=p,
+                    penalty_minutes=args.cutoff_min,
+                    candidates=ids,
+                    time_limit_s=args.time_limit_s,
+                )
+            rows.append(
+                {
+                    "model": model,
+                    "p": p,
+                    "seconds": round(r.seconds, 3),
+                    "objective": r.objective,
+                    "mip_gap": r.mip_gap,
+                    "served_share": r.served_share,
+                    "status": r.status,
+                    "solver": r.solver,
+                }
+            )
+            print(
+                f"{model:<17} {p:>2} {r.seconds:>8.2f} {r.objective:>14.1f} {r.mip_gap:>9.2e} "
+                f"{r.served_share:>7.1%} {r.status:<10} {r.solver}"
+            )
     summary = {
         "benchmark": "siting",
         "candidates": len(cand),
@@ -148,12 +191,16 @@ def main() -> None:
     }
     if args.spopt:
         comp = run_spopt(args)
-        print(f"\nspopt (PuLP + CBC) vs proximity (HiGHS) on {args.spopt_candidates} x {args.spopt_demand}, "
-              "complete cost matrix for spopt, table cut at the cut-off for ours:")
+        print(
+            f"\nspopt (PuLP + CBC) vs proximity (HiGHS) on {args.spopt_candidates} x {args.spopt_demand}, "
+            "complete cost matrix for spopt, table cut at the cut-off for ours:"
+        )
         print(f"{'model':<17} {'p':>2} {'spopt obj':>14} {'ours obj':>14} {'spopt s':>8} {'ours s':>8}")
         for c in comp:
-            print(f"{c['model']:<17} {c['p']:>2} {c['spopt_objective']:>14.3f} {c['objective']:>14.3f} "
-                  f"{c['spopt_s']:>8.2f} {c['seconds']:>8.2f}")
+            print(
+                f"{c['model']:<17} {c['p']:>2} {c['spopt_objective']:>14.3f} {c['objective']:>14.3f} "
+                f"{c['spopt_s']:>8.2f} {c['seconds']:>8.2f}"
+            )
         summary["spopt"] = comp
         summary["spopt_agrees"] = all(
             abs(c["spopt_objective"] - c["objective"]) <= 1e-6 * max(1.0, abs(c["objective"])) for c in comp

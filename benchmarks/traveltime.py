@@ -99,7 +99,9 @@ def synthetic_network(side: int, *, seed: int = 0) -> dict[str, Any]:
     sp_ = np.concatenate([speed, speed[two]])
     length = np.hypot(x[uu] - x[vv], y[uu] - y[vv]) * rng.uniform(1.0, 1.25, uu.size)
     t = length / (sp_ / 3.6)
-    return _largest_scc({"u": uu, "v": vv, "time_s": t, "length_m": length, "x": x, "y": y, "node_ids": np.arange(n, dtype=np.int64)})
+    return _largest_scc(
+        {"u": uu, "v": vv, "time_s": t, "length_m": length, "x": x, "y": y, "node_ids": np.arange(n, dtype=np.int64)}
+    )
 
 
 def _largest_scc(a: dict[str, Any]) -> dict[str, Any]:
@@ -153,7 +155,9 @@ def build_ours(a: dict[str, Any]) -> CSRGraph:
 def build_nx(a: dict[str, Any]) -> tuple[nx.DiGraph, nx.DiGraph]:
     G = nx.DiGraph()
     G.add_nodes_from(range(a["x"].size))
-    G.add_weighted_edges_from(zip(a["u"].tolist(), a["v"].tolist(), a["time_s"].tolist()), weight="travel_time")
+    G.add_weighted_edges_from(
+        zip(a["u"].tolist(), a["v"].tolist(), a["time_s"].tolist(), strict=True), weight="travel_time"
+    )
     return G, G.reverse(copy=True)
 
 
@@ -227,7 +231,9 @@ def run_suite(name: str, a: dict[str, Any], p: dict[str, Any], *, rng: np.random
     near_s = near["minutes"].to_numpy().reshape(n, len(kinds)) * 60  # rows: nodes, cols: kinds (sorted)
     od_s = np.full((p["origins"], p["destinations"]), np.inf)
     od_s[od["origin_id"].to_numpy(), od["destination_id"].to_numpy()] = od["minutes"].to_numpy() * 60
-    log(f"ours      build {t_build:7.2f} s   nearest {t_near:7.2f} s (warm {t_near_warm:.2f})   od {t_od:7.2f} s   ({len(od):,} pairs within {p['od_minutes']} min)")
+    log(
+        f"ours      build {t_build:7.2f} s   nearest {t_near:7.2f} s (warm {t_near_warm:.2f})   od {t_od:7.2f} s   ({len(od):,} pairs within {p['od_minutes']} min)"
+    )
     checks: dict[str, Any] = {}
 
     # ---------------------------------------------------------------- networkx
@@ -264,7 +270,9 @@ def run_suite(name: str, a: dict[str, Any], p: dict[str, Any], *, rng: np.random
     gc.collect()
     extrap_near = "" if len(kinds_nx) == len(kinds) else f" (timed {len(kinds_nx)} of {len(kinds)} kinds, extrapolated)"
     extrap_od = "" if sample.size == p["origins"] else f" (timed {sample.size} of {p['origins']} origins, extrapolated)"
-    log(f"networkx  (graph built in {t_nx_build:.1f} s, not counted)   nearest {nx_near:7.2f} s{extrap_near}   od {nx_od:8.2f} s{extrap_od}")
+    log(
+        f"networkx  (graph built in {t_nx_build:.1f} s, not counted)   nearest {nx_near:7.2f} s{extrap_near}   od {nx_od:8.2f} s{extrap_od}"
+    )
     networkx = {"nearest": nx_near, "od": nx_od, "graph_build_not_counted": t_nx_build}
 
     # ---------------------------------------------------------------- pandana
@@ -285,12 +293,18 @@ def run_suite(name: str, a: dict[str, Any], p: dict[str, Any], *, rng: np.random
         pd_near_t += dt
         pd_t = got[1].to_numpy(dtype=float)
         mine = near_s[:, j]
-        inside = (pd_t < near_cut_s * (1 - PANDANA_RTOL) - PANDANA_ATOL) & (mine < near_cut_s * (1 - PANDANA_RTOL) - PANDANA_ATOL)
+        inside = (pd_t < near_cut_s * (1 - PANDANA_RTOL) - PANDANA_ATOL) & (
+            mine < near_cut_s * (1 - PANDANA_RTOL) - PANDANA_ATOL
+        )
         ok_all &= bool(pandana_close(mine[inside], pd_t[inside]).all())
         # inside pandana's cut-off <=> inside ours, away from the boundary
-        ok_all &= bool(np.array_equal(pd_t < near_cut_s * 0.99, mine < near_cut_s * 0.99) or _boundary_only(pd_t, mine, near_cut_s))
+        ok_all &= bool(
+            np.array_equal(pd_t < near_cut_s * 0.99, mine < near_cut_s * 0.99) or _boundary_only(pd_t, mine, near_cut_s)
+        )
         if inside.any():
-            worst_rel = max(worst_rel, float(np.max(np.abs(pd_t[inside] - mine[inside]) / np.maximum(mine[inside], 1.0))))
+            worst_rel = max(
+                worst_rel, float(np.max(np.abs(pd_t[inside] - mine[inside]) / np.maximum(mine[inside], 1.0)))
+            )
     checks["nearest_vs_pandana_within_tolerance"] = ok_all
     checks["nearest_vs_pandana_max_rel"] = worst_rel
     n_pairs = p["origins"] * p["destinations"]
@@ -306,10 +320,16 @@ def run_suite(name: str, a: dict[str, Any], p: dict[str, Any], *, rng: np.random
     pd_od = dt * n_pairs / n_sample
     mine = od_s.ravel()[:n_sample]
     below = lengths <= od_cut_s * (1 - PANDANA_RTOL) - PANDANA_ATOL
-    checks["od_vs_pandana_within_tolerance"] = bool(pandana_close(lengths[below], mine[below]).all() and np.isfinite(mine[below]).all())
-    checks["od_vs_pandana_max_rel"] = float(np.max(np.abs(lengths[below] - mine[below]) / np.maximum(lengths[below], 1.0))) if below.any() else 0.0
+    checks["od_vs_pandana_within_tolerance"] = bool(
+        pandana_close(lengths[below], mine[below]).all() and np.isfinite(mine[below]).all()
+    )
+    checks["od_vs_pandana_max_rel"] = (
+        float(np.max(np.abs(lengths[below] - mine[below]) / np.maximum(lengths[below], 1.0))) if below.any() else 0.0
+    )
     extrap = "" if n_sample == n_pairs else f" (timed {n_sample:,} of {n_pairs:,} pairs, extrapolated)"
-    log(f"pandana   build {t_pd_build:7.2f} s   nearest {pd_near_t:7.2f} s (+build)   od {pd_od:8.2f} s (+build){extrap}")
+    log(
+        f"pandana   build {t_pd_build:7.2f} s   nearest {pd_near_t:7.2f} s (+build)   od {pd_od:8.2f} s (+build){extrap}"
+    )
     pandana_ = {"build": t_pd_build, "nearest": pd_near_t, "od": pd_od}
     del net
     gc.collect()
@@ -381,10 +401,28 @@ def main(argv: list[str] | None = None) -> int:
     side = args.side or (260 if args.quick else 740)
     results = []
 
-    real_p = {"kinds": 4, "facilities": 50, "origins": 2000, "destinations": 100, "nearest_minutes": 60, "od_minutes": 45,
-              "nx_kinds": 4, "nx_origins": 300, "pandana_pairs": 200_000}
-    big_p = {"kinds": 4, "facilities": 50, "origins": 4000, "destinations": 200, "nearest_minutes": 30, "od_minutes": 15,
-             "nx_kinds": 4, "nx_origins": 30, "pandana_pairs": 50_000}
+    real_p = {
+        "kinds": 4,
+        "facilities": 50,
+        "origins": 2000,
+        "destinations": 100,
+        "nearest_minutes": 60,
+        "od_minutes": 45,
+        "nx_kinds": 4,
+        "nx_origins": 300,
+        "pandana_pairs": 200_000,
+    }
+    big_p = {
+        "kinds": 4,
+        "facilities": 50,
+        "origins": 4000,
+        "destinations": 200,
+        "nearest_minutes": 30,
+        "od_minutes": 15,
+        "nx_kinds": 4,
+        "nx_origins": 30,
+        "pandana_pairs": 50_000,
+    }
     if args.quick:
         real_p.update(origins=500, nx_origins=50, pandana_pairs=50_000)
         big_p.update(origins=1000, destinations=100, nx_origins=20, pandana_pairs=20_000)
@@ -402,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         elif network is not None:
             try:
                 t_net, G = clock(network.build_network, "herault")
-            except Exception as exc:  # noqa: BLE001 - a missing data file or an unfinished builder: say why and go on
+            except Exception as exc:  # a missing data file or an unfinished builder: say why and go on
                 log(f"(a) real network: skipped (build_network failed: {type(exc).__name__}: {exc})")
             else:
                 cached = G.graph.get("from_cache")
@@ -416,7 +454,14 @@ def main(argv: list[str] | None = None) -> int:
     results.append(run_suite(f"synthetic {side}x{side}", big, big_p, rng=rng, log=log))
 
     log("\n" + table(results))
-    log("\nchecks: " + "; ".join(f"{r['name']}: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["checks"].items()) for r in results))
+    log(
+        "\nchecks: "
+        + "; ".join(
+            f"{r['name']}: "
+            + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["checks"].items())
+            for r in results
+        )
+    )
     big_r = results[-1]
     summary = {
         "network": big_r["name"],

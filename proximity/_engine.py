@@ -247,8 +247,10 @@ def _build_segments(graph: CSRGraph, forward: sp.csr_matrix, snap_to: np.ndarray
     lone = np.flatnonzero(allowed)
     zeros = np.zeros(lone.size)
     return Segments(
-        a=np.concatenate([a, lone]), b=np.concatenate([b, lone]),
-        t_ab=np.concatenate([t_ab, zeros]), t_ba=np.concatenate([t_ba, zeros]),
+        a=np.concatenate([a, lone]),
+        b=np.concatenate([b, lone]),
+        t_ab=np.concatenate([t_ab, zeros]),
+        t_ba=np.concatenate([t_ba, zeros]),
     )
 
 
@@ -310,7 +312,9 @@ def check_points(points: Any, name: str) -> gpd.GeoSeries:
         )
     if not geom.index.is_unique:
         dup = list(geom.index[geom.index.duplicated()][:5])
-        raise InputError(f"{name} has duplicate index labels (e.g. {dup}); the index gives the ids: make it unique (e.g. .reset_index())")
+        raise InputError(
+            f"{name} has duplicate index labels (e.g. {dup}); the index gives the ids: make it unique (e.g. .reset_index())"
+        )
     return geom
 
 
@@ -336,12 +340,16 @@ def check_access(max_snap_m: float, access_speed_kmh: float, access_detour: floa
         if not _number(value) or math.isnan(value) or value <= 0 or (name == "access_speed_kmh" and math.isinf(value)):
             raise InputError(f"{name} must be a positive number, got {value!r}")
     if not _number(access_detour) or math.isnan(access_detour) or access_detour < 1 or math.isinf(access_detour):
-        raise InputError(f"access_detour must be a number >= 1 (road distance / straight distance), got {access_detour!r}")
+        raise InputError(
+            f"access_detour must be a number >= 1 (road distance / straight distance), got {access_detour!r}"
+        )
 
 
 def check_direction(direction: str) -> None:
     if direction not in DIRECTIONS:
-        raise InputError(f"direction must be 'to' (origins travel to the facilities) or 'from' (facilities travel to the origins), got {direction!r}")
+        raise InputError(
+            f"direction must be 'to' (origins travel to the facilities) or 'from' (facilities travel to the origins), got {direction!r}"
+        )
 
 
 def check_snap_to(graph: CSRGraph, snap_to: Any) -> np.ndarray | None:
@@ -361,7 +369,13 @@ def check_snap_to(graph: CSRGraph, snap_to: Any) -> np.ndarray | None:
 
 def check_thresholds(minutes: Any) -> list[float]:
     """Sorted distinct positive finite thresholds (minutes)."""
-    values = [minutes] if isinstance(minutes, (int, float, np.number)) else list(minutes) if isinstance(minutes, Sequence | np.ndarray) else None
+    values = (
+        [minutes]
+        if isinstance(minutes, (int, float, np.number))
+        else list(minutes)
+        if isinstance(minutes, Sequence | np.ndarray)
+        else None
+    )
     if not values:
         raise InputError(f"minutes must be a positive number or a non-empty sequence of them, got {minutes!r}")
     out = []
@@ -420,7 +434,9 @@ def to_graph_xy(prep: Prepared, geom: gpd.GeoSeries, name: str) -> np.ndarray:
     return xy
 
 
-def _hint_mislabelled(prep: Prepared, raw: np.ndarray, src: pyproj.CRS, graph_crs: pyproj.CRS, name: str, rows: pd.Index) -> None:
+def _hint_mislabelled(
+    prep: Prepared, raw: np.ndarray, src: pyproj.CRS, graph_crs: pyproj.CRS, name: str, rows: pd.Index
+) -> None:
     """Raise when far-away points land on the network once swapped or read in another CRS."""
     tries: list[tuple[str, np.ndarray]] = []
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -430,20 +446,45 @@ def _hint_mislabelled(prep: Prepared, raw: np.ndarray, src: pyproj.CRS, graph_cr
             ok = (np.abs(swapped[:, 1]) <= 90) & (np.abs(swapped[:, 0]) <= 180)
             if ok.all():
                 tr = pyproj.Transformer.from_crs(src, graph_crs, always_xy=True)
-                tries.append(("latitude and longitude look swapped: put longitude first (x) and latitude second (y)", np.column_stack(tr.transform(swapped[:, 0], swapped[:, 1]))))
+                tries.append(
+                    (
+                        "latitude and longitude look swapped: put longitude first (x) and latitude second (y)",
+                        np.column_stack(tr.transform(swapped[:, 0], swapped[:, 1])),
+                    )
+                )
         else:
             if not src.equals(graph_crs):
                 tr = pyproj.Transformer.from_crs(src, graph_crs, always_xy=True)
-                tries.append(("x and y look swapped: put x (easting) first", np.column_stack(tr.transform(swapped[:, 0], swapped[:, 1]))))
+                tries.append(
+                    (
+                        "x and y look swapped: put x (easting) first",
+                        np.column_stack(tr.transform(swapped[:, 0], swapped[:, 1])),
+                    )
+                )
             else:
                 tries.append(("x and y look swapped: put x (easting) first", swapped))
             degrees = (np.abs(raw[:, 1]) <= 90) & (np.abs(raw[:, 0]) <= 180)
             if degrees.all():
                 tr = pyproj.Transformer.from_crs("EPSG:4326", graph_crs, always_xy=True)
-                tries.append((f"they look like longitude/latitude degrees, not {src.to_string()}: .set_crs('EPSG:4326', allow_override=True)", np.column_stack(tr.transform(raw[:, 0], raw[:, 1]))))
-                tries.append((f"they look like latitude/longitude degrees, not {src.to_string()}: swap them and .set_crs('EPSG:4326', allow_override=True)", np.column_stack(tr.transform(raw[:, 1], raw[:, 0]))))
+                tries.append(
+                    (
+                        f"they look like longitude/latitude degrees, not {src.to_string()}: .set_crs('EPSG:4326', allow_override=True)",
+                        np.column_stack(tr.transform(raw[:, 0], raw[:, 1])),
+                    )
+                )
+                tries.append(
+                    (
+                        f"they look like latitude/longitude degrees, not {src.to_string()}: swap them and .set_crs('EPSG:4326', allow_override=True)",
+                        np.column_stack(tr.transform(raw[:, 1], raw[:, 0])),
+                    )
+                )
         if src.is_geographic:
-            tries.append((f"they look like coordinates in the network's CRS {graph_crs.to_string()}, not degrees: .set_crs('{graph_crs.to_string()}', allow_override=True)", raw.copy()))
+            tries.append(
+                (
+                    f"they look like coordinates in the network's CRS {graph_crs.to_string()}, not degrees: .set_crs('{graph_crs.to_string()}', allow_override=True)",
+                    raw.copy(),
+                )
+            )
     for hint, xy in tries:
         if np.isfinite(xy).all() and _inside(prep.bounds, xy[:, 0], xy[:, 1], 0.0).all():
             raise CRSError(
@@ -492,20 +533,41 @@ def _along(frac: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def snap_points(
-    graph: CSRGraph, prep: Prepared, geom: gpd.GeoSeries, *, name: str, max_snap_m: float,
-    access_speed_kmh: float, access_detour: float, snap_to: np.ndarray | None,
+    graph: CSRGraph,
+    prep: Prepared,
+    geom: gpd.GeoSeries,
+    *,
+    name: str,
+    max_snap_m: float,
+    access_speed_kmh: float,
+    access_detour: float,
+    snap_to: np.ndarray | None,
 ) -> Snapped:
     """Attach checked points (:func:`check_points`) to the nearest allowed segment."""
     xy = to_graph_xy(prep, geom, name)
     return snap_xy(
-        graph, prep, xy, geom.index, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh,
-        access_detour=access_detour, snap_to=snap_to,
+        graph,
+        prep,
+        xy,
+        geom.index,
+        max_snap_m=max_snap_m,
+        access_speed_kmh=access_speed_kmh,
+        access_detour=access_detour,
+        snap_to=snap_to,
     )
 
 
 def snap_xy(
-    graph: CSRGraph, prep: Prepared, xy: np.ndarray, index: pd.Index, *, max_snap_m: float,
-    access_speed_kmh: float, access_detour: float, snap_to: np.ndarray | None, extra_roads: int | None = None,
+    graph: CSRGraph,
+    prep: Prepared,
+    xy: np.ndarray,
+    index: pd.Index,
+    *,
+    max_snap_m: float,
+    access_speed_kmh: float,
+    access_detour: float,
+    snap_to: np.ndarray | None,
+    extra_roads: int | None = None,
 ) -> Snapped:
     """:func:`snap_points` for coordinates already in the graph's CRS (e.g. grid cells).
 
@@ -517,13 +579,26 @@ def snap_xy(
     # every indicator) come from a small per-graph memo
     xy = np.ascontiguousarray(xy, dtype=float)
     key = (
-        hashlib.blake2b(xy.tobytes(), digest_size=16).digest(), _mask_key(snap_to),
-        float(max_snap_m), float(access_speed_kmh), float(access_detour), extra_roads,
+        hashlib.blake2b(xy.tobytes(), digest_size=16).digest(),
+        _mask_key(snap_to),
+        float(max_snap_m),
+        float(access_speed_kmh),
+        float(access_detour),
+        extra_roads,
     )
     hit = prep.memo.get(key)
     if hit is not None:
         return dataclasses.replace(hit, index=index)
-    out = _snap_xy(prep, xy, index, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh, access_detour=access_detour, snap_to=snap_to, extra_roads=extra_roads)
+    out = _snap_xy(
+        prep,
+        xy,
+        index,
+        max_snap_m=max_snap_m,
+        access_speed_kmh=access_speed_kmh,
+        access_detour=access_detour,
+        snap_to=snap_to,
+        extra_roads=extra_roads,
+    )
     if len(prep.memo) >= _MEMO_SIZE:
         prep.memo.pop(next(iter(prep.memo)))
     prep.memo[key] = out
@@ -531,8 +606,15 @@ def snap_xy(
 
 
 def _snap_xy(
-    prep: Prepared, xy: np.ndarray, index: pd.Index, *, max_snap_m: float,
-    access_speed_kmh: float, access_detour: float, snap_to: np.ndarray | None, extra_roads: int,
+    prep: Prepared,
+    xy: np.ndarray,
+    index: pd.Index,
+    *,
+    max_snap_m: float,
+    access_speed_kmh: float,
+    access_detour: float,
+    snap_to: np.ndarray | None,
+    extra_roads: int,
 ) -> Snapped:
     n = xy.shape[0]
     tree, pos = prep.tree(snap_to)
@@ -558,7 +640,7 @@ def _snap_xy(
         # candidate lists short (a candidate within the ring's radius is exact)
         geoms[rest] = shapely.points(xy[rest])
         todo = rest
-        for ring in (_RINGS_M + (math.inf,)):
+        for ring in (*_RINGS_M, math.inf):
             if todo.size == 0:
                 break
             radius = np.minimum(np.minimum(dist[todo], max_snap_m) * (1 + 1e-9) + 1e-6, ring)
@@ -578,8 +660,11 @@ def _snap_xy(
             first = order[np.r_[True, p_[order][1:] != p_[order][:-1]]] if p_.size else order
             done = d_[first] <= radius[np.searchsorted(todo, p_[first])]
             keep = first[done]
-            found_p.append(p_[keep]), found_s.append(s_[keep]), found_f.append(f_[keep])
-            found_d.append(d_[keep]), found_q.append(q_[keep])
+            found_p.append(p_[keep])
+            found_s.append(s_[keep])
+            found_f.append(f_[keep])
+            found_d.append(d_[keep])
+            found_q.append(q_[keep])
             todo = np.setdiff1d(todo, p_[keep], assume_unique=True)
             todo = todo[dist[todo] > ring]  # beyond the node's distance: no segment is nearer
         p, s = np.concatenate(found_p), np.concatenate(found_s)
@@ -612,7 +697,9 @@ def _snap_xy(
         p_, s_, f_, q_, d_, key = p_[other], s_[other], f_[other], q_[other], d_[other], key[other]
         order = np.lexsort((s_, key[:, 1], key[:, 0], d_, p_))
         p_, s_, f_, q_, d_, key = p_[order], s_[order], f_[order], q_[order], d_[order], key[order]
-        new_place = np.r_[True, (p_[1:] != p_[:-1]) | (key[1:] != key[:-1]).any(axis=1)] if p_.size else np.zeros(0, bool)
+        new_place = (
+            np.r_[True, (p_[1:] != p_[:-1]) | (key[1:] != key[:-1]).any(axis=1)] if p_.size else np.zeros(0, bool)
+        )
         p_, s_, f_, q_, d_ = p_[new_place], s_[new_place], f_[new_place], q_[new_place], d_[new_place]
         start = np.r_[0, np.flatnonzero(p_[1:] != p_[:-1]) + 1] if p_.size else np.zeros(0, np.int64)
         rank = np.arange(p_.size) - np.repeat(start, np.diff(np.r_[start, p_.size]))
@@ -641,10 +728,27 @@ def _snap_xy(
             cand_xy[p_, c], cand_m[p_, c], cand_frac[p_, c] = q_, d_, f_
             cand_seg[p_, c], cand_t[p_, c, 0], cand_t[p_, c, 1] = s_, segs.t_ab[s_], segs.t_ba[s_]
     return Snapped(
-        index=index, xy=xy, snap_xy=snap_xy, seg=seg, frac=frac, node=np.where(frac <= 0.5, a, b),
-        snap_m=dist, ok=ok, leg_s=leg, out_node=out_node, out_s=out_s, in_node=out_node, in_s=in_s,
-        t_ab=t_ab, t_ba=t_ba, seconds_per_m=per_m, cand_xy=cand_xy, cand_m=cand_m, cand_frac=cand_frac,
-        cand_seg=cand_seg, cand_t=cand_t,
+        index=index,
+        xy=xy,
+        snap_xy=snap_xy,
+        seg=seg,
+        frac=frac,
+        node=np.where(frac <= 0.5, a, b),
+        snap_m=dist,
+        ok=ok,
+        leg_s=leg,
+        out_node=out_node,
+        out_s=out_s,
+        in_node=out_node,
+        in_s=in_s,
+        t_ab=t_ab,
+        t_ba=t_ba,
+        seconds_per_m=per_m,
+        cand_xy=cand_xy,
+        cand_m=cand_m,
+        cand_frac=cand_frac,
+        cand_seg=cand_seg,
+        cand_t=cand_t,
     )
 
 
@@ -659,7 +763,9 @@ def _project(p: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray,
     return f, q, np.hypot(*(p - q).T)
 
 
-def _entry_costs(seg: np.ndarray, frac: np.ndarray, a: np.ndarray, b: np.ndarray, t_ab: np.ndarray, t_ba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _entry_costs(
+    seg: np.ndarray, frac: np.ndarray, a: np.ndarray, b: np.ndarray, t_ab: np.ndarray, t_ba: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Seconds from a snapped point to its ends (out) and from its ends to it (in), (n, 2) each.
 
     On a node (``seg < 0``): the node alone, 0 s. On a segment: the partial edge times along
@@ -719,7 +825,9 @@ def augment(base: sp.csr_matrix, nodes: np.ndarray, cost: np.ndarray) -> sp.csr_
     return sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
 
 
-def node_seconds(prep: Prepared, pts: Snapped, sel: np.ndarray, *, to: bool, limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+def node_seconds(
+    prep: Prepared, pts: Snapped, sel: np.ndarray, *, to: bool, limit: float = np.inf
+) -> tuple[np.ndarray, np.ndarray]:
     """Seconds between every node and its nearest point among ``pts[sel]``, and which point.
 
     ``to=True``: from the node to the point (search on the transposed graph), else from
@@ -733,7 +841,9 @@ def node_seconds(prep: Prepared, pts: Snapped, sel: np.ndarray, *, to: bool, lim
         return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
     nodes, part = pts.entries(out=not to)
     aug = augment(prep.reverse if to else prep.forward, nodes[sel], part[sel] + pts.leg_s[sel, None])
-    dist, _, src = dijkstra(aug, directed=True, indices=np.arange(n, n + sel.size), min_only=True, return_predecessors=True, limit=limit)
+    dist, _, src = dijkstra(
+        aug, directed=True, indices=np.arange(n, n + sel.size), min_only=True, return_predecessors=True, limit=limit
+    )
     src = np.asarray(src[:n], dtype=np.int64)
     which = np.where(src >= n, sel[np.clip(src - n, 0, sel.size - 1)], -1)
     return np.asarray(dist[:n], dtype=float), which
@@ -754,7 +864,14 @@ def _via_entries(node_s: np.ndarray, nodes: np.ndarray, part: np.ndarray) -> tup
 
 
 def nearest_one(
-    prep: Prepared, o: Snapped, o_sel: np.ndarray, f: Snapped, f_sel: np.ndarray, *, to: bool, max_s: float,
+    prep: Prepared,
+    o: Snapped,
+    o_sel: np.ndarray,
+    f: Snapped,
+    f_sel: np.ndarray,
+    *,
+    to: bool,
+    max_s: float,
     node_dist: tuple[np.ndarray, np.ndarray] | None = None,
     direct: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -809,7 +926,9 @@ def _swap(p: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.
     return p[1], p[0], p[2]
 
 
-def direct_pairs(a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def direct_pairs(
+    a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Trips from points ``a`` to points ``b`` that need no network search.
 
     Points on the same segment travel along it (legs included, one-way respected), and
@@ -864,7 +983,9 @@ def direct_pairs(a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray) -
                 pa, pb = m["pos_a"].to_numpy(np.int64), m["pos_b"].to_numpy(np.int64)
                 fa_, fb_ = m["frac_a"].to_numpy(), m["frac_b"].to_numpy()
                 fwd = fb_ >= fa_
-                along = np.where(fwd, _along(fb_ - fa_, m["t_ab_a"].to_numpy()), _along(fa_ - fb_, m["t_ba_a"].to_numpy()))
+                along = np.where(
+                    fwd, _along(fb_ - fa_, m["t_ab_a"].to_numpy()), _along(fa_ - fb_, m["t_ba_a"].to_numpy())
+                )
                 s = (m["m_a"].to_numpy() + m["m_b"].to_numpy()) * a.seconds_per_m + along
                 fin = np.isfinite(s)
                 parts_a.append(pa[fin])
@@ -886,10 +1007,16 @@ def _attachments(pts: Snapped, sel: np.ndarray) -> pd.DataFrame:
     seg = pts.cand_seg[sel]
     i, c = np.nonzero(seg >= 0)
     p = sel[i]
-    return pd.DataFrame({
-        "pos": p, "seg": seg[i, c], "frac": pts.cand_frac[p, c], "m": pts.cand_m[p, c],
-        "t_ab": pts.cand_t[p, c, 0], "t_ba": pts.cand_t[p, c, 1],
-    })
+    return pd.DataFrame(
+        {
+            "pos": p,
+            "seg": seg[i, c],
+            "frac": pts.cand_frac[p, c],
+            "m": pts.cand_m[p, c],
+            "t_ab": pts.cand_t[p, c, 0],
+            "t_ba": pts.cand_t[p, c, 1],
+        }
+    )
 
 
 def _locations(nodes: np.ndarray, part: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -900,7 +1027,9 @@ def _locations(nodes: np.ndarray, part: np.ndarray, pos: np.ndarray) -> tuple[np
     return uniq[:, :w].astype(np.int64), uniq[:, w:], np.asarray(inv).ravel()
 
 
-def point_blocks(prep: Prepared, a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray, max_s: float) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def point_blocks(
+    prep: Prepared, a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray, max_s: float
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Seconds (legs and direct trips included) from points ``a`` to points ``b``, inf beyond ``max_s``.
 
     Dijkstra runs from the distinct snapped locations of the side that has fewer (on the
@@ -967,7 +1096,9 @@ def point_blocks(prep: Prepared, a: Snapped, a_sel: np.ndarray, b: Snapped, b_se
                 yield ap_, bp_, t
 
 
-def _apply_direct(t: np.ndarray, ap: np.ndarray, bp: np.ndarray, direct: tuple[np.ndarray, np.ndarray, np.ndarray], n_a: int, n_b: int) -> None:
+def _apply_direct(
+    t: np.ndarray, ap: np.ndarray, bp: np.ndarray, direct: tuple[np.ndarray, np.ndarray, np.ndarray], n_a: int, n_b: int
+) -> None:
     ai, bi, s = direct
     ra = np.full(n_a, -1, dtype=np.int64)
     ra[ap] = np.arange(ap.size)

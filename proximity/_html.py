@@ -124,9 +124,7 @@ def format_value(value: object, *, decimals: int = 2) -> str:
     '12'
     """
     if isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0:
-        raise InputError(
-            f"decimals must be a non-negative int, got {decimals!r}; pass e.g. decimals=1."
-        )
+        raise InputError(f"decimals must be a non-negative int, got {decimals!r}; pass e.g. decimals=1.")
     if _is_missing(value):
         return ""
     if isinstance(value, bool | np.bool_):
@@ -141,9 +139,7 @@ def format_value(value: object, *, decimals: int = 2) -> str:
     return str(value)
 
 
-def html_table(
-    rows: Mapping[str, object] | pd.Series, *, decimals: int = 2, caption: str | None = None
-) -> str:
+def html_table(rows: Mapping[str, object] | pd.Series, *, decimals: int = 2, caption: str | None = None) -> str:
     """Build a two-column HTML table (label, value) that is safe to show in a map.
 
     Parameters
@@ -231,8 +227,7 @@ def escape_properties(
     """
     if not isinstance(frame, pd.DataFrame):
         raise InputError(
-            f"frame must be a (Geo)DataFrame, got {type(frame).__name__}; "
-            "pass the layer given to folium.GeoJson."
+            f"frame must be a (Geo)DataFrame, got {type(frame).__name__}; pass the layer given to folium.GeoJson."
         )
     geometry_name = getattr(frame, "_geometry_column_name", None)
     if columns is None:
@@ -256,15 +251,12 @@ def escape_properties(
             )
         if geometry_name in chosen:
             raise InputError(
-                f"escape_properties: {geometry_name!r} is the geometry column; "
-                "list only attribute columns."
+                f"escape_properties: {geometry_name!r} is the geometry column; list only attribute columns."
             )
     out = frame.copy()
     for c in chosen:
         dtype = frame[c].dtype
         if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
             continue  # numbers stay numbers (style functions read them)
-        out[c] = pd.Series(
-            [_escape_property(v) for v in frame[c]], index=frame.index, dtype=object
-        )
+        out[c] = pd.Series([_escape_property(v) for v in frame[c]], index=frame.index, dtype=object)
     return out

@@ -44,7 +44,12 @@ __all__ = [
 ]
 
 #: File formats of :func:`write_layer`, by file extension.
-LAYER_FORMATS = {".gpkg": "GeoPackage", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": "CSV (lon/lat of a representative point)"}
+LAYER_FORMATS = {
+    ".gpkg": "GeoPackage",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".csv": "CSV (lon/lat of a representative point)",
+}
 
 
 @contextmanager
@@ -68,9 +73,8 @@ def for_file(gdf: pd.DataFrame) -> pd.DataFrame:
     out = gdf.copy()
     geom = out.geometry.name if isinstance(out, gpd.GeoDataFrame) else None
     for c in out.columns:
-        if c != geom and out[c].dtype == object:
-            if out[c].map(lambda v: isinstance(v, (list, tuple, dict, set))).any():
-                out[c] = out[c].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v)
+        if c != geom and out[c].dtype == object and out[c].map(lambda v: isinstance(v, (list, tuple, dict, set))).any():
+            out[c] = out[c].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v)
     return out
 
 
@@ -199,7 +203,9 @@ def check_out_path(out: str | os.PathLike, *, option: str = "--out", folder: boo
     for parent in p.absolute().parents:
         if parent.exists():
             if not parent.is_dir():
-                raise InputError(f"{option} {str(p)!r} lies under {str(parent)!r}, which is a file; choose another path")
+                raise InputError(
+                    f"{option} {str(p)!r} lies under {str(parent)!r}, which is a file; choose another path"
+                )
             break
     return p
 
@@ -210,7 +216,9 @@ def check_out_dir(out: str | os.PathLike, *, option: str = "--out") -> Path:
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"{option}: cannot create output folder {str(p)!r} ({exc.strerror}); choose a writable folder") from exc
+        raise InputError(
+            f"{option}: cannot create output folder {str(p)!r} ({exc.strerror}); choose a writable folder"
+        ) from exc
     if not os.access(p, os.W_OK):
         raise InputError(f"{option}: output folder {str(p)!r} is not writable; choose a writable folder")
     return p

@@ -118,21 +118,17 @@ def _show(x: Any) -> str:
     return repr(x.item() if isinstance(x, np.generic) else x)
 
 
-def _number(name: str, value: Any, *, minimum: float = 0.0, strict: bool = True,
-            allow_inf: bool = False, fix: str = "") -> float:
+def _number(
+    name: str, value: Any, *, minimum: float = 0.0, strict: bool = True, allow_inf: bool = False, fix: str = ""
+) -> float:
     """Validate a real parameter and return it as float (bools are refused)."""
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
     v = float(value) if ok else math.nan
-    if (ok and not math.isnan(v) and (allow_inf or math.isfinite(v))
-            and (v > minimum or (not strict and v == minimum))):
+    if ok and not math.isnan(v) and (allow_inf or math.isfinite(v)) and (v > minimum or (not strict and v == minimum)):
         return v
     bound = f"{'>' if strict else '>='} {minimum:g}"
     kind = "a number" if allow_inf else "a finite number"
-    raise InputError(
-        f"{name} must be {kind} {bound}, got {_show(value)}" + (f"; {fix}" if fix else "")
-    )
+    raise InputError(f"{name} must be {kind} {bound}, got {_show(value)}" + (f"; {fix}" if fix else ""))
 
 
 def _check_decay(decay: Any, name: str = "decay") -> Decay:
@@ -189,22 +185,17 @@ def _prepare_od(od: Any, name: str = "od") -> _OD:
     col = od["minutes"]
     if not (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)):
         raise InputError(
-            f"{name}['minutes'] must be numeric, got dtype {col.dtype}; convert it with "
-            "pd.to_numeric(...)"
+            f"{name}['minutes'] must be numeric, got dtype {col.dtype}; convert it with pd.to_numeric(...)"
         )
     minutes = col.to_numpy(dtype=float, na_value=np.nan)
     problems: list[str] = []
     n_nan = int(np.isnan(minutes).sum())
     if n_nan:
-        problems.append(
-            f"{n_nan} minutes value(s) are NaN (use inf for an unreachable pair, or drop "
-            "the row)"
-        )
+        problems.append(f"{n_nan} minutes value(s) are NaN (use inf for an unreachable pair, or drop the row)")
     n_neg = int((minutes < 0).sum())
     if n_neg:
         problems.append(
-            f"{n_neg} minutes value(s) are negative (e.g. {minutes[minutes < 0][0]:g}): "
-            "travel times must be >= 0"
+            f"{n_neg} minutes value(s) are negative (e.g. {minutes[minutes < 0][0]:g}): travel times must be >= 0"
         )
     n_null = int(od["origin_id"].isna().sum())
     if n_null:
@@ -215,8 +206,7 @@ def _prepare_od(od: Any, name: str = "od") -> _OD:
     n_bad = int((no_dest & np.isfinite(minutes)).sum())
     if n_bad:
         problems.append(
-            f"{n_bad} row(s) have no destination_id but a finite time: give the destination "
-            "or set minutes to inf"
+            f"{n_bad} row(s) have no destination_id but a finite time: give the destination or set minutes to inf"
         )
     if not problems:
         o_codes, o_ids = pd.factorize(od["origin_id"], sort=False)
@@ -249,9 +239,7 @@ def _output_index(
 ) -> tuple[pd.Index, np.ndarray]:
     """Output index and, per table row, the output position (-1 when not reported)."""
     if origins is None:
-        index = t.origin_ids if first is None else first.append(
-            t.origin_ids[~t.origin_ids.isin(first)]
-        )
+        index = t.origin_ids if first is None else first.append(t.origin_ids[~t.origin_ids.isin(first)])
     else:
         index = origins if isinstance(origins, pd.Index) else pd.Index(list(origins))
         if index.has_duplicates:
@@ -266,15 +254,11 @@ def _output_index(
 
 def _series_by_id(values: Any, name: str, id_name: str, fix: str) -> pd.Series:
     if not isinstance(values, pd.Series):
-        raise InputError(
-            f"{name} must be a pandas Series indexed by {id_name}, got "
-            f"{type(values).__name__}; {fix}"
-        )
+        raise InputError(f"{name} must be a pandas Series indexed by {id_name}, got {type(values).__name__}; {fix}")
     if values.index.has_duplicates:
         dup = values.index[values.index.duplicated()].unique()[:5].tolist()
         raise InputError(
-            f"{name} has repeated {id_name}(s) {dup}: give one value per {id_name}, e.g. "
-            f"{name}.groupby(level=0).sum()"
+            f"{name} has repeated {id_name}(s) {dup}: give one value per {id_name}, e.g. {name}.groupby(level=0).sum()"
         )
     return values
 
@@ -282,9 +266,7 @@ def _series_by_id(values: Any, name: str, id_name: str, fix: str) -> pd.Series:
 def _nonneg_values(values: Any, name: str, id_name: str) -> pd.Series:
     s = _series_by_id(values, name, id_name, f"e.g. layer.set_index('{id_name}')['count']")
     if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
-        raise InputError(
-            f"{name} must be numeric, got dtype {s.dtype}; convert it with pd.to_numeric"
-        )
+        raise InputError(f"{name} must be numeric, got dtype {s.dtype}; convert it with pd.to_numeric")
     arr = s.to_numpy(dtype=float, na_value=np.nan)
     bad = ~np.isfinite(arr) | (arr < 0)
     if bad.any():
@@ -316,7 +298,9 @@ def _destination_weights(weights: Any, t: _OD) -> np.ndarray:
 def _categories(categories: Any, t: _OD) -> tuple[np.ndarray, pd.Index]:
     """Category code per table destination (-1: none) and the category taxonomy."""
     s = _series_by_id(
-        categories, "categories", "destination_id",
+        categories,
+        "categories",
+        "destination_id",
         "e.g. services.set_index('destination_id')['category']",
     )
     if s.isna().any():
@@ -348,8 +332,9 @@ def _categories(categories: Any, t: _OD) -> tuple[np.ndarray, pd.Index]:
 # --------------------------------------------------------------------------- decay
 
 
-def _decay(kernel: Callable[[np.ndarray], np.ndarray], label: str,
-           minutes_at: Callable[[float], float] | None = None) -> Decay:
+def _decay(
+    kernel: Callable[[np.ndarray], np.ndarray], label: str, minutes_at: Callable[[float], float] | None = None
+) -> Decay:
     """Wrap a kernel defined on finite minutes >= 0 into a checked, vectorised decay.
 
     ``minutes_at(w)``, when known in closed form, is the first time at which the weight
@@ -360,8 +345,7 @@ def _decay(kernel: Callable[[np.ndarray], np.ndarray], label: str,
         t = np.asarray(minutes, dtype=float)
         if np.isnan(t).any() or (t < 0).any():
             raise InputError(
-                f"{label}: minutes must be >= 0 and not NaN (inf means unreachable); "
-                "check the travel-time table"
+                f"{label}: minutes must be >= 0 and not NaN (inf means unreachable); check the travel-time table"
             )
         finite = np.isfinite(t)
         w = np.where(finite, kernel(np.where(finite, t, 0.0)), 0.0)
@@ -404,13 +388,10 @@ def exponential(*, half_life_minutes: float = DEFAULT_HALF_LIFE_MINUTES) -> Deca
     [1.0, 0.5, 0.25, 0.0]
     """
     h = _number("half_life_minutes", half_life_minutes)
-    return _decay(lambda t: np.exp2(-t / h), f"exponential(half_life_minutes={h:g})",
-                  lambda w: h * math.log2(1.0 / w))
+    return _decay(lambda t: np.exp2(-t / h), f"exponential(half_life_minutes={h:g})", lambda w: h * math.log2(1.0 / w))
 
 
-def gaussian(
-    *, sigma_minutes: float = DEFAULT_HALF_LIFE_MINUTES / math.sqrt(2 * math.log(2))
-) -> Decay:
+def gaussian(*, sigma_minutes: float = DEFAULT_HALF_LIFE_MINUTES / math.sqrt(2 * math.log(2))) -> Decay:
     """Gaussian decay ``w(t) = exp(-t**2 / (2 * sigma_minutes**2))``.
 
     Exactly PySAL ``access`` ``weights.gaussian(sigma)`` (not normalised: ``w(0) = 1``).
@@ -439,8 +420,11 @@ def gaussian(
     0.5
     """
     s = _number("sigma_minutes", sigma_minutes)
-    return _decay(lambda t: np.exp(-t * t / (2 * s**2)), f"gaussian(sigma_minutes={s:g})",
-                  lambda w: s * math.sqrt(2.0 * math.log(1.0 / w)))
+    return _decay(
+        lambda t: np.exp(-t * t / (2 * s**2)),
+        f"gaussian(sigma_minutes={s:g})",
+        lambda w: s * math.sqrt(2.0 * math.log(1.0 / w)),
+    )
 
 
 def logistic(*, midpoint_minutes: float, steepness_per_minute: float) -> Decay:
@@ -550,8 +534,7 @@ def step(*, max_minutes: float) -> Decay:
     >>> step(max_minutes=30)([29.9, 30, 30.1]).tolist()
     [1.0, 1.0, 0.0]
     """
-    mx = _number("max_minutes", max_minutes, strict=False,
-                 fix="use none() for an unlimited catchment")
+    mx = _number("max_minutes", max_minutes, strict=False, fix="use none() for an unlimited catchment")
     return _decay(lambda t: (t <= mx).astype(float), f"step(max_minutes={mx:g})", lambda w: mx)
 
 
@@ -585,6 +568,7 @@ def stepwise(*, zones: Mapping[float, float] = LUO_QI_2009_ZONES) -> Decay:
     bounds, weights = _zones(zones)
     label = "stepwise(zones={" + ", ".join(f"{b:g}: {w:g}" for b, w in zip(bounds, weights, strict=True)) + "})"
     padded = np.append(weights, 0.0)
+
     def minutes_at(w: float) -> float:
         # beyond bound i the weights are padded[i + 1:]; cut at the first bound after
         # which none exceeds w
@@ -603,8 +587,7 @@ def _zones(zones: Any) -> tuple[np.ndarray, np.ndarray]:
             f"{zones!r}; e.g. {{10: 1.0, 20: 0.68, 30: 0.22}}"
         )
     items = sorted(
-        (_number("zones bound", b, strict=False), _number("zones weight", w, strict=False))
-        for b, w in zones.items()
+        (_number("zones bound", b, strict=False), _number("zones weight", w, strict=False)) for b, w in zones.items()
     )
     bounds = np.array([b for b, _ in items])
     weights = np.array([w for _, w in items])
@@ -802,8 +785,9 @@ def nearest_minutes(
 
     Examples
     --------
-    >>> od = pd.DataFrame({"origin_id": ["a", "a", "b"], "destination_id": [1, 2, 1],
-    ...                    "minutes": [12.0, 5.0, float("inf")]})
+    >>> od = pd.DataFrame(
+    ...     {"origin_id": ["a", "a", "b"], "destination_id": [1, 2, 1], "minutes": [12.0, 5.0, float("inf")]}
+    ... )
     >>> nearest_minutes(od)["any"].tolist()
     [5.0, inf]
     >>> nearest_minutes(od, categories=pd.Series({1: "bank", 2: "port"})).loc["a"].tolist()
@@ -868,31 +852,24 @@ def cumulative_opportunities(
 
     Examples
     --------
-    >>> od = pd.DataFrame({"origin_id": ["a", "a", "b"], "destination_id": [1, 2, 1],
-    ...                    "minutes": [12.0, 20.0, 40.0]})
+    >>> od = pd.DataFrame({"origin_id": ["a", "a", "b"], "destination_id": [1, 2, 1], "minutes": [12.0, 20.0, 40.0]})
     >>> cumulative_opportunities(od, thresholds_minutes=(15, 30)).loc["a"].tolist()
     [1.0, 2.0]
     """
-    if isinstance(thresholds_minutes, (str, bytes)) or not isinstance(
-        thresholds_minutes, Iterable
-    ):
+    if isinstance(thresholds_minutes, (str, bytes)) or not isinstance(thresholds_minutes, Iterable):
         raise InputError(
             f"thresholds_minutes must be an iterable of minutes, got {thresholds_minutes!r}"
             "; e.g. thresholds_minutes=(15, 30, 45)"
         )
     thresholds = [_number("thresholds_minutes", v, strict=False) for v in thresholds_minutes]
     if not thresholds or len(set(thresholds)) != len(thresholds):
-        raise InputError(
-            f"thresholds_minutes must be non-empty and distinct, got {thresholds}"
-        )
+        raise InputError(f"thresholds_minutes must be non-empty and distinct, got {thresholds}")
     t = _prepare_od(od)
     index, pos = _output_index(t, origins)
     w = _destination_weights(weights, t)[t.destination_codes]
     keep = pos >= 0
     data = {
-        _threshold_label(T): np.bincount(
-            pos[keep & (t.minutes <= T)], w[keep & (t.minutes <= T)], minlength=len(index)
-        )
+        _threshold_label(T): np.bincount(pos[keep & (t.minutes <= T)], w[keep & (t.minutes <= T)], minlength=len(index))
         for T in thresholds
     }
     return pd.DataFrame(data, index=index)
@@ -935,8 +912,7 @@ def gravity(
 
     Examples
     --------
-    >>> od = pd.DataFrame({"origin_id": ["a", "a"], "destination_id": [1, 2],
-    ...                    "minutes": [0.0, 30.0]})
+    >>> od = pd.DataFrame({"origin_id": ["a", "a"], "destination_id": [1, 2], "minutes": [0.0, 30.0]})
     >>> gravity(od, decay=exponential(half_life_minutes=30)).tolist()
     [1.5]
     """
@@ -946,9 +922,7 @@ def gravity(
     keep = (pos >= 0) & np.isfinite(t.minutes)
     f = _apply_decay(decay, t.minutes[keep])
     w = _destination_weights(weights, t)[t.destination_codes[keep]]
-    return pd.Series(
-        np.bincount(pos[keep], w * f, minlength=len(index)), index=index, name="gravity"
-    )
+    return pd.Series(np.bincount(pos[keep], w * f, minlength=len(index)), index=index, name="gravity")
 
 
 def two_step_fca(
@@ -1020,14 +994,13 @@ def two_step_fca(
 
     Examples
     --------
-    >>> od = pd.DataFrame({"origin_id": ["a", "b", "b"], "destination_id": [1, 1, 2],
-    ...                    "minutes": [10.0, 20.0, 50.0]})
-    >>> two_step_fca(od, supply=pd.Series({1: 6.0, 2: 1.0}),
-    ...              demand=pd.Series({"a": 100.0, "b": 200.0}), max_minutes=30).tolist()
+    >>> od = pd.DataFrame({"origin_id": ["a", "b", "b"], "destination_id": [1, 1, 2], "minutes": [10.0, 20.0, 50.0]})
+    >>> two_step_fca(
+    ...     od, supply=pd.Series({1: 6.0, 2: 1.0}), demand=pd.Series({"a": 100.0, "b": 200.0}), max_minutes=30
+    ... ).tolist()
     [0.02, 0.02]
     """
-    mx = _number("max_minutes", max_minutes, allow_inf=True,
-                 fix="use math.inf for an unlimited catchment")
+    mx = _number("max_minutes", max_minutes, allow_inf=True, fix="use math.inf for an unlimited catchment")
     if decay is not None:
         _check_decay(decay)
     if not isinstance(normalize, (bool, np.bool_)):
@@ -1045,8 +1018,10 @@ def two_step_fca(
     f = np.ones(len(o)) if decay is None else _apply_decay(decay, t.minutes[inside])
     catchment_demand = np.bincount(j, d_per_origin[o] * f, minlength=len(t.destination_ids))
     ratio = np.divide(
-        s_per_dest, catchment_demand,
-        out=np.zeros(len(t.destination_ids)), where=catchment_demand > 0,
+        s_per_dest,
+        catchment_demand,
+        out=np.zeros(len(t.destination_ids)),
+        where=catchment_demand > 0,
     )
     p = pos[inside]
     keep = p >= 0
@@ -1111,24 +1086,30 @@ def enhanced_two_step_fca(
 
     Examples
     --------
-    >>> od = pd.DataFrame({"origin_id": ["a", "b"], "destination_id": [1, 1],
-    ...                    "minutes": [5.0, 15.0]})
-    >>> enhanced_two_step_fca(od, supply=pd.Series({1: 168.0}),
-    ...                       demand=pd.Series({"a": 100.0, "b": 100.0})).tolist()
+    >>> od = pd.DataFrame({"origin_id": ["a", "b"], "destination_id": [1, 1], "minutes": [5.0, 15.0]})
+    >>> enhanced_two_step_fca(od, supply=pd.Series({1: 168.0}), demand=pd.Series({"a": 100.0, "b": 100.0})).tolist()
     [1.0, 0.68]
     """
     decay = stepwise(zones=zones)
     if max_minutes is None:
         max_minutes = max(float(b) for b in zones)
     out = two_step_fca(
-        od, supply=supply, demand=demand, max_minutes=max_minutes, decay=decay,
-        origins=origins, normalize=normalize,
+        od,
+        supply=supply,
+        demand=demand,
+        max_minutes=max_minutes,
+        decay=decay,
+        origins=origins,
+        normalize=normalize,
     )
     return out.rename("enhanced_two_step_fca")
 
 
 DIVERSITY_COLUMNS: tuple[str, ...] = (
-    "shannon_entropy", "shannon_evenness", "hill_1", "categories_reached",
+    "shannon_entropy",
+    "shannon_evenness",
+    "hill_1",
+    "categories_reached",
 )
 
 
@@ -1187,8 +1168,7 @@ def diversity(
 
     Examples
     --------
-    >>> od = pd.DataFrame({"origin_id": ["a", "a", "b"], "destination_id": [1, 2, 1],
-    ...                    "minutes": [5.0, 5.0, 5.0]})
+    >>> od = pd.DataFrame({"origin_id": ["a", "a", "b"], "destination_id": [1, 2, 1], "minutes": [5.0, 5.0, 5.0]})
     >>> cats = pd.Series({1: "bank", 2: "port"})
     >>> diversity(od, categories=cats, decay=none())["hill_1"].tolist()
     [2.0, 1.0]
@@ -1202,9 +1182,7 @@ def diversity(
     keep = (pos >= 0) & (cat >= 0) & np.isfinite(t.minutes)
     f = _apply_decay(decay, t.minutes[keep])
     w = _destination_weights(weights, t)[t.destination_codes[keep]]
-    mass = np.bincount(
-        pos[keep] * k + cat[keep], w * f, minlength=len(index) * k
-    ).reshape(len(index), k)
+    mass = np.bincount(pos[keep] * k + cat[keep], w * f, minlength=len(index) * k).reshape(len(index), k)
     total = mass.sum(axis=1)
     reached = total > 0
     share = np.divide(mass, total[:, None], out=np.zeros_like(mass), where=reached[:, None])
@@ -1291,11 +1269,14 @@ def world_reach(
 
     Examples
     --------
-    >>> od = pd.DataFrame({"origin_id": ["o", "o"], "destination_id": ["A", "B"],
-    ...                    "minutes": [30.0, 60.0]})
-    >>> routes = pd.DataFrame({"gateway_id": ["A", "A", "B", "B"],
-    ...                        "destination": ["CDG", "LHR", "LHR", "FCO"],
-    ...                        "destination_country": ["France", "UK", "UK", "Italy"]})
+    >>> od = pd.DataFrame({"origin_id": ["o", "o"], "destination_id": ["A", "B"], "minutes": [30.0, 60.0]})
+    >>> routes = pd.DataFrame(
+    ...     {
+    ...         "gateway_id": ["A", "A", "B", "B"],
+    ...         "destination": ["CDG", "LHR", "LHR", "FCO"],
+    ...         "destination_country": ["France", "UK", "UK", "Italy"],
+    ...     }
+    ... )
     >>> r = world_reach(od, routes, max_minutes=45, decay=exponential(half_life_minutes=30))
     >>> r.loc["o", ["reach_destinations", "reach_countries"]].tolist()
     [2.0, 2.0]
@@ -1305,7 +1286,9 @@ def world_reach(
     max_minutes = _number("max_minutes", max_minutes, strict=False)
     _check_decay(decay)
     if not isinstance(routes, pd.DataFrame):
-        raise InputError(f"routes must be a DataFrame (gateway_id, destination, destination_country), got {type(routes).__name__}")
+        raise InputError(
+            f"routes must be a DataFrame (gateway_id, destination, destination_country), got {type(routes).__name__}"
+        )
     missing = [c for c in ("gateway_id", "destination", "destination_country") if c not in routes.columns]
     if missing:
         raise MissingColumnError(
@@ -1396,10 +1379,7 @@ def aggregate(
     [12.5, 5.0]
     """
     if not isinstance(values, (pd.Series, pd.DataFrame)):
-        raise InputError(
-            f"values must be a Series or DataFrame indexed by origin_id, got "
-            f"{type(values).__name__}"
-        )
+        raise InputError(f"values must be a Series or DataFrame indexed by origin_id, got {type(values).__name__}")
     frame = values.to_frame() if isinstance(values, pd.Series) else values
     if frame.index.has_duplicates:
         raise InputError("values has repeated origin_id(s): give one row per origin")
@@ -1408,11 +1388,10 @@ def aggregate(
     except (TypeError, ValueError) as exc:
         raise InputError(f"values must be numeric: {exc}") from None
     if np.isnan(arr).any():
-        raise InputError(
-            f"values has {int(np.isnan(arr).sum())} NaN value(s): fill or drop them first"
-        )
-    zone = _series_by_id(zone_of_origin, "zone_of_origin", "origin_id",
-                         "e.g. origins.set_index('origin_id')['insee_code']")
+        raise InputError(f"values has {int(np.isnan(arr).sum())} NaN value(s): fill or drop them first")
+    zone = _series_by_id(
+        zone_of_origin, "zone_of_origin", "origin_id", "e.g. origins.set_index('origin_id')['insee_code']"
+    )
     z = zone.reindex(frame.index)
     missing = frame.index[z.isna().to_numpy()]
     if len(missing):
@@ -1423,9 +1402,7 @@ def aggregate(
     w_all = _nonneg_values(weights, "weights", "origin_id")
     w = w_all.reindex(frame.index).fillna(0.0).to_numpy()
     pos = w > 0  # also keeps inf * 0 out of the sums
-    sums = pd.DataFrame(arr[pos] * w[pos, None], columns=frame.columns).groupby(
-        z.to_numpy()[pos]
-    ).sum()
+    sums = pd.DataFrame(arr[pos] * w[pos, None], columns=frame.columns).groupby(z.to_numpy()[pos]).sum()
     wsum = pd.Series(w[pos]).groupby(z.to_numpy()[pos]).sum()
     out = sums.div(wsum, axis=0)
     if zones is not None:
@@ -1468,14 +1445,9 @@ def _lorenz(values: Any, weights: Any, name: str) -> tuple[np.ndarray, np.ndarra
         except (TypeError, ValueError):
             raise InputError(f"{name}: weights must be numeric") from None
         if p.shape != x.shape:
-            raise InputError(
-                f"{name}: weights has {p.size} values for {x.size} values: give one "
-                "weight per value"
-            )
+            raise InputError(f"{name}: weights has {p.size} values for {x.size} values: give one weight per value")
         if (~np.isfinite(p) | (p < 0)).any() or p.sum() <= 0:
-            raise InputError(
-                f"{name}: weights must be finite, >= 0 and not all 0"
-            )
+            raise InputError(f"{name}: weights must be finite, >= 0 and not all 0")
     order = np.argsort(x, kind="stable")
     x, p = x[order], p[order]
     pop = np.concatenate(([0.0], np.cumsum(p)))

@@ -43,8 +43,8 @@ EPCI columns, not an error.
 Examples
 --------
 >>> from proximity import area
->>> a = area.resolve("2A")                            # doctest: +SKIP
->>> a.name, a.departements, len(a.communes)           # doctest: +SKIP
+>>> a = area.resolve("2A")
+>>> a.name, a.departements, len(a.communes)
 ('dep-2A', ('2A',), 124)
 """
 
@@ -174,7 +174,9 @@ def _read_json(p: Path):
     try:
         return json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise DataFileError(f"cannot read {p.name!r} ({exc}); reinstall it with `proximity data install --territory france`") from exc
+        raise DataFileError(
+            f"cannot read {p.name!r} ({exc}); reinstall it with `proximity data install --territory france`"
+        ) from exc
 
 
 @lru_cache(maxsize=2)
@@ -233,7 +235,10 @@ def _polygons_2018(deps: set[str]) -> gpd.GeoDataFrame:
                     mm = re.match(r"departements/([0-9AB]{2,3})-[^/]+/communes-\1-[^/]+\.geojson$", m.name)
                     if not m.isfile() or mm is None or mm.group(1) not in want:
                         continue
-                    doc = json.load(tf.extractfile(m))
+                    fh = tf.extractfile(m)
+                    if fh is None:  # not a regular file (excluded above)
+                        continue
+                    doc = json.load(fh)
                     feats = doc.get("features", [])
                     gdf = gpd.GeoDataFrame.from_features(feats, crs=WGS84)
                     gdf["code"] = gdf["code"].astype(str)
@@ -250,7 +255,11 @@ def _polygons_2018(deps: set[str]) -> gpd.GeoDataFrame:
                 "is it the expected file?"
             )
     parts = [_POLY_CACHE[d] for d in sorted(deps)]
-    return pd.concat(parts, ignore_index=True) if parts else gpd.GeoDataFrame(columns=["code", "nom", "geometry"], crs=WGS84)
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else gpd.GeoDataFrame(columns=["code", "nom", "geometry"], crs=WGS84)
+    )
 
 
 def _polygonal(g: BaseGeometry) -> BaseGeometry:
@@ -316,7 +325,9 @@ def _communes_cached(key, cog_path: Path, epci_path: Path) -> gpd.GeoDataFrame:
             parent = RECREATED[c]
             geoms = [by_code[parent]] if parent in by_code else []
             group = share.get(parent, [parent, c])
-            note = f"2018 polygon of {parent} shared with {', '.join(x for x in group if x != c)} (re-created since 2018)"
+            note = (
+                f"2018 polygon of {parent} shared with {', '.join(x for x in group if x != c)} (re-created since 2018)"
+            )
         elif c in share:
             geoms = [by_code[c]] if c in by_code else []
             note = f"2018 polygon shared with {', '.join(x for x in share[c] if x != c)} (re-created since 2018)"
@@ -336,7 +347,9 @@ def _communes_cached(key, cog_path: Path, epci_path: Path) -> gpd.GeoDataFrame:
             f"{len(missing)} current commune(s) have no 2018 polygon, no former commune with one and no entry in "
             f"area.RECREATED: {', '.join(missing[:10])}; add their 2018 parent to area.RECREATED"
         )
-    gdf = gpd.GeoDataFrame(rows, columns=["insee", "merged_from", "geometry_note", "geometry"], geometry="geometry", crs=WGS84)
+    gdf = gpd.GeoDataFrame(
+        rows, columns=["insee", "merged_from", "geometry_note", "geometry"], geometry="geometry", crs=WGS84
+    )
     members = _epci_members(epci_path)
     ins = gdf["insee"]
     gdf["name"] = ins.map(lambda c: cog[c]["nom"])
@@ -350,7 +363,7 @@ def _communes_cached(key, cog_path: Path, epci_path: Path) -> gpd.GeoDataFrame:
     gdf["region"] = ins.map(lambda c: cog[c].get("region", ""))
     area = gdf.geometry.to_crs(CRS).area.to_numpy() / 1e6
     # a shared polygon's area is split in proportion to population (at least 1 inhabitant each)
-    for parent, group in share.items():
+    for group in share.values():
         idx = gdf.index[gdf["insee"].isin(group)]
         if len(idx) > 1:
             w = np.maximum(gdf.loc[idx, "population"].to_numpy(dtype=float), 1.0)
@@ -414,7 +427,7 @@ def parse_spec(spec: str) -> tuple[str, tuple[str, ...], str, str]:
         return "region", deps, f"region-{code}", f"{regions[code]['nom']} (région {code})"
     if ":" in s:
         raise _bad(spec, f"unknown prefix {s.split(':', 1)[0]!r}")
-    toks = [t for t in s.split(",")]
+    toks = s.split(",")
     if any(not t.strip() for t in toks):
         raise _bad(spec, "empty item in the list")
     deps_l: list[str] = []

@@ -24,11 +24,16 @@ are polygonised (``rasterio.features.shapes``).
 
 Examples
 --------
->>> from proximity.territory import load_territory          # doctest: +SKIP
->>> from proximity.commune_travel import commune_travel     # doctest: +SKIP
->>> t = load_territory("herault")                           # doctest: +SKIP
->>> tr = commune_travel(t, communes=["34172"])              # doctest: +SKIP
->>> tr.routes[["group", "name", "minutes", "km"]]           # doctest: +SKIP
+Loading the territory takes about 10 s (the doctests get it ready-made as ``ter``):
+
+>>> from proximity.territory import load_territory
+>>> ter = load_territory("herault")  # doctest: +SKIP
+>>> from proximity.commune_travel import commune_travel
+>>> tr = commune_travel(ter, communes=["34172"])
+>>> tr.routes[["group", "name"]].head(3).to_numpy().tolist()
+[['airport', 'Montpellier-Mediterranee Airport'], ['seaport', 'Sete'], ['tgv_station', 'Montpellier Saint-Roch']]
+>>> round(float(tr.routes["minutes"].iloc[0]))
+17
 """
 
 from __future__ import annotations
@@ -147,13 +152,21 @@ def population_centres(
     """
     missing = [c for c in ("insee", "weight") if c not in origins.columns]
     if missing:
-        raise InputError(f"origins lacks columns {missing}; pass proximity.scores.population_origins(...) or ScoreResult.origins")
+        raise InputError(
+            f"origins lacks columns {missing}; pass proximity.scores.population_origins(...) or ScoreResult.origins"
+        )
     codes = list(municipalities.index if insees is None else insees)
     sub = origins[origins["insee"].isin(codes)]
     proj = sub.geometry.to_crs(crs)
     w = sub["weight"].astype(float).to_numpy()
-    frame = pd.DataFrame({"insee": sub["insee"].astype(str).to_numpy(), "x": proj.x.to_numpy(), "y": proj.y.to_numpy(),
-                          "w": np.where(w > 0, w, 1e-9)})
+    frame = pd.DataFrame(
+        {
+            "insee": sub["insee"].astype(str).to_numpy(),
+            "x": proj.x.to_numpy(),
+            "y": proj.y.to_numpy(),
+            "w": np.where(w > 0, w, 1e-9),
+        }
+    )
     rows: dict[str, tuple[float, float, str]] = {}
     if len(frame):
         frame["wx"], frame["wy"] = frame["x"] * frame["w"], frame["y"] * frame["w"]
@@ -164,7 +177,10 @@ def population_centres(
         placement = sub.get("placement", pd.Series("node", index=sub.index)).astype(str).to_numpy()
         frame["placement"] = placement
         best = frame.loc[frame.groupby("insee")["d"].idxmin()]
-        rows = {str(i): (float(x), float(y), str(pl)) for i, x, y, pl in zip(best["insee"], best["x"], best["y"], best["placement"], strict=True)}
+        rows = {
+            str(i): (float(x), float(y), str(pl))
+            for i, x, y, pl in zip(best["insee"], best["x"], best["y"], best["placement"], strict=True)
+        }
     polys = municipalities.geometry.to_crs(crs)
     geoms, places = [], []
     for code in codes:
@@ -188,7 +204,9 @@ def _facilities(territory: Any, groups: Sequence[str]) -> gpd.GeoDataFrame:
     sup = sup[sup["on_network"]] if "on_network" in sup else sup
     parts = [
         gpd.GeoDataFrame({"group": gw_group, "name": gw["name"]}, geometry=gw.geometry, crs=gw.crs),
-        gpd.GeoDataFrame({"group": sup["category"].astype(str), "name": sup["name"]}, geometry=sup.geometry, crs=sup.crs).to_crs(gw.crs),
+        gpd.GeoDataFrame(
+            {"group": sup["category"].astype(str), "name": sup["name"]}, geometry=sup.geometry, crs=sup.crs
+        ).to_crs(gw.crs),
     ]
     fac = pd.concat(parts)
     fac = fac[fac["group"].isin(groups) & ~fac.index.duplicated()]
@@ -242,7 +260,10 @@ def _polygons(mask: np.ndarray, transform: Any) -> Any:
     cols = np.flatnonzero(mask.any(axis=0))
     r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     sub = np.ascontiguousarray(mask[r0:r1, c0:c1])
-    rings = [g["coordinates"] for g, _ in shapes(sub.view(np.uint8), mask=sub, transform=transform @ transform.translation(c0, r0))]
+    rings = [
+        g["coordinates"]
+        for g, _ in shapes(sub.view(np.uint8), mask=sub, transform=transform @ transform.translation(c0, r0))
+    ]
     # 4-connected regions of one mask are disjoint: a MultiPolygon of them is valid as it is
     # (parsed by GEOS from GeoJSON text: much faster than shapely.geometry.shape per ring)
     if len(rings) == 1:
@@ -250,7 +271,9 @@ def _polygons(mask: np.ndarray, transform: Any) -> Any:
     return shapely.from_geojson(json.dumps({"type": "MultiPolygon", "coordinates": rings}))
 
 
-def _iso_polygons(grid: _Grid, t_s: np.ndarray, xy: np.ndarray, origin: np.ndarray, leg_s: float, thresholds: Sequence[float]) -> list[Any]:
+def _iso_polygons(
+    grid: _Grid, t_s: np.ndarray, xy: np.ndarray, origin: np.ndarray, leg_s: float, thresholds: Sequence[float]
+) -> list[Any]:
     """Polygons (graph CRS) of the places reached within each threshold, from one centre."""
     from affine import Affine
 
@@ -331,26 +354,34 @@ def commune_travel(
 
     Examples
     --------
-    >>> tr = commune_travel(t, communes=["34172", "34032"])    # doctest: +SKIP
-    >>> tr.isochrones.query("minutes == 30").area             # doctest: +SKIP
+    >>> tr = commune_travel(ter, communes=["34172", "34032"])
+    >>> iso = tr.isochrones.query("minutes == 30").to_crs("EPSG:2154")
+    >>> (iso.area / 1e6).round(-1).tolist()  # km²
+    [1210.0, 1220.0]
     """
     say = progress or (lambda msg: None)
     thresholds = _check_minutes(minutes)
     cell = _check_positive(cell_m, "cell_m", "250")
     tol = _check_positive(tolerance_m, "tolerance_m", "25", zero=True)
     if isinstance(groups, str) or not all(isinstance(g, str) for g in groups):
-        raise InputError(f"groups must be a list of destination groups, got {groups!r}; e.g. groups=['airport', 'seaport']")
+        raise InputError(
+            f"groups must be a list of destination groups, got {groups!r}; e.g. groups=['airport', 'seaport']"
+        )
     csr = territory.csr
     munis = territory.municipalities
     if communes is None:
         codes = [str(c) for c in munis.index]
     else:
         if isinstance(communes, str):
-            raise InputError(f"communes must be a list of INSEE codes, got the string {communes!r}; e.g. communes=['34172']")
+            raise InputError(
+                f"communes must be a list of INSEE codes, got the string {communes!r}; e.g. communes=['34172']"
+            )
         codes = list(dict.fromkeys(str(c) for c in communes))
         unknown = [c for c in codes if c not in munis.index]
         if unknown:
-            raise InputError(f"communes {unknown[:5]} are not municipalities of this territory; pass INSEE codes of territory.municipalities")
+            raise InputError(
+                f"communes {unknown[:5]} are not municipalities of this territory; pass INSEE codes of territory.municipalities"
+            )
     if origins is None:
         from .scores import population_origins
 
@@ -386,8 +417,12 @@ def commune_travel(
             warnings.simplefilter("ignore", UnreachableWarning)  # an unreachable group simply has no route
             near = traveltime.nearest(csr, centres.loc[ok, ["geometry"]], fac[["group", "geometry"]], by="group")
         near = near[near["destination_id"].notna() & np.isfinite(near["minutes"].to_numpy(float))]
-        engine = {(str(o), str(g)): (d, float(m)) for o, g, d, m in
-                  zip(near["origin_id"], near["group"], near["destination_id"], near["minutes"], strict=True)}
+        engine = {
+            (str(o), str(g)): (d, float(m))
+            for o, g, d, m in zip(
+                near["origin_id"], near["group"], near["destination_id"], near["minutes"], strict=True
+            )
+        }
     fac_pos = pd.Series(np.arange(len(fac)), index=fac.index)
     A = sp.csr_matrix(csr.time_s, dtype=np.float64)
     A.sum_duplicates()
@@ -424,14 +459,16 @@ def commune_travel(
                 path_a = np.asarray(path[::-1], dtype=np.int64)
                 net_m = float(np.asarray(length[path_a[:-1], path_a[1:]]).sum()) if path_a.size > 1 else 0.0
                 route_xy.append(np.vstack([o_xy[p], xy[path_a], f_xy[j]]))
-                route_rows.append({
-                    "insee": codes[p],
-                    "group": g,
-                    "destination_id": fac.index[j],
-                    "name": "" if pd.isna(fac["name"].iloc[j]) else str(fac["name"].iloc[j]),
-                    "minutes": hit[1],
-                    "km": (net_m + (snapped["snap_m"].iloc[p] + fsnap["snap_m"].iloc[j]) * ACCESS_DETOUR) / 1000.0,
-                })
+                route_rows.append(
+                    {
+                        "insee": codes[p],
+                        "group": g,
+                        "destination_id": fac.index[j],
+                        "name": "" if pd.isna(fac["name"].iloc[j]) else str(fac["name"].iloc[j]),
+                        "minutes": hit[1],
+                        "km": (net_m + (snapped["snap_m"].iloc[p] + fsnap["snap_m"].iloc[j]) * ACCESS_DETOUR) / 1000.0,
+                    }
+                )
     n_far = int((~ok).sum())
     if n_far:
         warnings.warn(
@@ -450,15 +487,28 @@ def commune_travel(
         geometry=gpd.GeoSeries(polys, crs=crs).to_crs("EPSG:4326").values,
         crs="EPSG:4326",
     )
-    lines = shapely.simplify(np.array([shapely.LineString(c) for c in route_xy], dtype=object), 10.0) if route_xy else np.array([], dtype=object)
+    lines = (
+        shapely.simplify(np.array([shapely.LineString(c) for c in route_xy], dtype=object), 10.0)
+        if route_xy
+        else np.array([], dtype=object)
+    )
     columns = ["insee", "group", "destination_id", "name", "minutes", "km"]
     table = pd.DataFrame(route_rows, columns=columns)
     routes = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(lines, crs=crs).to_crs("EPSG:4326").values, crs="EPSG:4326")
     order = {g: i for i, g in enumerate(groups)}
-    routes = routes.sort_values(["insee", "group"], key=lambda s: s.map(order) if s.name == "group" else s.map({c: i for i, c in enumerate(codes)}),
-                                kind="stable").reset_index(drop=True)
+    routes = routes.sort_values(
+        ["insee", "group"],
+        key=lambda s: s.map(order) if s.name == "group" else s.map({c: i for i, c in enumerate(codes)}),
+        kind="stable",
+    ).reset_index(drop=True)
     dest = fac.geometry.to_crs("EPSG:4326")
-    nearest = gpd.GeoDataFrame(routes.drop(columns="geometry"), geometry=dest.reindex(routes["destination_id"]).values, crs="EPSG:4326")
-    out_centres = gpd.GeoDataFrame({"placement": centres["placement"].to_numpy(), "reachable": ok}, geometry=centres.geometry.to_crs("EPSG:4326").values,
-                                   index=centres.index, crs="EPSG:4326")
+    nearest = gpd.GeoDataFrame(
+        routes.drop(columns="geometry"), geometry=dest.reindex(routes["destination_id"]).values, crs="EPSG:4326"
+    )
+    out_centres = gpd.GeoDataFrame(
+        {"placement": centres["placement"].to_numpy(), "reachable": ok},
+        geometry=centres.geometry.to_crs("EPSG:4326").values,
+        index=centres.index,
+        crs="EPSG:4326",
+    )
     return CommuneTravel(centres=out_centres, isochrones=isochrones, routes=routes, nearest=nearest, minutes=thresholds)

@@ -131,33 +131,35 @@ _GROUP_METHODS = ("auto", "exact", "heuristic")
 _MAX_GROUP_SIZE = 6  # proximity.groups.MAX_GROUP_SIZE
 
 #: Indicators the package knows how to compute (see :mod:`proximity.scores`).
-KNOWN_INDICATORS = frozenset({
-    "support_within_t",
-    "support_per_1000_smes",
-    "large_firms_within_t",
-    "students_within_t",
-    "gateways_within_t",
-    "minutes_airport",
-    "minutes_seaport",
-    "minutes_tgv_station",
-    "minutes_rail_station",
-    "minutes_motorway_access",
-    "support_gravity",
-    "support_2sfca",
-    "support_diversity",
-    "gateway_mode_diversity",
-    "rail_ridership_growth",
-    "population_growth",
-    "synthetic_exporter_share",
-    "governance_capacity",
-    "minutes_chamber_of_commerce",
-    "minutes_foreign_trade_service",
-    "export_groups_per_1000_smes",
-    "reach_destinations",
-    "reach_countries",
-    "reach_foreign_destinations",
-    "reach_destinations_gravity",
-})
+KNOWN_INDICATORS = frozenset(
+    {
+        "support_within_t",
+        "support_per_1000_smes",
+        "large_firms_within_t",
+        "students_within_t",
+        "gateways_within_t",
+        "minutes_airport",
+        "minutes_seaport",
+        "minutes_tgv_station",
+        "minutes_rail_station",
+        "minutes_motorway_access",
+        "support_gravity",
+        "support_2sfca",
+        "support_diversity",
+        "gateway_mode_diversity",
+        "rail_ridership_growth",
+        "population_growth",
+        "synthetic_exporter_share",
+        "governance_capacity",
+        "minutes_chamber_of_commerce",
+        "minutes_foreign_trade_service",
+        "export_groups_per_1000_smes",
+        "reach_destinations",
+        "reach_countries",
+        "reach_foreign_destinations",
+        "reach_destinations_gravity",
+    }
+)
 
 
 # --------------------------------------------------------------------------- dataclasses
@@ -213,7 +215,9 @@ class DecaySettings:
             kw["zones"] = {float(k): v for k, v in kw["zones"].items()}
         try:
             f = acc.decay_function(self.kind, **kw)
-            h = acc.decay_horizon_minutes(f, negligible_weight=self.negligible_weight, max_minutes=self.max_horizon_minutes)
+            h = acc.decay_horizon_minutes(
+                f, negligible_weight=self.negligible_weight, max_minutes=self.max_horizon_minutes
+            )
         except InputError as exc:
             raise ConfigError(f"[decay]: {exc}") from None
         object.__setattr__(self, "function", f)
@@ -221,8 +225,13 @@ class DecaySettings:
 
     def to_dict(self) -> dict:
         """The table as plain values, with the derived ``horizon_minutes``."""
-        return {"kind": self.kind, **_plain(self.parameters), "negligible_weight": self.negligible_weight,
-                "max_horizon_minutes": self.max_horizon_minutes, "horizon_minutes": self.horizon_minutes}
+        return {
+            "kind": self.kind,
+            **_plain(self.parameters),
+            "negligible_weight": self.negligible_weight,
+            "max_horizon_minutes": self.max_horizon_minutes,
+            "horizon_minutes": self.horizon_minutes,
+        }
 
 
 @dataclass(frozen=True)
@@ -241,7 +250,9 @@ class Profile:
     decay: DecaySettings = field(default_factory=DecaySettings)
     user_keys: tuple[str, ...] = ()
 
-    def with_weights(self, *, indicators: dict[str, float] | None = None, components: dict[str, float] | None = None) -> Profile:
+    def with_weights(
+        self, *, indicators: dict[str, float] | None = None, components: dict[str, float] | None = None
+    ) -> Profile:
         """A copy with some indicator and/or component weights changed, validated.
 
         Examples
@@ -254,17 +265,23 @@ class Profile:
         inds = list(self.indicators)
         for key, w in (indicators or {}).items():
             if not _is_weight(w):
-                raise ConfigError(f"{src}: weight of indicator {key!r} = {w!r} must be a non-negative number (finite, at most {_MAX_WEIGHT:g})")
+                raise ConfigError(
+                    f"{src}: weight of indicator {key!r} = {w!r} must be a non-negative number (finite, at most {_MAX_WEIGHT:g})"
+                )
             pos = [k for k, i in enumerate(inds) if i.key == key]
             if not pos:
-                raise ConfigError(f"{src}: indicator {key!r} is not in the profile; known: {', '.join(i.key for i in inds)}")
+                raise ConfigError(
+                    f"{src}: indicator {key!r} is not in the profile; known: {', '.join(i.key for i in inds)}"
+                )
             inds[pos[0]] = replace(inds[pos[0]], weight=float(w))
         comps = dict(self.components)
         for key, w in (components or {}).items():
             if key not in COMPONENTS:
                 raise ConfigError(f"{src}: component = {key!r} is not allowed; choose one of {', '.join(COMPONENTS)}")
             if not _is_weight(w):
-                raise ConfigError(f"{src}: weight of component {key!r} = {w!r} must be a non-negative number (finite, at most {_MAX_WEIGHT:g})")
+                raise ConfigError(
+                    f"{src}: weight of component {key!r} = {w!r} must be a non-negative number (finite, at most {_MAX_WEIGHT:g})"
+                )
             comps[key] = float(w)
         problems = _check_scorable(comps, inds)
         if problems:
@@ -363,13 +380,24 @@ class Study:
 def profile_to_dict(profile: Profile) -> dict:
     """A profile as plain JSON values, shaped like the TOML tables (plus the derived horizon)."""
     return {
-        "profile": {"name": profile.name, "description": profile.description,
-                    "normalisation": profile.normalisation, "weighting": profile.weighting},
+        "profile": {
+            "name": profile.name,
+            "description": profile.description,
+            "normalisation": profile.normalisation,
+            "weighting": profile.weighting,
+        },
         "parameters": _plain(profile.parameters),
         "decay": profile.decay.to_dict(),
         "components": dict(profile.components),
-        "indicators": {i.key: {"component": i.component, "weight": i.weight, "direction": i.direction,
-                               "description": i.description} for i in profile.indicators},
+        "indicators": {
+            i.key: {
+                "component": i.component,
+                "weight": i.weight,
+                "direction": i.direction,
+                "description": i.description,
+            }
+            for i in profile.indicators
+        },
     }
 
 
@@ -380,8 +408,17 @@ def _plain(d: dict) -> dict:
 # --------------------------------------------------------------------------- checks
 
 
-def _number(problems: list[str], key: str, v: Any, *, lo: float, hi: float, lo_open: bool = True,
-            integer: bool = False, unit: str = "") -> Any:
+def _number(
+    problems: list[str],
+    key: str,
+    v: Any,
+    *,
+    lo: float,
+    hi: float,
+    lo_open: bool = True,
+    integer: bool = False,
+    unit: str = "",
+) -> Any:
     """Append a problem and return None unless ``v`` is a number in range."""
     if integer:
         lo_open = False
@@ -429,8 +466,10 @@ def _minutes_list(problems: list[str], key: str, v: Any, *, max_items: int = 12)
     if not isinstance(v, list) or not 1 <= len(v) <= max_items:
         problems.append(f"{key} = {v!r} is not allowed: expected {what}")
         return None
-    if any(isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not 0 < t <= MAX_MINUTES for t in v) \
-            or len(set(v)) != len(v):
+    if any(
+        isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not 0 < t <= MAX_MINUTES
+        for t in v
+    ) or len(set(v)) != len(v):
         problems.append(f"{key} = {v!r} is not allowed: expected {what}")
         return None
     return sorted(float(t) for t in v)
@@ -439,27 +478,43 @@ def _minutes_list(problems: list[str], key: str, v: Any, *, max_items: int = 12)
 def _unknown(problems: list[str], keys: Any, allowed: Any, where: str) -> None:
     bad = sorted(set(keys) - set(allowed))
     if bad:
-        problems.append(f"unknown key(s) {', '.join(repr(b) for b in bad)} in [{where}]; allowed: {', '.join(sorted(allowed))}")
+        problems.append(
+            f"unknown key(s) {', '.join(repr(b) for b in bad)} in [{where}]; allowed: {', '.join(sorted(allowed))}"
+        )
 
 
-_PARAMETERS = ("catchment_minutes", "thresholds_minutes", "large_firm_employees", "sensitivity_draws",
-               "sensitivity_concentration", "seed", "reach_minutes")
+_PARAMETERS = (
+    "catchment_minutes",
+    "thresholds_minutes",
+    "large_firm_employees",
+    "sensitivity_draws",
+    "sensitivity_concentration",
+    "seed",
+    "reach_minutes",
+)
 
 
 def _check_parameters(problems: list[str], params: dict, names: dict[str, str]) -> dict:
     """Validate ``[parameters]`` in place-free fashion; returns the cleaned values."""
     out = dict(params)
+
     def n(k: str) -> str:
         return names.get(k, f"parameters.{k}")
 
-    out["catchment_minutes"] = _number(problems, n("catchment_minutes"), params.get("catchment_minutes"), lo=0, hi=MAX_MINUTES, unit="minutes")
+    out["catchment_minutes"] = _number(
+        problems, n("catchment_minutes"), params.get("catchment_minutes"), lo=0, hi=MAX_MINUTES, unit="minutes"
+    )
     th = _minutes_list(problems, n("thresholds_minutes"), params.get("thresholds_minutes"))
     out["thresholds_minutes"] = th
     _number(problems, n("large_firm_employees"), params.get("large_firm_employees"), lo=1, hi=1_000_000, integer=True)
-    _number(problems, n("sensitivity_draws"), params.get("sensitivity_draws"), lo=1, hi=MAX_SENSITIVITY_DRAWS, integer=True)
+    _number(
+        problems, n("sensitivity_draws"), params.get("sensitivity_draws"), lo=1, hi=MAX_SENSITIVITY_DRAWS, integer=True
+    )
     _number(problems, n("sensitivity_concentration"), params.get("sensitivity_concentration"), lo=0, hi=1e6)
     _number(problems, n("seed"), params.get("seed"), lo=0, hi=_MAX_SEED, integer=True)
-    out["reach_minutes"] = _number(problems, n("reach_minutes"), params.get("reach_minutes"), lo=0, hi=MAX_MINUTES, unit="minutes")
+    out["reach_minutes"] = _number(
+        problems, n("reach_minutes"), params.get("reach_minutes"), lo=0, hi=MAX_MINUTES, unit="minutes"
+    )
     return out
 
 
@@ -495,7 +550,9 @@ def _decay_params(kind: str) -> set[str]:
     return names
 
 
-def _check_decay(problems: list[str], merged: dict, user: dict, names: dict[str, str], catchment: Any) -> DecaySettings | None:
+def _check_decay(
+    problems: list[str], merged: dict, user: dict, names: dict[str, str], catchment: Any
+) -> DecaySettings | None:
     def n(k: str) -> str:
         return names.get(k, f"decay.{k}")
 
@@ -505,8 +562,10 @@ def _check_decay(problems: list[str], merged: dict, user: dict, names: dict[str,
     allowed = _decay_params(kind)
     bad = sorted(k for k in user if k not in allowed and k not in _DECAY_COMMON)
     if bad:
-        problems.append(f"{', '.join(n(b) for b in bad)}: not a parameter of decay {kind!r}; its parameters: "
-                        f"{', '.join(sorted(allowed)) or 'none'}")
+        problems.append(
+            f"{', '.join(n(b) for b in bad)}: not a parameter of decay {kind!r}; its parameters: "
+            f"{', '.join(sorted(allowed)) or 'none'}"
+        )
         return None
     # the default's parameters that this kind does not take are dropped
     params = {k: v for k, v in merged.items() if k in allowed}
@@ -525,17 +584,23 @@ def _check_decay(problems: list[str], merged: dict, user: dict, names: dict[str,
         else:
             lo, hi, unit = _DECAY_RANGES[k]
             ok &= _number(problems, n(k), v, lo=lo, hi=hi, unit=unit) is not None
-    missing = sorted(a for a in allowed - set(params) if a not in ("sigma_minutes", "half_life_minutes", "min_minutes", "zones"))
+    missing = sorted(
+        a for a in allowed - set(params) if a not in ("sigma_minutes", "half_life_minutes", "min_minutes", "zones")
+    )
     if kind == "gaussian" and not ({"sigma_minutes", "half_life_minutes"} & set(params)):
         missing.append("half_life_minutes")
     for m in missing:
         problems.append(f"{n(m)} is missing: decay {kind!r} needs it")
         ok = False
     w = _number(problems, n("negligible_weight"), merged.get("negligible_weight"), lo=0, hi=0.5)
-    cap = _number(problems, n("max_horizon_minutes"), merged.get("max_horizon_minutes"), lo=0, hi=1440.0, unit="minutes")
+    cap = _number(
+        problems, n("max_horizon_minutes"), merged.get("max_horizon_minutes"), lo=0, hi=1440.0, unit="minutes"
+    )
     if not ok or w is None or cap is None:
         return None
-    return DecaySettings(kind, {k: (float(v) if isinstance(v, int) else v) for k, v in params.items()}, float(w), float(cap))
+    return DecaySettings(
+        kind, {k: (float(v) if isinstance(v, int) else v) for k, v in params.items()}, float(w), float(cap)
+    )
 
 
 def _check_zones(problems: list[str], key: str, v: Any) -> bool:
@@ -548,8 +613,12 @@ def _check_zones(problems: list[str], key: str, v: Any) -> bool:
             fb = float(b)
         except (TypeError, ValueError):
             fb = math.nan
-        if not (math.isfinite(fb) and 0 < fb <= MAX_MINUTES) or isinstance(w, bool) or not isinstance(w, (int, float)) \
-                or not (math.isfinite(w) and 0 <= w <= 1):
+        if (
+            not (math.isfinite(fb) and 0 < fb <= MAX_MINUTES)
+            or isinstance(w, bool)
+            or not isinstance(w, (int, float))
+            or not (math.isfinite(w) and 0 <= w <= 1)
+        ):
             problems.append(f"{key}.{b} = {w!r} is not allowed: expected {what}")
             return False
     return True
@@ -557,11 +626,25 @@ def _check_zones(problems: list[str], key: str, v: Any) -> bool:
 
 # --------------------------------------------------------------------------- loading
 
-_TABLES = ("profile", "parameters", "decay", "components", "indicators", "smes", "traveltime", "export_groups", "rasters")
+_TABLES = (
+    "profile",
+    "parameters",
+    "decay",
+    "components",
+    "indicators",
+    "smes",
+    "traveltime",
+    "export_groups",
+    "rasters",
+)
 _PROFILE_KEYS = ("name", "description", "normalisation", "weighting", "base")
 _INDICATOR_KEYS = ("component", "weight", "direction", "description")
-_STUDY_TABLES: dict[str, Any] = {"smes": SmeSettings, "traveltime": TravelTimeSettings, "export_groups": ExportGroupSettings,
-                 "rasters": RasterSettings}
+_STUDY_TABLES: dict[str, Any] = {
+    "smes": SmeSettings,
+    "traveltime": TravelTimeSettings,
+    "export_groups": ExportGroupSettings,
+    "rasters": RasterSettings,
+}
 
 
 def _default_doc() -> dict:
@@ -579,7 +662,9 @@ def _read(path: Any) -> tuple[dict, str]:
     if p.is_dir():
         raise ConfigError(f"profile {str(p)!r} is a folder; pass the path of a study TOML file")
     if not p.is_file():
-        raise ConfigError(f"scoring profile {str(p)!r} does not exist; pass a TOML file (copy proximity/profiles/default.toml)")
+        raise ConfigError(
+            f"scoring profile {str(p)!r} does not exist; pass a TOML file (copy proximity/profiles/default.toml)"
+        )
     try:
         raw = p.read_bytes()
     except OSError as exc:
@@ -678,7 +763,9 @@ def load_study(path: str | os.PathLike | None = None) -> Study:
     _unknown(decay_problems, udecay, set(_DECAY_COMMON) | set(_DECAY_RANGES) | {"zones"}, "decay")
     decay = None
     if not decay_problems:
-        decay = _check_decay(decay_problems, {**default["decay"], **udecay}, udecay, names, params.get("catchment_minutes"))
+        decay = _check_decay(
+            decay_problems, {**default["decay"], **udecay}, udecay, names, params.get("catchment_minutes")
+        )
     problems += decay_problems
 
     # [components] and [indicators]: merged onto the default's unless base = "none"
@@ -710,8 +797,15 @@ def load_study(path: str | os.PathLike | None = None) -> Study:
         _weight(problems, f"indicators.{key}.weight", spec.get("weight", 1.0))
         _text(problems, f"indicators.{key}.description", spec.get("description", ""))
         if len(problems) == before:
-            indicators.append(Indicator(key, spec["component"], float(spec.get("weight", 1.0)),
-                                        spec.get("direction", "higher"), spec.get("description", "")))
+            indicators.append(
+                Indicator(
+                    key,
+                    spec["component"],
+                    float(spec.get("weight", 1.0)),
+                    spec.get("direction", "higher"),
+                    spec.get("description", ""),
+                )
+            )
     if not problems:
         problems += _check_scorable(components, indicators)
 
@@ -719,9 +813,16 @@ def load_study(path: str | os.PathLike | None = None) -> Study:
     if problems or decay is None:
         raise ConfigError(f"{source}: " + "; ".join(problems or ["[decay] is invalid"]))
     profile = Profile(
-        name=prof["name"], description=prof.get("description", ""), normalisation=prof["normalisation"],
-        weighting=prof["weighting"], parameters=params, components=components, indicators=tuple(indicators),
-        source=source, decay=decay, user_keys=user_keys,
+        name=prof["name"],
+        description=prof.get("description", ""),
+        normalisation=prof["normalisation"],
+        weighting=prof["weighting"],
+        parameters=params,
+        components=components,
+        indicators=tuple(indicators),
+        source=source,
+        decay=decay,
+        user_keys=user_keys,
     )
     return Study(profile=profile, source=source, user_keys=user_keys, **study_kw)
 
@@ -735,18 +836,33 @@ def _check_study_tables(problems: list[str], default: dict, user: dict) -> dict:
         _number(problems, "smes.n", s.get("n"), lo=1, hi=1_000_000, integer=True)
     _number(problems, "smes.per_1000_inhabitants", s.get("per_1000_inhabitants"), lo=0, hi=1_000)
     _number(problems, "smes.seed", s.get("seed"), lo=0, hi=_MAX_SEED, integer=True)
-    _number(problems, "traveltime.max_minutes", merged["traveltime"].get("max_minutes"), lo=0, hi=MAX_MINUTES, unit="minutes")
+    _number(
+        problems,
+        "traveltime.max_minutes",
+        merged["traveltime"].get("max_minutes"),
+        lo=0,
+        hi=MAX_MINUTES,
+        unit="minutes",
+    )
     _number(problems, "rasters.cell_m", merged["rasters"].get("cell_m"), lo=10, hi=10_000, lo_open=False, unit="metres")
     g = merged["export_groups"]
     sec = g.get("sections")
-    if not isinstance(sec, list) or not 1 <= len(sec) <= len(_NAF_SECTIONS) or len(set(map(str, sec))) != len(sec) \
-            or any(not isinstance(x, str) or x not in _NAF_SECTIONS for x in sec):
-        problems.append(f"export_groups.sections = {sec!r} is not allowed: expected a list of distinct NAF section letters A–U, e.g. [\"C\", \"J\"]")
+    if (
+        not isinstance(sec, list)
+        or not 1 <= len(sec) <= len(_NAF_SECTIONS)
+        or len(set(map(str, sec))) != len(sec)
+        or any(not isinstance(x, str) or x not in _NAF_SECTIONS for x in sec)
+    ):
+        problems.append(
+            f'export_groups.sections = {sec!r} is not allowed: expected a list of distinct NAF section letters A–U, e.g. ["C", "J"]'
+        )
     _number(problems, "export_groups.max_minutes", g.get("max_minutes"), lo=0, hi=MAX_MINUTES, unit="minutes")
     lo = _number(problems, "export_groups.min_size", g.get("min_size"), lo=2, hi=_MAX_GROUP_SIZE, integer=True)
     hi = _number(problems, "export_groups.max_size", g.get("max_size"), lo=2, hi=_MAX_GROUP_SIZE, integer=True)
     if lo is not None and hi is not None and lo > hi:
-        problems.append(f"export_groups.min_size = {lo} is above export_groups.max_size = {hi}: expected min_size <= max_size")
+        problems.append(
+            f"export_groups.min_size = {lo} is above export_groups.max_size = {hi}: expected min_size <= max_size"
+        )
     _choice(problems, "export_groups.rule", g.get("rule"), _GROUP_RULES)
     _choice(problems, "export_groups.method", g.get("method"), _GROUP_METHODS)
     _number(problems, "export_groups.time_limit_s", g.get("time_limit_s"), lo=0, hi=86_400, unit="seconds")

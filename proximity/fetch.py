@@ -263,9 +263,11 @@ def _disk_error(p: Path, exc: OSError) -> DataFileError:
 
 
 def _open(url: str, *, headers: dict[str, str], timeout_s: float, what: str, hint: str):
-    req = urllib.request.Request(url, headers={"User-Agent": f"proximity/{__version__}", **headers})
+    # Audited: download() admits http(s) addresses only; the directory endpoint is ANNUAIRE_URL unless
+    # the user passes url= or sets $PROXIMITY_ANNUAIRE_URL.
+    req = urllib.request.Request(url, headers={"User-Agent": f"proximity/{__version__}", **headers})  # noqa: S310
     try:
-        return urllib.request.urlopen(req, timeout=timeout_s)
+        return urllib.request.urlopen(req, timeout=timeout_s)  # noqa: S310
     except urllib.error.HTTPError as exc:
         exc.close()
         fix = "check the address (--base-url) and the département code" if exc.code == 404 else "try again later"
@@ -276,9 +278,7 @@ def _open(url: str, *, headers: dict[str, str], timeout_s: float, what: str, hin
             raise DownloadError(
                 f"{what}: {_host(url)} did not answer within {timeout_s:g} s; try again later, or {hint}"
             ) from None
-        raise DownloadError(
-            f"{what} needs internet: cannot reach {_host(url)} ({reason}); {hint}"
-        ) from None
+        raise DownloadError(f"{what} needs internet: cannot reach {_host(url)} ({reason}); {hint}") from None
 
 
 def download(
@@ -348,15 +348,22 @@ def download(
     except DownloadError as exc:
         if have and "HTTP 416" in str(exc):  # nothing left to send: the .part is stale; start again
             part.unlink()
-            return download(url, dest, staging=staging, timeout_s=timeout_s, chunk_bytes=chunk_bytes,
-                            progress=progress, what=what, hint=hint)
+            return download(
+                url,
+                dest,
+                staging=staging,
+                timeout_s=timeout_s,
+                chunk_bytes=chunk_bytes,
+                progress=progress,
+                what=what,
+                hint=hint,
+            )
         raise
     with resp:
         start = have if (have and resp.status == 206) else 0
         length = resp.headers.get("Content-Length")
         total = start + int(length) if length and length.isdigit() else None
-        bar = _bar(progress, total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
-                   desc=dest.name)
+        bar = _bar(progress, total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name)
         got = start
         try:
             fh = part.open("ab" if start else "wb")
@@ -398,7 +405,9 @@ def download(
 
 
 # ---------------------------------------------------------------- SIRENE
-def _filter_sirene(raw: Path, out_fh, *, first: bool, progress, chunk_rows: int, what: str, hint: str) -> tuple[int, int, list[str]]:
+def _filter_sirene(
+    raw: Path, out_fh, *, first: bool, progress, chunk_rows: int, what: str, hint: str
+) -> tuple[int, int, list[str]]:
     """Append the active establishments of one raw gzip CSV to ``out_fh``; return rows read, kept, columns."""
     read = kept = 0
     cols: list[str] = []
@@ -412,8 +421,15 @@ def _filter_sirene(raw: Path, out_fh, *, first: bool, progress, chunk_rows: int,
                 f"layout has changed or the address is wrong; {hint}"
             )
         cols = [c for c in SIRENE_KEEP if c in header]
-        reader = pd.read_csv(raw, compression="gzip", dtype=str, keep_default_na=False, chunksize=chunk_rows,
-                             encoding="utf-8", usecols=cols)  # only the kept columns become Python strings
+        reader = pd.read_csv(
+            raw,
+            compression="gzip",
+            dtype=str,
+            keep_default_na=False,
+            chunksize=chunk_rows,
+            encoding="utf-8",
+            usecols=cols,
+        )  # only the kept columns become Python strings
         for i, chunk in enumerate(reader):
             read += len(chunk)
             act = chunk.loc[chunk["etatAdministratifEtablissement"].str.strip() == "A", cols]
@@ -503,8 +519,15 @@ def fetch_smes(
             with gzip.open(tmp, "wt", encoding="utf-8", newline="", compresslevel=1) as out_fh:  # speed over size
                 for k, (raw, info) in enumerate(raws):
                     try:
-                        r, n, c = _filter_sirene(raw, out_fh, first=k == 0, progress=progress, chunk_rows=chunk_rows,
-                                                 what=what, hint=_SMES_HINT)
+                        r, n, c = _filter_sirene(
+                            raw,
+                            out_fh,
+                            first=k == 0,
+                            progress=progress,
+                            chunk_rows=chunk_rows,
+                            what=what,
+                            hint=_SMES_HINT,
+                        )
                     except DownloadError:
                         raw.unlink(missing_ok=True)
                         raise
@@ -522,7 +545,7 @@ def fetch_smes(
             "source": "SIRENE géolocalisé (Etalab)",
             "departement": dep,
             "downloaded": min(i["date"] for _, i in raws),
-            "files": [{k: v for k, v in i.items()} for _, i in raws],
+            "files": [dict(i.items()) for _, i in raws],
             "stored": final.name,
             "sha256": _sha256(final),
             "bytes": final.stat().st_size,
@@ -559,9 +582,7 @@ def _read_sidecar(p: Path) -> dict:
         raise DataFileError(f"provenance file {str(p)!r} is missing or corrupt ({exc}); fetch again") from exc
 
 
-def stored_smes(
-    territory: str | Sequence[str] = "herault", *, target: str | os.PathLike | None = None
-) -> pd.DataFrame:
+def stored_smes(territory: str | Sequence[str] = "herault", *, target: str | os.PathLike | None = None) -> pd.DataFrame:
     """The fetched SIRENE register of a territory's départements, in the SIRENE layout.
 
     Checks each stored file's sha256 against its sidecar. The frame's ``attrs`` carry
@@ -620,8 +641,8 @@ def _lonlat(rec: dict) -> tuple[float, float] | None:
     addrs.sort(key=lambda a: a.get("type_adresse") != "Adresse")  # the physical address first
     for a in addrs:
         try:
-            lon, lat = float(a.get("longitude")), float(a.get("latitude"))
-        except (TypeError, ValueError):
+            lon, lat = float(a["longitude"]), float(a["latitude"])
+        except (KeyError, TypeError, ValueError):  # a missing, empty or non-numeric position
             continue
         if -180 <= lon <= 180 and -90 <= lat <= 90:
             return lon, lat
@@ -696,23 +717,30 @@ def fetch_support(
     written = []
     for dep in departements_of(territory):
         where = _directory_query(dep)
-        params = {"where": where, "select": "id,nom,pivot,adresse,code_insee_commune,siret,date_modification",
-                  "limit": page_size, "offset": 0}
+        params: dict[str, Any] = {
+            "where": where,
+            "select": "id,nom,pivot,adresse,code_insee_commune,siret,date_modification",
+            "limit": page_size,
+            "offset": 0,
+        }
         records: list[dict] = []
         total = None
         bar = _bar(progress, total=None, unit="record", desc=f"directory {dep}")
         try:
             while total is None or params["offset"] < total:
                 q = f"{endpoint}?{urllib.parse.urlencode(params)}"
-                with _open(q, headers={"Accept": "application/json"}, timeout_s=timeout_s, what=what,
-                           hint=_SUPPORT_HINT) as resp:
+                with _open(
+                    q, headers={"Accept": "application/json"}, timeout_s=timeout_s, what=what, hint=_SUPPORT_HINT
+                ) as resp:
                     try:
                         body = json.loads(resp.read().decode("utf-8"))
                         page = body["results"]
                         total = int(body["total_count"])
                     except TimeoutError:
-                        raise DownloadError(f"{what}: {_host(endpoint)} stopped answering for {timeout_s:g} s; "
-                                            f"try again later, or {_SUPPORT_HINT}") from None
+                        raise DownloadError(
+                            f"{what}: {_host(endpoint)} stopped answering for {timeout_s:g} s; "
+                            f"try again later, or {_SUPPORT_HINT}"
+                        ) from None
                     except (ValueError, KeyError, TypeError, UnicodeDecodeError, http.client.IncompleteRead) as exc:
                         raise DownloadError(
                             f"{what}: {_host(endpoint)} did not answer with the directory's JSON ({exc.__class__.__name__}); "
@@ -740,21 +768,34 @@ def fetch_support(
                 continue
             modified = str(rec.get("date_modification") or "")
             year = modified[6:10] if re.match(r"\d\d/\d\d/\d{4}", modified) else day[:4]
-            rows.append({
-                "id": f"annuaire:{rec.get('id')}",
-                "name": str(rec.get("nom") or "").strip(),
-                "category": DIRECTORY_CATEGORIES[kinds[0]],
-                "type_service_local": kinds[0],
-                "commune": commune,
-                "siret": str(rec.get("siret") or ""),
-                "lon": ll[0],
-                "lat": ll[1],
-                "source": "Annuaire de l'administration (service-public.fr, DILA)",
-                "vintage": year,
-                "caveat": f"fetched {day[:10]}; position of the directory's address",
-            })
-        cols = ["id", "name", "category", "type_service_local", "commune", "siret", "lon", "lat", "source",
-                "vintage", "caveat"]
+            rows.append(
+                {
+                    "id": f"annuaire:{rec.get('id')}",
+                    "name": str(rec.get("nom") or "").strip(),
+                    "category": DIRECTORY_CATEGORIES[kinds[0]],
+                    "type_service_local": kinds[0],
+                    "commune": commune,
+                    "siret": str(rec.get("siret") or ""),
+                    "lon": ll[0],
+                    "lat": ll[1],
+                    "source": "Annuaire de l'administration (service-public.fr, DILA)",
+                    "vintage": year,
+                    "caveat": f"fetched {day[:10]}; position of the directory's address",
+                }
+            )
+        cols = [
+            "id",
+            "name",
+            "category",
+            "type_service_local",
+            "commune",
+            "siret",
+            "lon",
+            "lat",
+            "source",
+            "vintage",
+            "caveat",
+        ]
         df = pd.DataFrame(rows, columns=cols).drop_duplicates("id").sort_values("id", kind="stable")
         out = root / f"annuaire_{dep}.csv"
         tmp = root / (out.name + ".writing")
@@ -765,22 +806,25 @@ def fetch_support(
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise _disk_error(out, exc) from exc
-        _write_json(root / f"annuaire_{dep}.json", {
-            "source": "Annuaire de l'administration (api-lannuaire-administration)",
-            "departement": dep,
-            "url": endpoint,
-            "where": where,
-            "downloaded": day,
-            "records": len(records),
-            "kept": len(df),
-            "without_position": no_position,
-            "by_category": {k: int(v) for k, v in df["category"].value_counts().sort_index().items()},
-            "mapping": DIRECTORY_CATEGORIES,
-            "stored": out.name,
-            "sha256": _sha256(out),
-            "licence": ANNUAIRE_LICENCE,
-            "attribution": ANNUAIRE_ATTRIBUTION,
-        })
+        _write_json(
+            root / f"annuaire_{dep}.json",
+            {
+                "source": "Annuaire de l'administration (api-lannuaire-administration)",
+                "departement": dep,
+                "url": endpoint,
+                "where": where,
+                "downloaded": day,
+                "records": len(records),
+                "kept": len(df),
+                "without_position": no_position,
+                "by_category": {k: int(v) for k, v in df["category"].value_counts().sort_index().items()},
+                "mapping": DIRECTORY_CATEGORIES,
+                "stored": out.name,
+                "sha256": _sha256(out),
+                "licence": ANNUAIRE_LICENCE,
+                "attribution": ANNUAIRE_ATTRIBUTION,
+            },
+        )
         written.append(out)
     return written
 

@@ -107,7 +107,9 @@ def normalise(values: pd.Series, *, method: str = "minmax", direction: str = "hi
 def _weights(profile: Profile, indicators: pd.DataFrame) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     missing = [i.key for i in profile.indicators if i.weight > 0 and i.key not in indicators.columns]
     if missing:
-        raise MissingColumnError(f"indicator table lacks {', '.join(missing)} required by profile {profile.name!r}; compute them or set their weight to 0")
+        raise MissingColumnError(
+            f"indicator table lacks {', '.join(missing)} required by profile {profile.name!r}; compute them or set their weight to 0"
+        )
     inner: dict[str, dict[str, float]] = {c: {} for c in COMPONENTS}
     for ind in profile.indicators:
         if ind.weight > 0:
@@ -118,7 +120,9 @@ def _weights(profile: Profile, indicators: pd.DataFrame) -> tuple[dict[str, floa
     return comp, inner
 
 
-def composite(indicators: pd.DataFrame, profile: Profile, *, component_weights: dict[str, float] | None = None) -> pd.DataFrame:
+def composite(
+    indicators: pd.DataFrame, profile: Profile, *, component_weights: dict[str, float] | None = None
+) -> pd.DataFrame:
     """Normalised indicators, component scores and the index, per zone.
 
     Parameters
@@ -207,8 +211,14 @@ def rank_intervals(
     draws = p["sensitivity_draws"] if draws is None else draws
     conc = p["sensitivity_concentration"] if concentration is None else concentration
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or not 1 <= draws <= MAX_SENSITIVITY_DRAWS:
-        raise InputError(f"draws = {draws!r} must be an integer from 1 to {MAX_SENSITIVITY_DRAWS} (memory grows with zones x draws)")
-    if isinstance(conc, bool) or not isinstance(conc, (int, float, np.number)) or not (math.isfinite(conc) and conc > 0):
+        raise InputError(
+            f"draws = {draws!r} must be an integer from 1 to {MAX_SENSITIVITY_DRAWS} (memory grows with zones x draws)"
+        )
+    if (
+        isinstance(conc, bool)
+        or not isinstance(conc, (int, float, np.number))
+        or not (math.isfinite(conc) and conc > 0)
+    ):
         raise InputError(f"concentration = {conc!r} must be a finite number > 0")
     draws, conc = int(draws), float(conc)
     rng = np.random.default_rng(p["seed"] if seed is None else seed)

@@ -23,8 +23,8 @@ longitude, ``y`` = latitude; edge ``length`` in metres, ``travel_time`` in secon
 Examples
 --------
 >>> from proximity import network
->>> G = network.build_network("herault")                      # doctest: +SKIP
->>> network.network_summary(G)["strongly_connected"]           # doctest: +SKIP
+>>> G = network.build_network("herault")
+>>> network.network_summary(G)["strongly_connected"]
 True
 """
 
@@ -299,8 +299,14 @@ def graph_to_csr(G: nx.MultiDiGraph, *, weight: str = "travel_time", crs: str = 
         # a pair of nodes joined by several roads is snappable when one of them has access
         snappable_edges = sp.csr_array((np.ones(acc_rows.size), (acc_rows, acc_cols)), shape=(n, n))
     return CSRGraph(
-        time_s=time_s, length_m=length_m, node_ids=node_ids, x=np.asarray(xs), y=np.asarray(ys), crs=crs,
-        snappable=snappable, snappable_edges=snappable_edges,
+        time_s=time_s,
+        length_m=length_m,
+        node_ids=node_ids,
+        x=np.asarray(xs),
+        y=np.asarray(ys),
+        crs=crs,
+        snappable=snappable,
+        snappable_edges=snappable_edges,
     )
 
 
@@ -487,10 +493,12 @@ def graph_from_osm_files(
 
     Examples
     --------
+    Reading these three extracts takes about 15 s, so the example is not run as a doctest:
+
     >>> from proximity import datasets
     >>> keys = ["osm_montpellier_4bcbf1", "osm_montpellier_7c15ab", "osm_montpellier_7e71de"]
     >>> G = graph_from_osm_files([datasets.path(k) for k in keys])  # doctest: +SKIP
-    >>> len(G), G.number_of_edges()                                   # doctest: +SKIP
+    >>> len(G), G.number_of_edges()  # doctest: +SKIP
     (5240, 11116)
     """
     import osmnx as ox
@@ -660,8 +668,10 @@ def graph_from_travelmapping(
     --------
     >>> from proximity import datasets
     >>> man = datasets.load_manifest()
-    >>> folder = datasets.path("travelmapping_wpt")                        # doctest: +SKIP
-    >>> S = graph_from_travelmapping(folder, bounds_wgs84=man.bounds_wgs84)  # doctest: +SKIP
+    >>> folder = datasets.path("travelmapping_wpt")
+    >>> S = graph_from_travelmapping(folder, bounds_wgs84=man.bounds_wgs84)
+    >>> len(S)
+    10652
     """
     from scipy.spatial import cKDTree
 
@@ -789,8 +799,8 @@ def graph_from_travelmapping(
         for u, v in pairwise(chain):
             add_pair(u, v, hw, ref, float(straight[i]) / pieces, detour[hw])
     for n, m, route in exit_links:
-        d = float(_great_circle_m(nodes[n]["y"], nodes[n]["x"], nodes[m]["y"], nodes[m]["x"]))
-        add_pair(n, m, "motorway_link", route, d, detour["motorway"])
+        dist_m = float(_great_circle_m(nodes[n]["y"], nodes[n]["x"], nodes[m]["y"], nodes[m]["x"]))
+        add_pair(n, m, "motorway_link", route, dist_m, detour["motorway"])
     G.graph["exit_links"] = len(exit_links)
     return G
 
@@ -952,12 +962,16 @@ def merge_networks(
     seg_hw = [_road_class(next(iter(S[u][v].values())).get("highway")) for u, v in segs]
     steps = [max(4, math.ceil(float(np.hypot(*(s_xy[v] - s_xy[u]))) / 100.0)) for u, v in segs]
     starts = np.concatenate([[0], np.cumsum(np.array(steps, dtype=np.int64) + 1)])
-    pts = np.concatenate(
-        [
-            s_xy[u] + np.linspace(0.0, 1.0, k + 1)[:, None] * (s_xy[v] - s_xy[u])
-            for (u, v), k in zip(segs, steps, strict=True)
-        ]
-    ) if segs else np.empty((0, 2))  # (no skeleton segment near a small detailed area)
+    pts = (
+        np.concatenate(
+            [
+                s_xy[u] + np.linspace(0.0, 1.0, k + 1)[:, None] * (s_xy[v] - s_xy[u])
+                for (u, v), k in zip(segs, steps, strict=True)
+            ]
+        )
+        if segs
+        else np.empty((0, 2))
+    )  # (no skeleton segment near a small detailed area)
     pseg = np.repeat(np.arange(len(segs)), np.array(steps, dtype=np.int64) + 1)
     fast_seg = np.array([hw in _MOTORWAY_LIKE for hw in seg_hw], dtype=bool)
     covered = np.zeros(len(pts), dtype=bool)
@@ -1003,11 +1017,11 @@ def merge_networks(
         share = f1 - f0
         for a, b, new_a, new_b in ((u, v, ends[0], ends[1]), (v, u, ends[1], ends[0])):
             for key in list(S[a][b]) if S.has_edge(a, b) else []:
-                d = dict(S[a][b][key])
+                attrs: dict[str, Any] = dict(S[a][b][key])
                 S.remove_edge(a, b, key)
-                d["length"] = d["length"] * share
-                d["straight_length"] = d.get("straight_length", d["length"]) * share
-                S.add_edge(new_a, new_b, **d)
+                attrs["length"] = attrs["length"] * share
+                attrs["straight_length"] = attrs.get("straight_length", attrs["length"]) * share
+                S.add_edge(new_a, new_b, **attrs)
         n_cut += 1
     isolated = [n for n in S.nodes if not S.succ[n] and not S.pred[n]]
     S.remove_nodes_from(isolated)
@@ -1028,7 +1042,9 @@ def merge_networks(
     is_fast = np.array([d_class.get(n) == "fast" for n in d_ids])
     is_major = np.array([d_class.get(n) in ("fast", "major") for n in d_ids])
     s_ids = list(S.nodes)
-    s_classes = {n: {_road_class(d.get("highway")) for kd in nbrs.values() for d in kd.values()} for n, nbrs in S.succ.items()}
+    s_classes = {
+        n: {_road_class(d.get("highway")) for kd in nbrs.values() for d in kd.values()} for n, nbrs in S.succ.items()
+    }
     pairs: dict[tuple[int, int], float] = {}  # (skeleton node, detailed index) -> metres
 
     def nearest(p: np.ndarray, tree: Any, mask: np.ndarray | None = None) -> list[tuple[float, int]]:
@@ -1326,7 +1342,10 @@ def _encode_column(values: list[Any], name: str) -> tuple[str, dict[str, np.ndar
 
     if all(type(v) is bool or type(v) is np.bool_ for v in values):
         return "bool", {"": np.array(values, dtype=bool)}
-    if all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and -(2**63) <= v < 2**63 for v in values):
+    if all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and -(2**63) <= v < 2**63
+        for v in values
+    ):
         return "int", {"": np.array(values, dtype=np.int64)}
     if all(type(v) is float or type(v) is np.float64 for v in values):
         return "float", {"": np.array(values, dtype=np.float64)}
@@ -1341,7 +1360,9 @@ def _encode_column(values: list[Any], name: str) -> tuple[str, dict[str, np.ndar
                 _check_json_exact(v)
         text = json.dumps(values, ensure_ascii=False, default=_json_default, check_circular=False)
     except (_Unencodable, ValueError) as exc:
-        raise InputError(f"attribute {name!r} holds {exc}, which an array file cannot store; convert it to a list, a string or a number") from None
+        raise InputError(
+            f"attribute {name!r} holds {exc}, which an array file cannot store; convert it to a list, a string or a number"
+        ) from None
     return "json", {"": np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
 
 
@@ -1380,7 +1401,9 @@ def _get(arrays: Mapping[str, np.ndarray], key: str, kind: str, count: int) -> l
     return _decode_column(kind, parts, count)
 
 
-def _encode_table(rows: Iterable[Mapping[str, Any]], n: int, prefix: str, arrays: dict[str, np.ndarray]) -> list[list[Any]]:
+def _encode_table(
+    rows: Iterable[Mapping[str, Any]], n: int, prefix: str, arrays: dict[str, np.ndarray]
+) -> list[list[Any]]:
     """Columns of attribute dicts into ``arrays``; returns the schema ``[[name, kind, sparse], ...]``."""
     cols: dict[str, tuple[list[int], list[Any]]] = {}
     for i, d in enumerate(rows):
@@ -1413,7 +1436,11 @@ def _decode_table(schema: list[list[Any]], n: int, prefix: str, z: Mapping[str, 
         else:
             dense_names.append(name)
             dense_cols.append(_get(z, f"{prefix}{j}", kind, n))
-    out = [dict(zip(dense_names, r, strict=True)) for r in zip(*dense_cols, strict=True)] if dense_cols else [{} for _ in range(n)]
+    out = (
+        [dict(zip(dense_names, r, strict=True)) for r in zip(*dense_cols, strict=True)]
+        if dense_cols
+        else [{} for _ in range(n)]
+    )
     for name, rows, values in sparse:
         for i, v in zip(rows, values, strict=True):
             out[i][name] = v
@@ -1514,7 +1541,15 @@ def _load_network(p: Path) -> nx.MultiDiGraph:
             raise ValueError("edge ends do not match the nodes")
         node_attrs = _decode_table(schema["node_columns"], n, "node_col", arrays)
         edge_attrs = _decode_table(schema["edge_columns"], m, "edge_col", arrays)
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, zipfile.BadZipFile, shapely.errors.GEOSException) as exc:
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        UnicodeDecodeError,
+        zipfile.BadZipFile,
+        shapely.errors.GEOSException,
+    ) as exc:
         raise DataFileError(
             f"network file {str(p)!r} is unreadable ({type(exc).__name__}: {exc}); delete it and rebuild"
         ) from exc
@@ -1584,6 +1619,29 @@ def network_cache_key(
     Travel Mapping archives or file set), the territory's bounds and area, the buffer, the
     build parameters, the user's OSM input and the package version. Speeds are not part
     of it: they are applied after loading.
+
+    Parameters
+    ----------
+    territory : str
+        Name of a territory manifest (``"herault"``, ``"france"``), as for :func:`build_network`.
+    snap_m : float
+        Connector snapping distance, as for :func:`build_network`.
+    detour_factor : float or mapping
+        Circuity of skeleton segments, one number or per class, as for :func:`build_network`.
+    area_2154 : shapely geometry, optional
+        The territory in EPSG:2154 (national archives only); default the same area as
+        :func:`build_network`'s.
+    buffer_minutes : float
+        Driving horizon beyond the area (national archives only).
+    neighbours : bool
+        Whether the network continues into the neighbouring countries (national archives only).
+    osm : ``"online"``, path or None
+        The detailed OSM network merged in, if any.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits; equal keys mean the same network.
     """
     from . import datasets
 
@@ -1612,7 +1670,11 @@ def network_cache_key(
             buffer_minutes=float(buffer_minutes),
             neighbours=bool(neighbours),
             osm=_osm_input(osm),
-            skeleton={"join_m": skeleton.JOIN_M, "exit_link_m": skeleton.EXIT_LINK_M, "excluded": sorted(skeleton.EXCLUDED_SYSTEMS)},
+            skeleton={
+                "join_m": skeleton.JOIN_M,
+                "exit_link_m": skeleton.EXIT_LINK_M,
+                "excluded": sorted(skeleton.EXCLUDED_SYSTEMS),
+            },
         )
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
@@ -1877,7 +1939,9 @@ def build_network(
     if not (snap_m > 0 and math.isfinite(snap_m)):
         raise InputError(f"snap_m={snap_m!r} must be a positive number of metres")
     if osm is not None and osm != "online" and not Path(osm).is_file():
-        raise DataFileError(f"OSM file {str(osm)!r} does not exist; pass an .osm, .osm.bz2, .xml or Overpass .json extract")
+        raise DataFileError(
+            f"OSM file {str(osm)!r} does not exist; pass an .osm, .osm.bz2, .xml or Overpass .json extract"
+        )
     if osm == "online":
         _check_overpass_reachable()
     man = datasets.load_manifest(_manifest_name(territory))
@@ -1885,8 +1949,13 @@ def build_network(
     if national and area_2154 is None:
         area_2154 = _default_area(man, territory)
     key = network_cache_key(
-        territory, snap_m=snap_m, detour_factor=detour_factor, area_2154=area_2154,
-        buffer_minutes=buffer_minutes, neighbours=neighbours, osm=osm,
+        territory,
+        snap_m=snap_m,
+        detour_factor=detour_factor,
+        area_2154=area_2154,
+        buffer_minutes=buffer_minutes,
+        neighbours=neighbours,
+        osm=osm,
     )
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     osm_keys = sorted(f.key for f in man.files if f.key.startswith("osm_") and not f.fileset)
@@ -1909,7 +1978,7 @@ def build_network(
                 if area_2154 is not None:
                     sub = skeleton.densify(sub, area_2154, max_m=DENSIFY_M)
                 skel = skeleton.skeleton_graph(sub, detour_factor=detour)
-                skel.graph.update(skeleton_nodes=sub.n_nodes, skeleton_components=int(len(np.unique(sub.component))))
+                skel.graph.update(skeleton_nodes=sub.n_nodes, skeleton_components=len(np.unique(sub.component)))
             else:
                 skel = graph_from_travelmapping(
                     datasets.path("travelmapping_wpt", man.name),
@@ -1943,7 +2012,9 @@ def build_network(
                     if k in skel.graph:
                         G.graph[k] = skel.graph[k]
             G.graph.update(
-                territory=territory, detour_factor=detour, exit_links=skel.graph["exit_links"],
+                territory=territory,
+                detour_factor=detour,
+                exit_links=skel.graph["exit_links"],
                 osm=None if osm is None else str(osm),
             )
             if national:

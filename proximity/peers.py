@@ -39,11 +39,15 @@ own peer; two communes with the same features are peers at distance 0.
 
 Examples
 --------
->>> from proximity import peers                                   # doctest: +SKIP
->>> long = peers.peers(table, k=10)                               # doctest: +SKIP
+``table`` is the municipalities table of a national run (``--territory france``: a long
+computation, not available to the doctests), so these examples are not run as doctests (the
+functions' own examples use small tables):
+
+>>> from proximity import peers
+>>> long = peers.peers(table, k=10)  # doctest: +SKIP
 >>> long.loc[long["insee"].eq("34172"), ["peer_rank", "peer_name", "distance"]]  # doctest: +SKIP
->>> table = peers.add_peers(table)                                # doctest: +SKIP
->>> table.loc["34172", ["peer_rank_index", "peers"]]              # doctest: +SKIP
+>>> table = peers.add_peers(table)  # doctest: +SKIP
+>>> table.loc["34172", ["peer_rank_index", "peers"]]  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -97,7 +101,11 @@ def _share(t: pd.DataFrame) -> pd.Series:
 FEATURES: dict[str, tuple[tuple[str, ...], Callable[[pd.DataFrame], pd.Series], str]] = {
     "log_population": (("population",), _log_population, "log(1 + population)"),
     "log_density": (("population", "area_km2"), _log_density, "log(1 + inhabitants per km²)"),
-    "minutes_city_50k": (("minutes_city_50k",), _minutes_city, f"minutes to the nearest city of 50,000+, capped at {MAX_MINUTES:g}"),
+    "minutes_city_50k": (
+        ("minutes_city_50k",),
+        _minutes_city,
+        f"minutes to the nearest city of 50,000+, capped at {MAX_MINUTES:g}",
+    ),
     "share_pop_airport_30": (("share_pop_airport_30",), _share, "share of the population within 30 min of an airport"),
 }
 #: The structural features of :func:`peers` by default.
@@ -109,7 +117,9 @@ RANKED: tuple[str, ...] = ("index", *COMPONENTS)
 
 def _check_table(table: object, needed: Sequence[str], *, what: str) -> pd.DataFrame:
     if not isinstance(table, pd.DataFrame):
-        raise InputError(f"table must be a (Geo)DataFrame of communes (e.g. municipalities.parquet), got {type(table).__name__}")
+        raise InputError(
+            f"table must be a (Geo)DataFrame of communes (e.g. municipalities.parquet), got {type(table).__name__}"
+        )
     missing = [c for c in dict.fromkeys(needed) if c not in table.columns]
     if missing:
         hints = {
@@ -133,13 +143,17 @@ def _check_k(k: object, n: int) -> int:
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise InputError(f"k must be a positive integer (peers per commune), got {k!r}; e.g. k=10")
     if n < int(k) + 1:
-        raise InputError(f"k={k} peers need at least {int(k) + 1} communes, the table has {n}; lower k or pass more communes")
+        raise InputError(
+            f"k={k} peers need at least {int(k) + 1} communes, the table has {n}; lower k or pass more communes"
+        )
     return int(k)
 
 
 def _check_features(features: object) -> tuple[str, ...]:
     if isinstance(features, str) or not isinstance(features, Sequence) or not len(features):
-        raise InputError(f"features must be a non-empty list of feature names, got {features!r}; e.g. features={list(DEFAULT_FEATURES)}")
+        raise InputError(
+            f"features must be a non-empty list of feature names, got {features!r}; e.g. features={list(DEFAULT_FEATURES)}"
+        )
     bad = [f for f in features if not isinstance(f, str)]
     if bad:
         raise InputError(f"features must be names (str), got {bad!r}")
@@ -263,8 +277,9 @@ def peers(table: pd.DataFrame, *, k: int = DEFAULT_K, features: Sequence[str] = 
 
     Examples
     --------
-    >>> t = pd.DataFrame({"insee": ["01001", "01002", "01003", "01004"], "name": list("ABCD"),
-    ...                   "size": [1.0, 2.0, 4.0, 8.0]})
+    >>> t = pd.DataFrame(
+    ...     {"insee": ["01001", "01002", "01003", "01004"], "name": list("ABCD"), "size": [1.0, 2.0, 4.0, 8.0]}
+    ... )
     >>> peers(t, k=2, features=["size"])[["insee", "peer_rank", "peer_insee"]].head(4).values.tolist()
     [['01001', 1, '01002'], ['01001', 2, '01003'], ['01002', 1, '01001'], ['01002', 2, '01003']]
     """
@@ -333,7 +348,9 @@ def peer_ranks(table: pd.DataFrame, long: pd.DataFrame, *, columns: Sequence[str
     """
     cols = [c for c in RANKED if c in table.columns] if columns is None else list(columns)
     _check_table(table, ["insee", *cols], what="peer_ranks")
-    miss = [c for c in ("insee", "peer_rank", "peer_insee") if not isinstance(long, pd.DataFrame) or c not in long.columns]
+    miss = [
+        c for c in ("insee", "peer_rank", "peer_insee") if not isinstance(long, pd.DataFrame) or c not in long.columns
+    ]
     if miss:
         raise MissingColumnError(f"peer_ranks: long lacks {miss}; pass the table returned by peers()")
     codes = table["insee"].astype(str)
@@ -400,8 +417,14 @@ def add_peers(
 
     Examples
     --------
-    >>> t = pd.DataFrame({"insee": ["01001", "01002", "01003"], "name": list("ABC"),
-    ...                   "size": [1.0, 2.0, 4.0], "index": [10.0, 30.0, 20.0]})
+    >>> t = pd.DataFrame(
+    ...     {
+    ...         "insee": ["01001", "01002", "01003"],
+    ...         "name": list("ABC"),
+    ...         "size": [1.0, 2.0, 4.0],
+    ...         "index": [10.0, 30.0, 20.0],
+    ...     }
+    ... )
     >>> add_peers(t, k=1, features=["size"])[["peers", "peer_rank_index"]].values.tolist()
     [['01002', 2], ['01001', 1], ['01002', 2]]
     """

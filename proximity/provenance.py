@@ -52,7 +52,9 @@ def _read_sha256(key: str, territory: str, manifest_sha256: str | None) -> dict:
         return {"sha256": manifest_sha256, "installed": False}
 
 
-def build_provenance(territory: Territory, *, parameters: dict | None = None, study: config.Study | None = None) -> dict:
+def build_provenance(
+    territory: Territory, *, parameters: dict | None = None, study: config.Study | None = None
+) -> dict:
     """Inputs (files with sha256, licence, attribution), parameters, the study, versions and date of a run.
 
     Parameters
@@ -80,19 +82,45 @@ def build_provenance(territory: Territory, *, parameters: dict | None = None, st
             sets.setdefault(f.fileset, hashlib.sha256())
             counts[f.fileset] = counts.get(f.fileset, 0) + 1
             continue
-        files.append({"key": f.key, "path": f.path, **_read_sha256(f.key, man.name, f.sha256), "licence": f.licence,
-                      "attribution": f.attribution, "upstream": f.upstream, "caveat": f.caveat})
+        files.append(
+            {
+                "key": f.key,
+                "path": f.path,
+                **_read_sha256(f.key, man.name, f.sha256),
+                "licence": f.licence,
+                "attribution": f.attribution,
+                "upstream": f.upstream,
+                "caveat": f.caveat,
+            }
+        )
     for key in sets:
         first = next(f for f in man.files if f.fileset == key)
         read = _read_sha256(key, man.name, None)
-        files.append({"key": key, "path": man.filesets[key], "files": counts[key],
-                      "sha256_of_listing": read.pop("sha256"), **read,
-                      "licence": first.licence, "attribution": first.attribution, "caveat": first.caveat})
-    for side in territory.smes.attrs.get("provenance", []):  # a fetched register
-        files.append({"key": f"sirene_fetched:{side.get('departement')}", "path": side.get("stored"),
-                      "sha256": side.get("sha256"), "licence": side.get("licence"), "attribution": side.get("attribution"),
-                      "upstream": [f.get("url") for f in side.get("files", [])], "downloaded": side.get("downloaded"),
-                      "caveat": side.get("caveat", "")})
+        files.append(
+            {
+                "key": key,
+                "path": man.filesets[key],
+                "files": counts[key],
+                "sha256_of_listing": read.pop("sha256"),
+                **read,
+                "licence": first.licence,
+                "attribution": first.attribution,
+                "caveat": first.caveat,
+            }
+        )
+    files.extend(
+        {
+            "key": f"sirene_fetched:{side.get('departement')}",
+            "path": side.get("stored"),
+            "sha256": side.get("sha256"),
+            "licence": side.get("licence"),
+            "attribution": side.get("attribution"),
+            "upstream": [f.get("url") for f in side.get("files", [])],
+            "downloaded": side.get("downloaded"),
+            "caveat": side.get("caveat", ""),
+        }
+        for side in territory.smes.attrs.get("provenance", [])  # a fetched register
+    )
     import geopandas
     import networkx
     import osmnx
@@ -101,12 +129,17 @@ def build_provenance(territory: Territory, *, parameters: dict | None = None, st
     return {
         "tool": "proximity",
         "version": __version__,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "territory": {"name": man.name, "label": man.label, "crs": man.crs, **territory.params.get("territory", {})},
         "inputs": files,
-        "smes": {**territory.params, "synthetic": territory.synthetic_smes,
-                 "source": "synthetic" if territory.synthetic_smes else territory.smes.attrs.get("source_label", "SIRENE extract"),
-                 "note": smes_note(territory)},
+        "smes": {
+            **territory.params,
+            "synthetic": territory.synthetic_smes,
+            "source": "synthetic"
+            if territory.synthetic_smes
+            else territory.smes.attrs.get("source_label", "SIRENE extract"),
+            "note": smes_note(territory),
+        },
         "facilities_off_network": {
             name: layer.loc[~layer.index.isin(on_network(layer).index), "name"].tolist()
             for name, layer in (("gateways", territory.gateways), ("support_bodies", territory.support_bodies))
@@ -114,7 +147,12 @@ def build_provenance(territory: Territory, *, parameters: dict | None = None, st
         "network": network.network_summary(territory.graph),
         "parameters": parameters or {},
         **({"study": study.to_dict()} if study is not None else {}),
-        "software": {"python": platform.python_version(), "geopandas": geopandas.__version__, "osmnx": osmnx.__version__,
-                     "networkx": networkx.__version__, "scipy": scipy.__version__},
+        "software": {
+            "python": platform.python_version(),
+            "geopandas": geopandas.__version__,
+            "osmnx": osmnx.__version__,
+            "networkx": networkx.__version__,
+            "scipy": scipy.__version__,
+        },
         "attribution": datasets.attributions(man.name),
     }

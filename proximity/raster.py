@@ -35,10 +35,14 @@ Files
 
 Examples
 --------
+Loading the territory takes about 10 s (the doctests get it ready-made as ``ter``):
+
 >>> from proximity.territory import load_territory
+>>> ter = load_territory("herault")  # doctest: +SKIP
 >>> from proximity import raster
->>> ter = load_territory("herault")                                   # doctest: +SKIP
->>> paths = raster.write_rasters(ter, "out/rasters", cell_m=200)      # doctest: +SKIP
+>>> paths = raster.write_rasters(ter, "out/rasters", cell_m=1000)
+>>> [p.name for p in paths][-2:]
+['population.tif', 'population_within.csv']
 """
 
 from __future__ import annotations
@@ -59,13 +63,12 @@ import pandas as pd
 import pyproj
 import shapely
 from affine import Affine
-from scipy.sparse.csgraph import dijkstra
 
 from . import _engine as engine
 from . import defaults
-from .layers import on_network
 from ._io import atomic_path, check_out_dir, write_csv
 from .errors import CRSError, DataFileError, InputError, MissingColumnError, UnreachableWarning
+from .layers import on_network
 from .network import ACCESS_DETOUR, ACCESS_SPEED_KMH, CSRGraph
 
 __all__ = [
@@ -88,7 +91,14 @@ __all__ = [
 
 #: Facility kinds of :func:`travel_time_rasters`: gateway kinds, ``tgv_station`` (rail
 #: stations served by TGV/OUIGO) and support-body categories.
-DEFAULT_KINDS: tuple[str, ...] = ("airport", "seaport", "tgv_station", "rail_station", "motorway_access", "chamber_of_commerce")
+DEFAULT_KINDS: tuple[str, ...] = (
+    "airport",
+    "seaport",
+    "tgv_station",
+    "rail_station",
+    "motorway_access",
+    "chamber_of_commerce",
+)
 
 #: Nearest allowed nodes considered per cell (the isochrones' rule); 1 reproduces ``nearest``.
 K_NODES: int = 8
@@ -116,7 +126,12 @@ _TRAVEL_PREFIX = "travel_time_"
 
 # --------------------------------------------------------------------------- validation
 def _check_cell_m(cell_m: Any) -> float:
-    if isinstance(cell_m, (bool, np.bool_)) or not isinstance(cell_m, (int, float, np.number)) or not math.isfinite(cell_m) or cell_m <= 0:
+    if (
+        isinstance(cell_m, (bool, np.bool_))
+        or not isinstance(cell_m, (int, float, np.number))
+        or not math.isfinite(cell_m)
+        or cell_m <= 0
+    ):
         raise InputError(f"cell_m must be a positive number of metres (e.g. 200), got {cell_m!r}")
     return float(cell_m)
 
@@ -135,7 +150,9 @@ def _check_projected(crs: Any) -> pyproj.CRS:
     out = _check_crs(crs)
     unit = out.axis_info[0].unit_name if out.axis_info else ""
     if not out.is_projected or unit not in ("metre", "meter"):
-        raise CRSError(f"crs {crs!r} is not a projected CRS in metres; raster cells are square metres: pass e.g. 'EPSG:2154'")
+        raise CRSError(
+            f"crs {crs!r} is not a projected CRS in metres; raster cells are square metres: pass e.g. 'EPSG:2154'"
+        )
     return out
 
 
@@ -169,9 +186,13 @@ def _check_array(array: Any, name: str) -> np.ndarray:
 
 def _check_transform(transform: Any, name: str = "transform") -> Affine:
     if not isinstance(transform, Affine):
-        raise InputError(f"{name} must be an affine.Affine (e.g. from raster_grid or rasterio), got {type(transform).__name__}")
+        raise InputError(
+            f"{name} must be an affine.Affine (e.g. from raster_grid or rasterio), got {type(transform).__name__}"
+        )
     if transform.b != 0 or transform.d != 0 or transform.a <= 0 or transform.e >= 0:
-        raise InputError(f"{name} must be north-up without rotation (a > 0, e < 0, b = d = 0), got {tuple(transform)[:6]}")
+        raise InputError(
+            f"{name} must be north-up without rotation (a > 0, e < 0, b = d = 0), got {tuple(transform)[:6]}"
+        )
     return transform
 
 
@@ -203,9 +224,9 @@ def raster_grid(area: Any, *, cell_m: float = 200.0, crs: str = "EPSG:2154") -> 
 
     Examples
     --------
-    >>> transform, shape = raster_grid(ter.municipalities, cell_m=200)   # doctest: +SKIP
-    >>> shape                                                           # doctest: +SKIP
-    (425, 670)
+    >>> transform, shape = raster_grid(ter.municipalities, cell_m=200)
+    >>> shape
+    (424, 669)
     """
     c = _check_cell_m(cell_m)
     pcrs = _check_projected(crs)
@@ -219,7 +240,9 @@ def _grid_of_bounds(bounds: tuple[float, float, float, float], c: float) -> tupl
     x1, y1 = math.ceil(xmax / c) * c, math.ceil(ymax / c) * c
     width, height = max(1, round((x1 - x0) / c)), max(1, round((y1 - y0) / c))
     if width * height > _MAX_CELLS:
-        raise InputError(f"a {c:g} m grid over this area has {width * height:,} cells (more than {_MAX_CELLS:,}); raise cell_m")
+        raise InputError(
+            f"a {c:g} m grid over this area has {width * height:,} cells (more than {_MAX_CELLS:,}); raise cell_m"
+        )
     return Affine(c, 0.0, x0, 0.0, -c, y0 + height * c), (height, width)
 
 
@@ -299,8 +322,11 @@ def travel_time_surface(
 
     Examples
     --------
-    >>> airports = on_network(ter.gateways[ter.gateways["kind"].eq("airport")])  # doctest: +SKIP
-    >>> minutes, transform = travel_time_surface(ter.csr, airports, territory_polygon=ter.municipalities)  # doctest: +SKIP
+    >>> from proximity.layers import on_network
+    >>> airports = on_network(ter.gateways[ter.gateways["kind"].eq("airport")])
+    >>> minutes, transform = travel_time_surface(ter.csr, airports, territory_polygon=ter.municipalities, cell_m=1000)
+    >>> minutes.shape
+    (86, 135)
     """
     prep = engine.prepared(graph)
     f_geom = engine.check_points(facilities, "facilities")
@@ -314,12 +340,23 @@ def travel_time_surface(
     geom = _area_geometry(territory_polygon, pcrs, "territory_polygon")
     transform, shape = _grid_of_bounds(geom.bounds, c)
 
-    opts = {"max_snap_m": max_snap_m, "access_speed_kmh": access_speed_kmh, "access_detour": access_detour, "snap_to": snap_to}
+    opts: dict[str, Any] = {  # keyword options of engine.snap_points and engine.snap_xy
+        "max_snap_m": max_snap_m,
+        "access_speed_kmh": access_speed_kmh,
+        "access_detour": access_detour,
+        "snap_to": snap_to,
+    }
     f = engine.snap_points(graph, prep, f_geom, name="facilities", **opts)
     if not f.ok.any():
-        raise InputError(f"no facility is within max_snap_m={max_snap_m:g} m of the network; raise max_snap_m or check the facilities' CRS")
+        raise InputError(
+            f"no facility is within max_snap_m={max_snap_m:g} m of the network; raise max_snap_m or check the facilities' CRS"
+        )
     if (~f.ok).any():
-        warnings.warn(engine.far_message(int((~f.ok).sum()), "facilities", max_snap_m) + " (left out)", UnreachableWarning, stacklevel=2)
+        warnings.warn(
+            engine.far_message(int((~f.ok).sum()), "facilities", max_snap_m) + " (left out)",
+            UnreachableWarning,
+            stacklevel=2,
+        )
     to = direction == "to"
     f_pos = np.flatnonzero(f.ok)
     node_dist = engine.node_seconds(prep, f, f_pos, to=to)
@@ -438,7 +475,12 @@ def write_cog(
 
     Examples
     --------
-    >>> write_cog(minutes, transform, "airport.tif", crs="EPSG:2154")   # doctest: +SKIP
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> minutes = np.array([[10.0, 12.5], [np.nan, 30.0]])
+    >>> transform = Affine(1000, 0, 770_000, 0, -1000, 6_280_000)  # 1 km cells in Lambert-93
+    >>> write_cog(minutes, transform, "airport.tif", crs="EPSG:2154").name
+    'airport.tif'
     """
     import rasterio
     import rasterio.shutil
@@ -466,7 +508,9 @@ def write_cog(
     try:
         method = Resampling[resampling]
     except KeyError:
-        raise InputError(f"resampling {resampling!r} is unknown; use one of average, nearest, min, max, mode, bilinear") from None
+        raise InputError(
+            f"resampling {resampling!r} is unknown; use one of average, nearest, min, max, mode, bilinear"
+        ) from None
     profile = {
         "driver": "GTiff",
         "height": arr.shape[0],
@@ -586,7 +630,7 @@ def travel_time_rasters(
 
     Examples
     --------
-    >>> travel_time_rasters(ter, "out/rasters", kinds=("airport",))   # doctest: +SKIP
+    >>> travel_time_rasters(ter, "out/rasters", kinds=("airport",), cell_m=1000)
     [PosixPath('out/rasters/travel_time_airport.tif')]
     """
     out = check_out_dir(out_dir)
@@ -601,7 +645,9 @@ def travel_time_rasters(
     polygon = _area_geometry(territory.municipalities, _check_projected(crs), "territory.municipalities")
     paths = []
     for kind, fac in chosen.items():
-        minutes, transform = travel_time_surface(territory.csr, fac, territory_polygon=polygon, cell_m=cell_m, crs=crs, k_nodes=k_nodes)
+        minutes, transform = travel_time_surface(
+            territory.csr, fac, territory_polygon=polygon, cell_m=cell_m, crs=crs, k_nodes=k_nodes
+        )
         tags = {
             "kind": kind,
             "units": "minutes",
@@ -613,7 +659,16 @@ def travel_time_rasters(
             "max_snap_m": engine.MAX_SNAP_M,
             "model": "minutes to the nearest facility: best over the k nearest allowed nodes of node minutes + off-network leg",
         }
-        paths.append(write_cog(minutes, transform, out / f"{_TRAVEL_PREFIX}{kind}.tif", crs=crs, tags=tags, description=f"minutes to nearest {kind}"))
+        paths.append(
+            write_cog(
+                minutes,
+                transform,
+                out / f"{_TRAVEL_PREFIX}{kind}.tif",
+                crs=crs,
+                tags=tags,
+                description=f"minutes to nearest {kind}",
+            )
+        )
     return paths
 
 
@@ -636,13 +691,17 @@ def _road_segments(graph_or_roads: Any, crs: pyproj.CRS, exclude_motorways: bool
         return np.column_stack([x[pairs[:, 0]], y[pairs[:, 0]]]), np.column_stack([x[pairs[:, 1]], y[pairs[:, 1]]])
     if isinstance(graph_or_roads, (gpd.GeoDataFrame, gpd.GeoSeries)):
         if graph_or_roads.crs is None:
-            raise CRSError("graph_or_roads has no CRS; set it with .set_crs('EPSG:4326') (or the CRS of its coordinates)")
+            raise CRSError(
+                "graph_or_roads has no CRS; set it with .set_crs('EPSG:4326') (or the CRS of its coordinates)"
+            )
         geom = graph_or_roads.geometry if isinstance(graph_or_roads, gpd.GeoDataFrame) else graph_or_roads
         geom = geom.to_crs(crs)
         parts = shapely.get_parts(geom.values)
         lines = parts[np.isin(shapely.get_type_id(parts), (1, 2))]
         if lines.size == 0:
-            raise InputError("graph_or_roads holds no line geometry; pass road centre lines (e.g. territory.road_lines(G)) or a CSRGraph")
+            raise InputError(
+                "graph_or_roads holds no line geometry; pass road centre lines (e.g. territory.road_lines(G)) or a CSRGraph"
+            )
         coords, idx = shapely.get_coordinates(lines, return_index=True)
         same = idx[1:] == idx[:-1]
         return coords[:-1][same], coords[1:][same]
@@ -686,7 +745,9 @@ def _zone_labels(zones: gpd.GeoDataFrame, crs: pyproj.CRS, transform: Affine, sh
 
 def _check_zones(zones: Any, name: str) -> gpd.GeoDataFrame:
     if not isinstance(zones, gpd.GeoDataFrame):
-        raise InputError(f"{name} must be a GeoDataFrame of polygons (e.g. territory.municipalities), got {type(zones).__name__}")
+        raise InputError(
+            f"{name} must be a GeoDataFrame of polygons (e.g. territory.municipalities), got {type(zones).__name__}"
+        )
     if len(zones) == 0:
         raise InputError(f"{name} is empty; pass at least one polygon")
     if zones.crs is None:
@@ -758,13 +819,18 @@ def population_raster(
 
     Examples
     --------
-    >>> pop, transform = population_raster(ter.municipalities, ter.csr)   # doctest: +SKIP
+    >>> import numpy as np
+    >>> pop, transform = population_raster(ter.municipalities, ter.csr, cell_m=1000)
+    >>> round(float(np.nansum(pop))) == int(ter.municipalities["population"].sum())
+    True
     """
     munis = _check_zones(municipalities, "municipalities")
     c = _check_cell_m(cell_m)
     pcrs = _check_projected(crs)
     if population_column not in munis.columns:
-        raise MissingColumnError(f"municipalities has no column {population_column!r} (columns: {list(munis.columns)}); pass population_column=")
+        raise MissingColumnError(
+            f"municipalities has no column {population_column!r} (columns: {list(munis.columns)}); pass population_column="
+        )
     pop = pd.to_numeric(munis[population_column], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(pop) | (pop < 0)
     if bad.any():
@@ -772,7 +838,11 @@ def population_raster(
             f"municipalities column {population_column!r} has {int(bad.sum())} missing, non-numeric or negative value(s) "
             f"(e.g. rows {list(munis.index[bad][:5])}); fill them with counts >= 0"
         )
-    if isinstance(floor_share, bool) or not isinstance(floor_share, (int, float, np.number)) or not 0 <= floor_share <= 1:
+    if (
+        isinstance(floor_share, bool)
+        or not isinstance(floor_share, (int, float, np.number))
+        or not 0 <= floor_share <= 1
+    ):
         raise InputError(f"floor_share must be a number between 0 and 1, got {floor_share!r}")
     geoms = munis.geometry.to_crs(pcrs)
     transform, shape = _grid_of_bounds(tuple(geoms.total_bounds), c)
@@ -844,8 +914,15 @@ def read_population_raster(
 
     Examples
     --------
-    >>> transform, shape = raster_grid(ter.municipalities)                          # doctest: +SKIP
-    >>> pop = read_population_raster("ghs_pop.tif", dst_crs="EPSG:2154", dst_transform=transform, shape=shape)  # doctest: +SKIP
+    A 1 km population raster (standing for a GHS-POP file) read onto 500 m cells:
+
+    >>> import numpy as np
+    >>> pop, transform = population_raster(ter.municipalities, ter.csr, cell_m=1000)
+    >>> path = write_cog(pop, transform, "ghs_pop.tif", crs="EPSG:2154")
+    >>> fine, shape = raster_grid(ter.municipalities, cell_m=500)
+    >>> pop500 = read_population_raster(path, dst_crs="EPSG:2154", dst_transform=fine, shape=shape)
+    >>> round(float(np.nansum(pop500) / np.nansum(pop)), 4)
+    1.0
     """
     from rasterio.enums import Resampling
     from rasterio.warp import reproject
@@ -860,7 +937,9 @@ def read_population_raster(
         raise InputError(f"shape must be positive (rows, columns), got {shape!r}")
     src, src_transform, src_crs = _read_band(path, "path")
     if src_crs is None:
-        raise CRSError(f"population raster {str(path)!r} has no CRS; set it with `rio edit-info --crs EPSG:4326 {path}` (or its real CRS)")
+        raise CRSError(
+            f"population raster {str(path)!r} has no CRS; set it with `rio edit-info --crs EPSG:4326 {path}` (or its real CRS)"
+        )
     src = np.where(np.isfinite(src) & (src > 0), src, 0.0)
     dst = np.zeros(shape)
     reproject(
@@ -930,8 +1009,12 @@ def zonal_population_within(
 
     Examples
     --------
-    >>> zonal_population_within({"airport": "out/travel_time_airport.tif"}, "out/population.tif",
-    ...                         zones=ter.municipalities)                       # doctest: +SKIP
+    >>> [airport] = travel_time_rasters(ter, "out", kinds=("airport",), cell_m=1000)
+    >>> pop, transform = population_raster(ter.municipalities, ter.csr, cell_m=1000)
+    >>> pop_path = write_cog(pop, transform, "out/population.tif", crs="EPSG:2154")
+    >>> table = zonal_population_within({"airport": airport}, pop_path, zones=ter.municipalities)
+    >>> len(table) == len(ter.municipalities) + 1  # and the "total" row
+    True
     """
     if isinstance(travel_raster, Mapping):
         if not travel_raster:
@@ -948,12 +1031,18 @@ def zonal_population_within(
     ref_tr, ref_crs = p_tr, p_crs
     for k, (arr, tr, cr) in grids.items():
         if arr.shape != pop.shape:
-            raise InputError(f"travel_raster[{k!r}] has shape {arr.shape} but population_raster {pop.shape}; put both on one grid (read_population_raster)")
+            raise InputError(
+                f"travel_raster[{k!r}] has shape {arr.shape} but population_raster {pop.shape}; put both on one grid (read_population_raster)"
+            )
         if tr is not None:
             if ref_tr is not None and not tr.almost_equals(ref_tr, precision=1e-6):
-                raise InputError(f"travel_raster[{k!r}] and population_raster have different transforms; put both on one grid (read_population_raster)")
+                raise InputError(
+                    f"travel_raster[{k!r}] and population_raster have different transforms; put both on one grid (read_population_raster)"
+                )
             if ref_crs is not None and cr is not None and not cr.equals(ref_crs):
-                raise InputError(f"travel_raster[{k!r}] and population_raster have different CRSs; put both on one grid (read_population_raster)")
+                raise InputError(
+                    f"travel_raster[{k!r}] and population_raster have different CRSs; put both on one grid (read_population_raster)"
+                )
             ref_tr = tr if ref_tr is None else ref_tr
             ref_crs = cr if ref_crs is None else ref_crs
     if transform is not None:
@@ -971,7 +1060,7 @@ def zonal_population_within(
             raise InputError("zones need the grid: pass transform= and crs= with array inputs (or pass file paths)")
         labels = _zone_labels(zones, ref_crs, ref_tr, pop.shape).ravel()
         n_z = len(zones)
-        index = list(zones.index) + ["total"]
+        index = [*zones.index, "total"]
     else:
         labels = np.zeros(pop.size, dtype=np.int32)
         n_z = 0
@@ -1009,23 +1098,50 @@ def write_rasters(
     ``population_within.csv`` (:func:`zonal_population_within` per municipality plus the
     ``total`` row).
 
+    Parameters
+    ----------
+    territory : proximity.territory.Territory
+        Layers and network (:func:`proximity.territory.load_territory`).
+    out_dir : path
+        Output folder (created).
+    cell_m : float
+        Cell size in metres, of every raster.
+    kinds : sequence of str
+        Facility kinds (see :func:`kind_facilities`).
+    thresholds_minutes : sequence of float
+        The travel times of the population-within table, in minutes.
+    k_nodes : int
+        Nodes considered per cell (see :func:`travel_time_surface`).
+
     Returns
     -------
     list of pathlib.Path
-        The files written.
+        The files written: the travel-time COGs in the order of ``kinds``, then
+        ``population.tif`` and ``population_within.csv``.
 
     Examples
     --------
-    >>> write_rasters(ter, "out/rasters")                                 # doctest: +SKIP
+    >>> paths = write_rasters(ter, "out/rasters", cell_m=1000, kinds=("airport", "tgv_station"))
+    >>> [p.name for p in paths]
+    ['travel_time_airport.tif', 'travel_time_tgv_station.tif', 'population.tif', 'population_within.csv']
     """
     out = check_out_dir(out_dir)
     thresholds = engine.check_thresholds(thresholds_minutes)
     crs = _territory_crs(territory)
     paths = travel_time_rasters(territory, out, cell_m=cell_m, kinds=kinds, k_nodes=k_nodes)
     pop, transform = population_raster(territory.municipalities, territory.csr, cell_m=cell_m, crs=crs)
-    tags = {"units": "inhabitants per cell", "rule": f"dasymetric by road length, floor_share={FLOOR_SHARE}", "overviews": "cell averages"}
+    tags = {
+        "units": "inhabitants per cell",
+        "rule": f"dasymetric by road length, floor_share={FLOOR_SHARE}",
+        "overviews": "cell averages",
+    }
     pop_path = write_cog(pop, transform, out / "population.tif", crs=crs, tags=tags, description="inhabitants per cell")
-    table = zonal_population_within({p.stem[len(_TRAVEL_PREFIX) :]: p for p in paths}, pop_path, thresholds_minutes=thresholds, zones=territory.municipalities)
+    table = zonal_population_within(
+        {p.stem[len(_TRAVEL_PREFIX) :]: p for p in paths},
+        pop_path,
+        thresholds_minutes=thresholds,
+        zones=territory.municipalities,
+    )
     csv = write_csv(table, out / "population_within.csv", index_label="insee")
     return [*paths, pop_path, csv]
 
@@ -1066,7 +1182,12 @@ def _png_rgba(rgba: np.ndarray) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6))
+        + chunk(b"IEND", b"")
+    )
 
 
 def raster_overlay_image(
@@ -1119,19 +1240,26 @@ def raster_overlay_image(
     an image overlay linearly between its corners in Web Mercator, so the overlay lines up
     without further warping. maps.py should call::
 
-        url, bounds = raster.raster_overlay_image(minutes, transform, "EPSG:2154",
-                                                  cmap="travel", vmin=0, vmax=90)
-        folium.raster_layers.ImageOverlay(image=url, bounds=bounds, opacity=0.7,
-                                          mercator_project=False, name="Minutes to airport").add_to(m)
+        url, bounds = raster.raster_overlay_image(minutes, transform, "EPSG:2154", cmap="travel", vmin=0, vmax=90)
+        folium.raster_layers.ImageOverlay(
+            image=url, bounds=bounds, opacity=0.7, mercator_project=False, name="Minutes to airport"
+        ).add_to(m)
         spec = raster.raster_legend(cmap="travel", vmin=0, vmax=90, caption="Minutes to the nearest airport")
-        branca.colormap.LinearColormap(spec["colors"], index=spec["index"], vmin=spec["vmin"],
-                                       vmax=spec["vmax"], caption=spec["caption"]).add_to(m)
+        branca.colormap.LinearColormap(
+            spec["colors"], index=spec["index"], vmin=spec["vmin"], vmax=spec["vmax"], caption=spec["caption"]
+        ).add_to(m)
 
     (``mercator_project`` must stay False: the image is already in Web Mercator.)
 
     Examples
     --------
-    >>> url, bounds = raster_overlay_image(minutes, transform, "EPSG:2154", vmin=0, vmax=90)   # doctest: +SKIP
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> minutes = np.array([[10.0, 12.5], [np.nan, 30.0]])
+    >>> transform = Affine(1000, 0, 770_000, 0, -1000, 6_280_000)  # 1 km cells in Lambert-93
+    >>> url, bounds = raster_overlay_image(minutes, transform, "EPSG:2154", vmin=0, vmax=90)
+    >>> url[:22]
+    'data:image/png;base64,'
     """
     from rasterio.enums import Resampling
     from rasterio.warp import reproject, transform_bounds
@@ -1155,7 +1283,17 @@ def raster_overlay_image(
     dw, dh = max(1, math.ceil((m_right - m_left) / res)), max(1, math.ceil((m_top - m_bottom) / res))
     dst_tr = Affine(res, 0.0, m_left, 0.0, -res, m_top)
     merc = np.full((dh, dw), np.nan)
-    reproject(arr, merc, src_transform=transform, src_crs=src_wkt, dst_transform=dst_tr, dst_crs="EPSG:3857", resampling=Resampling.nearest, src_nodata=np.nan, dst_nodata=np.nan)
+    reproject(
+        arr,
+        merc,
+        src_transform=transform,
+        src_crs=src_wkt,
+        dst_transform=dst_tr,
+        dst_crs="EPSG:3857",
+        resampling=Resampling.nearest,
+        src_nodata=np.nan,
+        dst_nodata=np.nan,
+    )
 
     ok = np.isfinite(merc)
     v = np.clip((np.where(ok, merc, lo) - lo) / (hi - lo), 0.0, 1.0)
@@ -1172,6 +1310,15 @@ def raster_overlay_image(
 
 def raster_legend(*, cmap: str = "travel", vmin: float, vmax: float, caption: str = "") -> dict[str, Any]:
     """The legend of an overlay: colours and their values, for ``branca.colormap.LinearColormap``.
+
+    Parameters
+    ----------
+    cmap : str
+        A colour map of :data:`COLORMAPS` (``"_r"`` appended reverses it).
+    vmin, vmax : float
+        The values of the first and the last colour (``vmax > vmin``).
+    caption : str
+        The legend's title.
 
     Returns
     -------
@@ -1192,4 +1339,10 @@ def raster_legend(*, cmap: str = "travel", vmin: float, vmax: float, caption: st
     stops = _colour_stops(cmap)
     lo, hi = _check_range(np.array([np.nan]), vmin, vmax)
     colors = ["#" + "".join(f"{int(c):02x}" for c in s) for s in stops]
-    return {"colors": colors, "index": [float(x) for x in np.linspace(lo, hi, len(colors))], "vmin": lo, "vmax": hi, "caption": caption}
+    return {
+        "colors": colors,
+        "index": [float(x) for x in np.linspace(lo, hi, len(colors))],
+        "vmin": lo,
+        "vmax": hi,
+        "caption": caption,
+    }

@@ -20,10 +20,13 @@ node within ``buffer_minutes`` of driving from it (a Dijkstra on the timed skele
 
 Examples
 --------
->>> from proximity import skeleton
->>> sk = skeleton.build_skeleton([fra_tar, neighbours_tar])        # doctest: +SKIP
->>> sub = skeleton.territory_skeleton(sk, herault_2154)            # doctest: +SKIP
->>> csr = skeleton.skeleton_csr(sub)                               # doctest: +SKIP
+>>> from proximity import area, datasets, skeleton
+>>> archives = [datasets.path("travelmapping_fra"), datasets.path("travelmapping_neighbours")]
+>>> sk = skeleton.build_skeleton(archives)
+>>> sub = skeleton.territory_skeleton(sk, area.resolve("34").outline)
+>>> csr = skeleton.skeleton_csr(sub)
+>>> csr.n_nodes
+21426
 """
 
 from __future__ import annotations
@@ -106,8 +109,20 @@ _FR_NUMBER = re.compile(r"^(DN|[ADMNT])(\d+)(.*)$")
 _FR_SUFFIX = re.compile(r"^(?:[A-Za-z]+\d*|\.\d+(?:[.\-]\d+)*[A-Za-z]?|Bis|NBis)*$")
 
 # ISO 3166 alpha-3 country of a Travel Mapping region prefix
-_COUNTRY = {"FRA": "FRA", "AND": "AND", "BEL": "BEL", "CHE": "CHE", "DEU": "DEU", "ESP": "ESP",
-            "ITA": "ITA", "LUX": "LUX", "AUT": "AUT", "NLD": "NLD", "MCO": "MCO", "LIE": "LIE"}
+_COUNTRY = {
+    "FRA": "FRA",
+    "AND": "AND",
+    "BEL": "BEL",
+    "CHE": "CHE",
+    "DEU": "DEU",
+    "ESP": "ESP",
+    "ITA": "ITA",
+    "LUX": "LUX",
+    "AUT": "AUT",
+    "NLD": "NLD",
+    "MCO": "MCO",
+    "LIE": "LIE",
+}
 
 
 # --- reading the archives ------------------------------------------------------------------
@@ -152,7 +167,10 @@ def _csv_rows(data: bytes) -> list[dict[str, str]]:
     rows = [r for r in reader if r]
     if not rows:
         return []
-    return [dict(zip(("system", "region", "route", "banner", "abbrev", "city", "root"), r[:7], strict=False)) for r in rows[1:]]
+    return [
+        dict(zip(("system", "region", "route", "banner", "abbrev", "city", "root"), r[:7], strict=False))
+        for r in rows[1:]
+    ]
 
 
 def route_class(system: str, route: str, *, tier: int = 5, country: str = "FRA") -> tuple[str, bool]:
@@ -370,9 +388,17 @@ def read_travelmapping_archive(
             "hidden": np.asarray(w_hidden, dtype=bool),
         }
     )
-    unparsed = routes.loc[~routes["parsed"], ["system", "route", "root"]].reset_index(drop=True) if len(routes) else pd.DataFrame()
+    unparsed = (
+        routes.loc[~routes["parsed"], ["system", "route", "root"]].reset_index(drop=True)
+        if len(routes)
+        else pd.DataFrame()
+    )
     return TMArchive(
-        routes=routes, waypoints=waypoints, systems=pd.DataFrame(sys_rows), unparsed=unparsed, missing=tuple(missing),
+        routes=routes,
+        waypoints=waypoints,
+        systems=pd.DataFrame(sys_rows),
+        unparsed=unparsed,
+        missing=tuple(missing),
         unlisted=tuple(unlisted),
     )
 
@@ -524,7 +550,9 @@ def _skeleton_from_archive(tm: TMArchive) -> Skeleton:
         tree = cKDTree(np.column_stack([x[slow_idx], y[slow_idx]]))
         # every label (primary and alternative) at each slow node near a lone exit
         near_lists = tree.query_ball_point(np.column_stack([x[lone], y[lone]]), EXIT_LINK_M)
-        cand = np.unique(np.concatenate([slow_idx[np.asarray(js, dtype=np.int64)] for js in near_lists] + [np.empty(0, np.int64)]))
+        cand = np.unique(
+            np.concatenate([slow_idx[np.asarray(js, dtype=np.int64)] for js in near_lists] + [np.empty(0, np.int64)])
+        )
         node_labels: dict[int, list[str]] = {}
         on = np.isin(node_of, cand)
         alts = wp["alt_labels"].to_numpy()
@@ -556,7 +584,11 @@ def _skeleton_from_archive(tm: TMArchive) -> Skeleton:
         v = np.concatenate([v, lv])
         edge_class = np.concatenate([edge_class, np.full(len(lu), CLASSES.index("motorway_link"), np.int8)])
         edge_ref = np.concatenate([edge_ref.ravel(), len(refs) + link_ref_idx.ravel()])
-        link_country = np.where(node_country[lu] == node_country[lv], node_country[lu], np.char.add(np.char.add(node_country[lu], "/"), node_country[lv]))
+        link_country = np.where(
+            node_country[lu] == node_country[lv],
+            node_country[lu],
+            np.char.add(np.char.add(node_country[lu], "/"), node_country[lv]),
+        )
         edge_country = np.concatenate([edge_country, link_country.astype("<U7")])
         refs = all_refs
     n = len(uniq)
@@ -608,9 +640,22 @@ def _skeleton_from_archive(tm: TMArchive) -> Skeleton:
         "largest_component_nodes": int(sizes.max()),
     }
     return Skeleton(
-        lon=lon, lat=lat, x=x, y=y, node_country=node_country, is_exit=is_exit, component=component,
-        node_label=node_label, u=u, v=v, straight_m=straight, edge_class=edge_class, edge_ref=edge_ref.astype(np.int32).ravel(),
-        edge_country=edge_country, refs=tuple(str(r) for r in refs), info=info,
+        lon=lon,
+        lat=lat,
+        x=x,
+        y=y,
+        node_country=node_country,
+        is_exit=is_exit,
+        component=component,
+        node_label=node_label,
+        u=u,
+        v=v,
+        straight_m=straight,
+        edge_class=edge_class,
+        edge_ref=edge_ref.astype(np.int32).ravel(),
+        edge_country=edge_country,
+        refs=tuple(str(r) for r in refs),
+        info=info,
     )
 
 
@@ -649,7 +694,9 @@ def _save(sk: Skeleton, folder: Path, key: str) -> None:
             np.savez(f, **arrays)
         digest = _sha256(tmp)
     with atomic_path(side) as tmp:
-        tmp.write_text(json.dumps({"key": key, "npz_sha256": digest, "version": __version__, "info": sk.info}), encoding="utf-8")
+        tmp.write_text(
+            json.dumps({"key": key, "npz_sha256": digest, "version": __version__, "info": sk.info}), encoding="utf-8"
+        )
 
 
 def _sha256(p: Path) -> str:
@@ -664,7 +711,9 @@ def _load(folder: Path, key: str) -> Skeleton | None:
         return None
 
     def stale(why: str) -> None:
-        warnings.warn(f"skeleton cache {str(npz)!r} {why}; it is not used and the skeleton is rebuilt", CacheWarning, stacklevel=3)
+        warnings.warn(
+            f"skeleton cache {str(npz)!r} {why}; it is not used and the skeleton is rebuilt", CacheWarning, stacklevel=3
+        )
 
     try:
         side = json.loads(side_path.read_text(encoding="utf-8"))
@@ -773,7 +822,9 @@ def _take(sk: Skeleton, node_keep: np.ndarray, edge_keep: np.ndarray, info: dict
     return Skeleton(**nodes, **edges, refs=sk.refs, info=info)
 
 
-def _speed_detour(speeds_kmh: Mapping[str, float] | None, detour_factor: float | Mapping[str, float] | None) -> tuple[np.ndarray, np.ndarray]:
+def _speed_detour(
+    speeds_kmh: Mapping[str, float] | None, detour_factor: float | Mapping[str, float] | None
+) -> tuple[np.ndarray, np.ndarray]:
     from .network import DEFAULT_SPEEDS_KMH, DETOUR_FACTOR, _detour_table, _speed_table
 
     table = _speed_table(speeds_kmh) if speeds_kmh is not None else dict(DEFAULT_SPEEDS_KMH)
@@ -786,7 +837,9 @@ def _speed_detour(speeds_kmh: Mapping[str, float] | None, detour_factor: float |
     return np.array([table[c] for c in CLASSES]), np.array([det[c] for c in CLASSES])
 
 
-def _edge_seconds(sk: Skeleton, speeds_kmh: Mapping[str, float] | None, detour_factor: float | Mapping[str, float] | None) -> tuple[np.ndarray, np.ndarray]:
+def _edge_seconds(
+    sk: Skeleton, speeds_kmh: Mapping[str, float] | None, detour_factor: float | Mapping[str, float] | None
+) -> tuple[np.ndarray, np.ndarray]:
     speed, det = _speed_detour(speeds_kmh, detour_factor)
     length = sk.straight_m * det[sk.edge_class]
     return length, length / (speed[sk.edge_class] / 3.6)
@@ -847,7 +900,10 @@ def territory_skeleton(
     ok = allowed[sk.u] & allowed[sk.v]
     n = sk.n_nodes
     g = sp.csr_matrix(
-        (np.concatenate([secs[ok], secs[ok]]), (np.concatenate([sk.u[ok], sk.v[ok]]), np.concatenate([sk.v[ok], sk.u[ok]]))),
+        (
+            np.concatenate([secs[ok], secs[ok]]),
+            (np.concatenate([sk.u[ok], sk.v[ok]]), np.concatenate([sk.v[ok], sk.u[ok]])),
+        ),
         shape=(n, n),
     )
     starts = np.flatnonzero(inside & allowed)
@@ -891,9 +947,15 @@ def densify(sk: Skeleton, area_2154: Any = None, *, max_m: float = DENSIFY_M, ma
 
     if not (isinstance(max_m, (int, float)) and math.isfinite(max_m) and max_m > 0):
         raise InputError(f"max_m={max_m!r} must be a positive number of metres")
-    near = np.ones(sk.n_nodes, dtype=bool) if area_2154 is None else shapely.dwithin(area_2154, shapely.points(sk.x, sk.y), margin_m)
+    near = (
+        np.ones(sk.n_nodes, dtype=bool)
+        if area_2154 is None
+        else shapely.dwithin(area_2154, shapely.points(sk.x, sk.y), margin_m)
+    )
     fast = np.isin(sk.edge_class, [CLASSES.index("motorway"), CLASSES.index("motorway_link")])
-    pieces = np.where((near[sk.u] | near[sk.v]) & ~fast, np.maximum(1, np.ceil(sk.straight_m / max_m)), 1).astype(np.int64)
+    pieces = np.where((near[sk.u] | near[sk.v]) & ~fast, np.maximum(1, np.ceil(sk.straight_m / max_m)), 1).astype(
+        np.int64
+    )
     split = pieces > 1
     if not split.any():
         return sk
@@ -923,14 +985,22 @@ def densify(sk: Skeleton, area_2154: Any = None, *, max_m: float = DENSIFY_M, ma
     idx = np.concatenate([np.flatnonzero(keep), src_a])
     straight = np.concatenate([sk.straight_m[keep], sk.straight_m[src_a] / pieces[src_a]])
     return Skeleton(
-        lon=np.concatenate([sk.lon, lon]), lat=np.concatenate([sk.lat, lat]),
-        x=np.concatenate([sk.x, x]), y=np.concatenate([sk.y, y]),
+        lon=np.concatenate([sk.lon, lon]),
+        lat=np.concatenate([sk.lat, lat]),
+        x=np.concatenate([sk.x, x]),
+        y=np.concatenate([sk.y, y]),
         node_country=np.concatenate([sk.node_country, sk.node_country[u]]),
         is_exit=np.concatenate([sk.is_exit, np.zeros(len(k_idx), dtype=bool)]),
         component=np.concatenate([sk.component, sk.component[u]]),
         node_label=np.concatenate([sk.node_label, np.full(len(k_idx), "", dtype=object)]),
-        u=out_u, v=out_v, straight_m=straight, edge_class=sk.edge_class[idx], edge_ref=sk.edge_ref[idx],
-        edge_country=sk.edge_country[idx], refs=sk.refs, info=dict(sk.info, densify_m=float(max_m)),
+        u=out_u,
+        v=out_v,
+        straight_m=straight,
+        edge_class=sk.edge_class[idx],
+        edge_ref=sk.edge_ref[idx],
+        edge_country=sk.edge_country[idx],
+        refs=sk.refs,
+        info=dict(sk.info, densify_m=float(max_m)),
     )
 
 
@@ -978,8 +1048,13 @@ def skeleton_csr(
     access[sk.v[slow]] = True
     access |= sk.is_exit  # motorway exits are access points (see network.access_node_mask)
     return CSRGraph(
-        time_s=time_s, length_m=length_m, node_ids=np.arange(n, dtype=np.int64), x=sk.x.copy(), y=sk.y.copy(),
-        crs="EPSG:2154", snappable=access if access.any() else None,
+        time_s=time_s,
+        length_m=length_m,
+        node_ids=np.arange(n, dtype=np.int64),
+        x=sk.x.copy(),
+        y=sk.y.copy(),
+        crs="EPSG:2154",
+        snappable=access if access.any() else None,
     )
 
 
@@ -1014,6 +1089,7 @@ def skeleton_graph(
     _, det = _speed_detour(None, detour_factor)
     G = nx.MultiDiGraph(crs="EPSG:4326", name="travelmapping")
     ids = np.arange(sk.n_nodes) + id_offset
+
     def exit_ref(label: str) -> dict[str, str]:
         # the exit's number: the label of its first motorway waypoint ("A9:33;D600:A9(33)" -> "33")
         for part in label.split(";"):
@@ -1023,10 +1099,25 @@ def skeleton_graph(
         return {"highway": "motorway_junction"}
 
     G.add_nodes_from(
-        (int(i), {"x": float(a), "y": float(b), "country": str(c), "tm_label": lab, "source": "travelmapping",
-                  **(exit_ref(lab) if e else {})})
+        (
+            int(i),
+            {
+                "x": float(a),
+                "y": float(b),
+                "country": str(c),
+                "tm_label": lab,
+                "source": "travelmapping",
+                **(exit_ref(lab) if e else {}),
+            },
+        )
         for i, a, b, c, e, lab in zip(
-            ids.tolist(), sk.lon.tolist(), sk.lat.tolist(), sk.node_country.tolist(), sk.is_exit.tolist(), sk.node_label.tolist(), strict=True
+            ids.tolist(),
+            sk.lon.tolist(),
+            sk.lat.tolist(),
+            sk.node_country.tolist(),
+            sk.is_exit.tolist(),
+            sk.node_label.tolist(),
+            strict=True,
         )
     )
     factor = det[sk.edge_class]
@@ -1034,8 +1125,15 @@ def skeleton_graph(
 
     a_ids, b_ids = ids[sk.u].tolist(), ids[sk.v].tolist()
     columns = zip(
-        a_ids, b_ids, [CLASSES[c] for c in sk.edge_class.tolist()], [sk.refs[r] for r in sk.edge_ref.tolist()],
-        sk.edge_country.tolist(), sk.straight_m.tolist(), factor.tolist(), length.tolist(), strict=True,
+        a_ids,
+        b_ids,
+        [CLASSES[c] for c in sk.edge_class.tolist()],
+        [sk.refs[r] for r in sk.edge_ref.tolist()],
+        sk.edge_country.tolist(),
+        sk.straight_m.tolist(),
+        factor.tolist(),
+        length.tolist(),
+        strict=True,
     )
 
     def edges():

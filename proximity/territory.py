@@ -12,9 +12,11 @@ in it and in a 150 km buffer, its support bodies, and a network covering it and
 
 Examples
 --------
+Loading takes about 10 s (the doctests get the territory ready-made as ``ter``):
+
 >>> from proximity.territory import load_territory
->>> t = load_territory("herault")                    # doctest: +SKIP
->>> len(t.municipalities)                            # doctest: +SKIP
+>>> ter = load_territory("herault")  # doctest: +SKIP
+>>> len(ter.municipalities)
 341
 """
 
@@ -33,7 +35,13 @@ from .layers.smes import DEFAULT_SMES_PER_1000
 from .network import CSRGraph
 
 __all__ = [
-    "Territory", "load_territory", "territory_network", "load_layer", "LAYER_NAMES", "DEFAULT_N_SMES", "DEFAULT_SEED",
+    "Territory",
+    "load_territory",
+    "territory_network",
+    "load_layer",
+    "LAYER_NAMES",
+    "DEFAULT_N_SMES",
+    "DEFAULT_SEED",
 ]
 
 #: Default number of synthetic SMEs: None = a rate per inhabitant
@@ -57,7 +65,8 @@ class Territory:
     params: dict = field(default_factory=dict)
     #: The network in CSR form (projected node coordinates) for the travel-time engine;
     #: derived from ``graph`` when not given, and carried over by ``dataclasses.replace``.
-    csr: CSRGraph | None = None
+    #: Typed as always set: ``None`` only means "derive it" and never outlives ``__post_init__``.
+    csr: CSRGraph = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.csr is None:
@@ -88,7 +97,9 @@ def road_lines(graph: nx.MultiDiGraph) -> gpd.GeoDataFrame:
     edges = edges[edges["u"] < edges["v"]]
     hw = edges["highway"].astype(str)
     edges = edges[~hw.str.contains("motorway|trunk", regex=True)]
-    return gpd.GeoDataFrame(edges[["highway", "geometry"]].reset_index(drop=True), crs=graph.graph.get("crs", "EPSG:4326"))
+    return gpd.GeoDataFrame(
+        edges[["highway", "geometry"]].reset_index(drop=True), crs=graph.graph.get("crs", "EPSG:4326")
+    )
 
 
 def _mark_on_network(layer: gpd.GeoDataFrame, csr: CSRGraph) -> gpd.GeoDataFrame:
@@ -224,7 +235,13 @@ def load_territory(
         }
     else:
         man = datasets.load_manifest(name)
-        info = {"spec": name, "name": man.name, "label": man.label, "kind": "manifest", "departements": [man.departement]}
+        info = {
+            "spec": name,
+            "name": man.name,
+            "label": man.label,
+            "kind": "manifest",
+            "departements": [man.departement],
+        }
     say("municipalities")
     munis = layers.municipalities(name)
     say("gateways")
@@ -259,7 +276,8 @@ def load_territory(
             "seed": seed,
             "smes_source": "synthetic" if smes is None else "user",
             "smes_rule": (
-                f"{smes_per_1000 or DEFAULT_SMES_PER_1000:g} per 1,000 inhabitants, per commune" if smes is None and n_smes is None
+                f"{smes_per_1000 or DEFAULT_SMES_PER_1000:g} per 1,000 inhabitants, per commune"
+                if smes is None and n_smes is None
                 else (f"{n_smes} in total, shared by population" if smes is None else "user file")
             ),
             "territory": info,

@@ -77,10 +77,7 @@ def chromium_path() -> Path:
 def _rotate_css() -> tuple[bytes, str]:
     # folium links leaflet.awesome.rotate.min.css from its GitHub repository, not from
     # a package: it only defines .fa-rotate-N classes (Icon(angle=N)), so generate it.
-    rules = (
-        f".fa-rotate-{n}{{-webkit-transform:rotate({n}deg);transform:rotate({n}deg)}}"
-        for n in range(360)
-    )
+    rules = (f".fa-rotate-{n}{{-webkit-transform:rotate({n}deg);transform:rotate({n}deg)}}" for n in range(360))
     return "".join(rules).encode(), "text/css"
 
 
@@ -89,9 +86,7 @@ _CDNJS = "https://cdnjs.cloudflare.com/ajax/libs/"
 _AWESOME = _CDNJS + "Leaflet.awesome-markers/2.0.2/"
 _FOLIUM_GH = "https://cdn.jsdelivr.net/gh/python-visualization/folium"
 # An absolute path (joining it to NODE_MODULES keeps it); found without importing folium.
-_FOLIUM_TEMPLATES = (
-    str(Path(importlib.util.find_spec("folium").origin).parent / "templates") + "/"
-)
+_FOLIUM_TEMPLATES = str(Path(importlib.util.find_spec("folium").origin).parent / "templates") + "/"
 
 #: URL prefix -> file or folder under tests/browser/node_modules (or absolute) (a URL equal to a
 #: file entry, or under a folder entry), or a callable producing (body, content type).
@@ -152,9 +147,7 @@ _CONTENT_TYPES = {
 
 
 def _content_type(path: Path) -> str:
-    return _CONTENT_TYPES.get(path.suffix.lower()) or (
-        mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    )
+    return _CONTENT_TYPES.get(path.suffix.lower()) or (mimetypes.guess_type(path.name)[0] or "application/octet-stream")
 
 
 def resolve_cdn(url: str) -> Path | Callable[[], tuple[bytes, str]] | None:
@@ -192,12 +185,7 @@ def blank_tile_png() -> bytes:
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
     header = struct.pack(">IIBBBBB", 256, 256, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, 9))
-        + chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
 
 
 def setup_problems() -> list[str]:
@@ -458,9 +446,7 @@ def browser(browser_assets) -> Iterator[object]:
         )
     except Exception as exc:
         playwright.stop()
-        pytest.fail(
-            f"could not launch {chromium_path()}: {exc}. Fix: {SETUP_HINT}", pytrace=False
-        )
+        pytest.fail(f"could not launch {chromium_path()}: {exc}. Fix: {SETUP_HINT}", pytrace=False)
     try:
         yield chromium
     finally:

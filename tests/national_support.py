@@ -43,7 +43,10 @@ def add_national_columns(table: gpd.GeoDataFrame, origins: pd.DataFrame, layer: 
     t["share_pop_airport_30"] = share.reindex(t.index).fillna(0.0).clip(0, 1)
     pts = t.geometry.to_crs("EPSG:2154").representative_point()
     cities = pts[t["population"] >= CITY_POPULATION]
-    d = np.sqrt((pts.x.to_numpy()[:, None] - cities.x.to_numpy()[None, :]) ** 2 + (pts.y.to_numpy()[:, None] - cities.y.to_numpy()[None, :]) ** 2)
+    d = np.sqrt(
+        (pts.x.to_numpy()[:, None] - cities.x.to_numpy()[None, :]) ** 2
+        + (pts.y.to_numpy()[:, None] - cities.y.to_numpy()[None, :]) ** 2
+    )
     t["minutes_city_50k"] = d.min(axis=1) / 1000.0  # km at 60 km/h = minutes
     return t
 

@@ -22,12 +22,8 @@ def _random_instance(seed: int, n_origins: int = 40, n_dest: int = 15, p: float 
         if rng.random() < p
     ]
     od = pd.DataFrame(rows, columns=list(acc.OD_COLUMNS))
-    demand = pd.Series(
-        rng.integers(1, 500, n_origins).astype(float), index=[f"o{i}" for i in range(n_origins)]
-    )
-    supply = pd.Series(
-        rng.integers(0, 20, n_dest).astype(float), index=[f"d{j}" for j in range(n_dest)]
-    )
+    demand = pd.Series(rng.integers(1, 500, n_origins).astype(float), index=[f"o{i}" for i in range(n_origins)])
+    supply = pd.Series(rng.integers(0, 20, n_dest).astype(float), index=[f"d{j}" for j in range(n_dest)])
     return od, demand, supply
 
 
@@ -35,8 +31,7 @@ def _complete(n_origins: int, n_dest: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     o = np.repeat([f"o{i}" for i in range(n_origins)], n_dest)
     d = np.tile([f"d{j}" for j in range(n_dest)], n_origins)
-    return pd.DataFrame({"origin_id": o, "destination_id": d,
-                         "minutes": rng.uniform(0, 80, n_origins * n_dest)})
+    return pd.DataFrame({"origin_id": o, "destination_id": d, "minutes": rng.uniform(0, 80, n_origins * n_dest)})
 
 
 # --------------------------------------------------------------------------- decay
@@ -46,20 +41,24 @@ def test_decays_values_and_bounds():
     t = np.array([0.0, 10.0, 30.0, 60.0, np.inf])
     np.testing.assert_allclose(acc.exponential()(t), [1, 2 ** (-1 / 3), 0.5, 0.25, 0])
     np.testing.assert_allclose(acc.gaussian()(t)[[0, 2, 4]], [1, 0.5, 0])
-    np.testing.assert_allclose(acc.gaussian(sigma_minutes=20)(t)[:4],
-                               np.exp(-t[:4] ** 2 / 800))
+    np.testing.assert_allclose(acc.gaussian(sigma_minutes=20)(t)[:4], np.exp(-(t[:4] ** 2) / 800))
     lg = acc.logistic(midpoint_minutes=30, steepness_per_minute=0.2)(t)
     assert lg[0] == 1.0 and lg[-1] == 0.0 and np.all(np.diff(lg) < 0)
     assert lg[2] == pytest.approx((1 + math.exp(-6)) / 2)
     np.testing.assert_allclose(acc.power(beta=2, min_minutes=5)(t), [1, 0.25, 1 / 36, 1 / 144, 0])
     np.testing.assert_array_equal(acc.step(max_minutes=30)(t), [1, 1, 1, 0, 0])
     np.testing.assert_array_equal(acc.none()(t), [1, 1, 1, 1, 0])
-    np.testing.assert_allclose(acc.stepwise()(np.array([0, 10, 10.5, 20, 25, 30, 30.01, np.inf])),
-                               [1, 1, 0.68, 0.68, 0.22, 0.22, 0, 0])
+    np.testing.assert_allclose(
+        acc.stepwise()(np.array([0, 10, 10.5, 20, 25, 30, 30.01, np.inf])), [1, 1, 0.68, 0.68, 0.22, 0.22, 0, 0]
+    )
     # very steep logistic far beyond its midpoint: no overflow warning, weight 0
     assert acc.logistic(midpoint_minutes=1, steepness_per_minute=50)(1000.0) == 0.0
-    for f in (acc.exponential(), acc.gaussian(), acc.power(beta=1),
-              acc.logistic(midpoint_minutes=20, steepness_per_minute=1)):
+    for f in (
+        acc.exponential(),
+        acc.gaussian(),
+        acc.power(beta=1),
+        acc.logistic(midpoint_minutes=20, steepness_per_minute=1),
+    ):
         w = f(np.linspace(0, 500, 501))
         assert w.min() >= 0 and w.max() <= 1 and np.all(np.diff(w) <= 0)
     assert isinstance(acc.exponential()(30), float)
@@ -71,9 +70,11 @@ def test_decays_match_pysal_access_weights():
     t = np.array([0.0, 3.0, 10.0, 10.0001, 19.9, 20.0, 29.0, 30.0, 45.0, 61.0])
     np.testing.assert_array_equal(acc.stepwise()(t), [weights.step_fn({10: 1, 20: 0.68, 30: 0.22})(x) for x in t])
     np.testing.assert_array_equal(acc.gaussian(sigma_minutes=20)(t), weights.gaussian(20)(t))
-    np.testing.assert_allclose(acc.power(beta=1.5, min_minutes=2)(t),
-                               [weights.gravity(scale=2, alpha=-1.5, min_dist=2)(x) for x in t],
-                               rtol=1e-15)
+    np.testing.assert_allclose(
+        acc.power(beta=1.5, min_minutes=2)(t),
+        [weights.gravity(scale=2, alpha=-1.5, min_dist=2)(x) for x in t],
+        rtol=1e-15,
+    )
 
 
 @pytest.mark.parametrize(
@@ -109,11 +110,13 @@ def test_decay_refuses_negative_or_nan_minutes():
 
 
 def test_nearest_minutes_overall_and_per_category():
-    od = pd.DataFrame({
-        "origin_id": ["a", "a", "a", "b", "c"],
-        "destination_id": [1, 2, 3, 1, 3],
-        "minutes": [12.0, 5.0, 7.0, np.inf, 3.0],
-    })
+    od = pd.DataFrame(
+        {
+            "origin_id": ["a", "a", "a", "b", "c"],
+            "destination_id": [1, 2, 3, 1, 3],
+            "minutes": [12.0, 5.0, 7.0, np.inf, 3.0],
+        }
+    )
     near = acc.nearest_minutes(od, origins=["a", "b", "c", "z"])
     assert near["any"].tolist() == [5.0, np.inf, 3.0, np.inf]
     assert near.index.name == "origin_id"
@@ -124,16 +127,19 @@ def test_nearest_minutes_overall_and_per_category():
     assert wide.loc["b"].tolist() == [np.inf, np.inf, np.inf]
     assert wide.loc["c"].tolist() == [np.inf, 3.0, np.inf]
     # a categorical dtype fixes the taxonomy and its order
-    cat = pd.Series(pd.Categorical(["bank", "port", "bank"], categories=["port", "bank", "rail"]),
-                    index=[1, 2, 3])
+    cat = pd.Series(pd.Categorical(["bank", "port", "bank"], categories=["port", "bank", "rail"]), index=[1, 2, 3])
     assert acc.nearest_minutes(od, categories=cat).columns.tolist() == ["port", "bank", "rail"]
 
 
 def test_rows_without_destination_record_origins_that_reach_nothing():
     # the shape of traveltime.nearest's "nothing found": destination_id <NA>, minutes inf
-    od = pd.DataFrame({"origin_id": ["a", "b", "a"],
-                       "destination_id": pd.array([1, pd.NA, 2], dtype="Int64"),
-                       "minutes": [4.0, np.inf, 6.0]})
+    od = pd.DataFrame(
+        {
+            "origin_id": ["a", "b", "a"],
+            "destination_id": pd.array([1, pd.NA, 2], dtype="Int64"),
+            "minutes": [4.0, np.inf, 6.0],
+        }
+    )
     assert acc.gravity(od, decay=acc.none()).to_dict() == {"a": 2.0, "b": 0.0}
     assert acc.nearest_minutes(od)["any"].to_dict() == {"a": 4.0, "b": np.inf}
     bad = od.assign(minutes=[4.0, 5.0, 6.0])
@@ -142,11 +148,13 @@ def test_rows_without_destination_record_origins_that_reach_nothing():
 
 
 def test_cumulative_opportunities_counts_inclusive_bounds():
-    od = pd.DataFrame({
-        "origin_id": ["a", "a", "a", "b"],
-        "destination_id": [1, 2, 3, 1],
-        "minutes": [15.0, 15.1, 45.0, np.inf],
-    })
+    od = pd.DataFrame(
+        {
+            "origin_id": ["a", "a", "a", "b"],
+            "destination_id": [1, 2, 3, 1],
+            "minutes": [15.0, 15.1, 45.0, np.inf],
+        }
+    )
     w = pd.Series({1: 10.0, 2: 5.0, 3: 1.0})
     out = acc.cumulative_opportunities(od, weights=w, origins=["a", "b", "c"])
     assert out.columns.tolist() == ["within_15_minutes", "within_30_minutes", "within_45_minutes"]
@@ -163,8 +171,7 @@ def test_gravity_without_decay_is_total_opportunities_and_exponential_by_hand():
     w = pd.Series({f"d{j}": float(j + 1) for j in range(5)})
     g = acc.gravity(od, weights=w, decay=acc.none())
     np.testing.assert_array_equal(g.to_numpy(), np.full(7, w.sum()))
-    small = pd.DataFrame({"origin_id": ["a", "a", "b"], "destination_id": [1, 2, 2],
-                          "minutes": [0.0, 60.0, np.inf]})
+    small = pd.DataFrame({"origin_id": ["a", "a", "b"], "destination_id": [1, 2, 2], "minutes": [0.0, 60.0, np.inf]})
     g = acc.gravity(small, weights=pd.Series({1: 4.0, 2: 8.0}), decay=acc.exponential())
     assert g.name == "gravity"
     assert g.to_dict() == {"a": 4.0 + 8.0 * 0.25, "b": 0.0}
@@ -224,10 +231,12 @@ def test_two_step_fca_unlimited_catchment_is_total_supply_over_total_demand():
 def test_two_step_fca_small_case_by_hand():
     # d1 (6 places) is within 30 min of a (100) and b (200): R = 6/300 = 0.02.
     # d2 (1 place) is reached only at 50 min: outside the catchment.
-    od = pd.DataFrame({"origin_id": ["a", "b", "b", "c"], "destination_id": [1, 1, 2, 2],
-                       "minutes": [10.0, 30.0, 50.0, np.inf]})
-    out = acc.two_step_fca(od, supply=pd.Series({1: 6.0, 2: 1.0}),
-                           demand=pd.Series({"a": 100.0, "b": 200.0, "d": 5.0}), max_minutes=30)
+    od = pd.DataFrame(
+        {"origin_id": ["a", "b", "b", "c"], "destination_id": [1, 1, 2, 2], "minutes": [10.0, 30.0, 50.0, np.inf]}
+    )
+    out = acc.two_step_fca(
+        od, supply=pd.Series({1: 6.0, 2: 1.0}), demand=pd.Series({"a": 100.0, "b": 200.0, "d": 5.0}), max_minutes=30
+    )
     # demand origins first, then the other origins of the table; nothing reached -> 0
     assert out.to_dict() == {"a": 0.02, "b": 0.02, "d": 0.0, "c": 0.0}
 
@@ -235,8 +244,7 @@ def test_two_step_fca_small_case_by_hand():
 def test_two_step_fca_origins_select_rows_but_all_demand_competes():
     od, demand, supply = _random_instance(8)
     full = acc.two_step_fca(od, supply=supply, demand=demand, max_minutes=30)
-    sub = acc.two_step_fca(od, supply=supply, demand=demand, max_minutes=30,
-                           origins=["o3", "o1", "nowhere"])
+    sub = acc.two_step_fca(od, supply=supply, demand=demand, max_minutes=30, origins=["o3", "o1", "nowhere"])
     assert sub.index.tolist() == ["o3", "o1", "nowhere"]
     assert sub.tolist() == [full["o3"], full["o1"], 0.0]
 
@@ -282,8 +290,7 @@ def test_two_step_fca_with_decay_and_normalisation_matches_pysal_access(pysal_in
 
     model, od, demand, supply = pysal_instance
     theirs = model.two_stage_fca(name="g", max_cost=40, weight_fn=weights.gaussian(15))["g_doc"]
-    ours = acc.two_step_fca(od, supply=supply, demand=demand, max_minutes=40,
-                            decay=acc.gaussian(sigma_minutes=15))
+    ours = acc.two_step_fca(od, supply=supply, demand=demand, max_minutes=40, decay=acc.gaussian(sigma_minutes=15))
     _same(ours, theirs)
     theirs = model.two_stage_fca(name="n", max_cost=30, normalize=True)["n_doc"]
     ours = acc.two_step_fca(od, supply=supply, demand=demand, max_minutes=30, normalize=True)
@@ -299,15 +306,12 @@ def test_enhanced_two_step_fca_matches_pysal_access(pysal_instance):
     assert ours.name == "enhanced_two_step_fca"
     _same(ours, theirs)
     zones = {20: 1.0, 40: 0.68, 60: 0.22}
-    theirs = model.enhanced_two_stage_fca(name="z", max_cost=50,
-                                          weight_fn=weights.step_fn(zones))["z_doc"]
-    _same(acc.enhanced_two_step_fca(od, supply=supply, demand=demand, max_minutes=50,
-                                    zones=zones), theirs)
+    theirs = model.enhanced_two_stage_fca(name="z", max_cost=50, weight_fn=weights.step_fn(zones))["z_doc"]
+    _same(acc.enhanced_two_step_fca(od, supply=supply, demand=demand, max_minutes=50, zones=zones), theirs)
 
 
 def test_enhanced_two_step_fca_by_hand():
-    od = pd.DataFrame({"origin_id": ["a", "b", "c"], "destination_id": [1, 1, 1],
-                       "minutes": [5.0, 15.0, 25.0]})
+    od = pd.DataFrame({"origin_id": ["a", "b", "c"], "destination_id": [1, 1, 1], "minutes": [5.0, 15.0, 25.0]})
     demand = pd.Series({"a": 100.0, "b": 100.0, "c": 100.0})
     out = acc.enhanced_two_step_fca(od, supply=pd.Series({1: 190.0}), demand=demand)
     # catchment demand = 100 * (1 + 0.68 + 0.22) = 190 -> R = 1
@@ -318,9 +322,13 @@ def test_enhanced_two_step_fca_by_hand():
 
 
 def test_diversity_one_category_and_k_equal_categories():
-    od = pd.DataFrame({"origin_id": ["a", "a", "b", "b", "b", "b", "c"],
-                       "destination_id": [1, 2, 1, 2, 3, 4, 4],
-                       "minutes": [5.0, 9.0, 1.0, 1.0, 1.0, 1.0, np.inf]})
+    od = pd.DataFrame(
+        {
+            "origin_id": ["a", "a", "b", "b", "b", "b", "c"],
+            "destination_id": [1, 2, 1, 2, 3, 4, 4],
+            "minutes": [5.0, 9.0, 1.0, 1.0, 1.0, 1.0, np.inf],
+        }
+    )
     cats = pd.Series({1: "bank", 2: "bank", 3: "port", 4: "law"})
     div = acc.diversity(od, categories=cats, decay=acc.none(), origins=["a", "b", "c"])
     assert div.columns.tolist() == list(acc.DIVERSITY_COLUMNS)
@@ -337,8 +345,7 @@ def test_diversity_one_category_and_k_equal_categories():
 
 def test_diversity_decay_and_taxonomy_size():
     # two categories at equal weight out of a four-category taxonomy
-    od = pd.DataFrame({"origin_id": ["a", "a", "a"], "destination_id": [1, 2, 3],
-                       "minutes": [0.0, 30.0, 60.0]})
+    od = pd.DataFrame({"origin_id": ["a", "a", "a"], "destination_id": [1, 2, 3], "minutes": [0.0, 30.0, 60.0]})
     cats = pd.Series(pd.Categorical(["x", "y", "y"], categories=list("wxyz")), index=[1, 2, 3])
     div = acc.diversity(od, categories=cats, decay=acc.step(max_minutes=45))
     np.testing.assert_allclose(div.loc["a"].tolist(), [math.log(2), 0.5, 2.0, 2.0], rtol=1e-14)
@@ -353,8 +360,10 @@ def test_diversity_decay_and_taxonomy_size():
 
 
 def test_aggregate_weighted_mean_per_zone():
-    values = pd.DataFrame({"x": [10.0, 20.0, 5.0, np.inf, 7.0], "y": [1.0, 2.0, 3.0, 4.0, 5.0]},
-                          index=pd.Index(list("abcde"), name="origin_id"))
+    values = pd.DataFrame(
+        {"x": [10.0, 20.0, 5.0, np.inf, 7.0], "y": [1.0, 2.0, 3.0, 4.0, 5.0]},
+        index=pd.Index(list("abcde"), name="origin_id"),
+    )
     zone = pd.Series({"a": "Z1", "b": "Z1", "c": "Z2", "d": "Z2", "e": "Z3"})
     pop = pd.Series({"a": 3.0, "b": 1.0, "c": 2.0, "d": 0.0, "e": 0.0})
     out = acc.aggregate(values, zone_of_origin=zone, weights=pop, zones=["Z1", "Z2", "Z3"])
@@ -379,9 +388,7 @@ def test_gini_closed_forms():
         x = rng.uniform(0, 10, 12)
         w = rng.integers(0, 5, 12)
         w[0] += 1
-        pairwise = (np.outer(w, w) * np.abs(x[:, None] - x[None, :])).sum() / (
-            2 * w.sum() * (w * x).sum()
-        )
+        pairwise = (np.outer(w, w) * np.abs(x[:, None] - x[None, :])).sum() / (2 * w.sum() * (w * x).sum())
         assert acc.gini(x, weights=w) == pytest.approx(pairwise, rel=1e-12)
         assert acc.gini(x, weights=w) == pytest.approx(acc.gini(np.repeat(x, w)), rel=1e-12)
 
@@ -413,10 +420,14 @@ def test_od_errors():
     bad = good.copy()
     bad.loc[0, "minutes"] = -2.0
     bad.loc[1, "minutes"] = np.nan
-    with pytest.raises(InputError, match=r"1 minutes value\(s\) are NaN.*; 1 minutes value\(s\) are negative \(e.g. -2\)"):
+    with pytest.raises(
+        InputError, match=r"1 minutes value\(s\) are NaN.*; 1 minutes value\(s\) are negative \(e.g. -2\)"
+    ):
         acc.cumulative_opportunities(bad)
     dup = pd.concat([good, good.iloc[[0]]])
-    with pytest.raises(InputError, match=r"1 \(origin_id, destination_id\) pair\(s\) are repeated \(e.g. \('o0', 'd0'\)\)"):
+    with pytest.raises(
+        InputError, match=r"1 \(origin_id, destination_id\) pair\(s\) are repeated \(e.g. \('o0', 'd0'\)\)"
+    ):
         acc.nearest_minutes(dup)
     with pytest.raises(InputError, match=r"od\['minutes'\] must be numeric"):
         acc.nearest_minutes(good.assign(minutes=good["minutes"].astype(str)))
@@ -433,17 +444,17 @@ def test_weight_supply_demand_and_category_errors():
     with pytest.raises(InputError, match=r"weights must be a pandas Series indexed by destination_id"):
         acc.gravity(od, weights=[1.0, 2.0], decay=acc.none())
     with pytest.raises(InputError, match=r"demand has repeated origin_id\(s\) \['o0'\]"):
-        acc.two_step_fca(od, supply=pd.Series({"d0": 1.0}),
-                         demand=pd.Series([1.0, 2.0], index=["o0", "o0"]), max_minutes=30)
+        acc.two_step_fca(
+            od, supply=pd.Series({"d0": 1.0}), demand=pd.Series([1.0, 2.0], index=["o0", "o0"]), max_minutes=30
+        )
     with pytest.raises(InputError, match=r"supply has 1 value\(s\) .* NaN"):
-        acc.two_step_fca(od, supply=pd.Series({"d0": np.nan}), demand=pd.Series({"o0": 1.0}),
-                         max_minutes=30)
+        acc.two_step_fca(od, supply=pd.Series({"d0": np.nan}), demand=pd.Series({"o0": 1.0}), max_minutes=30)
     with pytest.raises(InputError, match=r"max_minutes must be a number > 0, got 0; use math.inf"):
-        acc.two_step_fca(od, supply=pd.Series({"d0": 1.0}), demand=pd.Series({"o0": 1.0}),
-                         max_minutes=0)
+        acc.two_step_fca(od, supply=pd.Series({"d0": 1.0}), demand=pd.Series({"o0": 1.0}), max_minutes=0)
     with pytest.raises(InputError, match=r"normalize must be True or False"):
-        acc.two_step_fca(od, supply=pd.Series({"d0": 1.0}), demand=pd.Series({"o0": 1.0}),
-                         max_minutes=10, normalize="yes")
+        acc.two_step_fca(
+            od, supply=pd.Series({"d0": 1.0}), demand=pd.Series({"o0": 1.0}), max_minutes=10, normalize="yes"
+        )
     with pytest.raises(InputError, match=r"categories has 1 missing value"):
         acc.diversity(od, categories=pd.Series({"d0": "a", "d1": None}), decay=acc.none())
     with pytest.raises(InputError, match=r"categories shares no destination_id"):
@@ -461,8 +472,7 @@ def test_aggregate_and_equity_errors():
     with pytest.raises(InputError, match=r"zone_of_origin has no zone for 1 origin\(s\) of values \(e.g. \['b'\]\)"):
         acc.aggregate(v, zone_of_origin=pd.Series({"a": "Z"}), weights=pd.Series({"a": 1.0}))
     with pytest.raises(InputError, match=r"values has 1 NaN value"):
-        acc.aggregate(pd.Series({"a": np.nan}), zone_of_origin=pd.Series({"a": "Z"}),
-                      weights=pd.Series({"a": 1.0}))
+        acc.aggregate(pd.Series({"a": np.nan}), zone_of_origin=pd.Series({"a": "Z"}), weights=pd.Series({"a": 1.0}))
     with pytest.raises(InputError, match=r"gini: values must be finite and >= 0 \(found -1.0\)"):
         acc.gini([1, -1])
     with pytest.raises(InputError, match=r"palma: values must be finite and >= 0 \(found inf\)"):

@@ -106,7 +106,10 @@ def test_bad_specs_name_the_spec_and_the_forms():
         ("canton:3401", "unknown prefix 'canton'"),
         ("", "empty"),
     ]:
-        with pytest.raises(InputError, match=rf"territory {spec!r} is not understood \(.*{why}.*\); accepted forms: herault, a département code"):
+        with pytest.raises(
+            InputError,
+            match=rf"territory {spec!r} is not understood \(.*{why}.*\); accepted forms: herault, a département code",
+        ):
             area.resolve(spec)
 
 

@@ -17,8 +17,24 @@ def runner():
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["data"], ["data", "install"], ["data", "verify"], ["data", "sources"], ["layers"], ["layers", "list"],
-     ["layers", "show"], ["layers", "export"], ["network"], ["network", "build"], ["route"], ["score"], ["run"], ["traveltime"], ["raster"]],
+    [
+        [],
+        ["data"],
+        ["data", "install"],
+        ["data", "verify"],
+        ["data", "sources"],
+        ["layers"],
+        ["layers", "list"],
+        ["layers", "show"],
+        ["layers", "export"],
+        ["network"],
+        ["network", "build"],
+        ["route"],
+        ["score"],
+        ["run"],
+        ["traveltime"],
+        ["raster"],
+    ],
 )
 def test_help_everywhere(runner, args):
     r = runner.invoke(main, [*args, "--help"])
@@ -69,7 +85,9 @@ def test_route_json_comedie_to_airport(runner, real_data):
 @pytest.mark.parametrize("as_json", [True, False], ids=["json", "text"])
 def test_route_without_a_route_is_strict_json_and_exit_3(runner, as_json):
     # 43.25,3.60: in the sea inside the territory's bounds, more than 5 km from any road
-    r = runner.invoke(main, ["route", "--from", "43.6086,3.8797", "--to", "43.25,3.60"] + (["--json"] if as_json else []))
+    r = runner.invoke(
+        main, ["route", "--from", "43.6086,3.8797", "--to", "43.25,3.60"] + (["--json"] if as_json else [])
+    )
     assert r.exit_code == 3, r.output
     assert "Traceback" not in r.output and "inf" not in r.stdout.lower()
     if as_json:
@@ -142,15 +160,22 @@ def test_route_latlon_checks_bounds_itself(herault):
 
     with pytest.raises(InputError, match=r"origin 3\.8797,43\.6086 is outside the network's extent .*look swapped"):
         traveltime.route_latlon(herault.csr, (3.8797, 43.6086), (43.5762, 3.96301))
-    with pytest.raises(InputError, match=r"destination 48\.85,2\.35 is outside the network's extent \(lat 4\d\.\d+–4\d\.\d+, lon \d\.\d+–\d\.\d+\)$"):
+    with pytest.raises(
+        InputError,
+        match=r"destination 48\.85,2\.35 is outside the network's extent \(lat 4\d\.\d+–4\d\.\d+, lon \d\.\d+–\d\.\d+\)$",
+    ):
         traveltime.route_latlon(herault.csr, (43.6086, 3.8797), (48.85, 2.35))  # Paris: no swap hint
     # the regional skeleton (A9, A61, A75) reaches beyond the territory's plausible bounds
     west, south, east, north = traveltime.network_bounds_wgs84(herault.csr)
     man_w, man_s, man_e, man_n = herault.manifest.bounds_wgs84
     assert west < man_w and south < man_s and east > man_e and north > man_n
-    with pytest.raises(InputError, match=r"destination 44\.5,3\.5 is outside the network's extent \(lat 43–44\.2, lon 2\.3–4\.7\)$"):
+    with pytest.raises(
+        InputError, match=r"destination 44\.5,3\.5 is outside the network's extent \(lat 43–44\.2, lon 2\.3–4\.7\)$"
+    ):
         traveltime.route_latlon(herault.csr, (43.6086, 3.8797), (44.5, 3.5), bounds_wgs84=herault.manifest.bounds_wgs84)
-    r = traveltime.route_latlon(herault.csr, (43.6086, 3.8797), (43.5762, 3.96301), bounds_wgs84=herault.manifest.bounds_wgs84)
+    r = traveltime.route_latlon(
+        herault.csr, (43.6086, 3.8797), (43.5762, 3.96301), bounds_wgs84=herault.manifest.bounds_wgs84
+    )
     assert 12 <= r.minutes <= 25
 
 
@@ -163,7 +188,13 @@ def test_load_layer_and_write_layer_dispatch(tmp_path):
     from proximity.territory import load_layer
 
     gws = load_layer("gateways")
-    assert len(gws) == 84 and set(gws["group"]) == {"airport", "seaport", "tgv_station", "rail_station", "motorway_access"}
+    assert len(gws) == 84 and set(gws["group"]) == {
+        "airport",
+        "seaport",
+        "tgv_station",
+        "rail_station",
+        "motorway_access",
+    }
     with pytest.raises(InputError, match="layer 'roads' is unknown; choose one of municipalities, gateways"):
         load_layer("roads")
     _io.write_layer(gws, tmp_path / "g.geojson", name="gateways")
@@ -197,29 +228,41 @@ def test_maps_command_builds_the_map_set_from_user_data(runner, herault, tmp_pat
     from proximity._html import escape
 
     sample = herault.smes[herault.smes["naf_section"].isin(["C", "J", "M"])].iloc[::6].to_crs("EPSG:4326")
-    sirene = gpd.pd.DataFrame({
-        "siret": [f"{90000000000000 + i:014d}" for i in range(len(sample))],
-        "etatAdministratifEtablissement": "A",
-        "activitePrincipaleEtablissement": sample["naf"].to_numpy(),
-        "trancheEffectifsEtablissement": "11",
-        "codeCommuneEtablissement": sample["commune"].to_numpy(),
-        "denominationUsuelleEtablissement": [f"Atelier <b>{i}</b>" for i in range(len(sample))],
-        "longitude": sample.geometry.x.round(6).to_numpy(),
-        "latitude": sample.geometry.y.round(6).to_numpy(),
-        "exporter": ["true" if i % 3 == 0 else "false" for i in range(len(sample))],  # SIRENE has none: the user adds it
-    })
+    sirene = gpd.pd.DataFrame(
+        {
+            "siret": [f"{90000000000000 + i:014d}" for i in range(len(sample))],
+            "etatAdministratifEtablissement": "A",
+            "activitePrincipaleEtablissement": sample["naf"].to_numpy(),
+            "trancheEffectifsEtablissement": "11",
+            "codeCommuneEtablissement": sample["commune"].to_numpy(),
+            "denominationUsuelleEtablissement": [f"Atelier <b>{i}</b>" for i in range(len(sample))],
+            "longitude": sample.geometry.x.round(6).to_numpy(),
+            "latitude": sample.geometry.y.round(6).to_numpy(),
+            "exporter": [
+                "true" if i % 3 == 0 else "false" for i in range(len(sample))
+            ],  # SIRENE has none: the user adds it
+        }
+    )
     smes_csv = tmp_path / "sirene.csv"
     sirene.to_csv(smes_csv, index=False)
     support_csv = tmp_path / "support.csv"
-    support_csv.write_text("id,name,category,lat,lon\nclub,Club export <i>Béziers</i>,foreign_trade_service,43.3442,3.2158\n",
-                           encoding="utf-8")
+    support_csv.write_text(
+        "id,name,category,lat,lon\nclub,Club export <i>Béziers</i>,foreign_trade_service,43.3442,3.2158\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "maps"
     r = runner.invoke(main, ["maps", "--out", str(out), "--smes", str(smes_csv), "--support", str(support_csv)])
     assert r.exit_code == 0, r.output + r.stderr
     listed = r.stdout.split()
     assert all(p.startswith(str(out)) for p in listed)  # only the maps: the tables went to a temporary folder
     # (the hidden .proximity-run-*.json lists the files of the run: see _io.staged_output)
-    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["assets", "communes", "export_groups.html", "index.html", "overview.html"]
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
+        "assets",
+        "communes",
+        "export_groups.html",
+        "index.html",
+        "overview.html",
+    ]
     assert len(list((out / "communes").glob("*.html"))) == 341
     shared = (out / "assets" / "communes.js").read_text(encoding="utf-8")
     assert escape("Club export <i>Béziers</i>") in shared  # the user's support body, escaped

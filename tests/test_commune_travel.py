@@ -56,7 +56,9 @@ def test_isochrones_match_the_engine(travel, herault):
     proj = iso.to_crs(herault.csr.crs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreachableWarning)
-        ref = traveltime.isochrones(herault.csr, travel.centres[["geometry"]], minutes=(15, 30, 45), cell_m=250.0).to_crs(herault.csr.crs)
+        ref = traveltime.isochrones(
+            herault.csr, travel.centres[["geometry"]], minutes=(15, 30, 45), cell_m=250.0
+        ).to_crs(herault.csr.crs)
     for insee in CODES:
         mine = proj[proj["insee"] == insee].geometry.to_numpy()
         theirs = ref[ref["origin_id"] == insee].geometry.to_numpy()
@@ -65,7 +67,8 @@ def test_isochrones_match_the_engine(travel, herault):
         # the same model on a grid aligned differently: areas within 2 %, borders within a cell
         assert np.allclose(areas, shapely.area(theirs), rtol=0.02)
         beyond = shapely.area(shapely.difference(mine, shapely.buffer(theirs, 375.0))) + shapely.area(
-            shapely.difference(theirs, shapely.buffer(mine, 375.0)))
+            shapely.difference(theirs, shapely.buffer(mine, 375.0))
+        )
         assert (beyond < 0.01 * areas).all(), beyond / areas
         centre = travel.centres.to_crs(herault.csr.crs).geometry.loc[insee]
         assert mine[0].contains(centre)
@@ -89,8 +92,12 @@ def test_routes_and_nearest_are_the_engines(travel, herault):
     for rec in r.itertuples():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UnreachableWarning)
-            ref = traveltime.route(herault.csr, travel.centres.geometry.loc[rec.insee], fac.geometry.loc[rec.destination_id],
-                                   crs=str(fac.crs))
+            ref = traveltime.route(
+                herault.csr,
+                travel.centres.geometry.loc[rec.insee],
+                fac.geometry.loc[rec.destination_id],
+                crs=str(fac.crs),
+            )
         assert math.isclose(rec.minutes, ref.minutes, rel_tol=1e-9)
         # the drawn path runs node to node (the engine snaps onto the road itself, and may
         # leave by another road): the same trip within 5% (1.5 of 38.8 km at most here)
@@ -101,9 +108,13 @@ def test_routes_and_nearest_are_the_engines(travel, herault):
     assert mtp.loc["airport", "name"] == "Montpellier-Mediterranee Airport" and 8 < mtp.loc["airport", "minutes"] < 30
     nearest = travel.nearest
     assert nearest.geometry.geom_type.eq("Point").all()
-    assert np.allclose(shapely.get_coordinates(nearest.geometry.values),
-                       shapely.get_coordinates(fac.to_crs("EPSG:4326").geometry.loc[nearest["destination_id"]].values))
-    pd.testing.assert_frame_equal(pd.DataFrame(nearest.drop(columns="geometry")), pd.DataFrame(r.drop(columns="geometry")))
+    assert np.allclose(
+        shapely.get_coordinates(nearest.geometry.values),
+        shapely.get_coordinates(fac.to_crs("EPSG:4326").geometry.loc[nearest["destination_id"]].values),
+    )
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(nearest.drop(columns="geometry")), pd.DataFrame(r.drop(columns="geometry"))
+    )
 
 
 def test_default_origins_are_the_scores(herault, herault_scores):

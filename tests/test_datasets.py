@@ -71,18 +71,18 @@ def test_install_rejects_corrupt_file(tmp_path):
 
 
 def test_missing_mirror_folder_is_an_error(tmp_path):
-    with pytest.raises(DataFileError, match="mirror folder .* does not exist"):
+    with pytest.raises(DataFileError, match=r"mirror folder .* does not exist"):
         datasets.install("herault", mirror=tmp_path / "nope", target=tmp_path / "inst")
 
 
 def test_path_detects_missing_and_truncated_files(tmp_path):
-    with pytest.raises(DataFileError, match="is not installed .* run `proximity data install`"):
+    with pytest.raises(DataFileError, match=r"is not installed .* run `proximity data install`"):
         datasets.path("airports", target=tmp_path)
     f = datasets.load_manifest("herault").file("airports")
     p = tmp_path / f.path
     p.parent.mkdir(parents=True)
     p.write_bytes(b"icao,iata\n")
-    with pytest.raises(DataFileError, match="bytes instead of .* corrupt"):
+    with pytest.raises(DataFileError, match=r"bytes instead of .* corrupt"):
         datasets.path("airports", target=tmp_path)
 
 
@@ -95,7 +95,7 @@ def test_verify_detects_same_size_corruption(tmp_path):
     data = bytearray((mirror / f.path).read_bytes())
     data[-2] ^= 0x01
     (inst / f.path).write_bytes(bytes(data))
-    with pytest.raises(DataFileError, match="airports.csv"):
+    with pytest.raises(DataFileError, match=r"airports\.csv"):
         datasets.verify("herault", target=inst)
 
 
@@ -110,7 +110,9 @@ def test_national_manifest_lists_national_files_once():
     nat = datasets.load_manifest("france")
     keys = [f.key for f in nat.files]
     assert len(keys) == len(set(keys)) == 19
-    assert {"communes_polygons_fr", "travelmapping_fra", "travelmapping_neighbours", "communes_cog", "airports"} <= set(keys)
+    assert {"communes_polygons_fr", "travelmapping_fra", "travelmapping_neighbours", "communes_cog", "airports"} <= set(
+        keys
+    )
     tm = nat.file("travelmapping_fra")
     assert tm.path == "travelmapping-fra/travelmapping-fra.tar.gz" and tm.bytes == 4581309
     assert tm.sha256 == "7cb9c2c58f76a80a14c1a67adede4c3956a25d00c82e3fb032a38be3b0d81bf5"
@@ -119,8 +121,13 @@ def test_national_manifest_lists_national_files_once():
     assert her.national == "france"
     own = {f.key for f in her.files if not f.home and not f.fileset}
     assert own == {
-        "communes_polygons", "departement_outline", "montpellier_establishments", "montpellier_zac",
-        "osm_montpellier_4bcbf1", "osm_montpellier_7c15ab", "osm_montpellier_7e71de",
+        "communes_polygons",
+        "departement_outline",
+        "montpellier_establishments",
+        "montpellier_zac",
+        "osm_montpellier_4bcbf1",
+        "osm_montpellier_7c15ab",
+        "osm_montpellier_7e71de",
     }
     assert {f.key for f in her.files if f.home == "france"} == set(keys)
     assert her.file("travelmapping_fra").home == "france"
@@ -129,7 +136,7 @@ def test_national_manifest_lists_national_files_once():
 def test_national_files_install_once_in_the_france_folder(tmp_path, monkeypatch):
     mirror = _mini_mirror(tmp_path, ["communes_cog", "epci", "airports"])
     monkeypatch.setenv("PROXIMITY_DATA_DIR", str(tmp_path))
-    with pytest.raises(DataFileError, match="data file 'world-port-index/WPI.csv' is missing"):
+    with pytest.raises(DataFileError, match=r"data file 'world-port-index/WPI\.csv' is missing"):
         datasets.install("france", mirror=mirror, download=False)
     # the national file went to the shared folder, and is found from any territory
     assert (tmp_path / "france" / "airportsdata" / "airports.csv").is_file()
@@ -148,5 +155,5 @@ def test_national_file_installed_in_the_territory_folder_is_still_found(tmp_path
     legacy.parent.mkdir(parents=True)
     shutil.copyfile(src, legacy)
     assert datasets.path("airports", "herault") == legacy
-    with pytest.raises(DataFileError, match="not installed .* --territory france"):
+    with pytest.raises(DataFileError, match=r"not installed .* --territory france"):
         datasets.path("airports", "france")

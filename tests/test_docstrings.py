@@ -25,12 +25,7 @@ import proximity
 #: Modules still to document (see the module docstring); remove a module once it passes.
 TODO_MODULES = frozenset(
     {
-        "proximity.layers.fetched",
-        "proximity.layers.smes",
-        "proximity.network",
         "proximity.pipeline",
-        "proximity.planning",
-        "proximity.raster",
         "proximity.scores",
         "proximity.traveltime",
     }

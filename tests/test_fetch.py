@@ -73,14 +73,30 @@ def geo_siret_bytes(columns=GEO_SIRET_COLUMNS) -> bytes:
     w.writeheader()
     for siret, etat, naf, band, com, name, lon, lat in FIRMS:
         row = dict.fromkeys(columns, "")
-        row.update(siren=siret[:9], nic=siret[9:], siret=siret, statutDiffusionEtablissement="O",
-                   dateCreationEtablissement="2015-03-01", trancheEffectifsEtablissement=band,
-                   anneeEffectifsEtablissement="2023", etablissementSiege="true", codePostalEtablissement="34000",
-                   libelleCommuneEtablissement="INVENTED", codeCommuneEtablissement=com, dateDebut="2015-03-01",
-                   etatAdministratifEtablissement=etat, denominationUsuelleEtablissement=name,
-                   activitePrincipaleEtablissement=naf, nomenclatureActivitePrincipaleEtablissement="NAFRev2",
-                   caractereEmployeurEtablissement="O", longitude=lon, latitude=lat, geo_score="0.93",
-                   geo_type="housenumber", geo_adresse="1 rue Inventée 34000 Montpellier")
+        row.update(
+            siren=siret[:9],
+            nic=siret[9:],
+            siret=siret,
+            statutDiffusionEtablissement="O",
+            dateCreationEtablissement="2015-03-01",
+            trancheEffectifsEtablissement=band,
+            anneeEffectifsEtablissement="2023",
+            etablissementSiege="true",
+            codePostalEtablissement="34000",
+            libelleCommuneEtablissement="INVENTED",
+            codeCommuneEtablissement=com,
+            dateDebut="2015-03-01",
+            etatAdministratifEtablissement=etat,
+            denominationUsuelleEtablissement=name,
+            activitePrincipaleEtablissement=naf,
+            nomenclatureActivitePrincipaleEtablissement="NAFRev2",
+            caractereEmployeurEtablissement="O",
+            longitude=lon,
+            latitude=lat,
+            geo_score="0.93",
+            geo_type="housenumber",
+            geo_adresse="1 rue Inventée 34000 Montpellier",
+        )
         w.writerow(row)
     return gzip.compress(buf.getvalue().encode("utf-8"), mtime=0)
 
@@ -90,24 +106,49 @@ GZ_SHA = hashlib.sha256(GZ).hexdigest()
 
 
 def _addr(lon, lat):
-    return [{"type_adresse": "Adresse", "numero_voie": "1 rue Inventée", "code_postal": "34000",
-             "nom_commune": "Invented", "longitude": str(lon), "latitude": str(lat)}]
+    return [
+        {
+            "type_adresse": "Adresse",
+            "numero_voie": "1 rue Inventée",
+            "code_postal": "34000",
+            "nom_commune": "Invented",
+            "longitude": str(lon),
+            "latitude": str(lat),
+        }
+    ]
 
 
 def _rec(i, nom, pivot, commune, addr, serialised=True):
     piv = [{"type_service_local": pivot, "code_insee_commune": [commune]}]
-    return {"id": f"inv-{i}", "nom": nom, "pivot": json.dumps(piv) if serialised else piv,
-            "adresse": json.dumps(addr) if serialised else addr, "code_insee_commune": commune,
-            "siret": "", "date_modification": "12/03/2026 10:00:00"}
+    return {
+        "id": f"inv-{i}",
+        "nom": nom,
+        "pivot": json.dumps(piv) if serialised else piv,
+        "adresse": json.dumps(addr) if serialised else addr,
+        "code_insee_commune": commune,
+        "siret": "",
+        "date_modification": "12/03/2026 10:00:00",
+    }
 
 
 # INVENTED directory records in the API's record layout (pivot/adresse as serialised JSON)
 RECORDS = [
     _rec(1, "CCI Hérault (invented record)", "cci", "34172", _addr(3.87800, 43.60850)),  # ~80 m from the 2014 CCI
-    _rec(2, "Chambre de métiers et de l'artisanat de l'Hérault (invented record)", "chambre_metier", "34172",
-         _addr(3.8200, 43.6300)),
-    _rec(3, "Chambre d'agriculture de l'Hérault (invented record)", "chambre_agriculture", "34172",
-         _addr(3.86650, 43.60400), serialised=False),  # ~35 m from the 2014 Maison de l'Agriculture
+    _rec(
+        2,
+        "Chambre de métiers et de l'artisanat de l'Hérault (invented record)",
+        "chambre_metier",
+        "34172",
+        _addr(3.8200, 43.6300),
+    ),
+    _rec(
+        3,
+        "Chambre d'agriculture de l'Hérault (invented record)",
+        "chambre_agriculture",
+        "34172",
+        _addr(3.86650, 43.60400),
+        serialised=False,
+    ),  # ~35 m from the 2014 Maison de l'Agriculture
     _rec(4, "DREETS Occitanie, site de Montpellier (invented record)", "direccte", "34172", _addr(3.88700, 43.60965)),
     _rec(5, "Bureau de douane de Sète (invented record)", "bureau_de_douane", "34301", _addr(3.6970, 43.4000)),
     _rec(6, "Mairie - Montpellier (invented record)", "mairie", "34172", _addr(3.8767, 43.6108)),
@@ -154,7 +195,7 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == API_PATH:
             q = urllib.parse.parse_qs(url.query)
             off, lim = int(q["offset"][0]), int(q["limit"][0])
-            body = {"total_count": len(RECORDS), "results": RECORDS[off:off + lim]}
+            body = {"total_count": len(RECORDS), "results": RECORDS[off : off + lim]}
             return self._send(200, json.dumps(body).encode(), "application/json; charset=utf-8")
         if head == "dep":
             return self._file(GZ)
@@ -300,8 +341,14 @@ def test_resume_of_a_complete_part_file(server, tmp_path):
 @pytest.mark.parametrize(
     ("route", "message"),
     [
-        ("404", r"answered HTTP 404 Not Found; check the address \(--base-url\) and the département code, or pass your own SIRENE extract with --smes FILE"),
-        ("500", r"answered HTTP 500 Internal Server Error; try again later, or pass your own SIRENE extract with --smes FILE"),
+        (
+            "404",
+            r"answered HTTP 404 Not Found; check the address \(--base-url\) and the département code, or pass your own SIRENE extract with --smes FILE",
+        ),
+        (
+            "500",
+            r"answered HTTP 500 Internal Server Error; try again later, or pass your own SIRENE extract with --smes FILE",
+        ),
     ],
 )
 def test_http_errors_are_one_line_and_leave_nothing(server, tmp_path, route, message):
@@ -316,14 +363,18 @@ def test_slow_server_times_out(server, tmp_path):
     with pytest.raises(DownloadError, match=r"did not answer within 0.5 s; try again later, or pass your own SIRENE"):
         fetch.fetch_smes("34", base_url=f"{server}/slow", target=tmp_path, timeout_s=0.5)
     assert time.perf_counter() - t0 < 2.5  # bounded by the timeout, not by the server's 3 s
-    with pytest.raises(DownloadError, match=r"stopped sending for 0.5 s after 100 bytes; rerun the same command to resume"):
+    with pytest.raises(
+        DownloadError, match=r"stopped sending for 0.5 s after 100 bytes; rerun the same command to resume"
+    ):
         fetch.fetch_smes("34", base_url=f"{server}/stall", target=tmp_path, timeout_s=0.5)
     assert (tmp_path / ".staging" / "geo_siret_34.csv.gz.part").stat().st_size == 100
     assert not (tmp_path / "sirene").exists()
 
 
 def test_offline_says_it_needs_internet_and_how_to_pass_a_file(closed_port, tmp_path):
-    with pytest.raises(DownloadError, match=r"^proximity data fetch smes needs internet: cannot reach 127\.0\.0\.1:\d+ .*--smes FILE"):
+    with pytest.raises(
+        DownloadError, match=r"^proximity data fetch smes needs internet: cannot reach 127\.0\.0\.1:\d+ .*--smes FILE"
+    ):
         fetch.fetch_smes("34", base_url=f"http://127.0.0.1:{closed_port}/dep", target=tmp_path)
     with pytest.raises(DownloadError, match=r"^proximity data fetch support needs internet: .*--support FILE"):
         fetch.fetch_support("34", url=f"http://127.0.0.1:{closed_port}{API_PATH}", target=tmp_path)
@@ -331,7 +382,9 @@ def test_offline_says_it_needs_internet_and_how_to_pass_a_file(closed_port, tmp_
 
 
 def test_corrupt_gzip_and_changed_layout(server, tmp_path):
-    with pytest.raises(DownloadError, match=r"geo_siret_34\.csv\.gz is not a complete gzip CSV .*it was deleted, rerun"):
+    with pytest.raises(
+        DownloadError, match=r"geo_siret_34\.csv\.gz is not a complete gzip CSV .*it was deleted, rerun"
+    ):
         fetch.fetch_smes("34", base_url=f"{server}/bad", target=tmp_path)
     assert _leftovers(tmp_path) == []
     with pytest.raises(DataFileError, match=r"lacks column\(s\) 'siret', .*the geolocated SIRENE layout has changed"):
@@ -344,7 +397,9 @@ def test_full_disk_is_one_clear_line(server, tmp_path):
     stage = tmp_path / ".staging"
     stage.mkdir(parents=True)
     (stage / "geo_siret_34.csv.gz.part").symlink_to("/dev/full")  # every write fails with ENOSPC
-    with pytest.raises(DataFileError, match=r"cannot write .*geo_siret_34\.csv\.gz\.part' \(No space left on device\); free disk space"):
+    with pytest.raises(
+        DataFileError, match=r"cannot write .*geo_siret_34\.csv\.gz\.part' \(No space left on device\); free disk space"
+    ):
         fetch.fetch_smes("34", base_url=f"{server}/dep", target=tmp_path)
     assert not (tmp_path / "sirene").exists()
 
@@ -356,7 +411,9 @@ def test_departements_and_sources():
     paris = fetch.sirene_sources(["75"], base_url="http://127.0.0.1:1/dep/")["75"]
     assert paris[0].endswith("/dep/geo_siret_75101.csv.gz") and paris[-1].endswith("geo_siret_75120.csv.gz")
     assert fetch.sirene_sources(["34"])["34"] == ["https://files.data.gouv.fr/geo-sirene/last/dep/geo_siret_34.csv.gz"]
-    with pytest.raises(InputError, match=r"territory '34,20' is not understood \('20' is not a metropolitan département code\)"):
+    with pytest.raises(
+        InputError, match=r"territory '34,20' is not understood \('20' is not a metropolitan département code\)"
+    ):
         fetch.departements_of("34,20")  # a territory spec (proximity.area)
     with pytest.raises(InputError, match=r"département '20' is not a French département code; use 01…95, 2A, 2B"):
         fetch.departements_of(["34", "20"])  # a list of codes
@@ -384,7 +441,11 @@ def test_resolve_smes_sirene_reads_the_register_with_its_date(fetched, tmp_path)
     assert raw.attrs["source_label"] == f"SIRENE ({day})"
     smes = layers.read_sirene(raw, territory="herault")
     assert smes.attrs["source_label"] == f"SIRENE ({day})"
-    assert smes.loc["90000000400012", ["naf_section", "size_label", "commune"]].tolist() == ["G", "50 to 99 employees", "34301"]
+    assert smes.loc["90000000400012", ["naf_section", "size_label", "commune"]].tolist() == [
+        "G",
+        "50 to 99 employees",
+        "34301",
+    ]
     assert not smes["synthetic"].any() and smes["exporter"].isna().all()
     assert str(smes["exporter"].dtype) == "boolean"
     # the CLI's value resolves through the same function; a user's file comes back as a path
@@ -392,9 +453,13 @@ def test_resolve_smes_sirene_reads_the_register_with_its_date(fetched, tmp_path)
     f = tmp_path / "mine.csv"
     f.write_text("x\n", encoding="utf-8")
     assert layers.resolve_smes(str(f)) == f
-    with pytest.raises(DataFileError, match=r"--smes 'nope.csv' is neither 'sirene' \(the fetched register\) nor an existing file"):
+    with pytest.raises(
+        DataFileError, match=r"--smes 'nope.csv' is neither 'sirene' \(the fetched register\) nor an existing file"
+    ):
         layers.resolve_smes("nope.csv")
-    with pytest.raises(DataFileError, match=r"no fetched SIRENE register for département 34 .*proximity data fetch smes --territory 34"):
+    with pytest.raises(
+        DataFileError, match=r"no fetched SIRENE register for département 34 .*proximity data fetch smes --territory 34"
+    ):
         layers.resolve_smes("sirene", "herault", target=tmp_path)
 
 
@@ -421,13 +486,17 @@ def test_outputs_say_sirene_and_date_not_synthetic(fetched, herault, tmp_path):
     note = pipeline.smes_note(ter)
     assert note.startswith(f"SMEs: {label}, real establishments") and "exporter status unknown" in note
     assert "SYNTHETIC" not in note
-    with pytest.warns(DataQualityWarning, match=r"exporter status is unknown for every SME .*synthetic_exporter_share is left empty"):
+    with pytest.warns(
+        DataQualityWarning, match=r"exporter status is unknown for every SME .*synthetic_exporter_share is left empty"
+    ):
         res = scores.score_territory(ter, max_per_commune=4)
     assert res.municipalities["synthetic_exporter_share"].isna().all()
     prov = pipeline.provenance(ter)
     assert prov["smes"]["source"] == label and prov["smes"]["note"] == note
     inp = next(i for i in prov["inputs"] if i["key"] == "sirene_fetched:34")
-    assert inp["sha256"] == _sha(fetched / "sirene" / "sirene_34.csv.gz") and inp["licence"].startswith("Licence Ouverte")
+    assert inp["sha256"] == _sha(fetched / "sirene" / "sirene_34.csv.gz") and inp["licence"].startswith(
+        "Licence Ouverte"
+    )
     written = pipeline.write_scores(res, tmp_path, prov)
     out = pd.read_csv(tmp_path / "smes.csv", dtype=str)
     assert (out["note"] == note).all() and len(out) == 4
@@ -491,7 +560,10 @@ def test_directory_paging(server, tmp_path):
 def test_directory_errors(server, tmp_path):
     with pytest.raises(DownloadError, match=r"answered HTTP 500 .*--support FILE"):
         fetch.fetch_support("34", url=f"{server}/apierror/records", target=tmp_path)
-    with pytest.raises(DownloadError, match=r"did not answer with the directory's JSON \(JSONDecodeError\); check the address \(--url\)"):
+    with pytest.raises(
+        DownloadError,
+        match=r"did not answer with the directory's JSON \(JSONDecodeError\); check the address \(--url\)",
+    ):
         fetch.fetch_support("34", url=f"{server}/apibad/records", target=tmp_path)
     assert _leftovers(tmp_path) == []
 
@@ -534,16 +606,25 @@ def test_cli_fetch_and_offline_line(server, closed_port, tmp_path, monkeypatch):
     monkeypatch.setenv("PROXIMITY_FETCH_DIR", str(tmp_path))
     r = CliRunner().invoke(main, ["data", "fetch", "smes", "--base-url", f"{server}/dep"])
     assert r.exit_code == 0, r.output
-    assert r.stdout.strip() == f"{tmp_path / 'sirene' / 'sirene_34.csv.gz'}  4 active establishments of 5  sha256 {_sha(tmp_path / 'sirene' / 'sirene_34.csv.gz')[:12]}…"
+    assert (
+        r.stdout.strip()
+        == f"{tmp_path / 'sirene' / 'sirene_34.csv.gz'}  4 active establishments of 5  sha256 {_sha(tmp_path / 'sirene' / 'sirene_34.csv.gz')[:12]}…"
+    )
     r = CliRunner().invoke(main, ["data", "fetch", "support", "--url", f"{server}{API_PATH}"])
     assert r.exit_code == 0, r.output
     assert "5 bodies (chamber_of_agriculture 1, chamber_of_commerce 1" in r.stdout
-    for args in (["data", "fetch", "smes", "--base-url", f"http://127.0.0.1:{closed_port}/dep"],
-                 ["data", "fetch", "support", "--url", f"http://127.0.0.1:{closed_port}/records"]):
+    for args in (
+        ["data", "fetch", "smes", "--base-url", f"http://127.0.0.1:{closed_port}/dep"],
+        ["data", "fetch", "support", "--url", f"http://127.0.0.1:{closed_port}/records"],
+    ):
         r = CliRunner().invoke(main, args)
         assert r.exit_code == 1
         lines = r.stderr.strip().splitlines()
-        assert len(lines) == 1 and "needs internet" in lines[0] and ("--smes FILE" in lines[0] or "--support FILE" in lines[0])
+        assert (
+            len(lines) == 1
+            and "needs internet" in lines[0]
+            and ("--smes FILE" in lines[0] or "--support FILE" in lines[0])
+        )
     r = CliRunner().invoke(main, ["score", "--out", str(tmp_path / "o"), "--smes", "missing.csv"])
     assert r.exit_code == 1 and "--smes 'missing.csv' is neither 'sirene'" in r.stderr
     assert not (tmp_path / "o").exists()  # failed before writing anything

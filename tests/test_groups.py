@@ -15,8 +15,14 @@ from proximity import groups as gr
 from proximity.errors import InputError, MissingColumnError
 
 
-def _od(xy: dict, *, minutes_per_unit: float = 1.0, legs: dict | None = None, cutoff: float | None = None,
-        extra: dict | None = None) -> pd.DataFrame:
+def _od(
+    xy: dict,
+    *,
+    minutes_per_unit: float = 1.0,
+    legs: dict | None = None,
+    cutoff: float | None = None,
+    extra: dict | None = None,
+) -> pd.DataFrame:
     """Both-direction travel times: Euclidean distance (metric) plus optional access legs."""
     legs = legs or {}
     rows = []
@@ -58,8 +64,16 @@ def _pair_max(od: pd.DataFrame):
     return lambda a, b: max(t.get((a, b), math.inf), t.get((b, a), math.inf))
 
 
-def _assert_feasible(res: gr.GroupsResult, smes: pd.DataFrame, od: pd.DataFrame, *, min_size=3, max_size=5,
-                     max_minutes=30.0, rule="naf_class"):
+def _assert_feasible(
+    res: gr.GroupsResult,
+    smes: pd.DataFrame,
+    od: pd.DataFrame,
+    *,
+    min_size=3,
+    max_size=5,
+    max_minutes=30.0,
+    rule="naf_class",
+):
     pair = _pair_max(od)
     seen: list = []
     for gid, g in res.groups.iterrows():
@@ -97,9 +111,10 @@ def test_competes_rules():
     # broadcasting and scalars
     assert gr.competes(np.array(a)[:, None], np.array(a)[None, :]).shape == (5, 5)
     assert bool(gr.competes("62.01", "6201Z")) is True
+
     # a callable is applied both ways: competition is symmetric
     def one_way(x, y):
-        return np.array([p.startswith("62") and q.startswith("47") for p, q in zip(x, y)])
+        return np.array([p.startswith("62") and q.startswith("47") for p, q in zip(x, y, strict=True)])
 
     assert gr.competes(["47.11B", "62.01Z"], ["62.01Z", "47.11B"], rule=one_way).tolist() == [True, True]
 
@@ -131,8 +146,14 @@ def layer() -> gpd.GeoDataFrame:
             "exporter": pd.array([True, False, pd.NA, True, True, True], dtype="boolean"),
             "commune": ["34172", "34172", "34129", "34057", "34172", "34129"],
         },
-        geometry=[Point(3.87, 43.61), Point(3.88, 43.60), Point(3.90, 43.55), Point(3.50, 43.30),
-                  Point(3.87, 43.62), Point(3.91, 43.56)],
+        geometry=[
+            Point(3.87, 43.61),
+            Point(3.88, 43.60),
+            Point(3.90, 43.55),
+            Point(3.50, 43.30),
+            Point(3.87, 43.62),
+            Point(3.91, 43.56),
+        ],
         index=pd.Index(["a", "b", "c", "d", "e", "f"], name="id"),
         crs="EPSG:4326",
     )
@@ -166,10 +187,13 @@ def test_select_smes_errors(layer):
         gr.select_smes(layer, sections=["J", "Z"], size_bands="7")
     with pytest.raises(InputError, match="naf_prefixes 'J62' are not beginnings"):
         gr.select_smes(layer, naf_prefixes="J62")
-    with pytest.raises(InputError, match=r"no SME matches the selection \(6 firms, 5 after sme_only, 3 after "
-                                         r"sections, 0 after communes\)"):
+    with pytest.raises(
+        InputError,
+        match=r"no SME matches the selection \(6 firms, 5 after sme_only, 3 after "
+        r"sections, 0 after communes\)",
+    ):
         gr.select_smes(layer, sections="J", communes="34057")
-    with pytest.raises(MissingColumnError, match="lacks the column.*is_sme.*sme_only=False"):
+    with pytest.raises(MissingColumnError, match=r"lacks the column.*is_sme.*sme_only=False"):
         gr.select_smes(layer.drop(columns="is_sme"))
     with pytest.raises(InputError, match="sections is empty"):
         gr.select_smes(layer, sections=[])
@@ -248,12 +272,26 @@ def _rival_rule(x, y):
 
 
 def test_unplaced_reasons():
-    xy = {"a1": (0, 0), "a2": (3, 0), "a3": (0, 4),
-          "far": (500, 500),                    # nobody within 30 min
-          "rival": (1, 1),                      # close to a1, a2, a3
-          "c1": (200, 0), "c2": (220, 0), "c3": (240, 0)}  # c1-c3 40 min apart: no group
-    naf = {"a1": "62.01Z", "a2": "10.71C", "a3": "46.34Z", "far": "10.71C", "rival": "62.09Z",
-           "c1": "10.71C", "c2": "46.34Z", "c3": "47.11B"}
+    xy = {
+        "a1": (0, 0),
+        "a2": (3, 0),
+        "a3": (0, 4),
+        "far": (500, 500),  # nobody within 30 min
+        "rival": (1, 1),  # close to a1, a2, a3
+        "c1": (200, 0),
+        "c2": (220, 0),
+        "c3": (240, 0),
+    }  # c1-c3 40 min apart: no group
+    naf = {
+        "a1": "62.01Z",
+        "a2": "10.71C",
+        "a3": "46.34Z",
+        "far": "10.71C",
+        "rival": "62.09Z",
+        "c1": "10.71C",
+        "c2": "46.34Z",
+        "c3": "47.11B",
+    }
     for method in ("exact", "heuristic"):
         # groups of at most 3: one of the four close firms is left out
         res = gr.form_groups(_smes(naf), _od(xy), max_size=3, method=method)
@@ -261,8 +299,13 @@ def test_unplaced_reasons():
         assert set(members) < {"a1", "a2", "a3", "rival"}
         (left,) = {"a1", "a2", "a3", "rival"} - set(members)
         reasons = res.unplaced["reason_code"].to_dict()
-        assert reasons == {"far": "no_partner_in_reach", left: "partners_grouped",
-                           "c1": "no_feasible_group", "c2": "no_feasible_group", "c3": "no_feasible_group"}
+        assert reasons == {
+            "far": "no_partner_in_reach",
+            left: "partners_grouped",
+            "c1": "no_feasible_group",
+            "c2": "no_feasible_group",
+            "c3": "no_feasible_group",
+        }
         assert res.unplaced.loc["far", "reason"] == "no other selected SME within 30 min"
         assert res.unplaced.loc["c1", "reason"].startswith("no feasible group of 3")
         assert res.unplaced.index.tolist() == [k for k in xy if k not in members]  # input order
@@ -301,11 +344,17 @@ def test_four_member_tour_by_hand_and_pair_rule():
 def test_base_points():
     # the executive sits at the chamber (0, 0) or at an incubator (60, 0); members within
     # 30 min of a base, members themselves may be 40 min apart
-    xy = {"a1": (20, 0), "a2": (-20, 0), "a3": (0, 10), "b1": (70, 0), "b2": (50, 5), "b3": (60, -5),
-          "far": (30, 100)}
+    xy = {"a1": (20, 0), "a2": (-20, 0), "a3": (0, 10), "b1": (70, 0), "b2": (50, 5), "b3": (60, -5), "far": (30, 100)}
     bases_xy = {"CCI": (0, 0), "INC": (60, 0)}
-    naf = {"a1": "62.01Z", "a2": "10.71C", "a3": "46.34Z", "b1": "62.01Z", "b2": "10.71C", "b3": "46.34Z",
-           "far": "47.11B"}
+    naf = {
+        "a1": "62.01Z",
+        "a2": "10.71C",
+        "a3": "46.34Z",
+        "b1": "62.01Z",
+        "b2": "10.71C",
+        "b3": "46.34Z",
+        "far": "47.11B",
+    }
     od = _od({**xy, **bases_xy})
     bases = gpd.GeoDataFrame(geometry=[Point(*p) for p in bases_xy.values()], index=list(bases_xy))
     for method in ("exact", "heuristic"):
@@ -320,15 +369,16 @@ def test_base_points():
         assert res.members["is_base"].sum() == 0
         assert res.unplaced.loc["far", "reason_code"] == "no_base_in_reach"
     with pytest.raises(InputError, match="bases 'CCI', 'INC' are not SMEs"):
-        gr.groups_per_municipality(res, _smes(naf, commune={k: "34172" for k in naf}), count="base")
+        gr.groups_per_municipality(res, _smes(naf, commune=dict.fromkeys(naf, "34172")), count="base")
 
 
 # --------------------------------------------------------------------------- exact vs heuristic
 
 
-@pytest.mark.parametrize(("seed", "n", "limit", "sizes"), [(1, 18, 12.0, (3, 5)), (2, 24, 10.0, (3, 5)),
-                                                          (3, 22, 12.0, (3, 4)), (4, 16, 9.0, (2, 4)),
-                                                          (5, 30, 8.0, (3, 5))])
+@pytest.mark.parametrize(
+    ("seed", "n", "limit", "sizes"),
+    [(1, 18, 12.0, (3, 5)), (2, 24, 10.0, (3, 5)), (3, 22, 12.0, (3, 4)), (4, 16, 9.0, (2, 4)), (5, 30, 8.0, (3, 5))],
+)
 def test_exact_vs_heuristic(seed, n, limit, sizes):
     smes, od, _ = _random(n, seed, size=25.0, n_classes=5)
     kw = {"min_size": sizes[0], "max_size": sizes[1], "max_minutes": limit}
@@ -344,8 +394,9 @@ def test_exact_vs_heuristic(seed, n, limit, sizes):
         assert he.bound <= ex.objective + 1e-6  # a valid lower bound
     # the same unplaceable SMEs are recognised by both methods
     hard = {"no_partner_in_reach", "competes_with_all", "no_feasible_group"}
-    assert (set(ex.unplaced.index[ex.unplaced.reason_code.isin(hard)])
-            == set(he.unplaced.index[he.unplaced.reason_code.isin(hard)]))
+    assert set(ex.unplaced.index[ex.unplaced.reason_code.isin(hard)]) == set(
+        he.unplaced.index[he.unplaced.reason_code.isin(hard)]
+    )
 
 
 def test_auto_switches_to_heuristic():
@@ -358,7 +409,7 @@ def test_auto_switches_to_heuristic():
         gr.form_groups(smes, od, method="exact", max_candidates=50)
     # a dense cluster (heuristic) and, far away, the two small clusters (exact)
     far = {k: (x + 1000, y) for k, (x, y) in TWO_CLUSTERS.items()}
-    xy = {**{k: (float(v), 0.0) for k, v in zip(smes.index, range(24))}, **far}
+    xy = {**{k: (float(v), 0.0) for k, v in zip(smes.index, range(24), strict=True)}, **far}
     both = pd.concat([smes, _smes(NAF6)])
     od2 = _od(xy)
     res = gr.form_groups(both, od2, max_minutes=30, max_candidates=50, time_limit_s=2)
@@ -396,14 +447,18 @@ def test_groups_per_municipality(large):
     communes = pd.Series([f"34{int(i[1:]) % 7:03d}" for i in smes.index], index=smes.index)
     smes = smes.assign(commune=communes)
     counts = gr.groups_per_municipality(res, smes)
-    expected = {c: sum(any(communes[m] == c for m in ms) for ms in map(res.members_of, res.groups.index))
-                for c in sorted(communes.unique())}
+    expected = {
+        c: sum(any(communes[m] == c for m in ms) for ms in map(res.members_of, res.groups.index))
+        for c in sorted(communes.unique())
+    }
     assert counts.to_dict() == expected
     assert counts.sum() >= len(res.groups)
     by_base = gr.groups_per_municipality(res, smes, count="base")
     assert by_base.sum() == len(res.groups)
-    assert by_base.to_dict() == communes[res.groups["base_id"]].value_counts().reindex(
-        sorted(communes.unique()), fill_value=0).to_dict()
+    assert (
+        by_base.to_dict()
+        == communes[res.groups["base_id"]].value_counts().reindex(sorted(communes.unique()), fill_value=0).to_dict()
+    )
     every = gr.groups_per_municipality(res, smes, communes=["34999", "34000"])
     assert every.to_dict() == {"34999": 0, "34000": expected["34000"]}
     with pytest.raises(InputError, match="count 'firms' is unknown"):
@@ -443,8 +498,11 @@ def test_form_groups_errors():
         f(smes, od, base=gpd.GeoDataFrame(geometry=[]))
     with pytest.raises(InputError, match="base index has duplicate ids"):
         f(smes, od, base=gpd.GeoDataFrame(geometry=[Point(0, 0)] * 2, index=["B", "B"]))
-    with pytest.raises(InputError, match=r"seed must be an integer >= 0, got -1; max_candidates must be an integer "
-                                         r">= 1, got 0"):
+    with pytest.raises(
+        InputError,
+        match=r"seed must be an integer >= 0, got -1; max_candidates must be an integer "
+        r">= 1, got 0",
+    ):
         f(smes, od, seed=-1, max_candidates=0)
     with pytest.raises(InputError, match="smes must be a GeoDataFrame or DataFrame indexed by SME id"):
         f(smes.to_dict(), od)
@@ -454,12 +512,12 @@ def test_form_groups_errors():
         f(smes.iloc[:0], od)
     with pytest.raises(InputError, match="duplicate ids"):
         f(pd.concat([smes, smes.iloc[:1]]), od)
-    with pytest.raises(MissingColumnError, match="lacks the column 'naf'.*rule='none'"):
+    with pytest.raises(MissingColumnError, match=r"lacks the column 'naf'.*rule='none'"):
         f(smes.drop(columns="naf"), od)
     assert f(smes.drop(columns="naf"), od, rule="none").n_placed == 6
     with pytest.raises(InputError, match=r"smes\['naf'\] has 1 missing or malformed"):
         f(smes.assign(naf=["62.01Z", "x", "10.71C", "62.01Z", "10.71C", "46.34Z"]), od)
-    with pytest.raises(MissingColumnError, match="od lacks the column.*minutes"):
+    with pytest.raises(MissingColumnError, match=r"od lacks the column.*minutes"):
         f(smes, od.drop(columns="minutes"))
     with pytest.raises(InputError, match="od shares no pair of identifiers with smes"):
         f(smes, od.assign(origin_id="x"))
@@ -479,9 +537,12 @@ def test_form_groups_errors():
 def test_unreachable_and_foreign_rows_are_ignored():
     smes = _smes(NAF6)
     od = _od(TWO_CLUSTERS)
-    noise = pd.DataFrame({"origin_id": ["a1", "zz", "a2"], "destination_id": ["zz", "a1", "a2"],
-                          "minutes": [1.0, 1.0, 0.0]})
-    od2 = pd.concat([od.assign(minutes=np.where(od.origin_id.str[0] != od.destination_id.str[0], np.inf,
-                                                od.minutes)), noise], ignore_index=True)
+    noise = pd.DataFrame(
+        {"origin_id": ["a1", "zz", "a2"], "destination_id": ["zz", "a1", "a2"], "minutes": [1.0, 1.0, 0.0]}
+    )
+    od2 = pd.concat(
+        [od.assign(minutes=np.where(od.origin_id.str[0] != od.destination_id.str[0], np.inf, od.minutes)), noise],
+        ignore_index=True,
+    )
     res = gr.form_groups(smes, od2)
     assert res.objective == pytest.approx(32.0)

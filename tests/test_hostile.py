@@ -109,50 +109,280 @@ LATIN1_SIRENE = sirene("00012345600018,A,62.01Z,11,34172,Société Générale,77
 CASES: list[Case] = [
     # ---- score --support: the user's support bodies
     C("support-empty-file", score("--support", "{f:sup.csv}"), 1, r"sup\.csv.*empty", {"sup.csv": ""}),
-    C("support-header-only", score("--support", "{f:sup.csv}"), 1, r"sup\.csv.*no (data )?rows?", {"sup.csv": SUPPORT_HEADER + "\n"}),
+    C(
+        "support-header-only",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"sup\.csv.*no (data )?rows?",
+        {"sup.csv": SUPPORT_HEADER + "\n"},
+    ),
     C("support-blank-lines", score("--support", "{f:sup.csv}"), 1, r"sup\.csv.*empty", {"sup.csv": "\n\n\n"}),
-    C("support-no-latlon", score("--support", "{f:sup.csv}"), 1, r"no longitude/latitude columns.*add 'lon' and 'lat'", {"sup.csv": "name,category\nA,university\n"}),
-    C("support-text-lat", score("--support", "{f:sup.csv}"), 1, r"no numeric.*fill them", {"sup.csv": support("1,A,university,north,3.87,1")}),
-    C("support-swapped", score("--support", "{f:sup.csv}"), 1, r"swapped", {"sup.csv": support("1,A,university,3.87,43.61,1")}),
-    C("support-inf-coords", score("--support", "{f:sup.csv}"), 1, r"(infinite|not finite).*(coordinates|lat|lon)", {"sup.csv": support("1,A,university,inf,inf,1")}),
-    C("support-inf-lon", score("--support", "{f:sup.csv}"), 1, r"(infinite|not finite)", {"sup.csv": support("1,A,university,43.6,-inf,1")}),
-    C("support-nan-text", score("--support", "{f:sup.csv}"), 1, r"no numeric", {"sup.csv": support("1,A,university,nan,3.87,1")}),
-    C("support-lambert", score("--support", "{f:sup.csv}"), 1, r"look projected", {"sup.csv": support("1,A,university,6279000,770000,1")}),
-    C("support-lat-95", score("--support", "{f:sup.csv}"), 1, r"outside the plausible bounds", {"sup.csv": support("1,A,university,95,3.87,1")}),
-    C("support-outside-territory", score("--support", "{f:sup.csv}"), 1, r"outside the plausible bounds", {"sup.csv": support("1,Paris,university,48.85,2.35,1")}),
+    C(
+        "support-no-latlon",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"no longitude/latitude columns.*add 'lon' and 'lat'",
+        {"sup.csv": "name,category\nA,university\n"},
+    ),
+    C(
+        "support-text-lat",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"no numeric.*fill them",
+        {"sup.csv": support("1,A,university,north,3.87,1")},
+    ),
+    C(
+        "support-swapped",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"swapped",
+        {"sup.csv": support("1,A,university,3.87,43.61,1")},
+    ),
+    C(
+        "support-inf-coords",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"(infinite|not finite).*(coordinates|lat|lon)",
+        {"sup.csv": support("1,A,university,inf,inf,1")},
+    ),
+    C(
+        "support-inf-lon",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"(infinite|not finite)",
+        {"sup.csv": support("1,A,university,43.6,-inf,1")},
+    ),
+    C(
+        "support-nan-text",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"no numeric",
+        {"sup.csv": support("1,A,university,nan,3.87,1")},
+    ),
+    C(
+        "support-lambert",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"look projected",
+        {"sup.csv": support("1,A,university,6279000,770000,1")},
+    ),
+    C(
+        "support-lat-95",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"outside the plausible bounds",
+        {"sup.csv": support("1,A,university,95,3.87,1")},
+    ),
+    C(
+        "support-outside-territory",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"outside the plausible bounds",
+        {"sup.csv": support("1,Paris,university,48.85,2.35,1")},
+    ),
     C("support-latin1", score("--support", "{f:sup.csv}"), 1, r"sup\.csv.*UTF-8", {"sup.csv": LATIN1_SUPPORT}),
     C("support-binary", score("--support", "{f:sup.csv}"), 1, r"sup\.csv", {"sup.csv": bytes(range(256)) * 8}),
-    C("support-no-category", score("--support", "{f:sup.csv}"), 1, r"category", {"sup.csv": "name,lat,lon\nA,43.61,3.87\n"}),
-    C("support-unknown-category", score("--support", "{f:sup.csv}"), 1, r"category.*(allowed|one of|choose)", {"sup.csv": support("1,A,bakery,43.61,3.87,1")}),
-    C("support-duplicate-ids", score("--support", "{f:sup.csv}"), 1, r"not unique", {"sup.csv": support(GOOD_SUPPORT_ROW, GOOD_SUPPORT_ROW)}),
-    C("support-capacity-1e308", score("--support", "{f:sup.csv}"), 1, r"capacity", {"sup.csv": support("1,A,university,43.61,3.87,1e308")}),
-    C("support-capacity-inf", score("--support", "{f:sup.csv}"), 1, r"capacity", {"sup.csv": support("1,A,university,43.61,3.87,inf")}),
-    C("support-capacity-negative", score("--support", "{f:sup.csv}"), 1, r"capacity", {"sup.csv": support("1,A,university,43.61,3.87,-2")}),
-    C("support-capacity-text", score("--support", "{f:sup.csv}"), 1, r"capacity", {"sup.csv": support("1,A,university,43.61,3.87,big")}),
-    C("support-capacity-nan", score("--support", "{f:sup.csv}"), 1, r"capacity", {"sup.csv": support("1,A,university,43.61,3.87,nan")}),
-    C("support-geojson-polygons", score("--support", "{f:sup.geojson}"), 1, r"Point", {"sup.geojson": json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "A", "category": "university"}, "geometry": {"type": "Polygon", "coordinates": [[[3.8, 43.6], [3.9, 43.6], [3.9, 43.7], [3.8, 43.6]]]}}]})}),
-    C("support-geojson-broken", score("--support", "{f:sup.geojson}"), 1, r"sup\.geojson.*vector file", {"sup.geojson": '{"type": "FeatureCollection", "features": ['}),
-    C("support-gpkg-is-text", score("--support", "{f:sup.gpkg}"), 1, r"sup\.gpkg.*vector file", {"sup.gpkg": "not a geopackage"}),
-    C("support-missing-file", score("--support", "{tmp}/nope.csv"), 1, r"nope\.csv.*(does not exist|nor an existing file)"),
-    C("support-is-folder", score("--support", "{tmp}"), 1, r"(is a folder; give the path of a file|nor an existing file)"),
-    C("support-gzip-csv", score("--support", "{f:sup.csv}"), 1, r"sup\.csv", {"sup.csv": gzip.compress(support(GOOD_SUPPORT_ROW).encode())}),
-    C("support-zip-csv", score("--support", "{f:sup.zip}"), 1, r"sup\.zip", {"sup.zip": zipped("sup.csv", support(GOOD_SUPPORT_ROW))}),
+    C(
+        "support-no-category",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"category",
+        {"sup.csv": "name,lat,lon\nA,43.61,3.87\n"},
+    ),
+    C(
+        "support-unknown-category",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"category.*(allowed|one of|choose)",
+        {"sup.csv": support("1,A,bakery,43.61,3.87,1")},
+    ),
+    C(
+        "support-duplicate-ids",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"not unique",
+        {"sup.csv": support(GOOD_SUPPORT_ROW, GOOD_SUPPORT_ROW)},
+    ),
+    C(
+        "support-capacity-1e308",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"capacity",
+        {"sup.csv": support("1,A,university,43.61,3.87,1e308")},
+    ),
+    C(
+        "support-capacity-inf",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"capacity",
+        {"sup.csv": support("1,A,university,43.61,3.87,inf")},
+    ),
+    C(
+        "support-capacity-negative",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"capacity",
+        {"sup.csv": support("1,A,university,43.61,3.87,-2")},
+    ),
+    C(
+        "support-capacity-text",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"capacity",
+        {"sup.csv": support("1,A,university,43.61,3.87,big")},
+    ),
+    C(
+        "support-capacity-nan",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"capacity",
+        {"sup.csv": support("1,A,university,43.61,3.87,nan")},
+    ),
+    C(
+        "support-geojson-polygons",
+        score("--support", "{f:sup.geojson}"),
+        1,
+        r"Point",
+        {
+            "sup.geojson": json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [
+                        {
+                            "type": "Feature",
+                            "properties": {"name": "A", "category": "university"},
+                            "geometry": {
+                                "type": "Polygon",
+                                "coordinates": [[[3.8, 43.6], [3.9, 43.6], [3.9, 43.7], [3.8, 43.6]]],
+                            },
+                        }
+                    ],
+                }
+            )
+        },
+    ),
+    C(
+        "support-geojson-broken",
+        score("--support", "{f:sup.geojson}"),
+        1,
+        r"sup\.geojson.*vector file",
+        {"sup.geojson": '{"type": "FeatureCollection", "features": ['},
+    ),
+    C(
+        "support-gpkg-is-text",
+        score("--support", "{f:sup.gpkg}"),
+        1,
+        r"sup\.gpkg.*vector file",
+        {"sup.gpkg": "not a geopackage"},
+    ),
+    C(
+        "support-missing-file",
+        score("--support", "{tmp}/nope.csv"),
+        1,
+        r"nope\.csv.*(does not exist|nor an existing file)",
+    ),
+    C(
+        "support-is-folder",
+        score("--support", "{tmp}"),
+        1,
+        r"(is a folder; give the path of a file|nor an existing file)",
+    ),
+    C(
+        "support-gzip-csv",
+        score("--support", "{f:sup.csv}"),
+        1,
+        r"sup\.csv",
+        {"sup.csv": gzip.compress(support(GOOD_SUPPORT_ROW).encode())},
+    ),
+    C(
+        "support-zip-csv",
+        score("--support", "{f:sup.zip}"),
+        1,
+        r"sup\.zip",
+        {"sup.zip": zipped("sup.csv", support(GOOD_SUPPORT_ROW))},
+    ),
     C("support-empty-prev-run", score("--support", "{f:sup.csv}"), 1, r"sup\.csv.*empty", {"sup.csv": ""}, prev=True),
     # ---- score --smes: a SIRENE extract
     C("sirene-empty", score("--smes", "{f:s.csv}"), 1, r"s\.csv.*empty", {"s.csv": ""}),
     C("sirene-header-only", score("--smes", "{f:s.csv}"), 1, r"no active establishment", {"s.csv": sirene()}),
-    C("sirene-zip-semicolon", score("--smes", "{f:s.zip}"), 1, r"size band|NAF|tranche|s\.zip", {"s.zip": zipped("s.csv", sirene("00012345600018,A,62.01Z,99,34172,X,770000,6279000", sep=";"))}),
-    C("sirene-size-band-99", score("--smes", "{f:s.csv}"), 1, r"trancheEffectifsEtablissement.*'99'", {"s.csv": sirene("00012345600018,A,62.01Z,99,34172,X,770000,6279000")}),
-    C("sirene-naf-zz", score("--smes", "{f:s.csv}"), 1, r"activitePrincipaleEtablissement.*'ZZ\.ZZZ'", {"s.csv": sirene("00012345600018,A,ZZ.ZZZ,11,34172,X,770000,6279000")}),
-    C("sirene-missing-columns", score("--smes", "{f:s.csv}"), 1, r"missing SIRENE column", {"s.csv": "siret,name\n1,A\n"}),
+    C(
+        "sirene-zip-semicolon",
+        score("--smes", "{f:s.zip}"),
+        1,
+        r"size band|NAF|tranche|s\.zip",
+        {"s.zip": zipped("s.csv", sirene("00012345600018,A,62.01Z,99,34172,X,770000,6279000", sep=";"))},
+    ),
+    C(
+        "sirene-size-band-99",
+        score("--smes", "{f:s.csv}"),
+        1,
+        r"trancheEffectifsEtablissement.*'99'",
+        {"s.csv": sirene("00012345600018,A,62.01Z,99,34172,X,770000,6279000")},
+    ),
+    C(
+        "sirene-naf-zz",
+        score("--smes", "{f:s.csv}"),
+        1,
+        r"activitePrincipaleEtablissement.*'ZZ\.ZZZ'",
+        {"s.csv": sirene("00012345600018,A,ZZ.ZZZ,11,34172,X,770000,6279000")},
+    ),
+    C(
+        "sirene-missing-columns",
+        score("--smes", "{f:s.csv}"),
+        1,
+        r"missing SIRENE column",
+        {"s.csv": "siret,name\n1,A\n"},
+    ),
     C("sirene-latin1", score("--smes", "{f:s.csv}"), 1, r"s\.csv.*UTF-8", {"s.csv": LATIN1_SIRENE}),
-    C("sirene-geoloc-file-hint", score("--smes", "{f:s.csv}"), 1, r"geolocation file(?!.*geolocation=)", {"s.csv": "siret,x,y,epsg\n00012345600018,770000,6279000,2154\n"}),
-    C("sirene-no-coords-hint", score("--smes", "{f:s.csv}"), 1, r"no coordinate columns(?!.*geolocation=)", {"s.csv": "siret,etatAdministratifEtablissement,activitePrincipaleEtablissement,trancheEffectifsEtablissement,codeCommuneEtablissement\n00012345600018,A,62.01Z,11,34172\n"}),
-    C("sirene-other-departement", score("--smes", "{f:s.csv}"), 1, r"no active establishment", {"s.csv": sirene("00012345600018,A,62.01Z,11,75056,X,652000,6862000")}),
-    C("sirene-duplicate-siret", score("--smes", "{f:s.csv}"), 1, r"not unique", {"s.csv": sirene(GOOD_SIRENE_ROW, GOOD_SIRENE_ROW)}),
+    C(
+        "sirene-geoloc-file-hint",
+        score("--smes", "{f:s.csv}"),
+        1,
+        r"geolocation file(?!.*geolocation=)",
+        {"s.csv": "siret,x,y,epsg\n00012345600018,770000,6279000,2154\n"},
+    ),
+    C(
+        "sirene-no-coords-hint",
+        score("--smes", "{f:s.csv}"),
+        1,
+        r"no coordinate columns(?!.*geolocation=)",
+        {
+            "s.csv": "siret,etatAdministratifEtablissement,activitePrincipaleEtablissement,trancheEffectifsEtablissement,codeCommuneEtablissement\n00012345600018,A,62.01Z,11,34172\n"
+        },
+    ),
+    C(
+        "sirene-other-departement",
+        score("--smes", "{f:s.csv}"),
+        1,
+        r"no active establishment",
+        {"s.csv": sirene("00012345600018,A,62.01Z,11,75056,X,652000,6862000")},
+    ),
+    C(
+        "sirene-duplicate-siret",
+        score("--smes", "{f:s.csv}"),
+        1,
+        r"not unique",
+        {"s.csv": sirene(GOOD_SIRENE_ROW, GOOD_SIRENE_ROW)},
+    ),
     C("sirene-binary", score("--smes", "{f:s.csv}"), 1, r"s\.csv", {"s.csv": bytes(range(256)) * 8}),
-    C("sirene-swapped-lonlat", score("--smes", "{f:s.csv}"), 1, r"swapped", {"s.csv": "siret,etatAdministratifEtablissement,activitePrincipaleEtablissement,trancheEffectifsEtablissement,codeCommuneEtablissement,longitude,latitude\n00012345600018,A,62.01Z,11,34172,43.61,3.87\n"}),
-    C("sirene-inf-lonlat", score("--smes", "{f:s.csv}"), 1, r"(infinite|not finite)", {"s.csv": "siret,etatAdministratifEtablissement,activitePrincipaleEtablissement,trancheEffectifsEtablissement,codeCommuneEtablissement,longitude,latitude\n00012345600018,A,62.01Z,11,34172,inf,inf\n"}),
+    C(
+        "sirene-swapped-lonlat",
+        score("--smes", "{f:s.csv}"),
+        1,
+        r"swapped",
+        {
+            "s.csv": "siret,etatAdministratifEtablissement,activitePrincipaleEtablissement,trancheEffectifsEtablissement,codeCommuneEtablissement,longitude,latitude\n00012345600018,A,62.01Z,11,34172,43.61,3.87\n"
+        },
+    ),
+    C(
+        "sirene-inf-lonlat",
+        score("--smes", "{f:s.csv}"),
+        1,
+        r"(infinite|not finite)",
+        {
+            "s.csv": "siret,etatAdministratifEtablissement,activitePrincipaleEtablissement,trancheEffectifsEtablissement,codeCommuneEtablissement,longitude,latitude\n00012345600018,A,62.01Z,11,34172,inf,inf\n"
+        },
+    ),
     # ---- score options
     C("score-seed-negative", score("--seed", "-1"), 2, r"--seed.*-1.*(>=|at least) 0"),
     C("score-n-smes-negative", score("--n-smes", "-5"), 2, r"--n-smes.*-5"),
@@ -162,9 +392,22 @@ CASES: list[Case] = [
     C("score-normalisation-bogus", score("--normalisation", "max"), 2, r"--normalisation.*max"),
     C("score-weighting-bogus", score("--weighting", "area"), 2, r"--weighting.*area"),
     C("score-profile-missing", score("--profile", "{tmp}/nope.toml"), 1, r"nope\.toml"),
-    C("score-profile-unknown-key", score("--profile", "{f:p.toml}"), 1, r"unknown key", {"p.toml": "[components]\ndensty = 1\n"}),
+    C(
+        "score-profile-unknown-key",
+        score("--profile", "{f:p.toml}"),
+        1,
+        r"unknown key",
+        {"p.toml": "[components]\ndensty = 1\n"},
+    ),
     C("score-profile-not-toml", score("--profile", "{f:p.toml}"), 1, r"p\.toml", {"p.toml": "this is = not [toml"}),
-    C("score-profile-bad-prev-run", score("--profile", "{f:p.toml}"), 1, r"unknown key", {"p.toml": "[components]\ndensty = 1\n"}, prev=True),
+    C(
+        "score-profile-bad-prev-run",
+        score("--profile", "{f:p.toml}"),
+        1,
+        r"unknown key",
+        {"p.toml": "[components]\ndensty = 1\n"},
+        prev=True,
+    ),
     C("score-out-empty", score("--out", ""), 2, r"--out.*empty"),
     C("score-out-under-file", ["score", "--out", "{f:afile}/sub"], 1, r"afile.*is a file", {"afile": "x"}),
     C("score-out-is-file", ["score", "--out", "{f:afile}"], 2, r"is a file", {"afile": "x"}),
@@ -193,14 +436,56 @@ CASES: list[Case] = [
     C("raster-out-under-file", ["raster", "--out", "{f:afile}/r"], 1, r"is a file", {"afile": "x"}),
     C("raster-cell-bad-prev-run", raster("--cell-m", "1e9"), 2, r"--cell-m", prev=True),
     # ---- site
-    C("site-file-without-user", site("--candidates-file", "{f:c.csv}"), 2, r"--candidates-file.*--candidates user", {"c.csv": GOOD_CANDIDATES}),
-    C("site-file-with-grid", site("--candidates", "grid", "--candidates-file", "{f:c.csv}"), 2, r"--candidates-file.*--candidates user", {"c.csv": GOOD_CANDIDATES}),
+    C(
+        "site-file-without-user",
+        site("--candidates-file", "{f:c.csv}"),
+        2,
+        r"--candidates-file.*--candidates user",
+        {"c.csv": GOOD_CANDIDATES},
+    ),
+    C(
+        "site-file-with-grid",
+        site("--candidates", "grid", "--candidates-file", "{f:c.csv}"),
+        2,
+        r"--candidates-file.*--candidates user",
+        {"c.csv": GOOD_CANDIDATES},
+    ),
     C("site-user-without-file", site("--candidates", "user"), 2, r"--candidates user.*--candidates-file"),
-    C("site-candidates-empty", site("--candidates", "user", "--candidates-file", "{f:c.csv}"), 1, r"c\.csv.*empty", {"c.csv": ""}),
-    C("site-candidates-latin1", site("--candidates", "user", "--candidates-file", "{f:c.csv}"), 1, r"c\.csv.*UTF-8", {"c.csv": "name,lat,lon\nBéziers,43.34,3.21\n".encode("latin-1")}),
-    C("site-candidates-outside", site("--candidates", "user", "--candidates-file", "{f:c.csv}"), 1, r"outside", {"c.csv": "name,lat,lon\nParis,48.85,2.35\n"}),
-    C("site-candidates-no-latlon", site("--candidates", "user", "--candidates-file", "{f:c.csv}"), 1, r"c\.csv.*(lon|lat)", {"c.csv": "name,x\nA,1\n"}),
-    C("site-candidates-inf", site("--candidates", "user", "--candidates-file", "{f:c.csv}"), 1, r"(infinite|not finite)", {"c.csv": "name,lat,lon\nA,inf,3.8\n"}),
+    C(
+        "site-candidates-empty",
+        site("--candidates", "user", "--candidates-file", "{f:c.csv}"),
+        1,
+        r"c\.csv.*empty",
+        {"c.csv": ""},
+    ),
+    C(
+        "site-candidates-latin1",
+        site("--candidates", "user", "--candidates-file", "{f:c.csv}"),
+        1,
+        r"c\.csv.*UTF-8",
+        {"c.csv": "name,lat,lon\nBéziers,43.34,3.21\n".encode("latin-1")},
+    ),
+    C(
+        "site-candidates-outside",
+        site("--candidates", "user", "--candidates-file", "{f:c.csv}"),
+        1,
+        r"outside",
+        {"c.csv": "name,lat,lon\nParis,48.85,2.35\n"},
+    ),
+    C(
+        "site-candidates-no-latlon",
+        site("--candidates", "user", "--candidates-file", "{f:c.csv}"),
+        1,
+        r"c\.csv.*(lon|lat)",
+        {"c.csv": "name,x\nA,1\n"},
+    ),
+    C(
+        "site-candidates-inf",
+        site("--candidates", "user", "--candidates-file", "{f:c.csv}"),
+        1,
+        r"(infinite|not finite)",
+        {"c.csv": "name,lat,lon\nA,inf,3.8\n"},
+    ),
     C("site-grid-spacing-zero", site("--grid-spacing-m", "0"), 2, r"--grid-spacing-m"),
     C("site-grid-spacing-nan", site("--grid-spacing-m", "nan"), 2, r"--grid-spacing-m"),
     C("site-grid-spacing-tiny", site("--grid-spacing-m", "1"), 2, r"--grid-spacing-m"),
@@ -210,7 +495,14 @@ CASES: list[Case] = [
     C("site-p-max-absurd", site("--p-max", "100000"), 2, r"--p-max"),
     C("site-maps-under-file", site("--maps", "{f:afile}/m"), 1, r"afile.*is a file", {"afile": "x"}),
     C("site-out-empty", site("--out", ""), 2, r"--out.*empty"),
-    C("site-bad-prev-run", site("--candidates-file", "{f:c.csv}"), 2, r"--candidates-file", {"c.csv": GOOD_CANDIDATES}, prev=True),
+    C(
+        "site-bad-prev-run",
+        site("--candidates-file", "{f:c.csv}"),
+        2,
+        r"--candidates-file",
+        {"c.csv": GOOD_CANDIDATES},
+        prev=True,
+    ),
     # ---- groups
     C("groups-section-unknown", groups("--section", "Z"), 2, r"--section.*'Z'"),
     C("groups-section-word", groups("--section", "manufacturing"), 2, r"--section"),
@@ -227,8 +519,21 @@ CASES: list[Case] = [
     C("groups-out-empty", groups("--out", ""), 2, r"--out.*empty"),
     C("groups-bad-prev-run", groups("--section", "Z"), 2, r"--section", prev=True),
     # ---- run
-    C("run-profile-unknown-key", run_("--profile", "{f:p.toml}"), 1, r"unknown key", {"p.toml": "[components]\ndensty = 1\n"}),
-    C("run-profile-unknown-key-prev-run", run_("--profile", "{f:p.toml}"), 1, r"unknown key", {"p.toml": "[components]\ndensty = 1\n"}, prev=True),
+    C(
+        "run-profile-unknown-key",
+        run_("--profile", "{f:p.toml}"),
+        1,
+        r"unknown key",
+        {"p.toml": "[components]\ndensty = 1\n"},
+    ),
+    C(
+        "run-profile-unknown-key-prev-run",
+        run_("--profile", "{f:p.toml}"),
+        1,
+        r"unknown key",
+        {"p.toml": "[components]\ndensty = 1\n"},
+        prev=True,
+    ),
     C("run-profile-missing", run_("--profile", "{tmp}/nope.toml"), 1, r"nope\.toml"),
     C("run-seed-negative", run_("--seed", "-1"), 2, r"--seed"),
     C("run-n-smes-negative", run_("--n-smes", "-1"), 2, r"--n-smes"),
@@ -246,23 +551,70 @@ CASES: list[Case] = [
     C("route-inf", ["route", "--from", "inf,inf", "--to", "43.58,3.96"], 1, r"--from.*(finite|outside)"),
     # ---- layers / data / network
     C("layers-export-bad-extension", ["layers", "export", "gateways", "--out", "{tmp}/g.txt"], 1, r"g\.txt.*\.gpkg"),
-    C("layers-export-under-file", ["layers", "export", "gateways", "--out", "{f:afile}/g.gpkg"], 1, r"afile.*is a file", {"afile": "x"}),
+    C(
+        "layers-export-under-file",
+        ["layers", "export", "gateways", "--out", "{f:afile}/g.gpkg"],
+        1,
+        r"afile.*is a file",
+        {"afile": "x"},
+    ),
     C("layers-export-empty", ["layers", "export", "gateways", "--out", ""], 2, r"--out.*empty"),
     C("layers-show-head-negative", ["layers", "show", "gateways", "--head", "-3"], 2, r"--head"),
     C("layers-show-n-smes-negative", ["layers", "show", "smes", "--n-smes", "-3"], 2, r"--n-smes"),
     C("layers-show-seed-negative", ["layers", "show", "smes", "--seed", "-3"], 2, r"--seed"),
     C("layers-show-unknown", ["layers", "show", "planets"], 2, r"planets"),
-    C("data-install-no-mirror", ["data", "install", "--mirror", "{tmp}/nope", "--target", "{tmp}/t"], 1, r"mirror folder"),
-    C("data-install-target-under-file", ["data", "install", "--target", "{f:afile}/t"], 1, r"afile.*is a file", {"afile": "x"}),
-    C("data-verify-empty-dir", ["data", "verify"], 1, r"proximity data install", env={"PROXIMITY_DATA_DIR": "{tmp}/empty"}),
-    C("network-graphml-under-file", ["network", "build", "--graphml", "{f:afile}/g.graphml"], 1, r"afile.*is a file", {"afile": "x"}),
+    C(
+        "data-install-no-mirror",
+        ["data", "install", "--mirror", "{tmp}/nope", "--target", "{tmp}/t"],
+        1,
+        r"mirror folder",
+    ),
+    C(
+        "data-install-target-under-file",
+        ["data", "install", "--target", "{f:afile}/t"],
+        1,
+        r"afile.*is a file",
+        {"afile": "x"},
+    ),
+    C(
+        "data-verify-empty-dir",
+        ["data", "verify"],
+        1,
+        r"proximity data install",
+        env={"PROXIMITY_DATA_DIR": "{tmp}/empty"},
+    ),
+    C(
+        "network-graphml-under-file",
+        ["network", "build", "--graphml", "{f:afile}/g.graphml"],
+        1,
+        r"afile.*is a file",
+        {"afile": "x"},
+    ),
     C("unknown-command", ["frobnicate"], 2, r"frobnicate"),
     # ---- clumsy but usable: a complete run lands beside the previous one's unrelated files
-    C("groups-into-previous-folder", groups("--section", "c", "--method", "heuristic", "--time-limit-s", "5"), 0, "",
-      prev=True, written=("groups.csv", "members.csv", "groups.gpkg", "provenance.json", "municipalities.csv", ".proximity-run-groups.json")),
-    C("support-semicolon-decimal-comma", score("--support", "{f:sup.csv}"), 0, "",
-      {"sup.csv": "id;name;category;lat;lon\n1;Club export;chamber_of_commerce;43,61;3,87\n"},
-      written=("municipalities.csv", "smes.csv", "provenance.json")),
+    C(
+        "groups-into-previous-folder",
+        groups("--section", "c", "--method", "heuristic", "--time-limit-s", "5"),
+        0,
+        "",
+        prev=True,
+        written=(
+            "groups.csv",
+            "members.csv",
+            "groups.gpkg",
+            "provenance.json",
+            "municipalities.csv",
+            ".proximity-run-groups.json",
+        ),
+    ),
+    C(
+        "support-semicolon-decimal-comma",
+        score("--support", "{f:sup.csv}"),
+        0,
+        "",
+        {"sup.csv": "id;name;category;lat;lon\n1;Club export;chamber_of_commerce;43,61;3,87\n"},
+        written=("municipalities.csv", "smes.csv", "provenance.json"),
+    ),
     C("unknown-option", ["score", "--out", "{out}", "--colour", "red"], 2, r"--colour"),
 ]
 
@@ -397,7 +749,7 @@ def test_case_table_is_large_and_unique():
 
 
 # ---------------------------------------------------------------- outputs that succeed and must be safe
-FORMULAS = ["=HYPERLINK(\"http://x\")", "+33 4 67", "-2+3", "@SUM(A1)", "\tTab", "\rCR"]
+FORMULAS = ['=HYPERLINK("http://x")', "+33 4 67", "-2+3", "@SUM(A1)", "\tTab", "\rCR"]
 
 
 def test_formula_cells_are_neutralised_in_every_csv(tmp_path):
@@ -406,9 +758,14 @@ def test_formula_cells_are_neutralised_in_every_csv(tmp_path):
 
     from proximity import _io
 
-    df = pd.DataFrame({"name": FORMULAS, "minutes": [-1.5, 2.0, -3.0, 4.0, 5.0, 6.0],
-                       "label": pd.array(["ok", "=1", None, "a", "b", "c"], dtype="string")},
-                      index=pd.Index(["=id", "b", "c", "d", "e", "f"]))
+    df = pd.DataFrame(
+        {
+            "name": FORMULAS,
+            "minutes": [-1.5, 2.0, -3.0, 4.0, 5.0, 6.0],
+            "label": pd.array(["ok", "=1", None, "a", "b", "c"], dtype="string"),
+        },
+        index=pd.Index(["=id", "b", "c", "d", "e", "f"]),
+    )
     _io.write_csv(df, tmp_path / "t.csv")
     back = pd.read_csv(tmp_path / "t.csv", index_col=0, keep_default_na=False)
     assert back["name"].tolist() == ["'" + f for f in FORMULAS[:-1]] + ["'\nCR"]
@@ -420,8 +777,10 @@ def test_formula_cells_are_neutralised_in_every_csv(tmp_path):
 
 
 def test_sirene_names_that_are_formulas_reach_smes_csv_neutralised(tmp_path, fast):
-    rows = [f"0001234560{i:04d},A,62.01Z,11,34172,{name},{770000 + 50 * i},6279000"
-            for i, name in enumerate(["=HYPERLINK(\"http://evil\")", "@SUM(A1)", "+33", "-1"])]
+    rows = [
+        f"0001234560{i:04d},A,62.01Z,11,34172,{name},{770000 + 50 * i},6279000"
+        for i, name in enumerate(['=HYPERLINK("http://evil")', "@SUM(A1)", "+33", "-1"])
+    ]
     (tmp_path / "s.csv").write_text(sirene(*rows), encoding="utf-8")
     out = tmp_path / "out"
     import warnings
@@ -438,7 +797,13 @@ def test_sirene_names_that_are_formulas_reach_smes_csv_neutralised(tmp_path, fas
     prov = (out / "provenance.json").read_text(encoding="utf-8")
     assert "NaN" not in prov and "Infinity" not in prov
     manifest = json.loads((out / ".proximity-run-score.json").read_text())
-    assert set(manifest["files"]) == {"municipalities.gpkg", "municipalities.csv", "smes.gpkg", "smes.csv", "provenance.json"}
+    assert set(manifest["files"]) == {
+        "municipalities.gpkg",
+        "municipalities.csv",
+        "smes.gpkg",
+        "smes.csv",
+        "provenance.json",
+    }
     assert not [p for p in tmp_path.iterdir() if ".proximity-" in p.name]
 
 
@@ -449,11 +814,27 @@ def test_strict_json_writes_null_for_nan_and_infinity(tmp_path):
 
     from proximity import _io
 
-    _io.write_json({"a": math.nan, "b": [math.inf, -math.inf, 1.5], "c": np.float64("nan"), "d": np.int64(3),
-                    "e": {"f": np.array([1.0, np.nan])}, "g": np.bool_(True)}, tmp_path / "p.json")
+    _io.write_json(
+        {
+            "a": math.nan,
+            "b": [math.inf, -math.inf, 1.5],
+            "c": np.float64("nan"),
+            "d": np.int64(3),
+            "e": {"f": np.array([1.0, np.nan])},
+            "g": np.bool_(True),
+        },
+        tmp_path / "p.json",
+    )
     text = (tmp_path / "p.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
-    assert json.loads(text) == {"a": None, "b": [None, None, 1.5], "c": None, "d": 3, "e": {"f": [1.0, None]}, "g": True}
+    assert json.loads(text) == {
+        "a": None,
+        "b": [None, None, 1.5],
+        "c": None,
+        "d": 3,
+        "e": {"f": [1.0, None]},
+        "g": True,
+    }
 
 
 def test_provenance_records_the_sha256_actually_read(fast):
@@ -543,6 +924,7 @@ def test_staged_output_keeps_the_previous_run_on_error_and_replaces_it_on_succes
         (st / "old_only.csv").write_text("1")
     assert sorted(p.name for p in out.iterdir()) == [".proximity-run-t.json", "a.csv", "old_only.csv"]
     (out / "user_notes.txt").write_text("mine")
+
     def interrupted() -> None:
         with _io.staged_output(out, command="t") as st:
             (st / "a.csv").write_text("2")
@@ -589,10 +971,15 @@ def test_scores_reduced_block_by_block_equal_the_one_table_values(fast, monkeypa
 def test_too_many_user_support_bodies_are_refused_up_front(tmp_path, fast):
     from proximity.layers.support import MAX_USER_BODIES
 
-    rows = "".join(f"{i},B{i},university,{43.5 + (i % 100) * 1e-4},{3.8 + (i // 100) * 1e-4},1\n" for i in range(MAX_USER_BODIES + 1))
+    rows = "".join(
+        f"{i},B{i},university,{43.5 + (i % 100) * 1e-4},{3.8 + (i // 100) * 1e-4},1\n"
+        for i in range(MAX_USER_BODIES + 1)
+    )
     (tmp_path / "sup.csv").write_text(SUPPORT_HEADER + "\n" + rows)
     r = CliRunner().invoke(main, ["score", "--out", str(tmp_path / "out"), "--support", str(tmp_path / "sup.csv")])
     assert r.exit_code == 1
     line = r.stderr.strip()
-    assert "\n" not in line and "20,001 bodies, more than the 20,000 supported" in line and "merge nearby bodies" in line
+    assert (
+        "\n" not in line and "20,001 bodies, more than the 20,000 supported" in line and "merge nearby bodies" in line
+    )
     assert not (tmp_path / "out").exists()

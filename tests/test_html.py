@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import re
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-import geopandas as gpd
 from proximity._html import escape, escape_properties, format_value, html_table
 from proximity.errors import InputError, MissingColumnError
 
 
 @pytest.mark.parametrize(
-    "text, expected",
+    ("text", "expected"),
     [
         ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
         ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
@@ -41,7 +41,7 @@ def test_escape_output_has_no_live_characters():
 
 
 @pytest.mark.parametrize(
-    "value, decimals, expected",
+    ("value", "decimals", "expected"),
     [
         (1234567, 2, "1\u202f234\u202f567"),
         (np.int64(-42), 2, "-42"),
@@ -143,7 +143,9 @@ def test_escaped_jinja_is_not_evaluated_by_branca():
     from proximity._html import escape
 
     m = folium.Map(location=[43.6, 3.9], zoom_start=9, tiles=None)
-    folium.Marker([43.6, 3.9], popup=folium.Popup(escape("{{ 7*7 }} {{ lipsum.__globals__ }}")), tooltip=escape("{{ 6*7 }}")).add_to(m)
+    folium.Marker(
+        [43.6, 3.9], popup=folium.Popup(escape("{{ 7*7 }} {{ lipsum.__globals__ }}")), tooltip=escape("{{ 6*7 }}")
+    ).add_to(m)
     html = m.get_root().render()
     assert "&#123;&#123; 7*7 &#125;&#125;" in html and "&#123;&#123; 6*7 &#125;&#125;" in html
     # evaluated, the popup would read "49 ..." right after its tag (folium's random element

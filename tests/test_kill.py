@@ -25,7 +25,14 @@ from proximity import _io
 pytestmark = pytest.mark.kill
 
 ROOT = Path(__file__).resolve().parents[1]
-SCORE_FILES = {"municipalities.gpkg", "municipalities.csv", "smes.gpkg", "smes.csv", "provenance.json", ".proximity-run-score.json"}
+SCORE_FILES = {
+    "municipalities.gpkg",
+    "municipalities.csv",
+    "smes.gpkg",
+    "smes.csv",
+    "provenance.json",
+    ".proximity-run-score.json",
+}
 
 
 def cli(*args: str) -> list[str]:
@@ -96,7 +103,9 @@ def scored(tmp_path_factory, real_data):
 def test_interrupted_score_keeps_the_previous_run(scored, sig, when, delay_s):
     before = snapshot(scored)
     assert set(before) == SCORE_FILES
-    code, err = interrupt(cli("score", "--out", str(scored), "--n-smes", "300", "--seed", "7"), when=when, sig=sig, delay_s=delay_s)
+    code, err = interrupt(
+        cli("score", "--out", str(scored), "--n-smes", "300", "--seed", "7"), when=when, sig=sig, delay_s=delay_s
+    )
     after = snapshot(scored)
     if code == 0:  # the signal came after the run was moved in: then it is the new run, whole
         assert set(after) == SCORE_FILES
@@ -127,17 +136,28 @@ def test_rerun_after_kills_succeeds_and_cleans(scored):
 
 def test_interrupted_run_leaves_nothing_then_a_rerun_completes(tmp_path, real_data):
     out = tmp_path / "run"
-    code, err = interrupt(cli("run", "--out", str(out), "--n-smes", "300"), when="travel-time tables", sig=signal.SIGINT, delay_s=1.0)
+    code, err = interrupt(
+        cli("run", "--out", str(out), "--n-smes", "300"), when="travel-time tables", sig=signal.SIGINT, delay_s=1.0
+    )
     assert code != 0 and "Traceback" not in err
     assert not out.exists() and temporaries(out) == []
-    code, _ = interrupt(cli("run", "--out", str(out), "--n-smes", "300"), when="rasters", sig=signal.SIGKILL, delay_s=2.0)
+    code, _ = interrupt(
+        cli("run", "--out", str(out), "--n-smes", "300"), when="rasters", sig=signal.SIGKILL, delay_s=2.0
+    )
     assert code == -signal.SIGKILL
     assert not out.exists()
     assert temporaries(out)  # the killed process could not clean up: the rerun must
     run_ok(cli("run", "--out", str(out), "--n-smes", "300"))
     assert temporaries(out) == []
     files = set(snapshot(out))
-    assert {"layers.gpkg", "municipalities.csv", "provenance.json", "rasters/population_within.csv",
-            "traveltime/nearest_smes.csv", "export_groups/groups.csv", ".proximity-run-run.json"} <= files
+    assert {
+        "layers.gpkg",
+        "municipalities.csv",
+        "provenance.json",
+        "rasters/population_within.csv",
+        "traveltime/nearest_smes.csv",
+        "export_groups/groups.csv",
+        ".proximity-run-run.json",
+    } <= files
     listed = set(json.loads((out / ".proximity-run-run.json").read_text())["files"])
     assert listed == files - {".proximity-run-run.json"}

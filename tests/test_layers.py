@@ -255,7 +255,9 @@ def test_read_user_points_errors(tmp_path):
     with pytest.raises(InputError, match="DataFrame without geometry"):
         read_user_points(pd.DataFrame({"lat": [1]}), layer_name="mine")
     area = gpd.GeoDataFrame({"name": ["zone"]}, geometry=[Point(3.8, 43.6).buffer(0.01)], crs=4326)
-    with pytest.raises(LayerValidationError, match="geometry type Polygon, expected Point; use .representative_point"):
+    with pytest.raises(
+        LayerValidationError, match=r"geometry type Polygon, expected Point; use \.representative_point"
+    ):
         read_user_points(area, layer_name="mine")
 
 
@@ -466,8 +468,8 @@ def test_read_sirene_geolocated_layouts(tmp_path):
     assert s.loc["00572094400013"].geometry.x == pytest.approx(3.8767, abs=1e-5)
 
     # the same establishments with x/y/epsg columns in the table itself (no lon/lat)
-    merged_header = header + ["x", "y", "epsg"]
-    merged_rows = [r[:-2] + [r[-2], r[-1], "2154"] for r in _stock_rows()]
+    merged_header = [*header, "x", "y", "epsg"]
+    merged_rows = [[*r[:-2], r[-2], r[-1], "2154"] for r in _stock_rows()]
     s2 = read_sirene(_write(tmp_path / "merged.csv", merged_header, merged_rows, sep=";"), territory="herault")
     assert s2.geometry.x.to_numpy() == pytest.approx(s.geometry.x.to_numpy(), abs=1e-6)
 
@@ -514,11 +516,11 @@ def test_read_sirene_errors(tmp_path):
     with pytest.raises(LayerValidationError, match=r"smes \(SIRENE\).*outside the plausible bounds"):
         read_sirene(_write(tmp_path / "swap.csv", STOCK_HEADER, rows), territory="herault")
     dup = _stock_rows()[:1] * 2
-    with pytest.raises(LayerValidationError, match="id is not unique.*'00572094400013'"):
+    with pytest.raises(LayerValidationError, match=r"id is not unique.*'00572094400013'"):
         read_sirene(_write(tmp_path / "dup.csv", STOCK_HEADER, dup))
     with pytest.raises(LayerValidationError, match="no active establishment in département 34"):
         read_sirene(_write(tmp_path / "gard.csv", STOCK_HEADER, _stock_rows()[4:]), territory="herault")
-    with pytest.raises(LayerValidationError, match="missing SIRENE column.*'trancheEffectifsEtablissement'"):
+    with pytest.raises(LayerValidationError, match=r"missing SIRENE column.*'trancheEffectifsEtablissement'"):
         read_sirene(pd.DataFrame({"siret": ["1"], "activitePrincipaleEtablissement": ["62.01Z"]}))
     with pytest.raises(DataFileError, match="does not exist"):
         read_sirene(tmp_path / "missing.csv")
@@ -571,7 +573,7 @@ def test_synthetic_smes_by_rate_and_per_commune(munis, roads):
     shuffled = roads.iloc[::-1].explode(index_parts=False).reset_index(drop=True)
     again = synthetic_smes(sub, shuffled, seed=0)
     assert again.geometry.geom_equals_exact(alone.geometry, tolerance=1e-7).all()
-    with pytest.raises(InputError, match="either n .* or per_1000_inhabitants"):
+    with pytest.raises(InputError, match=r"either n .* or per_1000_inhabitants"):
         synthetic_smes(sub, roads, n=10, per_1000_inhabitants=2.0)
     with pytest.raises(InputError, match="per_1000_inhabitants must be a positive number"):
         synthetic_smes(sub, roads, per_1000_inhabitants=-1.0)
@@ -631,11 +633,11 @@ def test_synthetic_smes_errors(munis, roads):
         synthetic_smes(munis, roads, large_share=1.5)
     with pytest.raises(InputError, match="unknown key\\(s\\) 'Z'"):
         synthetic_smes(munis, roads, section_shares={"Z": 1.0})
-    with pytest.raises(LayerValidationError, match="'roads'.*no CRS"):
+    with pytest.raises(LayerValidationError, match=r"'roads'.*no CRS"):
         synthetic_smes(munis, roads.set_crs(None, allow_override=True), n=10)
     with pytest.raises(LayerValidationError, match="missing column\\(s\\) 'pop'"):
         synthetic_smes(munis, roads, n=10, population_column="pop")
-    with pytest.raises(DataFileError, match="no Travel Mapping .wpt file"):
+    with pytest.raises(DataFileError, match=r"no Travel Mapping \.wpt file"):
         roads_from_travelmapping("/nonexistent-folder")
 
 
@@ -670,7 +672,7 @@ def test_validate_projected_coordinates_labelled_wgs84():
 
 
 def test_validate_outside_bounds_without_swap():
-    with pytest.raises(LayerValidationError, match="outside the plausible bounds.*check the CRS"):
+    with pytest.raises(LayerValidationError, match=r"outside the plausible bounds.*check the CRS"):
         validate_layer(_pts([2.35], [48.85]), "demo", bounds_wgs84=BOUNDS)  # Paris
 
 

@@ -87,7 +87,9 @@ def built(hostile, tmp_path_factory):
 @pytest.fixture(scope="module")
 def ctx(herault, herault_scores):
     c = P.prepare(herault, herault_scores)
-    P.compute_travel(c, [MONTPELLIER, FELINES], minutes=(15, 30, 45), cell_m=250.0, tolerance_m=25.0, progress=lambda m: None)
+    P.compute_travel(
+        c, [MONTPELLIER, FELINES], minutes=(15, 30, 45), cell_m=250.0, tolerance_m=25.0, progress=lambda m: None
+    )
     return c
 
 
@@ -103,8 +105,17 @@ def test_build_writes_the_expected_files_atomically(built):
     assert paths == [out / "overview.html", *shared, *pages, out / "index.html"]
     assert all(p.is_file() and p.stat().st_size > 4_000 for p in paths)
     everything = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
-    assert everything == ["assets", "assets/communes.js", "assets/proximity.css", "communes", "communes/34097.html",
-                          "communes/34141.html", "communes/34172.html", "index.html", "overview.html"]
+    assert everything == [
+        "assets",
+        "assets/communes.js",
+        "assets/proximity.css",
+        "communes",
+        "communes/34097.html",
+        "communes/34141.html",
+        "communes/34172.html",
+        "index.html",
+        "overview.html",
+    ]
     assert messages[0] == "maps: overview" and messages[-1].startswith("maps: 7 files in ")
     for p in [out / "overview.html", *pages, out / "index.html"]:
         assert read(p).rstrip().endswith("</html>")
@@ -131,7 +142,14 @@ def test_a_failing_page_leaves_no_partial_file(hostile, tmp_path, monkeypatch):
         build_maps(*hostile, out=tmp_path, communes=[MONTPELLIER, FELINES])
     left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
     # no .part file, no half page
-    assert left == ["assets", "assets/communes.js", "assets/proximity.css", "communes", "communes/34172.html", "overview.html"]
+    assert left == [
+        "assets",
+        "assets/communes.js",
+        "assets/proximity.css",
+        "communes",
+        "communes/34172.html",
+        "overview.html",
+    ]
 
 
 def test_sizes_are_under_the_limits(built):
@@ -140,7 +158,9 @@ def test_sizes_are_under_the_limits(built):
     for insee in (MONTPELLIER, FELINES):
         assert (out / "communes" / f"{insee}.html").stat().st_size <= 1.5 * MB
     # Montpellier carries its 1,568 SMEs: much bigger than a village, still small
-    assert (out / "communes" / f"{MONTPELLIER}.html").stat().st_size > 2 * (out / "communes" / f"{FELINES}.html").stat().st_size
+    assert (out / "communes" / f"{MONTPELLIER}.html").stat().st_size > 2 * (
+        out / "communes" / f"{FELINES}.html"
+    ).stat().st_size
 
 
 def test_coordinates_are_rounded(built):
@@ -166,7 +186,18 @@ def test_overview_has_every_attribution_and_the_notes(built):
     # the short attribution in the map's attribution control names the main sources
     m = re.search(r"attributionControl\.addAttribution\((\".*?\")\)", html)
     assert m is not None
-    for name in ("OpenStreetMap", "Travel Mapping", "IGN", "INSEE", "SNCF", "DGITM", "MESR", "Ville de Montpellier", "NGA WPI", "airportsdata"):
+    for name in (
+        "OpenStreetMap",
+        "Travel Mapping",
+        "IGN",
+        "INSEE",
+        "SNCF",
+        "DGITM",
+        "MESR",
+        "Ville de Montpellier",
+        "NGA WPI",
+        "airportsdata",
+    ):
         assert name in m.group(1)
 
 
@@ -258,7 +289,13 @@ def test_population_centre_isochrones_and_routes(ctx, herault):
         # nested (up to the simplification and rounding)
         assert isos[0][1].difference(isos[1][1].buffer(0.003)).area < 1e-6
         routes = ctx.routes[insee]
-        assert [r["group"] for r in routes] == ["airport", "seaport", "tgv_station", "motorway_access", "chamber_of_commerce"]
+        assert [r["group"] for r in routes] == [
+            "airport",
+            "seaport",
+            "tgv_station",
+            "motorway_access",
+            "chamber_of_commerce",
+        ]
     # route minutes are the engine's nearest-facility minutes from the same centre
     gw = herault.gateways[herault.gateways["on_network"] & herault.gateways["kind"].eq("airport")]
     near = traveltime.nearest(herault.csr, ctx.centres.loc[[MONTPELLIER, FELINES], ["geometry"]], gw[["geometry"]])
@@ -270,8 +307,13 @@ def test_population_centre_isochrones_and_routes(ctx, herault):
     assert mtp["airport"]["name"] == "Montpellier-Mediterranee Airport" and 8 < mtp["airport"]["minutes"] < 30
     assert mtp["tgv_station"]["minutes"] < 15
     first, last = mtp["airport"]["latlon"][0], mtp["airport"]["latlon"][-1]
-    assert first == pytest.approx([ctx.centres.to_crs("EPSG:4326").geometry.loc[MONTPELLIER].y,
-                                   ctx.centres.to_crs("EPSG:4326").geometry.loc[MONTPELLIER].x], abs=1e-4)
+    assert first == pytest.approx(
+        [
+            ctx.centres.to_crs("EPSG:4326").geometry.loc[MONTPELLIER].y,
+            ctx.centres.to_crs("EPSG:4326").geometry.loc[MONTPELLIER].x,
+        ],
+        abs=1e-4,
+    )
     airport = herault.gateways.loc[mtp["airport"]["destination_id"]].geometry
     assert last == pytest.approx([airport.y, airport.x], abs=1e-4)
 
@@ -289,7 +331,7 @@ def test_scorecard_compares_with_the_median(ctx, herault_scores):
     # than 5% off it), one at the median is marked "about the median"
     far = herault_scores.municipalities["minutes_airport"].idxmax()
     far_html = scorecard_html(ctx, far, links=True)
-    assert 'prox-worse' in far_html.split("Nearest airport (min)")[1].split("</tr>")[0]
+    assert "prox-worse" in far_html.split("Nearest airport (min)")[1].split("</tr>")[0]
     mid = (herault_scores.municipalities["minutes_airport"] - median).abs().idxmin()
     mid_html = scorecard_html(ctx, mid, links=True)
     assert 'title="about the median"' in mid_html.split("Nearest airport (min)")[1].split("</tr>")[0]
@@ -390,9 +432,9 @@ def test_bad_options_are_input_errors(herault, herault_scores, tmp_path):
         overview_map(herault_scores, herault_scores)
     with pytest.raises(InputError, match="scores must be the ScoreResult"):
         index_page(herault_scores.municipalities)
-    with pytest.raises(InputError, match="is a folder; pass the .html file"):
+    with pytest.raises(InputError, match=r"is a folder; pass the \.html file"):
         save_map(folium.Map(), tmp_path)
-    with pytest.raises(InputError, match="m must be a folium.Map"):
+    with pytest.raises(InputError, match=r"m must be a folium\.Map"):
         save_map("<html>", tmp_path / "x.html")
     assert list(tmp_path.iterdir()) == []  # nothing written before the checks
 
@@ -445,13 +487,17 @@ def test_standalone_pages_need_no_other_file(hostile, tmp_path):
     paths = build_maps(t, s, out=tmp_path, communes=[FELINES, LIVINIERE], standalone=True, cell_m=500.0)
     assert not (tmp_path / "assets").exists()
     assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
-        "overview.html", f"communes/{FELINES}.html", f"communes/{LIVINIERE}.html", "index.html"]
+        "overview.html",
+        f"communes/{FELINES}.html",
+        f"communes/{LIVINIERE}.html",
+        "index.html",
+    ]
     ctx = P.prepare(t, s)
     for insee in (FELINES, LIVINIERE):
         html = read(tmp_path / "communes" / f"{insee}.html")
         assert "../assets/" not in html
         start = html.index("<script>var PROX_SHARED = ")
-        inline = html[start + len("<script>"):html.index("</script>", start)]
+        inline = html[start + len("<script>") : html.index("</script>", start)]
         assert "<" not in inline  # JSON with "<" escaped: nothing can close the script early
         # only what the page shows: its neighbours' polygons, with their scores and cards
         ids = re.findall(r'"type":"Feature","id":"(\d+)"', inline)

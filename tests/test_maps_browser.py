@@ -134,7 +134,8 @@ def test_overview_renders_every_municipality_and_marker(overview, herault):
     n_support = len(herault.support_bodies)
     layers = sorted(tuple(x) for x in page.evaluate(POINT_LAYERS))
     expected = sorted(
-        [(int(groups[g]), g not in ("rail_station", "motorway_access"), False) for g in P.GATEWAY_STYLES] + [(n_support, True, False)]
+        [(int(groups[g]), g not in ("rail_station", "motorway_access"), False) for g in P.GATEWAY_STYLES]
+        + [(n_support, True, False)]
     )
     assert layers == expected
     shown = sum(n for n, on, _ in layers if on)  # airports, seaports, TGV stations, support bodies
@@ -173,7 +174,10 @@ def test_every_layer_is_coloured_and_has_its_legend(open_map, map_set, herault_s
         page.locator(".leaflet-control-layers-base label", has_text=var.short or var.label).first.click()
         assert page.locator("path.prox-m").count() == 341
         assert page.locator(".prox-legend .prox-leg-title").inner_text() == var.label
-        fills = page.eval_on_selector_all("path.prox-m", "ps => ps.map(p => [p.getAttribute('class').match(/prox-m-(\\w+)/)[1], p.getAttribute('fill')])")
+        fills = page.eval_on_selector_all(
+            "path.prox-m",
+            "ps => ps.map(p => [p.getAttribute('class').match(/prox-m-(\\w+)/)[1], p.getAttribute('fill')])",
+        )
         got = dict(fills)
         c = classes[var.key]
         want = {i: (c.colors[code] if code >= 0 else P.NODATA) for i, code in c.codes.items()}
@@ -349,7 +353,13 @@ def test_pages_work_from_file_urls(open_map, map_set, herault_scores):
 
 def test_standalone_page_alone_from_file_url(open_map, herault, herault_scores, tmp_path):
     """A standalone page copied alone into an empty folder works from file://."""
-    build_maps(*hostile_copies(herault, herault_scores), out=tmp_path / "set", communes=[LIVINIERE], cell_m=500.0, standalone=True)
+    build_maps(
+        *hostile_copies(herault, herault_scores),
+        out=tmp_path / "set",
+        communes=[LIVINIERE],
+        cell_m=500.0,
+        standalone=True,
+    )
     alone = tmp_path / "mail" / f"{LIVINIERE}.html"
     alone.parent.mkdir()
     alone.write_bytes((tmp_path / "set" / "communes" / f"{LIVINIERE}.html").read_bytes())

@@ -18,7 +18,7 @@ def _write(tmp_path, text):
 
 def test_default_profile_is_valid_and_covers_four_ds():
     prof = milieu.load_profile()
-    assert set(i.component for i in prof.indicators if i.weight > 0) == set(milieu.COMPONENTS)
+    assert {i.component for i in prof.indicators if i.weight > 0} == set(milieu.COMPONENTS)
     assert prof.normalisation == "minmax"
     assert abs(sum(prof.components.values()) - 1.0) < 1e-9
 
@@ -28,15 +28,27 @@ def test_default_profile_is_valid_and_covers_four_ds():
     [
         ("[profile]\nnormalisaton = 'rank'\n", r"unknown key\(s\) 'normalisaton' in \[profile\]"),
         ("[profile]\nnormalisation = 'log'\n", r"profile.normalisation = 'log' is not allowed"),
-        ("[parameters]\nhalf_life_minutes = 'thirty'\n", r"parameters.half_life_minutes = 'thirty' has the wrong type: expected a finite number in \(0, 600\] minutes"),
+        (
+            "[parameters]\nhalf_life_minutes = 'thirty'\n",
+            r"parameters.half_life_minutes = 'thirty' has the wrong type: expected a finite number in \(0, 600\] minutes",
+        ),
         ("[parameters]\ndecay = 'linear'\n", r"parameters.decay = 'linear' is not allowed"),
-        ("[components]\ndensity = -1\n", r"components.density = -1 is out of range: expected a finite number in \[0, 1000000\]"),
+        (
+            "[components]\ndensity = -1\n",
+            r"components.density = -1 is out of range: expected a finite number in \[0, 1000000\]",
+        ),
         ("[components]\ndensty = 1\n", r"unknown key\(s\) 'densty' in \[components\]"),
         ("[indicators.foo]\ncomponent='density'\n", r"indicator 'foo' is unknown"),
         ("[indicators.minutes_airport]\ncomponent='speed'\n", r"indicators.minutes_airport.component = 'speed'"),
-        ("[indicators.minutes_airport]\ncomponent='density'\nweight=-2\n", r"indicators.minutes_airport.weight = -2 is out of range: expected a finite number in \[0, 1000000\]"),
+        (
+            "[indicators.minutes_airport]\ncomponent='density'\nweight=-2\n",
+            r"indicators.minutes_airport.weight = -2 is out of range: expected a finite number in \[0, 1000000\]",
+        ),
         ("[indicators.minutes_airport]\ncomponent='density'\ndirection='up'\n", r"direction = 'up' is not allowed"),
-        ("[indicators.minutes_airport]\ncomponent='density'\nwieght=1\n", r"unknown key\(s\) 'wieght' in \[indicators.minutes_airport\]"),
+        (
+            "[indicators.minutes_airport]\ncomponent='density'\nwieght=1\n",
+            r"unknown key\(s\) 'wieght' in \[indicators.minutes_airport\]",
+        ),
         ("this is = not toml =", r"not valid TOML"),
     ],
 )
@@ -70,7 +82,10 @@ def test_normalise_methods_and_direction():
 
 
 def _toy_profile(tmp_path):
-    return milieu.load_profile(_write(tmp_path, """
+    return milieu.load_profile(
+        _write(
+            tmp_path,
+            """
 [profile]
 base = "none"
 [components]
@@ -83,13 +98,19 @@ direction = "lower"
 component = "density"
 [indicators.governance_capacity]
 component = "directionality"
-"""))
+""",
+        )
+    )
 
 
 def test_composite_hand_computed(tmp_path):
     prof = _toy_profile(tmp_path)
     ind = pd.DataFrame(
-        {"minutes_airport": [10.0, 30.0, 50.0], "support_within_t": [4.0, 2.0, 0.0], "governance_capacity": [1.0, 0.3, 0.3]},
+        {
+            "minutes_airport": [10.0, 30.0, 50.0],
+            "support_within_t": [4.0, 2.0, 0.0],
+            "governance_capacity": [1.0, 0.3, 0.3],
+        },
         index=["a", "b", "c"],
     )
     out = milieu.composite(ind, prof)
@@ -106,7 +127,11 @@ def test_rank_intervals_contain_base_rank_and_are_deterministic(tmp_path):
     prof = _toy_profile(tmp_path)
     rng = np.random.default_rng(1)
     ind = pd.DataFrame(
-        {"minutes_airport": rng.uniform(5, 90, 40), "support_within_t": rng.integers(0, 20, 40), "governance_capacity": rng.choice([0.3, 0.6, 1.0], 40)},
+        {
+            "minutes_airport": rng.uniform(5, 90, 40),
+            "support_within_t": rng.integers(0, 20, 40),
+            "governance_capacity": rng.choice([0.3, 0.6, 1.0], 40),
+        },
         index=[f"z{i}" for i in range(40)],
     )
     base = milieu.composite(ind, prof)["rank"]

@@ -92,7 +92,9 @@ def test_check_national_errors(table):
     bad = table.copy()
     bad.iloc[0, bad.columns.get_loc("insee")] = "1500"
     bad.iloc[1, bad.columns.get_loc("departement")] = "150"
-    with pytest.raises(InputError, match=r"INSEE codes not of the form.*'1500'.*département codes not of the form.*'150'"):
+    with pytest.raises(
+        InputError, match=r"INSEE codes not of the form.*'1500'.*département codes not of the form.*'150'"
+    ):
         N.check_national(bad)
     dup = table.copy()
     dup.iloc[1, dup.columns.get_loc("insee")] = dup["insee"].iloc[0]
@@ -126,7 +128,9 @@ def test_check_national_sorts_and_projects(table):
 
 def test_encode_polygons_closed_form():
     square = shapely.Polygon([(1.0, 2.0), (1.002, 2.0), (1.002, 2.003), (1.0, 2.003)])
-    holed = shapely.Polygon([(0, 0), (0.01, 0), (0.01, 0.01), (0, 0.01)], [[(0.004, 0.004), (0.006, 0.004), (0.006, 0.006)]])
+    holed = shapely.Polygon(
+        [(0, 0), (0.01, 0), (0.01, 0.01), (0, 0.01)], [[(0.004, 0.004), (0.006, 0.004), (0.006, 0.006)]]
+    )
     enc = N.encode_polygons([square, shapely.MultiPolygon([holed, square])], quantum_deg=1e-3)
     assert enc[0] == [[[1000, 2000, 2, 0, 0, 3, -2, 0]]]
     # second feature: steps continue across rings and parts
@@ -164,8 +168,17 @@ def test_quantile_classes():
 def test_set_files_and_staging(map_set, hostile_codes):
     out, written = map_set
     names = sorted(str(p.relative_to(out)) for p in written)
-    assert names == sorted(["overview.html", "index.html", "departements/15.html", "departements/43.html", "departements/48.html",
-                            f"communes/{AURILLAC}.html", f"communes/{hostile_codes[SCRIPT_XSS]}.html"])
+    assert names == sorted(
+        [
+            "overview.html",
+            "index.html",
+            "departements/15.html",
+            "departements/43.html",
+            "departements/48.html",
+            f"communes/{AURILLAC}.html",
+            f"communes/{hostile_codes[SCRIPT_XSS]}.html",
+        ]
+    )
     assert all(p.is_file() for p in written)
     manifest = json.loads((out / ".proximity-run-maps-national.json").read_text())
     assert sorted(manifest["files"]) == names
@@ -291,8 +304,9 @@ def test_read_national_and_cli(table, tmp_path):
     res = runner.invoke(main, ["maps", "--territory", "france", "--national", str(run), "--out", str(tmp_path / "m")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "m" / "overview.html").is_file() and (tmp_path / "m" / "departements" / "43.html").is_file()
-    res = runner.invoke(main, ["maps", "--territory", "france", "--national", str(run), "--out", str(tmp_path / "m"),
-                               "--commune", PUY])
+    res = runner.invoke(
+        main, ["maps", "--territory", "france", "--national", str(run), "--out", str(tmp_path / "m"), "--commune", PUY]
+    )
     assert res.exit_code == 0, res.output
     assert res.stdout.strip().splitlines() == [str(tmp_path / "m" / "communes" / f"{PUY}.html")]
     assert "Le Puy-en-Velay" in panels((tmp_path / "m" / "communes" / f"{PUY}.html").read_text(encoding="utf-8"))

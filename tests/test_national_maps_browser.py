@@ -167,7 +167,9 @@ def test_departement_page_row_click_shows_peers(open_map, map_set, table):
     m = open_map(map_set / "departements" / "15.html", root=map_set, viewport_px=VIEWPORT)
     page = m.page
     assert page.locator(".prox-dtable tbody tr").count() == int((table["departement"] == "15").sum())
-    page.locator(f'.prox-dtable tr[data-insee="{AURILLAC}"] td').first.click()  # the rank cell (the name links to its page)
+    page.locator(
+        f'.prox-dtable tr[data-insee="{AURILLAC}"] td'
+    ).first.click()  # the rank cell (the name links to its page)
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     text = popup.inner_text()
@@ -203,7 +205,10 @@ def test_france_overview_opens_with_every_commune(browser, france_overview):  # 
         popup = page.locator(".leaflet-popup-content")
         popup.wait_for()
         rank = int(t.set_index("insee").loc["33063", "rank"])
-        assert "Bordeaux" in popup.inner_text() and f"rank {rank:,} of {len(t):,} in France".replace(",", "\u202f") in popup.inner_text()
+        assert (
+            "Bordeaux" in popup.inner_text()
+            and f"rank {rank:,} of {len(t):,} in France".replace(",", "\u202f") in popup.inner_text()
+        )
         text = hover(m, "33063", "Bordeaux")
         assert f"rank {rank:,}".replace(",", "\u202f") in text
         screenshot(m, "national_france_bordeaux")

@@ -17,7 +17,9 @@ MAD_TO_SD = 1.4826
 
 def line_table(values, codes=None, index=None):
     codes = codes or [f"01{i + 1:03d}" for i in range(len(values))]
-    return pd.DataFrame({"insee": codes, "name": [f"C{c}" for c in codes], "x": [float(v) for v in values]}, index=index)
+    return pd.DataFrame(
+        {"insee": codes, "name": [f"C{c}" for c in codes], "x": [float(v) for v in values]}, index=index
+    )
 
 
 # --------------------------------------------------------------------------- closed form
@@ -47,11 +49,16 @@ def test_peers_on_a_line_closed_form():
     assert list(long.columns) == ["insee", "peer_rank", "peer_insee", "peer_name", "distance"]
     got = {(r.insee, r.peer_rank): (r.peer_insee, r.distance) for r in long.itertuples()}
     expected = {
-        ("01001", 1): ("01002", 1 / s), ("01001", 2): ("01003", 3 / s),
-        ("01002", 1): ("01001", 1 / s), ("01002", 2): ("01003", 2 / s),
-        ("01003", 1): ("01002", 2 / s), ("01003", 2): ("01001", 3 / s),  # 0 and 6 both 3 away: smaller INSEE
-        ("01004", 1): ("01003", 3 / s), ("01004", 2): ("01005", 4 / s),
-        ("01005", 1): ("01004", 4 / s), ("01005", 2): ("01003", 7 / s),
+        ("01001", 1): ("01002", 1 / s),
+        ("01001", 2): ("01003", 3 / s),
+        ("01002", 1): ("01001", 1 / s),
+        ("01002", 2): ("01003", 2 / s),
+        ("01003", 1): ("01002", 2 / s),
+        ("01003", 2): ("01001", 3 / s),  # 0 and 6 both 3 away: smaller INSEE
+        ("01004", 1): ("01003", 3 / s),
+        ("01004", 2): ("01005", 4 / s),
+        ("01005", 1): ("01004", 4 / s),
+        ("01005", 2): ("01003", 7 / s),
     }
     assert set(got) == set(expected)
     for key, (peer, dist) in expected.items():
@@ -130,8 +137,15 @@ def test_against_brute_force():
     rng = np.random.default_rng(11)
     n = 300
     codes = [f"{d:02d}{i:03d}" for d, i in zip(rng.integers(1, 96, n), range(n), strict=True)]
-    t = pd.DataFrame({"insee": codes, "name": codes, "a": np.round(rng.normal(size=n), 1), "b": np.round(rng.gamma(2, size=n), 1),
-                      "c": rng.integers(0, 4, n).astype(float)})  # rounded: many ties
+    t = pd.DataFrame(
+        {
+            "insee": codes,
+            "name": codes,
+            "a": np.round(rng.normal(size=n), 1),
+            "b": np.round(rng.gamma(2, size=n), 1),
+            "c": rng.integers(0, 4, n).astype(float),
+        }
+    )  # rounded: many ties
     long = PE.peers(t, k=7, features=["a", "b", "c"])
     z = PE.feature_matrix(t, features=["a", "b", "c"]).to_numpy()
     d = np.sqrt(((z[:, None, :] - z[None, :, :]) ** 2).sum(axis=2))
@@ -148,7 +162,10 @@ def test_against_brute_force():
 def test_missing_columns_name_the_column_and_the_fix():
     t = line_table([0, 1, 2]).drop(columns="x")
     t["population"] = [1, 2, 3]
-    with pytest.raises(MissingColumnError, match=r"'area_km2'.*'minutes_city_50k' \(the national run .*add them, or choose other features"):
+    with pytest.raises(
+        MissingColumnError,
+        match=r"'area_km2'.*'minutes_city_50k' \(the national run .*add them, or choose other features",
+    ):
         PE.peers(t, k=1)
     with pytest.raises(MissingColumnError, match="'name'"):
         PE.peers(line_table([0, 1, 2]).drop(columns="name"), k=1, features=["x"])

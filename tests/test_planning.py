@@ -8,19 +8,31 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from proximity import groups, layers, planning, siting
+from proximity import layers, planning
 from proximity.errors import InputError
 
 
 @pytest.fixture(scope="module")
 def incubator(herault, herault_scores):
-    return planning.plan_incubator(herault, grid_spacing_m=5000, p_max=2, median_candidates=40, base_scores=herault_scores)
+    return planning.plan_incubator(
+        herault, grid_spacing_m=5000, p_max=2, median_candidates=40, base_scores=herault_scores
+    )
 
 
 def test_incubator_candidates_are_ranked_with_criteria(incubator):
     c = incubator.candidates
     assert len(c) > 150
-    for col in ("minutes_airport", "smes_within_t", "exporters_within_t", "support_within_t", "minutes_tgv", "minutes_motorway", "score", "rank", "pareto"):
+    for col in (
+        "minutes_airport",
+        "smes_within_t",
+        "exporters_within_t",
+        "support_within_t",
+        "minutes_tgv",
+        "minutes_motorway",
+        "score",
+        "rank",
+        "pareto",
+    ):
         assert col in c
     assert c["rank"].is_monotonic_increasing and c["rank"].iloc[0] == 1
     assert c["pareto"].any()
@@ -35,7 +47,9 @@ def test_incubator_candidates_are_ranked_with_criteria(incubator):
 
 def test_location_allocation_sweeps(incubator):
     cov, med = incubator.covering.table, incubator.median.table
-    assert incubator.covering.sites_of(2) == list(incubator.chosen.index[incubator.chosen["model"] == "maximal_covering"])
+    assert incubator.covering.sites_of(2) == list(
+        incubator.chosen.index[incubator.chosen["model"] == "maximal_covering"]
+    )
     assert list(cov.index) == [1, 2] and list(med.index) == [1, 2]
     assert cov["objective"].is_monotonic_increasing  # more sites never cover less
     assert med["objective"].is_monotonic_decreasing  # more sites never cost more
@@ -97,7 +111,9 @@ def test_demand_cells_conserve_weight(herault):
 
 @pytest.fixture(scope="module")
 def export_groups(herault):
-    return planning.plan_export_groups(herault, sections=["C", "J"], max_minutes=30, method="heuristic", time_limit_s=10, seed=1)
+    return planning.plan_export_groups(
+        herault, sections=["C", "J"], max_minutes=30, method="heuristic", time_limit_s=10, seed=1
+    )
 
 
 def test_export_groups_feasible_on_the_default_territory(herault, export_groups):

@@ -66,19 +66,21 @@ def test_equity_summary_is_bounded(herault_scores):
 
 def _small_origins(herault, n=60):
     m = herault.municipalities
-    pts = m.geometry.representative_point().iloc[::341 // n][:n]
+    pts = m.geometry.representative_point().iloc[:: 341 // n][:n]
     return gpd.GeoDataFrame(geometry=pts.to_numpy(), index=pts.index, crs=m.crs)
 
 
 def test_adding_a_support_body_never_lowers_gravity(herault):
     origins = _small_origins(herault)
-    kw = dict(gateways=herault.gateways, smes=herault.smes)
+    kw = {"gateways": herault.gateways, "smes": herault.smes}
     base = scores.origin_indicators(herault.csr, origins, support_bodies=herault.support_bodies, **kw)
     extra = herault.support_bodies.iloc[:1].copy()
     extra.index = ["test:new-chamber"]
     extra["geometry"] = [Point(3.30, 43.60)]  # Clermontais, far from the existing bodies
     extra["on_network"] = True
-    more = scores.origin_indicators(herault.csr, origins, support_bodies=pd.concat([herault.support_bodies, extra]), **kw)
+    more = scores.origin_indicators(
+        herault.csr, origins, support_bodies=pd.concat([herault.support_bodies, extra]), **kw
+    )
     assert (more["support_gravity"] >= base["support_gravity"] - 1e-12).all()
     assert (more["support_gravity"] > base["support_gravity"]).any()
     assert (more["minutes_chamber_of_commerce"] <= base["minutes_chamber_of_commerce"] + 1e-9).all()
@@ -87,7 +89,7 @@ def test_adding_a_support_body_never_lowers_gravity(herault):
 
 def test_adding_a_gateway_never_raises_a_nearest_time(herault):
     origins = _small_origins(herault)
-    kw = dict(support_bodies=herault.support_bodies, smes=herault.smes)
+    kw = {"support_bodies": herault.support_bodies, "smes": herault.smes}
     base = scores.origin_indicators(herault.csr, origins, gateways=herault.gateways, **kw)
     extra = herault.gateways[herault.gateways["kind"].eq("airport")].iloc[:1].copy()
     extra.index = ["airport:TEST"]
@@ -102,7 +104,7 @@ def test_larger_catchment_never_lowers_counts(herault, tmp_path):
     origins = _small_origins(herault, 30)
     prof = milieu.load_profile()
     wide = dataclasses.replace(prof, parameters={**prof.parameters, "catchment_minutes": 60.0})
-    kw = dict(gateways=herault.gateways, support_bodies=herault.support_bodies, smes=herault.smes)
+    kw = {"gateways": herault.gateways, "support_bodies": herault.support_bodies, "smes": herault.smes}
     a = scores.origin_indicators(herault.csr, origins, profile=prof, **kw)
     b = scores.origin_indicators(herault.csr, origins, profile=wide, **kw)
     for c in ("support_within_t", "gateways_within_t", "smes_within_t", "students_within_t"):
@@ -137,7 +139,10 @@ def test_population_origins_carry_each_commune_population(herault):
     o = scores.population_origins(herault.municipalities, herault.csr, max_per_commune=10)
     per = o.groupby("insee")["weight"].sum()
     pd.testing.assert_series_equal(
-        per.sort_index(), herault.municipalities["population"].astype(float).sort_index(), check_names=False, check_index_type=False
+        per.sort_index(),
+        herault.municipalities["population"].astype(float).sort_index(),
+        check_names=False,
+        check_index_type=False,
     )
     assert o.groupby("insee").size().max() <= 10
     assert set(o["placement"]) <= {"node", "representative_point"}

@@ -76,7 +76,9 @@ HAND = long_table(
 HAND_W = pd.Series({1: 4.0, 2: 3.0, 3: 2.0, 4: 2.0, 5: 6.0, 6: 1.0, 7: 0.0})
 
 
-@pytest.mark.parametrize(("p", "sites", "objective"), [(1, ["C"], 8.0), (2, ["A", "C"], 15.0), (3, ["A", "B", "C"], 17.0)])
+@pytest.mark.parametrize(
+    ("p", "sites", "objective"), [(1, ["C"], 8.0), (2, ["A", "C"], 15.0), (3, ["A", "B", "C"], 17.0)]
+)
 def test_maximal_covering_hand_optimum(p, sites, objective):
     # T = 10: A covers {1, 2} (7), B {2, 3} (5), C {4, 5} (8)
     r = siting.maximal_covering(HAND, demand_weights=HAND_W, p=p, max_minutes=10)
@@ -199,14 +201,16 @@ def test_maximal_covering_matches_spopt(seed, p):
     MCLP, _, cbc = _spopt()
     cost, w = random_cost(seed)
     ref = MCLP.from_cost_matrix(cost, w, service_radius=15.0, p_facilities=p).solve(cbc)
-    ours = siting.maximal_covering(
-        dense_table(cost), demand_weights=pd.Series(w), p=p, max_minutes=15.0, mip_rel_gap=0
-    )
+    ours = siting.maximal_covering(dense_table(cost), demand_weights=pd.Series(w), p=p, max_minutes=15.0, mip_rel_gap=0)
     assert ours.objective == pytest.approx(ref.problem.objective.value(), rel=1e-9)
     assert ours.status == "optimal" and len(ours.sites) == p
     # the same model on a table cut at 15 minutes (absent pairs = not coverable)
     cut = siting.maximal_covering(
-        dense_table(cost, cut=15.0), demand_weights=pd.Series(w), p=p, max_minutes=15.0, mip_rel_gap=0,
+        dense_table(cost, cut=15.0),
+        demand_weights=pd.Series(w),
+        p=p,
+        max_minutes=15.0,
+        mip_rel_gap=0,
         candidates=[f"c{j}" for j in range(cost.shape[1])],
     )
     assert cut.objective == pytest.approx(ours.objective, rel=1e-9)
@@ -289,7 +293,9 @@ def test_time_limit_keeps_the_better_of_incumbent_and_greedy(monkeypatch):
 
 
 def test_solver_failure_is_a_proximity_error(monkeypatch):
-    monkeypatch.setattr(siting.location, "milp", lambda *a, **k: SimpleNamespace(status=2, x=None, message="infeasible"))
+    monkeypatch.setattr(
+        siting.location, "milp", lambda *a, **k: SimpleNamespace(status=2, x=None, message="infeasible")
+    )
     with pytest.raises(ProximityError, match="could not solve the p_median model"):
         siting.p_median(HAND, demand_weights=HAND_W, p=2)
 
@@ -310,7 +316,11 @@ def test_time_limit_passes_through_to_highs():
         ({"p": 1, "time_limit_s": 0}, InputError, r"time_limit_s must be a finite number > 0"),
         ({"p": 1, "mip_rel_gap": math.nan}, InputError, r"mip_rel_gap must be a finite number"),
         ({"p": 1, "demand_weights": [1, 2]}, InputError, r"demand_weights must be a pandas Series"),
-        ({"p": 1, "demand_weights": pd.Series({1: -1.0})}, InputError, r"demand_weights has 1 value\(s\) that are negative"),
+        (
+            {"p": 1, "demand_weights": pd.Series({1: -1.0})},
+            InputError,
+            r"demand_weights has 1 value\(s\) that are negative",
+        ),
         ({"p": 1, "demand_weights": pd.Series({"x": 1.0})}, InputError, r"demand_weights shares no id with od"),
         ({"p": 1, "demand_weights": pd.Series([1.0, 2.0], index=[1, 1])}, InputError, r"demand_weights has repeated"),
         ({"p": 1, "demand_weights": pd.Series({1: "a"})}, InputError, r"demand_weights must be numeric"),
@@ -330,7 +340,11 @@ def test_location_argument_errors(kwargs, exc, match):
         ([1, 2], InputError, r"od must be a long travel-time table"),
         (HAND.rename(columns={"minutes": "t"}), MissingColumnError, r"od has no column\(s\) \['minutes'\]"),
         (HAND.assign(minutes=HAND["minutes"].astype(str)), InputError, r"od\['minutes'\] must be numeric"),
-        (HAND.assign(minutes=np.r_[np.nan, HAND["minutes"].to_numpy()[1:]]), InputError, r"1 minutes value\(s\) are NaN"),
+        (
+            HAND.assign(minutes=np.r_[np.nan, HAND["minutes"].to_numpy()[1:]]),
+            InputError,
+            r"1 minutes value\(s\) are NaN",
+        ),
         (HAND.assign(minutes=-HAND["minutes"]), InputError, r"are negative"),
         (pd.concat([HAND, HAND.iloc[:1]]), InputError, r"od repeats 1 \(origin_id, destination_id\) pair"),
         (HAND.assign(origin_id=None), InputError, r"missing origin_id or destination_id"),
@@ -432,8 +446,13 @@ def test_site_criteria_values():
     )
     assert list(out.index) == ["a", "b", "c"]
     assert list(out.columns) == [
-        "minutes_airport", "smes_within_t", "exporters_within_t", "support_within_t",
-        "support_gravity", "minutes_tgv", "minutes_motorway",
+        "minutes_airport",
+        "smes_within_t",
+        "exporters_within_t",
+        "support_within_t",
+        "support_gravity",
+        "minutes_tgv",
+        "minutes_motorway",
     ]
     assert out["minutes_airport"].tolist() == [12.0, 30.0, math.inf]
     assert out["smes_within_t"].tolist() == [3.0, 9.0, 0.0]  # a: 1 + 2 (25 inclusive); b: 2 + 3 + 4
@@ -510,13 +529,15 @@ def test_rank_sites_defaults_ties_and_constant_columns():
     assert out.attrs["weights"] == {"minutes_airport": 0.30, "smes_within_t": 0.20, "minutes_tgv": 0.10}
     assert out["score_minutes_tgv"].tolist() == [1.0, 1.0, 1.0, 1.0]  # constant: does not separate
     assert out["score"]["a"] == pytest.approx((0.30 * 1 + 0.20 * 0 + 0.10) / 0.60)
-    tie = siting.rank_sites(CRIT.iloc[:2].assign(smes_within_t=[30.0, 10.0]),
-                            weights={"minutes_airport": 1, "smes_within_t": 1})
+    tie = siting.rank_sites(
+        CRIT.iloc[:2].assign(smes_within_t=[30.0, 10.0]), weights={"minutes_airport": 1, "smes_within_t": 1}
+    )
     assert tie["score"].tolist() == [1.0, 0.0] and tie["rank"].tolist() == [1, 2]
     tie = siting.rank_sites(CRIT.iloc[:2], weights={"minutes_airport": 1, "smes_within_t": 1})
     assert tie["score"].tolist() == [0.5, 0.5] and tie["rank"].tolist() == [1, 1]
-    custom = siting.rank_sites(CRIT.assign(my_score=[1.0, 2.0, 3.0, 4.0]), weights={"my_score": 1},
-                               directions={"my_score": "max"})
+    custom = siting.rank_sites(
+        CRIT.assign(my_score=[1.0, 2.0, 3.0, 4.0]), weights={"my_score": 1}, directions={"my_score": "max"}
+    )
     assert custom["rank"].tolist() == [4, 3, 2, 1]
 
 
@@ -574,7 +595,8 @@ def test_pareto_front_hand_case():
     assert front.name == "pareto" and list(front.index) == list("abcdef")
     three = siting.pareto_front(
         c.assign(minutes_tgv=[50.0, 50.0, 1.0, 50.0, 50.0, 50.0]),
-        minimise=["minutes_airport", "minutes_tgv"], maximise="smes_within_t",
+        minimise=["minutes_airport", "minutes_tgv"],
+        maximise="smes_within_t",
     )
     assert three.tolist() == [True, True, True, False, True, True]
     only = siting.pareto_front(c, minimise="minutes_airport", maximise=[])
@@ -586,8 +608,10 @@ def test_pareto_front_matches_brute_force():
     c = pd.DataFrame({"m": rng.integers(0, 8, 300).astype(float), "s": rng.integers(0, 8, 300).astype(float)})
     front = siting.pareto_front(c, minimise="m", maximise="s")
     m, s = c["m"].to_numpy(), c["s"].to_numpy()
-    brute = [not any((m[j] <= m[i]) and (s[j] >= s[i]) and ((m[j] < m[i]) or (s[j] > s[i])) for j in range(300))
-             for i in range(300)]
+    brute = [
+        not any((m[j] <= m[i]) and (s[j] >= s[i]) and ((m[j] < m[i]) or (s[j] > s[i])) for j in range(300))
+        for i in range(300)
+    ]
     assert front.tolist() == brute
 
 
@@ -621,8 +645,9 @@ def test_grid_on_a_square_and_an_l_shape():
     assert set(g["source"]) == {"grid"}
     assert _nn_distances(g) == pytest.approx(np.full(36, 2000.0), abs=1e-3)
     ell = shapely.union(box(X0, Y0, X0 + 10_000, Y0 + 4_000), box(X0, Y0, X0 + 4_000, Y0 + 10_000))
-    g = siting.candidate_sites(kind="grid", territory_bounds_or_polygon=gpd.GeoSeries([ell], crs=L93),
-                               grid_spacing_m=2000)
+    g = siting.candidate_sites(
+        kind="grid", territory_bounds_or_polygon=gpd.GeoSeries([ell], crs=L93), grid_spacing_m=2000
+    )
     assert len(g) == 18 + 18 - 9
     assert ell.buffer(1e-3).contains(shapely.MultiPoint(g.geometry.to_crs(L93).to_numpy()))
 
@@ -651,8 +676,9 @@ def test_business_parks_from_the_montpellier_zac_file():
     with pytest.raises(LayerValidationError, match=r"index np.int64\(16\)\) have invalid geometries"):  # ZAC Ovalie
         siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=HERAULT_BOX, business_parks=zac)
     zac = zac.set_geometry(zac.geometry.make_valid())
-    sites = siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=HERAULT_BOX,
-                                   business_parks=zac, name_column="NOMZAC")
+    sites = siting.candidate_sites(
+        kind="business_parks", territory_bounds_or_polygon=HERAULT_BOX, business_parks=zac, name_column="NOMZAC"
+    )
     assert len(sites) == len(zac) == 35
     assert set(sites["source"]) == {"business_park"} and sites.index[0] == "park:0"
     polys = zac.to_crs(L93).geometry.to_numpy()
@@ -661,21 +687,26 @@ def test_business_parks_from_the_montpellier_zac_file():
     assert sites["name"].str.contains("Garosud").any()
     # read from the path, the missing crs member makes the Lambert-93 metres look like degrees
     with pytest.raises(LayerValidationError, match=r"coordinates look projected"):
-        siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=HERAULT_BOX,
-                               business_parks=datasets.path("montpellier_zac"))
+        siting.candidate_sites(
+            kind="business_parks",
+            territory_bounds_or_polygon=HERAULT_BOX,
+            business_parks=datasets.path("montpellier_zac"),
+        )
 
 
 def test_municipality_centres_inside_their_communes():
     communes = layers.municipalities()
-    sites = siting.candidate_sites(kind="municipalities", territory_bounds_or_polygon=HERAULT_BOX,
-                                   municipalities=communes)
+    sites = siting.candidate_sites(
+        kind="municipalities", territory_bounds_or_polygon=HERAULT_BOX, municipalities=communes
+    )
     assert len(sites) == len(communes) == 341
     assert sites.loc["municipality:34172", "name"] == "Montpellier"
     polys = communes.to_crs(L93).geometry.to_numpy()
     pts = sites.geometry.to_crs(L93).to_numpy()
     assert all(poly.buffer(1e-6).contains(pt) for poly, pt in zip(polys, pts, strict=True))
-    near = siting.candidate_sites(kind="municipalities", territory_bounds_or_polygon=(3.80, 43.55, 3.95, 43.65),
-                                  municipalities=communes)
+    near = siting.candidate_sites(
+        kind="municipalities", territory_bounds_or_polygon=(3.80, 43.55, 3.95, 43.65), municipalities=communes
+    )
     assert 0 < len(near) < 20 and "municipality:34172" in near.index
 
 
@@ -686,18 +717,32 @@ def test_one_function_per_candidate_source_equals_candidate_sites(tmp_path):
     f = tmp_path / "sites.csv"
     f.write_text("id,name,lon,lat\nfrej,Fréjorgues,3.963,43.576\n", encoding="utf-8")
     pairs = [
-        (siting.candidates_from_grid(box_, grid_spacing_m=3000),
-         siting.candidate_sites(kind="grid", territory_bounds_or_polygon=box_, grid_spacing_m=3000)),
-        (siting.candidates_from_municipalities(communes, box_),
-         siting.candidate_sites(kind="municipalities", territory_bounds_or_polygon=box_, municipalities=communes)),
-        (siting.candidates_from_business_parks(parks, HERAULT_BOX, name_column="label"),
-         siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=HERAULT_BOX, business_parks=parks,
-                                name_column="label")),
-        (siting.candidates_from_file(f, HERAULT_BOX),
-         siting.candidate_sites(kind="user", territory_bounds_or_polygon=HERAULT_BOX, user_file=f)),
+        (
+            siting.candidates_from_grid(box_, grid_spacing_m=3000),
+            siting.candidate_sites(kind="grid", territory_bounds_or_polygon=box_, grid_spacing_m=3000),
+        ),
+        (
+            siting.candidates_from_municipalities(communes, box_),
+            siting.candidate_sites(kind="municipalities", territory_bounds_or_polygon=box_, municipalities=communes),
+        ),
+        (
+            siting.candidates_from_business_parks(parks, HERAULT_BOX, name_column="label"),
+            siting.candidate_sites(
+                kind="business_parks",
+                territory_bounds_or_polygon=HERAULT_BOX,
+                business_parks=parks,
+                name_column="label",
+            ),
+        ),
+        (
+            siting.candidates_from_file(f, HERAULT_BOX),
+            siting.candidate_sites(kind="user", territory_bounds_or_polygon=HERAULT_BOX, user_file=f),
+        ),
     ]
     for one, via_kind in pairs:
-        pd.testing.assert_frame_equal(pd.DataFrame(one.drop(columns="geometry")), pd.DataFrame(via_kind.drop(columns="geometry")))
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(one.drop(columns="geometry")), pd.DataFrame(via_kind.drop(columns="geometry"))
+        )
         assert one.geometry.geom_equals_exact(via_kind.geometry, tolerance=0).all()
     assert len(pairs[0][0]) == 16 and pairs[2][0]["name"].tolist() == ["Montpellier", "Castelnau-le-Lez"]
     assert pairs[3][0].index.tolist() == ["user:frej"]
@@ -715,8 +760,9 @@ def test_user_sites_from_csv(tmp_path):
     assert sites["name"].tolist() == ["Fréjorgues", "Sète port"]
     assert sites.geometry.x.tolist() == pytest.approx([3.963, 3.70])
     gdf = gpd.GeoDataFrame({"label": ["x"]}, geometry=[Point(770_000, 6_280_000)], crs=L93)
-    sites = siting.candidate_sites(kind="user", territory_bounds_or_polygon=HERAULT_BOX, user_file=gdf,
-                                   name_column="label")
+    sites = siting.candidate_sites(
+        kind="user", territory_bounds_or_polygon=HERAULT_BOX, user_file=gdf, name_column="label"
+    )
     assert sites["name"].tolist() == ["x"] and sites.index.tolist() == ["user:0"]
     # inside the box but outside the polygon
     tri = shapely.Polygon([(3.0, 43.0), (4.5, 43.0), (3.0, 44.0)])
@@ -733,7 +779,11 @@ def test_user_sites_from_csv(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "exc", "match"),
     [
-        ({"kind": "airport"}, InputError, r"kind must be one of \['user', 'business_parks', 'municipalities', 'grid'\]"),
+        (
+            {"kind": "airport"},
+            InputError,
+            r"kind must be one of \['user', 'business_parks', 'municipalities', 'grid'\]",
+        ),
         ({"kind": "user"}, InputError, r"kind='user' needs user_file="),
         ({"kind": "grid", "municipalities": "x"}, InputError, r"municipalities given but kind='grid'"),
         ({"kind": "grid", "grid_spacing_m": 0}, InputError, r"grid_spacing_m must be a finite number >= 10"),
@@ -746,9 +796,14 @@ def test_user_sites_from_csv(tmp_path):
         ({"kind": "grid", "territory_bounds_or_polygon": Point(3.9, 43.6)}, InputError, r"must be made of polygons"),
         ({"kind": "grid", "territory_bounds_or_polygon": gpd.GeoSeries([box(0, 0, 1, 1)])}, CRSError, r"has no CRS"),
         ({"kind": "grid", "territory_bounds_or_polygon": 42}, InputError, r"got int"),
-        ({"kind": "grid", "territory_bounds_or_polygon": gpd.GeoSeries([box(X0 + 1, Y0 + 1, X0 + 900, Y0 + 900)],
-                                                                      crs=L93)},
-         InputError, r"no candidate site lies in territory_bounds_or_polygon from the grid"),
+        (
+            {
+                "kind": "grid",
+                "territory_bounds_or_polygon": gpd.GeoSeries([box(X0 + 1, Y0 + 1, X0 + 900, Y0 + 900)], crs=L93),
+            },
+            InputError,
+            r"no candidate site lies in territory_bounds_or_polygon from the grid",
+        ),
     ],
 )
 def test_candidate_site_errors(kwargs, exc, match):
@@ -764,8 +819,9 @@ def test_territory_and_file_errors(tmp_path):
     with pytest.raises(InputError, match=r"must be made of polygons"):
         siting.candidate_sites(kind="grid", territory_bounds_or_polygon=gpd.GeoSeries([None], crs=L93))
     with pytest.raises(DataFileError, match=r"business_parks: file .* does not exist"):
-        siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=HERAULT_BOX,
-                               business_parks=tmp_path / "zac.gpkg")
+        siting.candidate_sites(
+            kind="business_parks", territory_bounds_or_polygon=HERAULT_BOX, business_parks=tmp_path / "zac.gpkg"
+        )
     junk = tmp_path / "zac.geojson"
     junk.write_text("not json")
     with pytest.raises(DataFileError, match=r"cannot read .* as a vector file"):
@@ -777,8 +833,11 @@ def test_territory_and_file_errors(tmp_path):
         siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=HERAULT_BOX, business_parks=shp)
     parks = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 100, Y0 + 100)] * 2, index=[1, "1"], crs=L93)
     with pytest.raises(InputError, match=r"business_parks has a repeated index \(\['park:1'\]\)"):
-        siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=gpd.GeoSeries(
-            [box(X0 - 1000, Y0 - 1000, X0 + 1000, Y0 + 1000)], crs=L93), business_parks=parks)
+        siting.candidate_sites(
+            kind="business_parks",
+            territory_bounds_or_polygon=gpd.GeoSeries([box(X0 - 1000, Y0 - 1000, X0 + 1000, Y0 + 1000)], crs=L93),
+            business_parks=parks,
+        )
 
 
 def test_polygon_layer_errors():
@@ -789,12 +848,19 @@ def test_polygon_layer_errors():
     with pytest.raises(LayerValidationError, match=r"geometry type Point, expected MultiPolygon, Polygon"):
         siting.candidate_sites(kind="municipalities", territory_bounds_or_polygon=HERAULT_BOX, municipalities=pts)
     with pytest.raises(MissingColumnError, match=r"business_parks has no column 'NOM'"):
-        siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=HERAULT_BOX,
-                               business_parks=parks.set_crs(L93), name_column="NOM")
+        siting.candidate_sites(
+            kind="business_parks",
+            territory_bounds_or_polygon=HERAULT_BOX,
+            business_parks=parks.set_crs(L93),
+            name_column="NOM",
+        )
     far = parks.set_crs(L93).translate(-500_000)  # in the Atlantic
     with pytest.raises(InputError, match=r"no candidate site lies in territory_bounds_or_polygon from business_parks"):
-        siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=HERAULT_BOX,
-                               business_parks=gpd.GeoDataFrame(geometry=far, crs=L93))
+        siting.candidate_sites(
+            kind="business_parks",
+            territory_bounds_or_polygon=HERAULT_BOX,
+            business_parks=gpd.GeoDataFrame(geometry=far, crs=L93),
+        )
 
 
 # ----------------------------------------------------------------------------- what-if
@@ -818,14 +884,21 @@ def test_add_site_as_support_appends_a_valid_body(bodies):
     layers.validate_layer(out, "support_bodies", id_column="id", allowed_values={"category": list(layers.CATEGORIES)})
     pd.testing.assert_frame_equal(bodies, before)  # not mutated
     # a bare (lon, lat) twice: ids stay unique
-    twice = siting.add_site_as_support(siting.add_site_as_support(bodies, (3.96, 43.58)), Point(3.96, 43.58),
-                                       category="export_club", name="Club", capacity=2)
+    twice = siting.add_site_as_support(
+        siting.add_site_as_support(bodies, (3.96, 43.58)),
+        Point(3.96, 43.58),
+        category="export_club",
+        name="Club",
+        capacity=2,
+    )
     assert twice.index[-2:].tolist() == ["planned:1", "planned:2"]
     assert twice.iloc[-1][["name", "category", "capacity"]].tolist() == ["Club", "export_club", 2.0]
 
 
 def test_add_site_as_support_errors(bodies):
-    with pytest.raises(ConfigError, match=r"category 'hub' is not a support-body category; allowed: chamber_of_commerce"):
+    with pytest.raises(
+        ConfigError, match=r"category 'hub' is not a support-body category; allowed: chamber_of_commerce"
+    ):
         siting.add_site_as_support(bodies, (3.96, 43.58), category="hub")
     first = bodies.index[0]
     with pytest.raises(InputError, match=rf"id '{first}' is already used"):

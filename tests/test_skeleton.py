@@ -90,7 +90,10 @@ def test_reader_follows_the_route_lists_and_reads_every_route_file(france_archiv
         wpt = [m.name for m in tf.getmembers() if m.name.endswith(".wpt")]
     assert len(wpt) == 39_687
     kept = {n.lower() for n in wpt if n.split("/")[2] not in skeleton.EXCLUDED_SYSTEMS}
-    read = {f"hwy_data/{reg}/{s}/{root}.wpt".lower() for reg, s, root in zip(r["region"], r["system"], r["root"], strict=True)}
+    read = {
+        f"hwy_data/{reg}/{s}/{root}.wpt".lower()
+        for reg, s, root in zip(r["region"], r["system"], r["root"], strict=True)
+    }
     # every route file of a system read is found through the lists, but one that no list
     # names (not read, listed); one list row has no file
     assert tm.unlisted == ("hwy_data/FRA-IDF/fraidfd92/fraidf.d000192bou.wpt",)
@@ -147,7 +150,7 @@ def test_reader_errors(tmp_path):
     empty = tmp_path / "empty.tar.gz"
     with tarfile.open(empty, "w:gz") as tf:
         _add(tf, "README.md", "x")
-    with pytest.raises(DataFileError, match="no systems.csv"):
+    with pytest.raises(DataFileError, match=r"no systems\.csv"):
         skeleton.read_travelmapping_archive(empty)
     with pytest.raises(InputError, match="paths is empty"):
         skeleton.read_travelmapping_archive([])
@@ -247,28 +250,46 @@ def _wpt(points: list[tuple[str, float, float]]) -> str:
     return "".join(f"{lab} http://www.openstreetmap.org/?lat={lat:.6f}&lon={lon:.6f}\n" for lab, lat, lon in points)
 
 
-@pytest.fixture()
+@pytest.fixture
 def tiny(tmp_path):
     """A motorway with two exits, two D-roads (one dotted), an E-road duplicate, a bad name."""
     path = tmp_path / "tiny.tar.gz"
     head = "system;region;route;banner;abbreviation;city;fileNameRoot;altRouteNames\n"
     with tarfile.open(path, "w:gz") as tf:
-        _add(tf, "systems.csv", "\ufeffSystem;CountryCode;Name;Color;Tier;Level\n"
-             "fraa;FRA;France Autoroutes;TMblue;1;active\n"
-             "fraoccd34;FRA;Hérault D;TMyellow;5;active\n"
-             "eure;EUR;E Roads;TMgreen;3;active\n")
+        _add(
+            tf,
+            "systems.csv",
+            "\ufeffSystem;CountryCode;Name;Color;Tier;Level\n"
+            "fraa;FRA;France Autoroutes;TMblue;1;active\n"
+            "fraoccd34;FRA;Hérault D;TMyellow;5;active\n"
+            "eure;EUR;E Roads;TMgreen;3;active\n",
+        )
         _add(tf, "hwy_data/_systems/fraa.csv", head + "fraa;FRA-OCC;A9;;;;fraocc.a009;\n")
-        _add(tf, "hwy_data/_systems/fraoccd34.csv", head
-             + "fraoccd34;FRA-OCC;D613;-34;;;fraocc.d061334;\n"
-             + "fraoccd34;FRA-OCC;D1.3;-34;;;fraocc.d0001334;\n"
-             + "fraoccd34;FRA-OCC;Foo;-34;;;fraocc.foo;\n"
-             + "fraoccd34;FRA-OCC;D9;-34;;;fraocc.d000934;\n")
+        _add(
+            tf,
+            "hwy_data/_systems/fraoccd34.csv",
+            head
+            + "fraoccd34;FRA-OCC;D613;-34;;;fraocc.d061334;\n"
+            + "fraoccd34;FRA-OCC;D1.3;-34;;;fraocc.d0001334;\n"
+            + "fraoccd34;FRA-OCC;Foo;-34;;;fraocc.foo;\n"
+            + "fraoccd34;FRA-OCC;D9;-34;;;fraocc.d000934;\n",
+        )
         _add(tf, "hwy_data/_systems/eure.csv", head + "eure;FRA-OCC;E15;;;;fraocc.e015;\n")
-        _add(tf, "hwy_data/FRA-OCC/fraa/fraocc.a009.wpt", _wpt([("35", 43.30, 3.20), ("+X1", 43.30, 3.25), ("36", 43.30, 3.30)]))
+        _add(
+            tf,
+            "hwy_data/FRA-OCC/fraa/fraocc.a009.wpt",
+            _wpt([("35", 43.30, 3.20), ("+X1", 43.30, 3.25), ("36", 43.30, 3.30)]),
+        )
         _add(tf, "hwy_data/FRA-OCC/eure/fraocc.e015.wpt", _wpt([("35", 43.30, 3.20), ("36", 43.30, 3.30)]))
         # D613 shares exit 35's position; D1.3 passes 500 m north of exit 36 with a label naming it
-        _add(tf, "hwy_data/FRA-OCC/fraoccd34/fraocc.d061334.wpt", _wpt([("A9(35)", 43.30, 3.20), ("D1.3", 43.32, 3.20)]))
-        _add(tf, "hwy_data/FRA-OCC/fraoccd34/fraocc.d0001334.wpt", _wpt([("D613", 43.32, 3.20), ("A9(36)", 43.3045, 3.30)]))
+        _add(
+            tf, "hwy_data/FRA-OCC/fraoccd34/fraocc.d061334.wpt", _wpt([("A9(35)", 43.30, 3.20), ("D1.3", 43.32, 3.20)])
+        )
+        _add(
+            tf,
+            "hwy_data/FRA-OCC/fraoccd34/fraocc.d0001334.wpt",
+            _wpt([("D613", 43.32, 3.20), ("A9(36)", 43.3045, 3.30)]),
+        )
         _add(tf, "hwy_data/FRA-OCC/fraoccd34/fraocc.foo.wpt", _wpt([("A", 43.40, 3.40), ("B", 43.41, 3.40)]))
     return path
 
@@ -279,7 +300,7 @@ def test_tiny_archive_reader(tiny):
     assert tm.missing == ("hwy_data/FRA-OCC/fraoccd34/fraocc.d000934.wpt",)
     assert tm.unparsed["route"].tolist() == ["Foo"]
     assert skeleton.read_travelmapping_archive(tiny, systems=["fraa"]).routes["route"].tolist() == ["A9"]
-    with pytest.raises(InputError, match="not in tiny.tar.gz"):
+    with pytest.raises(InputError, match=r"not in tiny\.tar\.gz"):
         skeleton.read_travelmapping_archive(tiny, systems=["fraoccd99"])
 
 
@@ -297,7 +318,9 @@ def test_tiny_skeleton_links_the_lone_exit_in_lambert93(tiny, tmp_path):
     # the link is timed like a slip road: straight x motorway detour at the link speed
     csr = skeleton.skeleton_csr(sk)
     u, v = sk.u[link[0]], sk.v[link[0]]
-    expected = sk.straight_m[link[0]] * network.DETOUR_FACTOR["motorway"] / (network.DEFAULT_SPEEDS_KMH["motorway_link"] / 3.6)
+    expected = (
+        sk.straight_m[link[0]] * network.DETOUR_FACTOR["motorway"] / (network.DEFAULT_SPEEDS_KMH["motorway_link"] / 3.6)
+    )
     assert csr.time_s[u, v] == pytest.approx(expected) and csr.time_s[v, u] == pytest.approx(expected)
     # two components: the roads around the A9, and the Foo road 12 km away (not joined)
     assert sk.info["components"] == 2 and sk.info["joined_gaps"] == 0
@@ -368,7 +391,7 @@ class _Overpass(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture()
+@pytest.fixture
 def overpass(monkeypatch, tmp_path):
     import osmnx as ox
 
@@ -387,7 +410,10 @@ def overpass(monkeypatch, tmp_path):
 
 def test_osm_online_downloads_through_osmnx(national, overpass):
     G = network.build_network(
-        "montpellier-box-online", area_2154=_box_2154(*MONTPELLIER_BOX), buffer_minutes=40, osm="online",
+        "montpellier-box-online",
+        area_2154=_box_2154(*MONTPELLIER_BOX),
+        buffer_minutes=40,
+        osm="online",
         cache_dir=national[1],
     )
     assert len(_Overpass.queries) >= 1 and "way" in _Overpass.queries[0]
@@ -406,7 +432,10 @@ def test_osm_online_offline_fails_with_one_clear_line(national, monkeypatch):
     monkeypatch.setattr(ox.settings, "overpass_url", f"http://127.0.0.1:{port}/api")
     with pytest.raises(NetworkError, match=r"cannot reach the Overpass server .*--osm-file") as err:
         network.build_network(
-            "montpellier-box-offline", area_2154=_box_2154(*MONTPELLIER_BOX), buffer_minutes=10, osm="online",
+            "montpellier-box-offline",
+            area_2154=_box_2154(*MONTPELLIER_BOX),
+            buffer_minutes=10,
+            osm="online",
             cache_dir=national[1],
         )
     assert "\n" not in str(err.value)
@@ -427,7 +456,11 @@ def test_cli_osm_online_offline_is_one_line_exit_1(monkeypatch):
     res = CliRunner().invoke(main, ["route", "--from", "43.6086,3.8797", "--to", "43.5762,3.9630", "--osm", "online"])
     assert res.exit_code == 1
     assert "cannot reach the Overpass server" in res.output and "Traceback" not in res.output
-    both = CliRunner().invoke(main, ["route", "--from", "43.6,3.8", "--to", "43.5,3.9", "--osm", "online", "--osm-file", "x.osm"])
+    both = CliRunner().invoke(
+        main, ["route", "--from", "43.6,3.8", "--to", "43.5,3.9", "--osm", "online", "--osm-file", "x.osm"]
+    )
     assert both.exit_code == 2 and "not both" in both.output
-    missing = CliRunner().invoke(main, ["route", "--from", "43.6,3.8", "--to", "43.5,3.9", "--osm-file", "/no/such.osm"])
+    missing = CliRunner().invoke(
+        main, ["route", "--from", "43.6,3.8", "--to", "43.5,3.9", "--osm-file", "/no/such.osm"]
+    )
     assert missing.exit_code == 1 and "does not exist" in missing.output

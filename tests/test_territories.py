@@ -84,7 +84,12 @@ def corsica():
     kw = {"seed": 34}
     south = load_territory("2A", **kw)
     both = load_territory("region:94", **kw)
-    return south, both, scores.score_territory(south, max_per_commune=10_000), scores.score_territory(both, max_per_commune=10_000)
+    return (
+        south,
+        both,
+        scores.score_territory(south, max_per_commune=10_000),
+        scores.score_territory(both, max_per_commune=10_000),
+    )
 
 
 def test_a_commune_does_not_depend_on_its_territory(corsica):
@@ -120,8 +125,12 @@ def test_cli_territory_forms(tmp_path):
     assert "municipalities    124" in r.output and "airport 7" in r.output
     r = CliRunner().invoke(main, ["layers", "list", "--territory", "34,99"])
     assert r.exit_code == 1
-    assert "territory '34,99' is not understood ('99' is not a metropolitan département code); accepted forms:" in r.output
-    r = CliRunner().invoke(main, ["route", "--territory", "2A", "--from", "41.9192,8.7386", "--to", "41.5006,9.0983", "--json"])
+    assert (
+        "territory '34,99' is not understood ('99' is not a metropolitan département code); accepted forms:" in r.output
+    )
+    r = CliRunner().invoke(
+        main, ["route", "--territory", "2A", "--from", "41.9192,8.7386", "--to", "41.5006,9.0983", "--json"]
+    )
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
     assert 60 < out["minutes"] < 150 and 90 < out["km"] < 160  # Ajaccio -> Figari airport, ~130 km by road

@@ -34,7 +34,7 @@ def random_graph(n: int = 300, seed: int = 0, strong: bool = True) -> nx.MultiDi
     from scipy.spatial import cKDTree
 
     rng = np.random.default_rng(seed)
-    xy = rng.uniform(0, 20_000, (n, 2)) + [X0, Y0]
+    xy = rng.uniform(0, 20_000, (n, 2)) + np.array([X0, Y0])
     _, nb = cKDTree(xy).query(xy, k=5)
     G = nx.MultiDiGraph(crs="EPSG:2154")
     ids = [1000 + 7 * i for i in range(n)]  # ids unlike positions
@@ -201,8 +201,8 @@ def csr(G):
 @pytest.fixture(scope="module")
 def sample(G):
     rng = np.random.default_rng(7)
-    o_xy = rng.uniform(0, 20_000, (40, 2)) + [X0, Y0]
-    f_xy = rng.uniform(0, 20_000, (25, 2)) + [X0, Y0]
+    o_xy = rng.uniform(0, 20_000, (40, 2)) + np.array([X0, Y0])
+    f_xy = rng.uniform(0, 20_000, (25, 2)) + np.array([X0, Y0])
     T = brute_times(G, o_xy, f_xy)
     return o_xy, f_xy, T
 
@@ -228,7 +228,7 @@ def test_snap_matches_brute_force(G, csr, sample):
     np.testing.assert_allclose(s["snap_m"], [r[4] for r in ref], rtol=1e-9, atol=1e-9)
     # the same snapped point (segment ends may be listed either way round, or tie at a node)
     xy = {n: np.array([G.nodes[n]["x"], G.nodes[n]["y"]]) for n in G.nodes}
-    got = np.array([xy[u] + f * (xy[v] - xy[u]) for u, v, f in zip(s["u_id"], s["v_id"], s["fraction"])])
+    got = np.array([xy[u] + f * (xy[v] - xy[u]) for u, v, f in zip(s["u_id"], s["v_id"], s["fraction"], strict=True)])
     np.testing.assert_allclose(got, np.array([r[3] for r in ref]), atol=1e-6)
     assert s["reachable"].all()
     # the snapped point is on an edge, and nearer than (or as near as) the nearest node
@@ -266,7 +266,10 @@ def test_snap_to_restricts_the_nodes(line):
 @pytest.mark.parametrize(
     ("mask", "match"),
     [
-        (np.ones(3, dtype=bool), r"snap_to must be a boolean array with one value per graph node \(5\), got dtype bool and shape \(3,\); build it with proximity.network.access_node_mask"),
+        (
+            np.ones(3, dtype=bool),
+            r"snap_to must be a boolean array with one value per graph node \(5\), got dtype bool and shape \(3,\); build it with proximity.network.access_node_mask",
+        ),
         (np.ones(5), "got dtype float64 and shape"),
         (np.zeros(5, dtype=bool), "snap_to allows no node at all; pass None"),
     ],
@@ -321,7 +324,7 @@ def test_od_cutoff_keeps_exactly_the_pairs_below_it(csr, sample):
     o_xy, f_xy, T = sample
     cut = float(np.quantile(T, 0.3)) / 60
     od = tt.od_matrix(csr, pts(o_xy), pts(f_xy), max_minutes=cut)
-    i, j = np.nonzero(T <= cut * 60)
+    i, j = np.nonzero(T <= cut * 60)  # noqa: SIM300 - T is the travel-time array, not a constant
     assert len(od) == i.size > 0
     assert od["origin_id"].tolist() == i.tolist() and od["destination_id"].tolist() == j.tolist()
     np.testing.assert_allclose(od["minutes"] * 60, T[i, j], atol=1e-6)
@@ -339,7 +342,7 @@ def test_od_unreachable_pairs_are_omitted_and_counted(line):
         assert "4 origin-destination pair(s) have no path" in msg
         assert "1 point(s) of origins are more than 5000 m" in msg
         assert len(rec) == 1
-        assert sorted(zip(od["origin_id"], od["destination_id"])) == [("a", "b"), ("island", "island2")]
+        assert sorted(zip(od["origin_id"], od["destination_id"], strict=True)) == [("a", "b"), ("island", "island2")]
         assert od["minutes"].tolist() == pytest.approx([1.0, 0.5])
 
 
@@ -412,7 +415,9 @@ def test_nearest_k3_equals_brute_force(csr, sample, T_from, direction, monkeypat
     assert len(got) == 3 * len(o_xy)
     assert got["rank"].tolist() == [1, 2, 3] * len(o_xy)
     order = np.argsort(T, axis=1)[:, :3]
-    np.testing.assert_allclose(got["minutes"].to_numpy().reshape(-1, 3) * 60, np.take_along_axis(T, order, axis=1), atol=1e-6)
+    np.testing.assert_allclose(
+        got["minutes"].to_numpy().reshape(-1, 3) * 60, np.take_along_axis(T, order, axis=1), atol=1e-6
+    )
     assert got["destination_id"].to_numpy().reshape(-1, 3).tolist() == order.tolist()
     assert str(got["destination_id"].dtype) == "Int64"
 
@@ -456,7 +461,11 @@ def test_group_wise_nearest_equals_brute_force(csr, sample):
 @pytest.mark.parametrize("dtype", ["category", "int64"])
 def test_group_column_of_other_dtypes(line, dtype):
     o = pts([[X0, Y0]], index=["a"])
-    f = gpd.GeoDataFrame({"kind": pd.Series([2, 1, 2], dtype=dtype)}, geometry=shapely.points([[X0 + 1000, Y0], [X0 + 2000, Y0], [X0, Y0]]), crs="EPSG:2154")
+    f = gpd.GeoDataFrame(
+        {"kind": pd.Series([2, 1, 2], dtype=dtype)},
+        geometry=shapely.points([[X0 + 1000, Y0], [X0 + 2000, Y0], [X0, Y0]]),
+        crs="EPSG:2154",
+    )
     got = tt.nearest(line, o, f, by="kind")
     assert got["group"].tolist() == [1, 2]
     assert got["destination_id"].tolist() == [1, 2]
@@ -497,7 +506,10 @@ def test_unreachable_origins_get_inf_and_na_with_a_warning(line):
     assert len(rec) == 1
     msg = str(rec[0].message)
     assert "1 point(s) of origins are more than 5000 m from the network" in msg
-    assert "1 point(s) of facilities are more than 5000 m from the network and unreachable (raise max_snap_m or extend the network) (left out)" in msg
+    assert (
+        "1 point(s) of facilities are more than 5000 m from the network and unreachable (raise max_snap_m or extend the network) (left out)"
+        in msg
+    )
     assert "1 origin(s) reach no facility on the network (minutes=inf)" in msg
     assert got["origin_id"].tolist() == ["a", "c", "island", "far"]
     assert got["minutes"].tolist() == [1.0, math.inf, 0.0, math.inf]
@@ -514,7 +526,9 @@ def test_unreachable_origins_get_inf_and_na_with_a_warning(line):
 
 def test_unreachable_message_counts_per_group(line):
     o = pts([[X0, Y0], [X0 + 2000, Y0], [X0, Y0 + 3000]], index=["a", "c", "island"])
-    f = gpd.GeoDataFrame({"kind": ["x", "y"]}, geometry=shapely.points([[X0 + 1000, Y0], [X0, Y0 + 3000]]), crs="EPSG:2154")
+    f = gpd.GeoDataFrame(
+        {"kind": ["x", "y"]}, geometry=shapely.points([[X0 + 1000, Y0], [X0, Y0 + 3000]]), crs="EPSG:2154"
+    )
     with pytest.warns(UnreachableWarning) as rec:
         g = tt.nearest(line, o, f, by="kind", max_minutes=0.5)
     msg = str(rec[0].message)
@@ -593,7 +607,9 @@ def test_route_equals_od_and_networkx_path(G, csr, sample):
     o_xy, f_xy, T = sample
     H = split_graph(G, o_xy, f_xy)
     rng = np.random.default_rng(5)
-    pairs = [(0, 0), (3, 7), (11, 2), (9, 4), (21, 19), (23, 20)] + [tuple(p) for p in rng.integers(0, [40, 25], (30, 2))]
+    pairs = [(0, 0), (3, 7), (11, 2), (9, 4), (21, 19), (23, 20)] + [
+        tuple(p) for p in rng.integers(0, [40, 25], (30, 2))
+    ]
     for i, j in pairs:
         r = tt.route(csr, pts(o_xy[[i]]), pts(f_xy[[j]]))
         assert r.minutes * 60 == pytest.approx(T[i, j], abs=1e-6)
@@ -628,7 +644,9 @@ def test_route_on_the_line_graph_and_latlon(line):
     assert same.minutes == 0.0 and same.km == 0.0 and same.node_ids == ()
     with pytest.warns(UnreachableWarning, match="no path from origin_point"):
         back = tt.route(line, c, a)
-    assert back == tt.Route(minutes=math.inf, km=math.inf, coords=(), node_ids=()) and not back.found and back.line is None
+    assert (
+        back == tt.Route(minutes=math.inf, km=math.inf, coords=(), node_ids=()) and not back.found and back.line is None
+    )
     assert r.found and r.line.coords[0] == pytest.approx((a.x, a.y)) and len(r.line.coords) == len(r.coords) >= 2
     with pytest.warns(UnreachableWarning, match="destination_point more than 5000 m"):
         tt.route(line, gpd.GeoSeries([a], crs="EPSG:4326"), Point(X0, Y0 - 60_000), crs="EPSG:2154")
@@ -659,7 +677,7 @@ def one(line):
 
 
 def test_error_not_a_graph(one):
-    with pytest.raises(InputError, match="graph must be a proximity.network.CSRGraph.*graph_to_csr"):
+    with pytest.raises(InputError, match=r"graph must be a proximity\.network\.CSRGraph.*graph_to_csr"):
         tt.nearest(nx.MultiDiGraph(), one, one)
 
 
@@ -669,10 +687,18 @@ def test_error_not_a_graph(one):
         ([Point(0, 0)], InputError, "origins must be a GeoDataFrame or GeoSeries of points, got list"),
         (gpd.GeoSeries([], crs="EPSG:2154"), InputError, "origins is empty"),
         (gpd.GeoSeries([Point(X0, Y0)]), CRSError, "origins has no CRS; set it with .set_crs"),
-        (gpd.GeoSeries([Point(X0, Y0), shapely.box(0, 0, 1, 1)], crs="EPSG:2154"), InputError, r"1 missing, empty or non-point .*rows \[1\].*representative_point"),
+        (
+            gpd.GeoSeries([Point(X0, Y0), shapely.box(0, 0, 1, 1)], crs="EPSG:2154"),
+            InputError,
+            r"1 missing, empty or non-point .*rows \[1\].*representative_point",
+        ),
         (gpd.GeoSeries([Point(X0, Y0), None], crs="EPSG:2154"), InputError, "1 missing, empty or non-point"),
         (gpd.GeoSeries([Point(X0, Y0), Point()], crs="EPSG:2154"), InputError, "1 missing, empty or non-point"),
-        (gpd.GeoSeries([Point(X0, Y0)] * 2, index=[3, 3], crs="EPSG:2154"), InputError, r"origins has duplicate index labels \(e.g. \[3\]\)"),
+        (
+            gpd.GeoSeries([Point(X0, Y0)] * 2, index=[3, 3], crs="EPSG:2154"),
+            InputError,
+            r"origins has duplicate index labels \(e.g. \[3\]\)",
+        ),
         (gpd.GeoDataFrame({"a": [1]}), InputError, "origins has no active geometry column"),
     ],
 )
@@ -712,7 +738,7 @@ def test_bad_options(line, one, kwargs, match):
 
 def test_bad_group_column(line, one):
     f = gpd.GeoDataFrame({"kind": [None]}, geometry=[Point(X0, Y0)], crs="EPSG:2154")
-    with pytest.raises(MissingColumnError, match="facilities has no column 'type'.*columns: \\['kind', 'geometry'\\]"):
+    with pytest.raises(MissingColumnError, match=r"facilities has no column 'type'.*columns: \['kind', 'geometry'\]"):
         tt.nearest(line, one, f, by="type")
     with pytest.raises(MissingColumnError, match="a GeoSeries has no columns"):
         tt.nearest(line, one, one, by="kind")
@@ -740,9 +766,9 @@ def test_bad_route_points(line):
         tt.route(line, Point(3.8, 43.6), pts([[X0, Y0], [X0, Y0]], index=[0, 1]))
     with pytest.raises(InputError, match=r"origin must be a \(lat, lon\) pair of numbers"):
         tt.route_latlon(line, "43.6", (43.6, 3.8))
-    with pytest.raises(InputError, match="destination .* is not a \\(lat, lon\\) pair in degrees"):
+    with pytest.raises(InputError, match=r"destination .* is not a \(lat, lon\) pair in degrees"):
         tt.route_latlon(line, (43.6, 3.8), (3.8, 430.6))
-    with pytest.raises(InputError, match="origin .* has NaN or infinite coordinates; pass a finite"):
+    with pytest.raises(InputError, match=r"origin .* has NaN or infinite coordinates; pass a finite"):
         tt.route_latlon(line, (math.nan, 3.8), (43.6, 3.8))
 
 
@@ -751,10 +777,10 @@ def test_count_within_equals_brute_force(csr, sample, quantile):
     o_xy, f_xy, T = sample
     cut = float(np.quantile(T, quantile)) / 60
     counts = tt.count_within(csr, pts(o_xy), pts(f_xy), max_minutes=cut)
-    np.testing.assert_array_equal(counts.to_numpy(), (T <= cut * 60 + 1e-9).sum(axis=1))
+    np.testing.assert_array_equal(counts.to_numpy(), (T <= cut * 60 + 1e-9).sum(axis=1))  # noqa: SIM300 - T is the travel-time array, not a constant
     w = pd.Series(np.arange(len(f_xy), dtype=float))
     weighted = tt.count_within(csr, pts(o_xy), pts(f_xy), max_minutes=cut, weights=w)
-    np.testing.assert_allclose(weighted.to_numpy(), ((T <= cut * 60 + 1e-9) * w.to_numpy()).sum(axis=1))
+    np.testing.assert_allclose(weighted.to_numpy(), ((T <= cut * 60 + 1e-9) * w.to_numpy()).sum(axis=1))  # noqa: SIM300 - T is the travel-time array, not a constant
     # a larger cut-off never lowers a count
     more = tt.count_within(csr, pts(o_xy), pts(f_xy), max_minutes=cut * 1.5)
     assert (more >= counts).all()
@@ -798,7 +824,11 @@ def test_points_never_snap_onto_a_motorway_between_exits():
     G = nx.MultiDiGraph(crs="EPSG:2154")
     for nid, x, y in ((1, 0, 0), (2, 10_000, 0), (3, 5_000, 3_000)):
         G.add_node(nid, x=X0 + x, y=Y0 + y)
-    for u, v, hw, m, kmh in ((1, 2, "motorway", 10_000, 130), (1, 3, "secondary", 5_831, 60), (3, 2, "secondary", 5_831, 60)):
+    for u, v, hw, m, kmh in (
+        (1, 2, "motorway", 10_000, 130),
+        (1, 3, "secondary", 5_831, 60),
+        (3, 2, "secondary", 5_831, 60),
+    ):
         for a, b in ((u, v), (v, u)):
             G.add_edge(a, b, highway=hw, length=float(m), travel_time=m / (kmh / 3.6))
     csr = graph_to_csr(G)
@@ -806,12 +836,17 @@ def test_points_never_snap_onto_a_motorway_between_exits():
     # 100 m from the motorway's middle, 2.3 km from the secondary road
     p = pts([[X0 + 5_000, Y0 + 100]], index=["p"])
     s = tt.snap(csr, p)
-    assert sorted(s.loc["p", ["u_id", "v_id"]].tolist()) == [1, 3] or sorted(s.loc["p", ["u_id", "v_id"]].tolist()) == [2, 3]
+    assert sorted(s.loc["p", ["u_id", "v_id"]].tolist()) == [1, 3] or sorted(s.loc["p", ["u_id", "v_id"]].tolist()) == [
+        2,
+        3,
+    ]
     assert s.loc["p", "snap_m"] > 2000
     # without road classes every edge is allowed and the motorway is the nearest
     bare = nx.MultiDiGraph(crs="EPSG:2154")
     bare.add_nodes_from(G.nodes(data=True))
-    bare.add_edges_from((u, v, {"length": d["length"], "travel_time": d["travel_time"]}) for u, v, d in G.edges(data=True))
+    bare.add_edges_from(
+        (u, v, {"length": d["length"], "travel_time": d["travel_time"]}) for u, v, d in G.edges(data=True)
+    )
     assert tt.snap(graph_to_csr(bare), p).loc["p", "snap_m"] == pytest.approx(100.0)
 
 
@@ -839,15 +874,38 @@ LON0, LAT0 = 3.866920790051422, 43.615592332192406  # (XC, YC) in WGS84
 @pytest.mark.parametrize(
     ("points", "match"),
     [
-        (gpd.GeoSeries([Point(X0, Y0), Point(math.nan, math.nan)], crs="EPSG:2154"), r"origins has 1 point\(s\) with NaN or infinite coordinates \(e.g. rows \[1\]\); drop or fix them"),
+        (
+            gpd.GeoSeries([Point(X0, Y0), Point(math.nan, math.nan)], crs="EPSG:2154"),
+            r"origins has 1 point\(s\) with NaN or infinite coordinates \(e.g. rows \[1\]\); drop or fix them",
+        ),
         (gpd.GeoSeries([Point(math.inf, Y0)], crs="EPSG:2154"), "origins has 1 point.* NaN or infinite"),
-        (gpd.GeoSeries([Point(LAT0, LON0)], crs="EPSG:4326"), "latitude and longitude look swapped: put longitude first"),
-        (gpd.GeoSeries([Point(XC, YC)], crs="EPSG:4326"), r"outside the range of degrees .*look projected: set their real CRS with .set_crs\('EPSG:2154', allow_override=True\)"),
-        (gpd.GeoSeries([Point(LON0, LAT0)], crs="EPSG:2154"), r"look like longitude/latitude degrees, not EPSG:2154: .set_crs\('EPSG:4326', allow_override=True\)"),
-        (gpd.GeoSeries([Point(LAT0, LON0)], crs="EPSG:2154"), "look like latitude/longitude degrees, not EPSG:2154: swap them"),
+        (
+            gpd.GeoSeries([Point(LAT0, LON0)], crs="EPSG:4326"),
+            "latitude and longitude look swapped: put longitude first",
+        ),
+        (
+            gpd.GeoSeries([Point(XC, YC)], crs="EPSG:4326"),
+            r"outside the range of degrees .*look projected: set their real CRS with .set_crs\('EPSG:2154', allow_override=True\)",
+        ),
+        (
+            gpd.GeoSeries([Point(LON0, LAT0)], crs="EPSG:2154"),
+            r"look like longitude/latitude degrees, not EPSG:2154: .set_crs\('EPSG:4326', allow_override=True\)",
+        ),
+        (
+            gpd.GeoSeries([Point(LAT0, LON0)], crs="EPSG:2154"),
+            "look like latitude/longitude degrees, not EPSG:2154: swap them",
+        ),
         (gpd.GeoSeries([Point(YC, XC)], crs="EPSG:2154"), r"x and y look swapped: put x \(easting\) first"),
     ],
-    ids=["nan", "inf", "latlon-swapped", "projected-labelled-4326", "degrees-labelled-2154", "latlon-labelled-2154", "xy-swapped"],
+    ids=[
+        "nan",
+        "inf",
+        "latlon-swapped",
+        "projected-labelled-4326",
+        "degrees-labelled-2154",
+        "latlon-labelled-2154",
+        "xy-swapped",
+    ],
 )
 def test_bad_coordinates_raise_one_clear_error(csr, points, match):
     f = pts([[X0 + 5000, Y0 + 5000]])

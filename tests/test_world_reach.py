@@ -35,7 +35,17 @@ OF_AIRPORTS = pd.DataFrame(
 
 
 def _routes(rows):
-    cols = ["airline", "airline_id", "source", "source_id", "destination", "destination_id", "codeshare", "stops", "equipment"]
+    cols = [
+        "airline",
+        "airline_id",
+        "source",
+        "source_id",
+        "destination",
+        "destination_id",
+        "codeshare",
+        "stops",
+        "equipment",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -53,7 +63,11 @@ ROUTES = _routes(
     ]
 )
 GATEWAYS = pd.DataFrame(
-    {"kind": ["airport", "airport", "airport", "seaport"], "iata": ["AAA", "", "QQQ", ""], "icao": ["XAAA", "XBBB", "LQQQ", ""]},
+    {
+        "kind": ["airport", "airport", "airport", "seaport"],
+        "iata": ["AAA", "", "QQQ", ""],
+        "icao": ["XAAA", "XBBB", "LQQQ", ""],
+    },
     index=["airport:A", "airport:B", "airport:Q", "seaport:S"],
 )
 
@@ -184,7 +198,13 @@ def test_gateway_airports_match_routes_dat():
 
 def test_world_reach_in_the_scores(herault, herault_scores):
     m = herault_scores.municipalities
-    cols = ["reach_destinations", "reach_countries", "reach_foreign_destinations", "reach_destinations_gravity", "reach_airports"]
+    cols = [
+        "reach_destinations",
+        "reach_countries",
+        "reach_foreign_destinations",
+        "reach_destinations_gravity",
+        "reach_airports",
+    ]
     for c in cols:
         assert not m[c].isna().any() and not m[f"{c}_smes"].isna().any(), c
         assert not herault_scores.smes[c].isna().any(), c
@@ -198,7 +218,10 @@ def test_world_reach_in_the_scores(herault, herault_scores):
     od = traveltime.od_matrix(herault.csr, origins[["geometry"]], airports[["geometry"]], max_minutes=90)
     served = {gid: _direct_destinations_from_file(airports.loc[gid, "iata"]) for gid in airports.index}
     counts = pd.Series(
-        [len(set().union(*(served[g] for g in od.loc[od["origin_id"].eq(o), "destination_id"]))) for o in origins.index],
+        [
+            len(set().union(*(served[g] for g in od.loc[od["origin_id"].eq(o), "destination_id"])))
+            for o in origins.index
+        ],
         index=origins.index,
     )
     mpl, bzr = _direct_destinations_from_file("MPL"), _direct_destinations_from_file("BZR")

@@ -18,6 +18,7 @@ from .tours import _combinations, _group_tours
 if TYPE_CHECKING:
     from .heuristic import _Search
 
+
 def _placeability(prob: _Problem) -> np.ndarray:
     """True for SMEs in a triangle (or an edge when groups of 2 are allowed) of the
     compatibility graph with a common base: necessary for being in a feasible group."""
@@ -26,7 +27,7 @@ def _placeability(prob: _Problem) -> np.ndarray:
     deg = np.diff(prob.indptr)
     if prob.min_size <= 2:
         return deg > 0
-    elig = np.isfinite(prob.base_min) if prob.nb else None
+    elig = np.isfinite(prob.base_min) if prob.base_min is not None else None
     for i in range(n):
         if deg[i] < 2:
             continue
@@ -70,7 +71,7 @@ def _half_two_nearest(prob: _Problem) -> np.ndarray:
     first = np.where(deg >= 1, prob.indptr[:-1], len(prob.data))
     second = np.where(deg >= 2, prob.indptr[:-1] + 1, len(prob.data))
     d1, d2 = data[first], data[second]
-    if prob.nb:
+    if prob.base_min is not None:  # the problem has bases (prob.nb > 0)
         b = prob.base_min.min(axis=1)
         two = np.sort(np.stack([d1, d2, b], axis=1), axis=1)[:, :2]
         d1, d2 = two[:, 0], two[:, 1]
@@ -79,8 +80,9 @@ def _half_two_nearest(prob: _Problem) -> np.ndarray:
     return (d1 + d2) / 2.0
 
 
-def _sme_bound(prob: _Problem, search: _Search, placeable: np.ndarray, *, cap: int = 5_000,
-               deadline: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sme_bound(
+    prob: _Problem, search: _Search, placeable: np.ndarray, *, cap: int = 5_000, deadline: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Dual prices of the set-partitioning relaxation (see the module doc).
 
     Returns ``h`` with ``h(i) <= cost(g) / |g|`` for every feasible group ``g`` containing
@@ -98,7 +100,7 @@ def _sme_bound(prob: _Problem, search: _Search, placeable: np.ndarray, *, cap: i
         q[rows] = np.minimum.reduceat(a[prob.indices], prob.indptr[rows])
     h = np.full(n, np.inf)
     refined = placeable & np.isfinite(a)
-    elig = np.isfinite(prob.base_min) if prob.nb else None
+    elig = np.isfinite(prob.base_min) if prob.base_min is not None else None
 
     def weak(i: int, ks: Iterable[int]) -> float:
         # cost(g) >= sum of a over members >= a(i) + (n - 1) q(i): no metric needed

@@ -75,8 +75,10 @@ def _callable_competes(rule: Callable[..., Any], a: np.ndarray, b: np.ndarray) -
         except InputError:
             raise
         except Exception as exc:  # a user's callable: report what it did
-            raise InputError(f"competition rule {rule!r} failed on NAF codes: {exc!r}; it must take two "
-                             f"arrays of NAF codes and return an array of bool") from exc
+            raise InputError(
+                f"competition rule {rule!r} failed on NAF codes: {exc!r}; it must take two "
+                f"arrays of NAF codes and return an array of bool"
+            ) from exc
         if r.shape != a.shape or r.dtype.kind not in "bui":
             raise InputError(
                 f"competition rule {rule!r} returned shape {r.shape} and dtype {r.dtype}; it must return "
@@ -125,8 +127,9 @@ def competes(a: Any, b: Any, *, rule: Rule = "naf_class") -> np.ndarray:
     try:
         na, nb = np.broadcast_arrays(na, nb)
     except ValueError as exc:
-        raise InputError(f"a (shape {na.shape}) and b (shape {nb.shape}) do not broadcast; pass arrays of "
-                         f"the same length") from exc
+        raise InputError(
+            f"a (shape {na.shape}) and b (shape {nb.shape}) do not broadcast; pass arrays of the same length"
+        ) from exc
     if callable(rule):
         flat = _callable_competes(rule, na.reshape(-1).copy(), nb.reshape(-1).copy())
         return flat.reshape(na.shape)

@@ -32,9 +32,11 @@ def _enumerate_groups(prob: _Problem, cap: int, vertices: Iterable[int] | None =
             nbr, _ = prob.row(i)
             got = cache[i] = frozenset(nbr[nbr > i].tolist())
         return got
-    elig = None
-    if prob.nb:
-        elig = [int(sum(1 << b for b in np.flatnonzero(np.isfinite(prob.base_min[i])))) for i in range(n)]
+
+    elig: list[int] | None = None
+    if prob.base_min is not None:  # the problem has bases (prob.nb > 0)
+        bm = prob.base_min
+        elig = [sum(1 << b for b in np.flatnonzero(np.isfinite(bm[i])).tolist()) for i in range(n)]
     found: dict[int, list[tuple[int, ...]]] = {k: [] for k in range(prob.min_size, prob.max_size + 1)}
     count = 0
     lo_k, hi_k = prob.min_size, prob.max_size
@@ -55,10 +57,10 @@ def _enumerate_groups(prob: _Problem, cap: int, vertices: Iterable[int] | None =
                 cm = common & elig[u]
                 if not cm:
                     continue
-            extend(clique + (u,), cand & higher(u), cm)
+            extend((*clique, u), cand & higher(u), cm)
 
     for v in range(n) if vertices is None else vertices:
-        if prob.nb and not elig[v]:
+        if elig is not None and not elig[v]:
             continue
         extend((v,), higher(v), elig[v] if elig is not None else 0)
     return {k: np.array(v, dtype=np.int64).reshape(len(v), k) for k, v in found.items() if v}
@@ -104,9 +106,13 @@ def _solve_exact(prob: _Problem, cols: dict[int, np.ndarray], time_limit_s: floa
         rc = np.asarray(lp.lower.marginals) + np.asarray(lp.upper.marginals)
         keep = rc <= upper - lp.fun + 1e-7 * (abs(lp.fun) + 1.0)
     sub = np.flatnonzero(keep)
-    res = milp(c[sub], constraints=[LinearConstraint(A[:, sub], -np.inf, 1.0)], integrality=np.ones(len(sub)),
-               bounds=Bounds(0.0, 1.0),
-               options={"time_limit": max(time_limit_s - (time.perf_counter() - start), 0.01), "mip_rel_gap": 1e-12})
+    res = milp(
+        c[sub],
+        constraints=[LinearConstraint(A[:, sub], -np.inf, 1.0)],
+        integrality=np.ones(len(sub)),
+        bounds=Bounds(0.0, 1.0),
+        options={"time_limit": max(time_limit_s - (time.perf_counter() - start), 0.01), "mip_rel_gap": 1e-12},
+    )
     if res.x is not None:
         x = np.zeros(m)
         x[sub] = res.x
@@ -124,5 +130,4 @@ def _solve_exact(prob: _Problem, cols: dict[int, np.ndarray], time_limit_s: floa
     bound = max(dual + big * n_placed, 0.0) if np.isfinite(dual) else 0.0
     most = math.floor((float(cost.sum()) - dual) / big + 1e-9) if np.isfinite(dual) else int(placeable.sum())
     max_placeable = int(min(placeable.sum(), max(most, n_placed)))
-    return _Solution(groups, objective, float(min(bound, objective)), "time_limit", "exact", max_placeable,
-                     placeable)
+    return _Solution(groups, objective, float(min(bound, objective)), "time_limit", "exact", max_placeable, placeable)

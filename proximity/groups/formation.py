@@ -20,6 +20,7 @@ from .problem import MAX_GROUP_SIZE, _build_problem, _check_od, _Problem, _Solut
 
 __all__ = ["form_groups"]
 
+
 def form_groups(
     smes: gpd.GeoDataFrame | pd.DataFrame,
     od: pd.DataFrame,
@@ -116,9 +117,9 @@ def form_groups(
             problems.append(f"max_size ({max_size}) must be >= min_size ({min_size})")
         if max_size > MAX_GROUP_SIZE:
             problems.append(f"max_size must be <= {MAX_GROUP_SIZE} (tours are enumerated exactly), got {max_size}")
-    for name, v, lo in (("time_limit_s", time_limit_s, 0.0), ("size_penalty_minutes", size_penalty_minutes, 0.0)):
+    for name, x, lo in (("time_limit_s", time_limit_s, 0.0), ("size_penalty_minutes", size_penalty_minutes, 0.0)):
         try:
-            _check_number(name, v, minimum=lo)
+            _check_number(name, x, minimum=lo)
         except InputError as exc:
             problems.append(str(exc))
     if time_limit_s == 0 and not problems:
@@ -151,13 +152,16 @@ def form_groups(
         dup = smes.index[smes.index.duplicated()].unique()
         raise InputError(f"smes index has duplicate ids (e.g. {_show(dup)}); ids must be unique")
     if rule != "none" and "naf" not in smes.columns:
-        raise MissingColumnError("smes lacks the column 'naf' needed by the competition rule; add NAF codes "
-                                 "or pass rule='none'")
+        raise MissingColumnError(
+            "smes lacks the column 'naf' needed by the competition rule; add NAF codes or pass rule='none'"
+        )
     bases = None
     if isinstance(base, str):
         if base != "member":
-            raise InputError(f"base {base!r} is unknown; pass None or 'member' (executive at a member firm) or a "
-                             f"GeoDataFrame of base points")
+            raise InputError(
+                f"base {base!r} is unknown; pass None or 'member' (executive at a member firm) or a "
+                f"GeoDataFrame of base points"
+            )
     elif base is not None:
         if not isinstance(base, pd.DataFrame) or len(base) == 0:
             raise InputError("base must be None, 'member' or a non-empty GeoDataFrame of base points indexed by id")
@@ -165,19 +169,29 @@ def form_groups(
             raise InputError("base index has duplicate ids; base ids must be unique")
         clash = base.index.intersection(smes.index)
         if len(clash):
-            raise InputError(f"base ids {_show(clash)} are also SME ids; give the bases distinct ids (or use "
-                             f"base='member' for an executive at a member firm)")
+            raise InputError(
+                f"base ids {_show(clash)} are also SME ids; give the bases distinct ids (or use "
+                f"base='member' for an executive at a member firm)"
+            )
         bases = base
     od = _check_od(od)
     limit = math.inf if max_minutes is None else float(max_minutes)
 
     prob, naf, base_ids = _build_problem(
-        smes, od, bases, min_size=int(min_size), max_size=int(max_size), max_minutes=limit, rule=rule,
-        pair_minutes=pair_minutes, size_penalty_minutes=float(size_penalty_minutes),
+        smes,
+        od,
+        bases,
+        min_size=int(min_size),
+        max_size=int(max_size),
+        max_minutes=limit,
+        rule=rule,
+        pair_minutes=pair_minutes,
+        size_penalty_minutes=float(size_penalty_minutes),
     )
 
-    sol = _solve(prob, method=method, time_limit_s=float(time_limit_s), seed=int(seed),
-                 max_candidates=int(max_candidates))
+    sol = _solve(
+        prob, method=method, time_limit_s=float(time_limit_s), seed=int(seed), max_candidates=int(max_candidates)
+    )
     return _result(sol, prob, smes, naf, base_ids, limit, rule)
 
 
@@ -198,7 +212,7 @@ def _solve(prob: _Problem, *, method: str, time_limit_s: float, seed: int, max_c
     for c in np.argsort(comp_size, kind="stable"):  # small components first
         if comp_size[c] < prob.min_size:
             continue
-        vertices = members_of[starts[c]:starts[c + 1]]
+        vertices = members_of[starts[c] : starts[c + 1]]
         try:
             found = _enumerate_groups(prob, max_candidates - total, vertices.tolist())
         except _TooMany:

@@ -35,14 +35,15 @@ class _Search:
             nbr, w = prob.row(i)
             nb = [int(j) for j in nbr[:k_near]]
             self.near.append(nb)
-            for j, t in zip(nb, w[:k_near].tolist()):
+            for j, t in zip(nb, w[:k_near].tolist(), strict=True):
                 self.dist[i * n + j] = t
                 self.dist[j * n + i] = t
         self.elig: list[int] | None = None
         self.bmin: list[list[float]] | None = None
-        if prob.nb:
-            self.elig = [int(sum(1 << b for b in np.flatnonzero(np.isfinite(prob.base_min[i])))) for i in range(n)]
-            self.bmin = prob.base_min.tolist()
+        if prob.base_min is not None:  # the problem has bases (prob.nb > 0)
+            bm = prob.base_min
+            self.elig = [sum(1 << b for b in np.flatnonzero(np.isfinite(bm[i])).tolist()) for i in range(n)]
+            self.bmin = bm.tolist()
         self.cyc = {k: [tuple(c) for c in _cycles(k).tolist()] for k in range(1, prob.max_size + 2)}
         self.cache: dict[tuple[int, ...], float] = {}
         self.group_of = [-1] * n
@@ -68,7 +69,7 @@ class _Search:
             s = D[c[-1]][c[0]]
             for a in range(k - 1):
                 s += D[c[a]][c[a + 1]]
-            if s < best:  # noqa: PLR1730 (faster than min() in this hot loop)
+            if s < best:  # faster than min() in this hot loop
                 best = s
         return best
 
@@ -90,7 +91,7 @@ class _Search:
             if c == math.inf:
                 break
         if c != math.inf:
-            if self.elig is None:
+            if self.elig is None or self.bmin is None:  # both None or both set: the problem has no bases
                 c = self._cycle_min(D, k) + self.p.pen[k]
             else:
                 common = -1
@@ -153,8 +154,9 @@ class _Search:
         used = sum(1 for x in g if self.group_of[x] == gid)
         return len(self.groups[gid]) - used - 1 >= self.p.min_size
 
-    def grow(self, s: int, allowed: Callable[[int], bool], extra_ok: Callable[[list[int], int], bool] | None = None
-             ) -> tuple[tuple[int, ...], float] | None:
+    def grow(
+        self, s: int, allowed: Callable[[int], bool], extra_ok: Callable[[list[int], int], bool] | None = None
+    ) -> tuple[tuple[int, ...], float] | None:
         """Greedy cheapest-insertion group around ``s``; the size with the least cost per member."""
         p = self.p
         cands = self.candidates(s, allowed, self.k_near)
@@ -214,8 +216,7 @@ def _search(prob: _Problem, *, time_limit_s: float, seed: int, mask: np.ndarray 
     return search
 
 
-def _solve_heuristic(prob: _Problem, *, time_limit_s: float, seed: int, mask: np.ndarray | None = None
-                     ) -> _Solution:
+def _solve_heuristic(prob: _Problem, *, time_limit_s: float, seed: int, mask: np.ndarray | None = None) -> _Solution:
     deadline = time.perf_counter() + time_limit_s
     search = _search(prob, time_limit_s=time_limit_s, seed=seed, mask=mask)
     placeable = search.placeable

@@ -31,6 +31,7 @@ def construct(search: _Search) -> None:
     placeable = search.placeable
     deg = np.diff(p.indptr)
     order = np.lexsort((search.rng.random(p.n), deg))
+
     def free(j: int) -> bool:
         return search.group_of[j] < 0
 
@@ -121,8 +122,9 @@ def improve(search: _Search) -> None:
             break
 
 
-def build_pool(prob: _Problem, placeable: np.ndarray, m_near: int = 12, top: int = 25
-               ) -> tuple[dict[tuple[int, ...], float], dict[int, list[tuple[int, ...]]]]:
+def build_pool(
+    prob: _Problem, placeable: np.ndarray, m_near: int = 12, top: int = 25
+) -> tuple[dict[tuple[int, ...], float], dict[int, list[tuple[int, ...]]]]:
     """Candidate groups: for every SME, the ``top`` groups of least cost per member
     among its ``m_near`` nearest compatible partners."""
     p = prob
@@ -134,7 +136,7 @@ def build_pool(prob: _Problem, placeable: np.ndarray, m_near: int = 12, top: int
         L = p.pair(local[:, None], local[None, :])
         np.fill_diagonal(L, 0.0)
         fin = np.isfinite(L)
-        elig = np.isfinite(p.base_min[local]) if p.nb else None
+        elig = np.isfinite(p.base_min[local]) if p.base_min is not None else None
         found: list[tuple[float, tuple[int, ...], float]] = []
         for k in range(p.min_size, p.max_size + 1):
             if m < k - 1:
@@ -153,11 +155,13 @@ def build_pool(prob: _Problem, placeable: np.ndarray, m_near: int = 12, top: int
             tours, _, _ = _group_tours(p, local[nodes], L[nodes[:, :, None], nodes[:, None, :]])
             cost = tours + p.pen[k]
             best = np.argsort(cost)[:top]
-            found.extend((float(cost[b]) / k, tuple(sorted(local[nodes[b]].tolist())), float(cost[b]))
-                         for b in best if np.isfinite(cost[b]))
+            found.extend(
+                (float(cost[b]) / k, tuple(sorted(local[nodes[b]].tolist())), float(cost[b]))
+                for b in best
+                if np.isfinite(cost[b])
+            )
         found.sort()
-        for _, g, c in found[:top]:
-            pool[g] = c
+        pool.update({g: c for _, g, c in found[:top]})
     pool_of: dict[int, list[tuple[int, ...]]] = {}
     for g in pool:
         for i in g:
@@ -210,10 +214,10 @@ def tile_lns(search: _Search, size: int = 100) -> int:
         best = _pack(p, list(members), cols, now_cost, now_placed)
         if best is None:
             continue
-        for g in free:
-            search.drop_group(g)
-        for g in best:
-            search.add_group(g)
+        for gid in free:
+            search.drop_group(gid)
+        for group in best:
+            search.add_group(group)
         moves += 1
     return moves
 
@@ -338,8 +342,15 @@ def lns_unplaced(search: _Search, n_groups: int = 3) -> int:
     return moves
 
 
-def resolve(search: _Search, seed: tuple[int, ...], n_groups: int, *, own: int, max_union: int = 18,
-             chosen: list[int] | None = None) -> int:
+def resolve(
+    search: _Search,
+    seed: tuple[int, ...],
+    n_groups: int,
+    *,
+    own: int,
+    max_union: int = 18,
+    chosen: list[int] | None = None,
+) -> int:
     """Re-solve the groups of ``seed``'s neighbourhood (its nearest ``n_groups`` groups, or
     ``chosen``) with nearby unplaced SMEs; 1 if that improved the solution."""
     closeness: dict[int, float] = {}

@@ -23,7 +23,7 @@ UNPLACED_REASONS: dict[str, str] = {
     "no_partner_in_reach": "no other selected SME within the time limit",
     "competes_with_all": "competes with every SME within the time limit",
     "no_feasible_group": "no feasible group of the minimum size: its compatible partners are too far "
-                         "from, or compete with, one another",
+    "from, or compete with, one another",
     "partners_grouped": "feasible groups exist for it, but each would take members from other groups",
 }
 
@@ -93,8 +93,15 @@ class GroupsResult:
         return float(self.groups["tour_minutes"].sum())
 
 
-def _result(sol: _Solution, prob: _Problem, smes: pd.DataFrame, naf: np.ndarray | None, base_ids: pd.Index,
-            limit: float, rule: Rule) -> GroupsResult:
+def _result(
+    sol: _Solution,
+    prob: _Problem,
+    smes: pd.DataFrame,
+    naf: np.ndarray | None,
+    base_ids: pd.Index,
+    limit: float,
+    rule: Rule,
+) -> GroupsResult:
     ids = smes.index
     sections = smes["naf_section"].astype("string").to_numpy(dtype=object) if "naf_section" in smes.columns else None
     order_ids = sorted(range(len(sol.groups)), key=lambda g: int(np.min(sol.groups[g][0])))
@@ -108,7 +115,7 @@ def _result(sol: _Solution, prob: _Problem, smes: pd.DataFrame, naf: np.ndarray 
         k = len(order)
         D = prob.pair(order[:, None], order[None, :])
         np.fill_diagonal(D, 0.0)
-        if prob.nb:
+        if prob.base_min is not None:  # the problem has bases (prob.nb > 0)
             base_id = base_ids[base]
             max_base = float(prob.base_min[order, base].max())
         else:
@@ -117,26 +124,35 @@ def _result(sol: _Solution, prob: _Problem, smes: pd.DataFrame, naf: np.ndarray 
             max_base = float(D[list(order).index(base)].max())
         gid_of[order] = new
         pos_of[order] = np.arange(k)
-        rows.append({
-            "group_id": new,
-            "n": k,
-            "tour_minutes": tour,
-            "penalty_minutes": float(prob.pen[k]),
-            "max_pair_minutes": float(D.max()),
-            "max_base_minutes": max_base,
-            "base_id": base_id,
-        })
-    cols = ["n", "tour_minutes", "penalty_minutes",
-            "max_pair_minutes", "max_base_minutes", "base_id"]
+        rows.append(
+            {
+                "group_id": new,
+                "n": k,
+                "tour_minutes": tour,
+                "penalty_minutes": float(prob.pen[k]),
+                "max_pair_minutes": float(D.max()),
+                "max_base_minutes": max_base,
+                "base_id": base_id,
+            }
+        )
+    cols = ["n", "tour_minutes", "penalty_minutes", "max_pair_minutes", "max_base_minutes", "base_id"]
     groups = pd.DataFrame(rows, columns=["group_id", *cols]).set_index("group_id")
     groups["n"] = groups["n"].astype(np.int64)
     placed = gid_of >= 0
     members = pd.DataFrame(
-        {"group_id": gid_of[placed], "tour_position": pos_of[placed], "is_base": is_base[placed],
-         "naf_section": pd.array([sections[i] for i in np.flatnonzero(placed)] if sections is not None
-                                 else [pd.NA] * int(placed.sum()), dtype="string"),
-         "naf_class": pd.array([naf[i][:5] for i in np.flatnonzero(placed)] if naf is not None
-                               else [pd.NA] * int(placed.sum()), dtype="string")},
+        {
+            "group_id": gid_of[placed],
+            "tour_position": pos_of[placed],
+            "is_base": is_base[placed],
+            "naf_section": pd.array(
+                [sections[i] for i in np.flatnonzero(placed)] if sections is not None else [pd.NA] * int(placed.sum()),
+                dtype="string",
+            ),
+            "naf_class": pd.array(
+                [naf[i][:5] for i in np.flatnonzero(placed)] if naf is not None else [pd.NA] * int(placed.sum()),
+                dtype="string",
+            ),
+        },
         index=pd.Index(ids[placed], name="sme_id"),
     )
     codes = _reasons(prob, sol, placed)
@@ -148,9 +164,9 @@ def _result(sol: _Solution, prob: _Problem, smes: pd.DataFrame, naf: np.ndarray 
         "no_partner_in_reach": f"no other selected SME within {lim}" + (" sharing a base" if prob.nb else ""),
         "competes_with_all": f"competes ({rule_name}) with every SME within {lim}",
         "no_feasible_group": f"no feasible group of {prob.min_size}: its compatible partners are too far from, "
-                             f"or compete with, one another",
+        f"or compete with, one another",
         "partners_grouped": "all its compatible partners are already grouped: placing it would take members "
-                            "from other groups",
+        "from other groups",
     }
     unplaced = pd.DataFrame(
         {  # object columns even when every SME is placed (an empty table keeps text columns)
@@ -163,8 +179,15 @@ def _result(sol: _Solution, prob: _Problem, smes: pd.DataFrame, naf: np.ndarray 
     bound = float(sol.bound) if math.isfinite(sol.bound) else 0.0
     gap = (objective - bound) / objective if objective > 0 else 0.0
     return GroupsResult(
-        groups=groups, members=members, unplaced=unplaced, objective=objective, bound=bound,
-        gap=max(gap, 0.0), method=sol.method, status=sol.status, n_placed=int(placed.sum()),
+        groups=groups,
+        members=members,
+        unplaced=unplaced,
+        objective=objective,
+        bound=bound,
+        gap=max(gap, 0.0),
+        method=sol.method,
+        status=sol.status,
+        n_placed=int(placed.sum()),
         max_placeable=int(max(sol.max_placeable, placed.sum())),
     )
 
@@ -229,8 +252,9 @@ def groups_per_municipality(
     --------
     >>> import pandas as pd
     >>> from proximity.groups import OD_COLUMNS, form_groups
-    >>> smes = pd.DataFrame({"naf": ["62.01Z", "10.71C", "46.34Z"], "commune": ["34172", "34172", "34129"]},
-    ...                     index=["a", "b", "c"])
+    >>> smes = pd.DataFrame(
+    ...     {"naf": ["62.01Z", "10.71C", "46.34Z"], "commune": ["34172", "34172", "34129"]}, index=["a", "b", "c"]
+    ... )
     >>> pairs = [("a", "b", 5.0), ("a", "c", 6.0), ("b", "c", 7.0)]
     >>> od = pd.DataFrame(pairs + [(d, o, m) for o, d, m in pairs], columns=list(OD_COLUMNS))
     >>> groups_per_municipality(form_groups(smes, od), smes).to_dict()
@@ -254,8 +278,10 @@ def groups_per_municipality(
         b = pd.Index(result.groups["base_id"])
         missing = b.difference(smes.index)
         if len(missing):
-            raise InputError(f"bases {_show(missing)} are not SMEs in smes; use count='members' when the "
-                             f"executive sits at a base point")
+            raise InputError(
+                f"bases {_show(missing)} are not SMEs in smes; use count='members' when the "
+                f"executive sits at a base point"
+            )
         counts = commune.loc[b].value_counts()
     index = pd.Index(commune.dropna().unique()) if communes is None else pd.Index(list(communes))
     out = counts.reindex(index.union(counts.index) if communes is None else index, fill_value=0)

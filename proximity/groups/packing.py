@@ -13,14 +13,15 @@ from .problem import _Problem
 from .tours import _combinations, _group_tours
 
 
-def _partition_exactly(prob: _Problem, union: np.ndarray, now_cost: float, now_placed: int
-                       ) -> list[tuple[int, ...]] | None:
+def _partition_exactly(
+    prob: _Problem, union: np.ndarray, now_cost: float, now_placed: int
+) -> list[tuple[int, ...]] | None:
     """Best packing of ``union`` into feasible groups (most placed, then least cost), if it
     beats the current groups of these SMEs (``now_placed`` placed at ``now_cost``)."""
     u = len(union)
     L = prob.pair(union[:, None], union[None, :])
     fin = np.isfinite(L)
-    elig = np.isfinite(prob.base_min[union]) if prob.nb else None
+    elig = np.isfinite(prob.base_min[union]) if prob.base_min is not None else None
     members, costs, sizes = [], [], []
     for k in range(prob.min_size, min(prob.max_size, u) + 1):
         comb = _combinations(u, k)
@@ -47,8 +48,13 @@ def _partition_exactly(prob: _Problem, union: np.ndarray, now_cost: float, now_p
     rows = np.concatenate(members)
     cols = np.repeat(np.arange(m), size)
     A = sparse.csr_array((np.ones(len(rows)), (rows, cols)), shape=(u, m))
-    res = milp(c - big * size, constraints=[LinearConstraint(A, -np.inf, 1.0)], integrality=np.ones(m),
-               bounds=Bounds(0.0, 1.0), options={"time_limit": 5.0})
+    res = milp(
+        c - big * size,
+        constraints=[LinearConstraint(A, -np.inf, 1.0)],
+        integrality=np.ones(m),
+        bounds=Bounds(0.0, 1.0),
+        options={"time_limit": 5.0},
+    )
     if res.x is None:
         return None
     chosen = np.flatnonzero(res.x > 0.5)
@@ -58,8 +64,9 @@ def _partition_exactly(prob: _Problem, union: np.ndarray, now_cost: float, now_p
     return [tuple(int(x) for x in union[members[j]]) for j in chosen]
 
 
-def _pack(prob: _Problem, members: list[int], cols: dict[tuple[int, ...], float], now_cost: float,
-          now_placed: int) -> list[tuple[int, ...]] | None:
+def _pack(
+    prob: _Problem, members: list[int], cols: dict[tuple[int, ...], float], now_cost: float, now_placed: int
+) -> list[tuple[int, ...]] | None:
     """Best packing of ``members`` with the groups ``cols`` (most placed, then least cost),
     if it beats ``now_placed`` placed at ``now_cost``."""
     if not cols:
@@ -72,8 +79,13 @@ def _pack(prob: _Problem, members: list[int], cols: dict[tuple[int, ...], float]
     rows = np.array([pos[i] for g in groups for i in g], dtype=np.int64)
     colidx = np.repeat(np.arange(len(groups)), size)
     A = sparse.csr_array((np.ones(len(rows)), (rows, colidx)), shape=(len(members), len(groups)))
-    res = milp(c - big * size, constraints=[LinearConstraint(A, -np.inf, 1.0)], integrality=np.ones(len(groups)),
-               bounds=Bounds(0.0, 1.0), options={"time_limit": 5.0})
+    res = milp(
+        c - big * size,
+        constraints=[LinearConstraint(A, -np.inf, 1.0)],
+        integrality=np.ones(len(groups)),
+        bounds=Bounds(0.0, 1.0),
+        options={"time_limit": 5.0},
+    )
     if res.x is None:
         return None
     chosen = np.flatnonzero(res.x > 0.5)

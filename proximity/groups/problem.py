@@ -89,8 +89,9 @@ def _pair_table(od: pd.DataFrame, ids: pd.Index, pair_minutes: str) -> tuple[np.
     minutes = pd.to_numeric(od["minutes"], errors="coerce").to_numpy(dtype=float)
     if np.isnan(minutes).any():
         rows = list(od.index[np.isnan(minutes)][:5])
-        raise InputError(f"od has missing or non-numeric minutes (rows {rows}); drop those rows or use inf "
-                         f"for unreachable pairs")
+        raise InputError(
+            f"od has missing or non-numeric minutes (rows {rows}); drop those rows or use inf for unreachable pairs"
+        )
     if (minutes < 0).any():
         rows = list(od.index[minutes < 0][:5])
         raise InputError(f"od has negative minutes (rows {rows}); travel times must be >= 0")
@@ -111,8 +112,10 @@ def _pair_table(od: pd.DataFrame, ids: pd.Index, pair_minutes: str) -> tuple[np.
     if len(directed) > 1 and (np.diff(directed) == 0).any():
         dup = np.flatnonzero(np.diff(directed) == 0)[:3]
         ex = [(ids[directed[k] // m], ids[directed[k] % m]) for k in dup]
-        raise InputError(f"od has duplicate rows for the same origin and destination (e.g. {ex}); keep one "
-                         f"travel time per direction (e.g. od.groupby(['origin_id', 'destination_id']).min())")
+        raise InputError(
+            f"od has duplicate rows for the same origin and destination (e.g. {ex}); keep one "
+            f"travel time per direction (e.g. od.groupby(['origin_id', 'destination_id']).min())"
+        )
     o, d, minutes = o[order], d[order], minutes[order]
     lo, hi = np.minimum(o, d), np.maximum(o, d)
     canon = lo * m + hi
@@ -171,16 +174,13 @@ def _build_problem(
         base_min, elig = None, None
 
     lo, hi, pm = lo[mm], hi[mm], pm[mm]
-    if nb:
-        reach = elig[lo].__and__(elig[hi]).any(axis=1)
-    else:
-        reach = pm <= max_minutes + _TOL
+    reach = elig[lo].__and__(elig[hi]).any(axis=1) if nb else pm <= max_minutes + _TOL
     ok = reach.copy()
     if naf is not None:
         codes, pairwise = _competition_codes(naf, rule)
         if codes is not None:
             ok &= codes[lo] != codes[hi]
-        else:
+        elif pairwise is not None:  # always, for a rule other than "none"
             ok &= ~pairwise(lo, hi)
     if nb:
         reach_deg = elig.sum(axis=1).astype(np.int64)  # bases in reach
@@ -201,8 +201,19 @@ def _build_problem(
     mid = (min_size + max_size) / 2.0
     pen = np.array([size_penalty_minutes * (k - mid) ** 2 for k in range(max_size + 1)])
     prob = _Problem(
-        n=n, nb=nb, min_size=min_size, max_size=max_size, max_minutes=max_minutes, pen=pen,
-        keys=keys, mins=pm, ok=ok, indptr=indptr, indices=c.astype(np.int64), data=w,
-        base_min=base_min, reach_deg=reach_deg,
+        n=n,
+        nb=nb,
+        min_size=min_size,
+        max_size=max_size,
+        max_minutes=max_minutes,
+        pen=pen,
+        keys=keys,
+        mins=pm,
+        ok=ok,
+        indptr=indptr,
+        indices=c.astype(np.int64),
+        data=w,
+        base_min=base_min,
+        reach_deg=reach_deg,
     )
     return prob, naf, base_ids

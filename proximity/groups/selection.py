@@ -83,8 +83,10 @@ def select_smes(
     Examples
     --------
     >>> import pandas as pd
-    >>> smes = pd.DataFrame({"naf": ["62.01Z", "10.71C", "62.02A"], "naf_section": ["J", "C", "J"],
-    ...                      "is_sme": [True, True, True]}, index=["a", "b", "c"])
+    >>> smes = pd.DataFrame(
+    ...     {"naf": ["62.01Z", "10.71C", "62.02A"], "naf_section": ["J", "C", "J"], "is_sme": [True, True, True]},
+    ...     index=["a", "b", "c"],
+    ... )
     >>> select_smes(smes, naf_prefixes="62").index.tolist()
     ['a', 'c']
     """
@@ -105,14 +107,21 @@ def select_smes(
         if bad:
             problems.append(f"sections {_show(bad)} are not NAF sections (A to U)")
         needed.append("naf_section")
-        filters.append(("sections", lambda d: d["naf_section"].astype("string").str.strip().str.upper()
-                        .isin(secs).fillna(False).astype(bool)))
+        filters.append(
+            (
+                "sections",
+                lambda d: (
+                    d["naf_section"].astype("string").str.strip().str.upper().isin(secs).fillna(False).astype(bool)
+                ),
+            )
+        )
     if naf_prefixes is not None:
         pre = [str(p).strip().upper().replace(".", "") for p in _as_list(naf_prefixes, "naf_prefixes")]
         bad = [p for p in pre if not re.fullmatch(r"\d{1,4}|\d{4}[A-Z]", p)]
         if bad:
-            problems.append(f"naf_prefixes {_show(bad)} are not beginnings of NAF codes such as '62', "
-                            f"'62.0', '62.01' or '62.01Z'")
+            problems.append(
+                f"naf_prefixes {_show(bad)} are not beginnings of NAF codes such as '62', '62.0', '62.01' or '62.01Z'"
+            )
 
         def by_prefix(d: pd.DataFrame) -> pd.Series:
             s = d["naf"].astype("string").str.strip().str.upper().str.replace(".", "", regex=False)
@@ -129,8 +138,9 @@ def select_smes(
         if bad:
             problems.append(f"size_bands {_show(bad)} are not INSEE headcount bands ({', '.join(SIZE_BANDS)})")
         needed.append("size_band")
-        filters.append(("size_bands", lambda d: d["size_band"].astype("string").str.strip()
-                        .isin(bands).fillna(False).astype(bool)))
+        filters.append(
+            ("size_bands", lambda d: d["size_band"].astype("string").str.strip().isin(bands).fillna(False).astype(bool))
+        )
     if exporter is not None:
         if not isinstance(exporter, (bool, np.bool_)):
             problems.append(f"exporter must be True, False or None, got {exporter!r}")
@@ -141,18 +151,17 @@ def select_smes(
                 "exporter status is unknown for every SME (SIRENE has no exporter flag); drop the exporter "
                 "filter (--exporters/--non-exporters) or add an 'exporter' column (true/false) to your --smes file"
             )
-        filters.append(("exporter", lambda d: (d["exporter"].astype("boolean") == want).fillna(False)
-                        .astype(bool)))
+        filters.append(("exporter", lambda d: (d["exporter"].astype("boolean") == want).fillna(False).astype(bool)))
     if communes is not None:
         codes = [str(c).strip() for c in _as_list(communes, "communes")]
         needed.append("commune")
-        filters.append(("communes", lambda d: d["commune"].astype("string").str.strip()
-                        .isin(codes).fillna(False).astype(bool)))
+        filters.append(
+            ("communes", lambda d: d["commune"].astype("string").str.strip().isin(codes).fillna(False).astype(bool))
+        )
     if within is not None:
         area = _area(within, smes, problems)
         if area is not None:
-            filters.append(("within", lambda d: pd.Series(shapely.intersects(d.geometry.values, area),
-                                                          index=d.index)))
+            filters.append(("within", lambda d: pd.Series(shapely.intersects(d.geometry.values, area), index=d.index)))
     missing = [c for c in dict.fromkeys(needed) if c not in smes.columns]
     if missing:
         raise MissingColumnError(
@@ -185,11 +194,14 @@ def _area(within: Any, smes: pd.DataFrame, problems: list[str]) -> Any:
     elif isinstance(within, shapely.Geometry):
         area = within
     else:
-        problems.append(f"within must be a shapely Polygon/MultiPolygon or a GeoSeries/GeoDataFrame, "
-                        f"got {type(within).__name__}")
+        problems.append(
+            f"within must be a shapely Polygon/MultiPolygon or a GeoSeries/GeoDataFrame, got {type(within).__name__}"
+        )
         return None
     if area.is_empty or area.geom_type not in ("Polygon", "MultiPolygon"):
-        problems.append(f"within must be a non-empty Polygon or MultiPolygon, got {area.geom_type}"
-                        f"{' (empty)' if area.is_empty else ''}")
+        problems.append(
+            f"within must be a non-empty Polygon or MultiPolygon, got {area.geom_type}"
+            f"{' (empty)' if area.is_empty else ''}"
+        )
         return None
     return area

@@ -16,10 +16,7 @@ _CYCLES: dict[int, np.ndarray] = {}
 def _cycles(k: int) -> np.ndarray:
     """Distinct cycles through nodes 0..k-1 (node 0 first, one of each mirror pair)."""
     if k not in _CYCLES:
-        if k <= 2:
-            cyc = [tuple(range(k))]
-        else:
-            cyc = [(0, *p) for p in itertools.permutations(range(1, k)) if p[0] < p[-1]]
+        cyc = [tuple(range(k))] if k <= 2 else [(0, *p) for p in itertools.permutations(range(1, k)) if p[0] < p[-1]]
         _CYCLES[k] = np.array(cyc, dtype=np.int64).reshape(len(cyc), k)
     return _CYCLES[k]
 
@@ -44,8 +41,11 @@ def _combinations(m: int, r: int) -> np.ndarray:
     key = (m, r)
     got = _COMBS.get(key)
     if got is None:
-        got = np.fromiter(itertools.chain.from_iterable(itertools.combinations(range(m), r)), dtype=np.int64,
-                          count=math.comb(m, r) * r).reshape(-1, r)
+        got = np.fromiter(
+            itertools.chain.from_iterable(itertools.combinations(range(m), r)),
+            dtype=np.int64,
+            count=math.comb(m, r) * r,
+        ).reshape(-1, r)
         if len(_COMBS) > 256:
             _COMBS.clear()
         _COMBS[key] = got
@@ -55,8 +55,9 @@ def _combinations(m: int, r: int) -> np.ndarray:
 _COMBS: dict[tuple[int, int], np.ndarray] = {}
 
 
-def _group_tours(prob: _Problem, members: np.ndarray, D: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _group_tours(
+    prob: _Problem, members: np.ndarray, D: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Tours of a batch of groups (m x k positions): minutes, base (member position or base
     number) and node order (m x k, members in tour order starting after/at the base).
     ``D``: the (m x k x k) pair minutes when the caller has them."""
@@ -64,7 +65,7 @@ def _group_tours(prob: _Problem, members: np.ndarray, D: np.ndarray | None = Non
     if D is None:
         D = prob.pair(members[:, :, None], members[:, None, :])
     D[:, np.arange(k), np.arange(k)] = 0.0
-    if prob.nb == 0:
+    if prob.base_min is None:  # no bases (prob.nb == 0)
         tour, which = _tour_batch(D)
         order = members[np.arange(m)[:, None], _cycles(k)[which]]
         # the executive sits at the most central member: least total minutes to the others

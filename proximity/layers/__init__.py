@@ -16,9 +16,9 @@ from __future__ import annotations
 from ._common import on_network
 from ._validate import validate_layer
 from .business_parks import BUSINESS_PARK_NAMES, business_parks
+from .fetched import directory_bodies, merge_support, name_similarity, resolve_support
 from .gateways import gateways
 from .municipalities import municipalities
-from .fetched import directory_bodies, merge_support, name_similarity, resolve_support
 from .smes import naf_section, read_sirene, resolve_smes, roads_from_travelmapping, synthetic_smes
 from .support import CATEGORIES, read_user_points, support_bodies
 

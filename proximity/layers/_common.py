@@ -10,6 +10,7 @@ from functools import lru_cache
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from .. import datasets
 
@@ -48,7 +49,7 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", t.lower()).strip("-")
 
 
-def in_box(lon: np.ndarray, lat: np.ndarray, box: Sequence[float]) -> np.ndarray:
+def in_box(lon: ArrayLike, lat: ArrayLike, box: Sequence[float]) -> np.ndarray:
     """Boolean mask of the points inside a (lon_min, lat_min, lon_max, lat_max) box."""
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
@@ -66,7 +67,7 @@ def split_latlon(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     return lat.astype(float), lon.astype(float)
 
 
-def points(df: pd.DataFrame, lon: Sequence[float], lat: Sequence[float], *, index_from: str = "id") -> gpd.GeoDataFrame:
+def points(df: pd.DataFrame, lon: ArrayLike, lat: ArrayLike, *, index_from: str = "id") -> gpd.GeoDataFrame:
     """A point GeoDataFrame in EPSG:4326 indexed by its ``index_from`` column.
 
     The index is unnamed: an index named like a column makes ``reset_index``, ``sjoin``
@@ -78,7 +79,7 @@ def points(df: pd.DataFrame, lon: Sequence[float], lat: Sequence[float], *, inde
 
 
 def nearest_dedupe(
-    gdf: gpd.GeoDataFrame, *, priority: Sequence[int], distance_m: float, crs: str, group: Sequence | None = None
+    gdf: gpd.GeoDataFrame, *, priority: ArrayLike, distance_m: float, crs: str, group: ArrayLike | None = None
 ) -> tuple[np.ndarray, dict[int, list[int]]]:
     """Greedy de-duplication of points: best priority first, drop points within ``distance_m``.
 
@@ -129,7 +130,10 @@ def on_network(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     --------
     >>> import geopandas as gpd, pandas as pd
     >>> from proximity.layers import on_network
-    >>> g = gpd.GeoDataFrame({"on_network": pd.array([True, pd.NA, False], dtype="boolean")}, geometry=gpd.points_from_xy([0, 1, 2], [0, 0, 0]))
+    >>> g = gpd.GeoDataFrame(
+    ...     {"on_network": pd.array([True, pd.NA, False], dtype="boolean")},
+    ...     geometry=gpd.points_from_xy([0, 1, 2], [0, 0, 0]),
+    ... )
     >>> list(on_network(g).index)
     [0]
     """

@@ -95,16 +95,19 @@ def validate_layer(
     >>> import geopandas as gpd
     >>> from shapely.geometry import Point
     >>> pts = gpd.GeoDataFrame({"id": ["a"]}, geometry=[Point(3.88, 43.61)], crs=4326)
-    >>> validate_layer(pts, "demo", required_columns=["id"], geom_types=["Point"],
-    ...                bounds_wgs84=(2.3, 43.0, 4.7, 44.2)) is pts
+    >>> validate_layer(
+    ...     pts, "demo", required_columns=["id"], geom_types=["Point"], bounds_wgs84=(2.3, 43.0, 4.7, 44.2)
+    ... ) is pts
     True
     """
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise LayerValidationError(
             layer,
             [
-                f"expected a GeoDataFrame, got {type(gdf).__name__}; build one with "
-                "geopandas.GeoDataFrame(df, geometry=geopandas.points_from_xy(df.lon, df.lat), crs='EPSG:4326')"
+                (
+                    f"expected a GeoDataFrame, got {type(gdf).__name__}; build one with "
+                    "geopandas.GeoDataFrame(df, geometry=geopandas.points_from_xy(df.lon, df.lat), crs='EPSG:4326')"
+                )
             ],
         )
     problems: list[str] = []
@@ -114,8 +117,10 @@ def validate_layer(
         raise LayerValidationError(
             layer,
             [
-                "is empty (0 rows); check the file, the filters applied (territory, active establishments) "
-                "and that the input covers the territory"
+                (
+                    "is empty (0 rows); check the file, the filters applied (territory, active establishments) "
+                    "and that the input covers the territory"
+                )
             ],
         )
     missing = [c for c in required_columns if c not in gdf.columns]

@@ -58,8 +58,33 @@ HOME_COUNTRY = "France"
 #: How maps and tables name the route data.
 SNAPSHOT_LABEL = "airline routes of 2014"
 
-_ROUTES = ("airline", "airline_id", "source", "source_id", "destination", "destination_id", "codeshare", "stops", "equipment")
-_AIRPORTS = ("of_id", "name", "city", "country", "iata", "icao", "lat", "lon", "altitude", "timezone", "dst", "tz", "type", "source")
+_ROUTES = (
+    "airline",
+    "airline_id",
+    "source",
+    "source_id",
+    "destination",
+    "destination_id",
+    "codeshare",
+    "stops",
+    "equipment",
+)
+_AIRPORTS = (
+    "of_id",
+    "name",
+    "city",
+    "country",
+    "iata",
+    "icao",
+    "lat",
+    "lon",
+    "altitude",
+    "timezone",
+    "dst",
+    "tz",
+    "type",
+    "source",
+)
 
 #: Columns of :func:`route_counts` (added to the gateways layer).
 COUNT_COLUMNS = ("destinations", "countries", "foreign_destinations", "destination_codes", "destinations_by_country")
@@ -79,7 +104,9 @@ ROUTE_COLUMNS = (
 
 def _read(p: Path, names: tuple[str, ...]) -> pd.DataFrame:
     try:
-        df = pd.read_csv(p, header=None, names=list(names), dtype=str, keep_default_na=False, na_values=[], encoding="utf-8")
+        df = pd.read_csv(
+            p, header=None, names=list(names), dtype=str, keep_default_na=False, na_values=[], encoding="utf-8"
+        )
     except (OSError, ValueError) as exc:
         raise DataFileError(f"cannot read {p.name!r} ({exc}); reinstall it with `proximity data install`") from exc
     if df.shape[1] != len(names) or (len(df) and df.iloc[:, -1].isna().all()):
@@ -177,7 +204,9 @@ def airport_destinations(
     """
     missing = [c for c in ("iata", "icao") if c not in airports.columns]
     if missing:
-        raise MissingColumnError(f"airports lack column(s) {', '.join(missing)}; pass the airport rows of the gateways layer")
+        raise MissingColumnError(
+            f"airports lack column(s) {', '.join(missing)}; pass the airport rows of the gateways layer"
+        )
     if "kind" in airports.columns:
         airports = airports[airports["kind"] == "airport"]
     of = read_openflights_airports(territory) if openflights_airports is None else openflights_airports.fillna("")
@@ -211,10 +240,21 @@ def airport_destinations(
     info = of.set_index("of_id")
     info = info[~info.index.duplicated()]
     if rows.empty:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(ROUTE_COLUMNS, ("string", "string", "string", "string", "string", "bool", "int64", "bool"), strict=True)})
-    g = rows.groupby(["gateway_id", "dest_key"], sort=True).agg(
-        airlines=("airline", "nunique"), codeshare_only=("codeshare", "all"), of_origin=("of_origin", "first")
-    ).reset_index()
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype=t)
+                for c, t in zip(
+                    ROUTE_COLUMNS,
+                    ("string", "string", "string", "string", "string", "bool", "int64", "bool"),
+                    strict=True,
+                )
+            }
+        )
+    g = (
+        rows.groupby(["gateway_id", "dest_key"], sort=True)
+        .agg(airlines=("airline", "nunique"), codeshare_only=("codeshare", "all"), of_origin=("of_origin", "first"))
+        .reset_index()
+    )
 
     def field(keys: pd.Series, col: str) -> pd.Series:
         return keys.map(info[col]).fillna("")
@@ -261,8 +301,14 @@ def route_counts(destinations: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     Examples
     --------
     >>> import pandas as pd
-    >>> d = pd.DataFrame({"gateway_id": ["a", "a"], "destination": ["CDG", "LHR"],
-    ...                   "destination_country": ["France", "United Kingdom"], "foreign": [False, True]})
+    >>> d = pd.DataFrame(
+    ...     {
+    ...         "gateway_id": ["a", "a"],
+    ...         "destination": ["CDG", "LHR"],
+    ...         "destination_country": ["France", "United Kingdom"],
+    ...         "foreign": [False, True],
+    ...     }
+    ... )
     >>> route_counts(d, pd.Index(["a", "b"])).to_dict("list")["countries"]
     [2, 0]
     """
@@ -270,15 +316,24 @@ def route_counts(destinations: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     known = destinations[destinations["destination_country"].fillna("") != ""]
     out = pd.DataFrame(index=index)
     out["destinations"] = g["destination"].nunique().reindex(index).fillna(0).astype("int64")
-    out["countries"] = known.groupby("gateway_id")["destination_country"].nunique().reindex(index).fillna(0).astype("int64")
+    out["countries"] = (
+        known.groupby("gateway_id")["destination_country"].nunique().reindex(index).fillna(0).astype("int64")
+    )
     out["foreign_destinations"] = (
-        destinations[destinations["foreign"].astype(bool)].groupby("gateway_id")["destination"].nunique().reindex(index).fillna(0).astype("int64")
+        destinations[destinations["foreign"].astype(bool)]
+        .groupby("gateway_id")["destination"]
+        .nunique()
+        .reindex(index)
+        .fillna(0)
+        .astype("int64")
     )
     codes = g["destination"].agg(lambda s: " ".join(sorted(set(s))))
     out["destination_codes"] = codes.reindex(index).fillna("").astype("string")
     by_country = {}
     for gid, grp in destinations.groupby("gateway_id"):
-        per = grp.groupby(grp["destination_country"].fillna("").replace("", "?"))["destination"].agg(lambda s: sorted(set(s)))
+        per = grp.groupby(grp["destination_country"].fillna("").replace("", "?"))["destination"].agg(
+            lambda s: sorted(set(s))
+        )
         order = sorted(per.index, key=lambda c: (-len(per[c]), c))
         by_country[gid] = "; ".join(f"{c}: {' '.join(per[c])}" for c in order)
     out["destinations_by_country"] = pd.Series(by_country, dtype="string").reindex(index).fillna("").astype("string")

@@ -36,7 +36,10 @@ def business_parks(territory: str = "herault", *, all_zones: bool = False) -> gp
 
         if "34172" not in area.resolve(territory).communes.index:
             return gpd.GeoDataFrame(
-                {c: pd.Series(dtype="object") for c in ("id", "name", "business_park", "created", "area_m2", "source", "vintage", "caveat")},
+                {
+                    c: pd.Series(dtype="object")
+                    for c in ("id", "name", "business_park", "created", "area_m2", "source", "vintage", "caveat")
+                },
                 geometry=gpd.GeoSeries([], crs="EPSG:4326"),
                 crs="EPSG:4326",
             )
@@ -63,5 +66,11 @@ def business_parks(territory: str = "herault", *, all_zones: bool = False) -> gp
     if not all_zones:
         gdf = gdf[gdf["business_park"]]
     man = datasets.load_manifest(territory)
-    return validate_layer(gdf, "business_parks", required_columns=["id", "name"], geom_types=["Polygon", "MultiPolygon"],
-                          id_column="id", bounds_wgs84=man.bounds_wgs84)
+    return validate_layer(
+        gdf,
+        "business_parks",
+        required_columns=["id", "name"],
+        geom_types=["Polygon", "MultiPolygon"],
+        id_column="id",
+        bounds_wgs84=man.bounds_wgs84,
+    )

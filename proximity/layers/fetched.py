@@ -119,13 +119,18 @@ def directory_bodies(frame: pd.DataFrame, *, territory: str = "herault") -> gpd.
     out = gdf[[*COLUMNS[:-1], *extra, "geometry"]]
     out.attrs.update(frame.attrs)
     return validate_layer(
-        out, "support_bodies (directory)", required_columns=COLUMNS, geom_types=["Point"], id_column="id",
+        out,
+        "support_bodies (directory)",
+        required_columns=COLUMNS,
+        geom_types=["Point"],
+        id_column="id",
         allowed_values={"category": list(CATEGORIES)},
     )
 
 
-def _same_body(base: gpd.GeoDataFrame, new: gpd.GeoDataFrame, *, crs: str, distance_m: float,
-               min_similarity: float) -> pd.Series:
+def _same_body(
+    base: gpd.GeoDataFrame, new: gpd.GeoDataFrame, *, crs: str, distance_m: float, min_similarity: float
+) -> pd.Series:
     """For each row of ``new``, the id of the ``base`` body it duplicates, or NA."""
     out = pd.Series(pd.NA, index=new.index, dtype="string")
     if not len(base) or not len(new):
@@ -134,7 +139,7 @@ def _same_body(base: gpd.GeoDataFrame, new: gpd.GeoDataFrame, *, crs: str, dista
     n = new.to_crs(crs)
     bx, by = b.geometry.x.to_numpy(), b.geometry.y.to_numpy()
     bcat, bname, bid = b["category"].to_numpy(), b["name"].astype(str).to_numpy(), b["id"].astype(str).to_numpy()
-    for k, (i, row) in enumerate(n.iterrows()):
+    for k, (_, row) in enumerate(n.iterrows()):
         d = np.hypot(bx - row.geometry.x, by - row.geometry.y)
         cand = np.flatnonzero((d <= distance_m) & (bcat == row["category"]))
         best, best_s = None, -1.0
@@ -162,6 +167,19 @@ def merge_support(
     names is at least ``min_similarity``. The ``base`` body is kept (its ``duplicates``
     lists the fetched id) and the fetched one dropped; other fetched bodies are added.
 
+    Parameters
+    ----------
+    base : GeoDataFrame
+        The support bodies layer (e.g. :func:`~proximity.layers.support_bodies`).
+    fetched : GeoDataFrame
+        Fetched bodies in the same layout (e.g. :func:`directory_bodies`).
+    territory : str
+        Territory whose metric CRS measures ``distance_m``.
+    distance_m : float
+        Largest distance between two records of the same body, in metres.
+    min_similarity : float
+        Smallest :func:`name_similarity` (0 to 1) of two records of the same body.
+
     Returns
     -------
     GeoDataFrame
@@ -172,11 +190,23 @@ def merge_support(
     >>> import geopandas as gpd
     >>> from shapely.geometry import Point
     >>> cols = dict(capacity=1.0, students=float("nan"), source="s", vintage="", caveat="", duplicates="")
-    >>> base = gpd.GeoDataFrame(dict(id=["a"], name=["Chambre de Commerce"], category=["chamber_of_commerce"], **cols),
-    ...                         geometry=[Point(3.8800, 43.6100)], crs=4326, index=["a"])
-    >>> new = gpd.GeoDataFrame(dict(id=["b", "c"], name=["CCI Hérault", "Chambre d'agriculture de l'Hérault"],
-    ...                             category=["chamber_of_commerce", "chamber_of_agriculture"], **cols),
-    ...                        geometry=[Point(3.8810, 43.6105), Point(3.8810, 43.6105)], crs=4326, index=["b", "c"])
+    >>> base = gpd.GeoDataFrame(
+    ...     dict(id=["a"], name=["Chambre de Commerce"], category=["chamber_of_commerce"], **cols),
+    ...     geometry=[Point(3.8800, 43.6100)],
+    ...     crs=4326,
+    ...     index=["a"],
+    ... )
+    >>> new = gpd.GeoDataFrame(
+    ...     dict(
+    ...         id=["b", "c"],
+    ...         name=["CCI Hérault", "Chambre d'agriculture de l'Hérault"],
+    ...         category=["chamber_of_commerce", "chamber_of_agriculture"],
+    ...         **cols,
+    ...     ),
+    ...     geometry=[Point(3.8810, 43.6105), Point(3.8810, 43.6105)],
+    ...     crs=4326,
+    ...     index=["b", "c"],
+    ... )
     >>> m = merge_support(base, new)
     >>> m["id"].tolist(), m.loc["a", "duplicates"]
     (['a', 'c'], 'b')
@@ -211,6 +241,23 @@ def resolve_support(
     ``support_extra`` (their ids then read ``user:annuaire:<id>``); a path is returned as
     a :class:`~pathlib.Path` after checking that it exists; a GeoDataFrame is returned as is.
 
+    Parameters
+    ----------
+    value : str, path, GeoDataFrame or None
+        The ``--support`` value: ``None``, ``"annuaire"``/``"directory"`` (any case), a
+        file or a layer.
+    territory : str
+        Territory whose fetched directory and offline layer are used.
+    target : path, optional
+        Folder of the fetched data; default :func:`proximity.fetch.fetched_dir`'s.
+    distance_m, min_similarity : float
+        The duplicate rule of :func:`merge_support`.
+
+    Returns
+    -------
+    GeoDataFrame, Path or None
+        ``value`` itself (``None`` or a layer), the new fetched bodies, or the checked path.
+
     Raises
     ------
     DataFileError
@@ -225,8 +272,7 @@ def resolve_support(
 
         fetched = directory_bodies(fetch.stored_support(territory, target=target), territory=territory)
         base = support_bodies(territory)
-        dup = _same_body(base, fetched, crs=metric_crs(territory), distance_m=distance_m,
-                         min_similarity=min_similarity)
+        dup = _same_body(base, fetched, crs=metric_crs(territory), distance_m=distance_m, min_similarity=min_similarity)
         out = fetched.loc[dup.isna().to_numpy()].copy()
         out.attrs.update(fetched.attrs)
         out.attrs["dropped_as_duplicates"] = {str(k): str(v) for k, v in dup.dropna().items()}
@@ -238,4 +284,3 @@ def resolve_support(
             "check the path"
         )
     return p
-

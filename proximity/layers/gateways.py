@@ -20,6 +20,7 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -173,7 +174,7 @@ def _rail_stations(territory: str, box, dep: str) -> pd.DataFrame:
     pt = datasets.path("sncf_tgv_fares", territory)
     t = _read_csv(pt, sep=";")
     _need(t, ["Transporteur", "Gare origine - code UIC", "Gare destination - code UIC"], pt)
-    served: dict[str, set[str]] = {}
+    served: dict[Any, set[str]] = {}  # carrier name -> UIC codes served
     for carrier, grp in t.groupby("Transporteur"):
         codes = pd.concat([grp["Gare origine - code UIC"], grp["Gare destination - code UIC"]]).map(_uic)
         served[carrier] = set(codes)
@@ -321,12 +322,16 @@ def _motorway_access(territory: str, box, dedupe_m: float) -> pd.DataFrame:
 def _merge_access(parts: list[pd.DataFrame], dedupe_m: float, crs: str) -> pd.DataFrame:
     """Merge motorway access points of several sources (see :func:`gateways`)."""
     if not parts:
-        return pd.DataFrame(columns=["id", "kind", "name", "motorway", "exit_ref", "merged_sources", "lon", "lat", "_priority"])
+        return pd.DataFrame(
+            columns=["id", "kind", "name", "motorway", "exit_ref", "merged_sources", "lon", "lat", "_priority"]
+        )
     allp = pd.concat(parts, ignore_index=True)
     pts = gpd.GeoDataFrame(allp, geometry=gpd.points_from_xy(allp["lon"], allp["lat"]), crs=WGS84)
     kept, absorbed = nearest_dedupe(pts, priority=allp["_priority"].to_numpy(), distance_m=dedupe_m, crs=crs)
     out = allp.iloc[kept].copy()
-    merged, refs, mws = [], [], []
+    merged: list[str] = []
+    refs: list[Any] = []
+    mws: list[Any] = []
     for k in kept:
         group = [k, *absorbed[k]]
         merged.append(";".join(allp.loc[group, "id"]))
@@ -529,7 +534,9 @@ def gateways(territory: str = "herault", *, dedupe_m: float = DEDUPE_M) -> gpd.G
             id_column="id",
             bounds_wgs84=bounds(territory),
         )
-    stamp = tuple(str(datasets.path(k, territory)) for k in ("airports", "sncf_stations", "toll_stations", "openflights_routes"))
+    stamp = tuple(
+        str(datasets.path(k, territory)) for k in ("airports", "sncf_stations", "toll_stations", "openflights_routes")
+    )
     gdf = _build(territory, float(dedupe_m), stamp).copy()
     return validate_layer(
         gdf,

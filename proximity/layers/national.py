@@ -40,6 +40,7 @@ scored as zero.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import re
 import tarfile
@@ -101,7 +102,8 @@ def _zone(spec: str, buffer_km: float) -> tuple[shapely.Geometry, tuple[float, f
     a = area_mod.resolve(spec)
     z = gpd.GeoSeries([a.buffer(buffer_km)], crs=area_mod.CRS).to_crs(WGS84).iloc[0]
     shapely.prepare(z)
-    return z, tuple(float(v) for v in z.bounds)
+    x0, y0, x1, y1 = (float(v) for v in z.bounds)
+    return z, (x0, y0, x1, y1)
 
 
 def _in_zone(lon, lat, zone, box) -> np.ndarray:
@@ -120,7 +122,9 @@ def _route_counts(path) -> pd.Series:
     try:
         r = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
     except (OSError, ValueError) as exc:
-        raise DataFileError(f"cannot read {path.name!r} ({exc}); reinstall it with `proximity data install --territory france`") from exc
+        raise DataFileError(
+            f"cannot read {path.name!r} ({exc}); reinstall it with `proximity data install --territory france`"
+        ) from exc
     if r.shape[1] < 5:
         raise DataFileError(f"{path.name!r} has {r.shape[1]} columns, expected the 9 of OpenFlights routes.dat")
     codes = pd.concat([r[2], r[4]])
@@ -229,7 +233,10 @@ def _tm_exit_table(paths: tuple) -> pd.DataFrame:
                     num = re.match(r"^([a-z]+)0*(\d+)([a-z]*)$", route)
                     mw = (num.group(1).upper() + num.group(2) + num.group(3).upper()) if num else route.upper()
                     mw = _COUNTRY.get(system[:3], "") + mw
-                    text = tf.extractfile(m).read().decode("utf-8", errors="replace")
+                    fh = tf.extractfile(m)
+                    if fh is None:  # not a regular file (excluded above)
+                        continue
+                    text = fh.read().decode("utf-8", errors="replace")
                     for line in text.splitlines():
                         parts = line.split()
                         if len(parts) < 2:
@@ -297,7 +304,9 @@ def _gateways_cached(spec: str, dedupe_m: float, buffer_km: float) -> gpd.GeoDat
     a = area_mod.resolve(spec)
     zone, box = _zone(spec, buffer_km)
     communes = set(a.communes.index)
-    access = gw._merge_access([df for df in (_tolls(zone, box), _tm_exits(zone, box)) if len(df)], dedupe_m, area_mod.CRS)
+    access = gw._merge_access(
+        [df for df in (_tolls(zone, box), _tm_exits(zone, box)) if len(df)], dedupe_m, area_mod.CRS
+    )
     frames = [_airports(zone, box), _seaports(zone, box), _rail(zone, box, communes), access]
     df = pd.concat([f for f in frames if len(f)], ignore_index=True)
     gdf = points(df, df["lon"].to_numpy(), df["lat"].to_numpy())
@@ -357,13 +366,15 @@ def _support_cached(spec: str, dedupe_m: float, buffer_km: float) -> gpd.GeoData
     for d in deps:
         frames += [sp._esr_sites(NATIONAL, d), sp._esr_institutions(NATIONAL, d)]
     if shapely.contains_xy(zone, 3.8767, 43.6108):  # Montpellier in the buffer: its 2014 city layer
-        try:
+        with contextlib.suppress(DataFileError):  # the Hérault files are not installed: national layers only
             frames.append(sp._montpellier_2014("herault"))
-        except DataFileError:
-            pass  # the Hérault files are not installed: national layers only
     frames = [f for f in frames if len(f)]
     if not frames:
-        return gpd.GeoDataFrame({c: pd.Series(dtype="object") for c in sp.COLUMNS if c != "geometry"}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
+        return gpd.GeoDataFrame(
+            {c: pd.Series(dtype="object") for c in sp.COLUMNS if c != "geometry"},
+            geometry=gpd.GeoSeries([], crs=WGS84),
+            crs=WGS84,
+        )
     df = pd.concat(frames, ignore_index=True)
     df = df[_in_zone(df["lon"].to_numpy(float), df["lat"].to_numpy(float), zone, box)]
     df = df.drop_duplicates("id")

@@ -327,11 +327,17 @@ def _read_table(
     try:
         head = _head_bytes(p)
     except (OSError, ValueError) as exc:  # a corrupt zip or gzip
-        raise DataFileError(f"cannot read {what} file {str(p)!r} ({exc}); give the CSV export (or its zip) unchanged") from exc
+        raise DataFileError(
+            f"cannot read {what} file {str(p)!r} ({exc}); give the CSV export (or its zip) unchanged"
+        ) from exc
     if not head.strip():
-        raise DataFileError(f"{what} file {p.name!r} is empty; give the StockEtablissement CSV export with its header line")
+        raise DataFileError(
+            f"{what} file {p.name!r} is empty; give the StockEtablissement CSV export with its header line"
+        )
     if b"\x00" in head:
-        raise DataFileError(f"{what} file {p.name!r} is a binary file, not a CSV; give the StockEtablissement CSV export")
+        raise DataFileError(
+            f"{what} file {p.name!r} is a binary file, not a CSV; give the StockEtablissement CSV export"
+        )
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -342,7 +348,9 @@ def _read_table(
             ) from None
         text = head[: exc.start].decode("utf-8-sig")
     try:
-        reader = pd.read_csv(p, sep=_sniff_sep(text), dtype=str, keep_default_na=False, encoding="utf-8-sig", chunksize=chunksize)
+        reader = pd.read_csv(
+            p, sep=_sniff_sep(text), dtype=str, keep_default_na=False, encoding="utf-8-sig", chunksize=chunksize
+        )
         parts = [keep(c) if keep is not None else c for c in reader]
     except UnicodeDecodeError:
         raise DataFileError(
@@ -472,11 +480,17 @@ def read_sirene(
     Examples
     --------
     >>> import pandas as pd
-    >>> rows = pd.DataFrame({"siret": ["00012345600018"], "etatAdministratifEtablissement": ["A"],
-    ...     "activitePrincipaleEtablissement": ["62.01Z"], "trancheEffectifsEtablissement": ["11"],
-    ...     "codeCommuneEtablissement": ["34172"],
-    ...     "coordonneeLambertAbscisseEtablissement": ["770000"],
-    ...     "coordonneeLambertOrdonneeEtablissement": ["6279000"]})
+    >>> rows = pd.DataFrame(
+    ...     {
+    ...         "siret": ["00012345600018"],
+    ...         "etatAdministratifEtablissement": ["A"],
+    ...         "activitePrincipaleEtablissement": ["62.01Z"],
+    ...         "trancheEffectifsEtablissement": ["11"],
+    ...         "codeCommuneEtablissement": ["34172"],
+    ...         "coordonneeLambertAbscisseEtablissement": ["770000"],
+    ...         "coordonneeLambertOrdonneeEtablissement": ["6279000"],
+    ...     }
+    ... )
     >>> smes = read_sirene(rows, territory="herault")
     >>> smes.loc["00012345600018", ["naf_section", "size_label"]].tolist()
     ['J', '10 to 19 employees']
@@ -589,7 +603,7 @@ def read_sirene(
     name = pd.Series(pd.NA, index=df.index, dtype="string")
     for c in _NAMES:
         if c in df.columns:
-            v = df[c].astype("string").str.strip().replace("", pd.NA)
+            v = df[c].astype("string").str.strip().replace({"": pd.NA})
             name = name.fillna(v)
     name = name.fillna("SIRET " + siret)
     out = pd.DataFrame({"id": siret, "name": name, "naf": naf, "naf_section": section}, index=df.index)
@@ -635,6 +649,20 @@ def resolve_smes(
     ``"SIRENE (<download date>)"``: :func:`read_sirene` (and ``load_territory(smes=...)``)
     keep that label, and every output says it instead of "synthetic". A path is returned
     as a :class:`~pathlib.Path` once checked to exist; a DataFrame is returned as is.
+
+    Parameters
+    ----------
+    value : str, path, DataFrame or None
+        The ``--smes`` value: ``None``, ``"sirene"`` (any case), a file or a frame.
+    territory : str
+        Territory whose départements the fetched register covers.
+    target : path, optional
+        Folder of the fetched data; default :func:`proximity.fetch.fetched_dir`'s.
+
+    Returns
+    -------
+    DataFrame, Path or None
+        ``value`` itself (``None`` or a frame), the fetched register, or the checked path.
 
     Raises
     ------

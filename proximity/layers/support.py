@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,7 +25,15 @@ from ..errors import DataFileError, InputError, LayerValidationError
 from ._common import WGS84, bounds, metric_crs, points, split_latlon
 from ._validate import validate_layer
 
-__all__ = ["support_bodies", "read_user_points", "read_user_csv", "CATEGORIES", "DEDUPE_M", "MAX_CAPACITY", "MAX_USER_BODIES"]
+__all__ = [
+    "support_bodies",
+    "read_user_points",
+    "read_user_csv",
+    "CATEGORIES",
+    "DEDUPE_M",
+    "MAX_CAPACITY",
+    "MAX_USER_BODIES",
+]
 
 #: Taxonomy of support bodies: category -> what belongs in it.
 CATEGORIES: dict[str, str] = {
@@ -295,7 +303,9 @@ def read_user_csv(p: Path, *, layer_name: str) -> pd.DataFrame:
     raw = p.read_bytes()
     name = p.name
     if not raw.strip():
-        raise DataFileError(f"{layer_name}: {name!r} is empty; give a CSV with a header line (e.g. name,category,lat,lon) and one row per point")
+        raise DataFileError(
+            f"{layer_name}: {name!r} is empty; give a CSV with a header line (e.g. name,category,lat,lon) and one row per point"
+        )
     if raw[:2] == b"\x1f\x8b" or raw[:4] == b"PK\x03\x04":
         raise DataFileError(f"{layer_name}: {name!r} is compressed (gzip or zip); extract the CSV and pass that file")
     try:
@@ -325,7 +335,7 @@ def read_user_points(
     *,
     layer_name: str,
     required_columns: Sequence[str] = (),
-    allowed_values: dict[str, Iterable] | None = None,
+    allowed_values: Mapping[str, Collection] | None = None,
     bounds_wgs84: Sequence[float] | None = None,
     id_prefix: str = "",
 ) -> gpd.GeoDataFrame:
@@ -367,8 +377,7 @@ def read_user_points(
     --------
     >>> import geopandas as gpd
     >>> from shapely.geometry import Point
-    >>> mine = gpd.GeoDataFrame({"name": ["My bank"], "category": ["bank"]},
-    ...                         geometry=[Point(3.87, 43.61)], crs=4326)
+    >>> mine = gpd.GeoDataFrame({"name": ["My bank"], "category": ["bank"]}, geometry=[Point(3.87, 43.61)], crs=4326)
     >>> read_user_points(mine, layer_name="mine", id_prefix="user:").index[0]
     'user:0'
     """
@@ -381,7 +390,9 @@ def read_user_points(
     else:
         p = Path(path_or_gdf)
         if p.is_dir():
-            raise DataFileError(f"{layer_name}: {str(p)!r} is a folder; give the path of a file (CSV with lon/lat, GeoPackage, GeoJSON)")
+            raise DataFileError(
+                f"{layer_name}: {str(p)!r} is a folder; give the path of a file (CSV with lon/lat, GeoPackage, GeoJSON)"
+            )
         if not p.is_file():
             raise DataFileError(f"{layer_name}: file {str(p)!r} does not exist; check the path")
         if p.suffix.lower() in (".csv", ".txt", ".tsv"):
@@ -391,8 +402,10 @@ def read_user_points(
                 raise LayerValidationError(
                     layer_name,
                     [
-                        f"CSV {p.name!r} has no longitude/latitude columns (has: {', '.join(df.columns)}); "
-                        "add 'lon' and 'lat' (or 'longitude' and 'latitude') in WGS84 degrees"
+                        (
+                            f"CSV {p.name!r} has no longitude/latitude columns (has: {', '.join(df.columns)}); "
+                            "add 'lon' and 'lat' (or 'longitude' and 'latitude') in WGS84 degrees"
+                        )
                     ],
                 )
             lon = pd.to_numeric(df[lon_c].str.replace(",", ".", regex=False), errors="coerce")
@@ -403,8 +416,10 @@ def read_user_points(
                 raise LayerValidationError(
                     layer_name,
                     [
-                        f"{int(bad.sum())} row(s) of {p.name!r} have no numeric {lon_c}/{lat_c} (file lines {rows}); "
-                        "fill them in decimal degrees or drop those rows"
+                        (
+                            f"{int(bad.sum())} row(s) of {p.name!r} have no numeric {lon_c}/{lat_c} (file lines {rows}); "
+                            "fill them in decimal degrees or drop those rows"
+                        )
                     ],
                 )
             inf = ~(np.isfinite(lon.to_numpy(dtype=float)) & np.isfinite(lat.to_numpy(dtype=float)))
@@ -421,7 +436,9 @@ def read_user_points(
                 )
             gdf = gpd.GeoDataFrame(df.drop(columns=[lon_c, lat_c]), geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
         elif p.suffix.lower() in (".zip", ".gz", ".7z", ".bz2", ".xz"):
-            raise DataFileError(f"{layer_name}: {p.name!r} is compressed; extract the CSV or vector file and pass that file")
+            raise DataFileError(
+                f"{layer_name}: {p.name!r} is compressed; extract the CSV or vector file and pass that file"
+            )
         else:
             try:
                 gdf = gpd.read_file(p, engine="pyogrio")
@@ -574,10 +591,12 @@ def support_bodies(
             raise LayerValidationError(
                 "support_bodies extra",
                 [
-                    f"column 'capacity': {int(bad_cap.sum())} row(s) have a missing, negative, infinite or absurd value "
-                    f"(id {', '.join(map(repr, user.index[bad_cap][:5]))}: "
-                    f"{', '.join(map(str, user.loc[bad_cap, 'capacity'].head(5).tolist()))}); "
-                    f"use a relative weight from 0 to {MAX_CAPACITY:g} (default 1)"
+                    (
+                        f"column 'capacity': {int(bad_cap.sum())} row(s) have a missing, negative, infinite or absurd value "
+                        f"(id {', '.join(map(repr, user.index[bad_cap][:5]))}: "
+                        f"{', '.join(map(str, user.loc[bad_cap, 'capacity'].head(5).tolist()))}); "
+                        f"use a relative weight from 0 to {MAX_CAPACITY:g} (default 1)"
+                    )
                 ],
             )
         user["students"] = pd.to_numeric(user["students"], errors="coerce").astype(float)

@@ -25,13 +25,17 @@ labelled synthetic when they are, and every page carries the sources' attributio
 
 Examples
 --------
->>> from proximity.territory import load_territory          # doctest: +SKIP
->>> from proximity.scores import score_territory            # doctest: +SKIP
->>> from proximity import maps                              # doctest: +SKIP
->>> t = load_territory("herault"); s = score_territory(t)   # doctest: +SKIP
->>> maps.overview_map(t, s)                                 # doctest: +SKIP
->>> maps.municipality_map(t, s, "34172")                    # doctest: +SKIP
->>> maps.build_maps(t, s, out="maps", progress=print)       # doctest: +SKIP
+Scoring the territory takes about a minute and the map set about as long, so these
+examples are not run as doctests:
+
+>>> from proximity.territory import load_territory
+>>> from proximity.scores import score_territory
+>>> from proximity import maps
+>>> t = load_territory("herault")  # doctest: +SKIP
+>>> s = score_territory(t)  # doctest: +SKIP
+>>> maps.overview_map(t, s)  # doctest: +SKIP
+>>> maps.municipality_map(t, s, "34172")  # doctest: +SKIP
+>>> maps.build_maps(t, s, out="maps", progress=print)  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -25,9 +25,10 @@ and :func:`inert` turns braces into character references in HTML given to folium
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.plugins import MarkerCluster
@@ -92,6 +93,15 @@ class _Raw(Element):
         return self.text
 
 
+def root_figure(element: Element) -> Figure:
+    """The :class:`~branca.element.Figure` at the root of ``element``'s tree.
+
+    branca types ``get_root()`` as a plain ``Element``; the root of a folium map (and of
+    every element added to one) is the Figure that ``folium.Map`` creates.
+    """
+    return cast(Figure, element.get_root())
+
+
 class DirectRender(MacroElement):
     """A MacroElement whose header/html/script are rendered once, not re-parsed by Jinja.
 
@@ -107,8 +117,9 @@ class DirectRender(MacroElement):
             cached = self._direct_name = (key, super().get_name())
         return cached[1]
 
-    def render(self, **kwargs: Any) -> None:
-        figure = self.get_root()
+    # branca's own MacroElement.render returns None as well, against Element.render's `-> str`
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        figure = root_figure(self)
         module = self._template.module.__dict__
         for part, target in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
             macro = module.get(part)
@@ -290,7 +301,7 @@ class SharedPolygons(DirectRender):
         labels: list[str] | JS,
         *,
         ids: list[str] | None = None,
-        link_ids: list[str] = (),
+        link_ids: Sequence[str] = (),
         link_prefix: str = "",
     ) -> None:
         super().__init__()
@@ -306,10 +317,13 @@ class DirectLayer(Layer, DirectRender):
     """A folium Layer (listed by the LayerControl) rendered as :class:`DirectRender`, its
     ``addTo`` (when shown) written directly rather than through a compiled template."""
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as DirectRender.render
         DirectRender.render(self, **kwargs)
-        if self.show:
-            self.get_root().script.add_child(_Raw(f"{self.get_name()}.addTo({self._parent.get_name()});"), name=self.get_name() + "_add")
+        parent = self._parent  # set: DirectRender.render needs the map's Figure at the root
+        if self.show and parent is not None:
+            root_figure(self).script.add_child(
+                _Raw(f"{self.get_name()}.addTo({parent.get_name()});"), name=self.get_name() + "_add"
+            )
 
 
 class Group(DirectLayer):
@@ -645,8 +659,12 @@ class Fit(DirectRender):
         """
     )
 
-    def __init__(self, bounds: list[list[float]], *, padding_top_left: tuple[int, int], padding_bottom_right: tuple[int, int]) -> None:
+    def __init__(
+        self, bounds: list[list[float]], *, padding_top_left: tuple[int, int], padding_bottom_right: tuple[int, int]
+    ) -> None:
         super().__init__()
         self._name = "ProximityFit"
         self.bounds_js = js(bounds)
-        self.options_js = js({"paddingTopLeft": list(padding_top_left), "paddingBottomRight": list(padding_bottom_right)})
+        self.options_js = js(
+            {"paddingTopLeft": list(padding_top_left), "paddingBottomRight": list(padding_bottom_right)}
+        )

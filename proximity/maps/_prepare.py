@@ -79,16 +79,63 @@ class Variable:
 
 
 VARIABLES: tuple[Variable, ...] = (
-    Variable("index", "Milieu index", "index", "Internationalising-milieu index, 0–100 (weighted mean of the four components)"),
-    Variable("density", "Density", "component", "Support bodies, students, large firms and gateways within reach; times to gateways (0–1)"),
-    Variable("diversity", "Diversity", "component", "Variety of support bodies and of gateway modes within reach (0–1)"),
+    Variable(
+        "index",
+        "Milieu index",
+        "index",
+        "Internationalising-milieu index, 0–100 (weighted mean of the four components)",
+    ),
+    Variable(
+        "density",
+        "Density",
+        "component",
+        "Support bodies, students, large firms and gateways within reach; times to gateways (0–1)",
+    ),
+    Variable(
+        "diversity", "Diversity", "component", "Variety of support bodies and of gateway modes within reach (0–1)"
+    ),
     Variable("dynamics", "Dynamics", "component", "Growth of rail ridership and of population (0–1)"),
-    Variable("directionality", "Directionality", "component", "Governance capacity (EPCI type) and time to the coordinating bodies (0–1)"),
-    Variable("minutes_airport", "Minutes to the nearest airport", "minutes", "By car, population-weighted mean over the municipality", "Time to airport"),
-    Variable("minutes_seaport", "Minutes to the nearest seaport", "minutes", "By car, population-weighted mean over the municipality", "Time to seaport"),
-    Variable("minutes_tgv_station", "Minutes to the nearest TGV station", "minutes", "By car, population-weighted mean over the municipality", "Time to TGV station"),
-    Variable("minutes_motorway_access", "Minutes to the nearest motorway access", "minutes", "By car, population-weighted mean over the municipality", "Time to motorway"),
-    Variable("minutes_chamber_of_commerce", "Minutes to the chamber of commerce", "minutes", "By car, population-weighted mean over the municipality", "Time to chamber of commerce"),
+    Variable(
+        "directionality",
+        "Directionality",
+        "component",
+        "Governance capacity (EPCI type) and time to the coordinating bodies (0–1)",
+    ),
+    Variable(
+        "minutes_airport",
+        "Minutes to the nearest airport",
+        "minutes",
+        "By car, population-weighted mean over the municipality",
+        "Time to airport",
+    ),
+    Variable(
+        "minutes_seaport",
+        "Minutes to the nearest seaport",
+        "minutes",
+        "By car, population-weighted mean over the municipality",
+        "Time to seaport",
+    ),
+    Variable(
+        "minutes_tgv_station",
+        "Minutes to the nearest TGV station",
+        "minutes",
+        "By car, population-weighted mean over the municipality",
+        "Time to TGV station",
+    ),
+    Variable(
+        "minutes_motorway_access",
+        "Minutes to the nearest motorway access",
+        "minutes",
+        "By car, population-weighted mean over the municipality",
+        "Time to motorway",
+    ),
+    Variable(
+        "minutes_chamber_of_commerce",
+        "Minutes to the chamber of commerce",
+        "minutes",
+        "By car, population-weighted mean over the municipality",
+        "Time to chamber of commerce",
+    ),
     Variable(
         "reach_destinations_gravity",
         "World reach (direct air destinations, decay-weighted)",
@@ -99,7 +146,16 @@ VARIABLES: tuple[Variable, ...] = (
     ),
 )
 
-REQUIRED_COLUMNS = ("insee", "name", "population", "epci_name", "rank", "rank_low", "rank_high") + tuple(v.key for v in VARIABLES)
+REQUIRED_COLUMNS = (
+    "insee",
+    "name",
+    "population",
+    "epci_name",
+    "rank",
+    "rank_low",
+    "rank_high",
+    *(v.key for v in VARIABLES),
+)
 
 #: Gateway groups drawn as routes and markers: label, Font Awesome icon, awesome-marker colour, hex colour.
 GATEWAY_STYLES: dict[str, tuple[str, str, str, str]] = {
@@ -239,13 +295,12 @@ def classify(values: pd.Series, var: Variable, *, k: int) -> Classes:
 
 def legend_html(var: Variable, classes: Classes, *, nodata_count: int) -> str:
     """Legend rows, best class first, with counts of municipalities."""
-    rows = []
     order = range(len(classes.colors)) if var.kind == "minutes" else reversed(range(len(classes.colors)))
-    for i in order:
-        rows.append(
-            f'<div class="prox-leg-row"><span class="prox-sw" style="background:{classes.colors[i]}"></span>'
-            f'{escape(classes.labels[i])}<span class="prox-leg-n">({classes.counts[i]})</span></div>'
-        )
+    rows = [
+        f'<div class="prox-leg-row"><span class="prox-sw" style="background:{classes.colors[i]}"></span>'
+        f'{escape(classes.labels[i])}<span class="prox-leg-n">({classes.counts[i]})</span></div>'
+        for i in order
+    ]
     if nodata_count:
         rows.append(
             f'<div class="prox-leg-row"><span class="prox-sw" style="background:{NODATA}"></span>'
@@ -293,7 +348,9 @@ def sources_html(pairs: list[tuple[str, str]], *, synthetic: bool) -> str:
         f"<li>{escape(line)}" + (f' <span class="prox-caveat">— {escape(caveat)}</span>' if caveat else "") + "</li>"
         for line, caveat in pairs
     )
-    notes = (f'<div class="prox-note">{escape(SYNTHETIC_NOTE)}</div>' if synthetic else "") + f'<div class="prox-note">{escape(APPROXIMATE_NOTE)}</div>'
+    notes = (
+        f'<div class="prox-note">{escape(SYNTHETIC_NOTE)}</div>' if synthetic else ""
+    ) + f'<div class="prox-note">{escape(APPROXIMATE_NOTE)}</div>'
     return (
         f'<details class="prox-sources"><summary>Sources &amp; caveats</summary>{notes}'
         f"<ul>{items}</ul>"
@@ -330,7 +387,9 @@ class Context:
 
     def polygons(self, tolerance_m: float) -> gpd.GeoSeries:
         if tolerance_m not in self._simplified:
-            self._simplified[tolerance_m] = simplified(self.munis.geometry, tolerance_m=tolerance_m, crs=self.territory.csr.crs)
+            self._simplified[tolerance_m] = simplified(
+                self.munis.geometry, tolerance_m=tolerance_m, crs=self.territory.csr.crs
+            )
         return self._simplified[tolerance_m]
 
     @property
@@ -349,7 +408,9 @@ class Context:
         key = f"outline_{tolerance_m}"
         if key not in self.cache:
             merged = shapely.union_all(self.projected.values)
-            line = gpd.GeoSeries([merged.boundary], crs=self.territory.csr.crs).simplify(tolerance_m).to_crs("EPSG:4326")
+            line = (
+                gpd.GeoSeries([merged.boundary], crs=self.territory.csr.crs).simplify(tolerance_m).to_crs("EPSG:4326")
+            )
             self.cache[key] = round_coords(line.values)[0]
         return self.cache[key]
 
@@ -379,7 +440,9 @@ def check_inputs(territory: Any, scores: Any) -> gpd.GeoDataFrame:
             )
     munis = getattr(scores, "municipalities", None)
     if not isinstance(munis, gpd.GeoDataFrame):
-        raise InputError(f"scores must be the ScoreResult of proximity.scores.score_territory(territory), got {type(scores).__name__}")
+        raise InputError(
+            f"scores must be the ScoreResult of proximity.scores.score_territory(territory), got {type(scores).__name__}"
+        )
     missing = [c for c in REQUIRED_COLUMNS if c not in munis.columns]
     if missing:
         raise MissingColumnError(
@@ -416,7 +479,11 @@ def prepare(territory: Any, scores: Any, *, k: int = 6) -> Context:
     lines, pairs, short = source_texts(territory.manifest.name)
     firms = smes_source(territory)
     if firms is not None:
-        lines, pairs, short = [*lines, firms[0]], [*pairs, firms], f"{short}, {territory.smes.attrs.get('source_label', 'SIRENE')}"
+        lines, pairs, short = (
+            [*lines, firms[0]],
+            [*pairs, firms],
+            f"{short}, {territory.smes.attrs.get('source_label', 'SIRENE')}",
+        )
     params = getattr(getattr(scores, "profile", None), "parameters", {}) or {}
     return Context(
         territory=territory,
@@ -491,7 +558,7 @@ def municipality_card(ctx: Context, insee: str, *, link: str | None) -> str:
         f'<div class="prox-sub">{escape(row["epci_name"])} · {escape(fmt_int(row["population"]))} inhabitants</div>'
         f'<div class="prox-pkpi">Milieu index <b>{escape(VARIABLES[0].fmt(row["index"]))}</b>/100 · '
         f"rank <b>{int(row['rank'])}</b> of {ctx.n} "
-        f"<span class=\"prox-sub\">({int(row['rank_low'])}–{int(row['rank_high'])} if the weights vary)</span></div>"
+        f'<span class="prox-sub">({int(row["rank_low"])}–{int(row["rank_high"])} if the weights vary)</span></div>'
         f'<div class="prox-pcols"><table class="proximity-table"><caption>Components (0–1)</caption>{comps}</table>'
         f'<table class="proximity-table"><caption>By car to the nearest</caption>{times}</table></div>'
         f"{world_reach_html(ctx, row)}{smes}</div>"
@@ -512,9 +579,15 @@ def world_reach_html(ctx: Context, row: pd.Series) -> str:
         f"From here within {horizon:.0f} min: {n} direct destination{'s' if n != 1 else ''} "
         f"in {m} countr{'ies' if m != 1 else 'y'} (airline routes of 2014)"
     )
-    near = str(row["nearest_airports"]) if "nearest_airports" in row.index and not pd.isna(row["nearest_airports"]) else ""
+    near = (
+        str(row["nearest_airports"]) if "nearest_airports" in row.index and not pd.isna(row["nearest_airports"]) else ""
+    )
     items = "".join(f"<li>{escape(part)}</li>" for part in near.split("; ") if part)
-    return f'<div class="prox-reach"><b>{escape(text)}</b>' + (f'<ul class="prox-sub">{items}</ul>' if items else "") + "</div>"
+    return (
+        f'<div class="prox-reach"><b>{escape(text)}</b>'
+        + (f'<ul class="prox-sub">{items}</ul>' if items else "")
+        + "</div>"
+    )
 
 
 def polygon_collection(ctx: Context, insees: Sequence[str], geoms: gpd.GeoSeries) -> dict:
@@ -566,7 +639,11 @@ def shared_data(ctx: Context, insees: Sequence[str] | None = None) -> dict:
         "labels": [escape(v.label) for v in VARIABLES],
         "outline": shapely.geometry.mapping(ctx.outline(PAGE_OUTLINE_M)),
         "support": {"rows": support, "fields": s_fields, "styles": s_styles},
-        "gateways": {"rows": [r for rs in by_group.values() for r in rs], "fields": g_fields, "styles": gateway_styles()},
+        "gateways": {
+            "rows": [r for rs in by_group.values() for r in rs],
+            "fields": g_fields,
+            "styles": gateway_styles(),
+        },
         "sources": sources_html(ctx.source_pairs, synthetic=ctx.synthetic),
     }
 
@@ -585,7 +662,15 @@ def _text(v: Any) -> str:
 def gateway_rows(gateways: gpd.GeoDataFrame) -> tuple[dict[str, list[list[Any]]], list[str]]:
     """Marker rows of the gateways per group, and the popup field labels."""
     groups = gateways["group"]
-    fields = ["Name", "Kind", "Code", "In the territory", "Used in the scores", "Direct flights (routes of 2014)", "Note"]
+    fields = [
+        "Name",
+        "Kind",
+        "Code",
+        "In the territory",
+        "Used in the scores",
+        "Direct flights (routes of 2014)",
+        "Note",
+    ]
     out: dict[str, list[list[Any]]] = {}
     for gid, row in gateways.iterrows():
         group = groups.loc[gid]
@@ -625,7 +710,7 @@ def destinations_html(row: pd.Series) -> str:
 
 
 def gateway_styles() -> dict[str, dict[str, Any]]:
-    styles = {}
+    styles: dict[str, dict[str, Any]] = {}
     for group, (_, icon, color, _) in GATEWAY_STYLES.items():
         styles[group] = {"icon": icon, "markerColor": color}
         styles[group + "_off"] = {"icon": icon, "markerColor": "lightgray", "opacity": 0.85}
@@ -639,7 +724,9 @@ def support_rows(support: gpd.GeoDataFrame) -> tuple[list[list[Any]], list[str],
     styles: dict[str, dict[str, Any]] = {}
     for sid, row in support.iterrows():
         cat = _text(row.get("category"))
-        label, icon, color, _ = SUPPORT_STYLES.get(cat, (cat.replace("_", " ").capitalize() or OTHER_SUPPORT_STYLE[0], *OTHER_SUPPORT_STYLE[1:]))
+        label, icon, color, _ = SUPPORT_STYLES.get(
+            cat, (cat.replace("_", " ").capitalize() or OTHER_SUPPORT_STYLE[0], *OTHER_SUPPORT_STYLE[1:])
+        )
         key = cat if cat in SUPPORT_STYLES else "other"
         styles[key] = {"icon": icon, "markerColor": color}
         students = row.get("students")
@@ -685,10 +772,19 @@ def compute_travel(
     progress(f"maps: isochrones and routes for {len(insees)} municipalities")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreachableWarning)  # a commune off the network simply has none
-        tr = commune_travel(ctx.territory, communes=insees, origins=origins, minutes=minutes, groups=[g for g, _ in ROUTE_TARGETS],
-                            cell_m=cell_m, tolerance_m=tolerance_m)
+        tr = commune_travel(
+            ctx.territory,
+            communes=insees,
+            origins=origins,
+            minutes=minutes,
+            groups=[g for g, _ in ROUTE_TARGETS],
+            cell_m=cell_m,
+            tolerance_m=tolerance_m,
+        )
     centres = tr.centres.to_crs(ctx.territory.csr.crs)
-    ctx.centres = centres if ctx.centres is None else pd.concat([ctx.centres[~ctx.centres.index.isin(centres.index)], centres])
+    ctx.centres = (
+        centres if ctx.centres is None else pd.concat([ctx.centres[~ctx.centres.index.isin(centres.index)], centres])
+    )
     geoms = round_coords(tr.isochrones.geometry.values, TRAVEL_DECIMALS)
     for insee in insees:
         ctx.isochrones[insee] = []

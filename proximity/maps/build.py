@@ -26,11 +26,15 @@ def _out_dir(out: Any) -> Path:
         raise InputError(f"out must be a folder path (str or Path), got {type(out).__name__}; e.g. out='maps'")
     p = Path(out)
     if p.exists() and not p.is_dir():
-        raise InputError(f"out {str(p)!r} is a file, not a folder; pass a folder for the maps (it is created if missing)")
+        raise InputError(
+            f"out {str(p)!r} is a file, not a folder; pass a folder for the maps (it is created if missing)"
+        )
     try:
         (p / "communes").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"cannot create the maps folder {str(p)!r} ({exc.strerror}); pass a writable folder as out") from exc
+        raise InputError(
+            f"cannot create the maps folder {str(p)!r} ({exc.strerror}); pass a writable folder as out"
+        ) from exc
     if not os.access(p, os.W_OK):
         raise InputError(f"the maps folder {str(p)!r} is not writable; pass a writable folder as out")
     return p
@@ -68,19 +72,28 @@ def save_map(m: folium.Map, path: str | os.PathLike) -> Path:
 
     Examples
     --------
-    >>> save_map(overview_map(t, s), "maps/overview.html")     # doctest: +SKIP
+    With ``s = proximity.scores.score_territory(t)`` (about a minute, so the example is
+    not run as a doctest):
+
+    >>> save_map(overview_map(t, s), "maps/overview.html")  # doctest: +SKIP
     """
     if not isinstance(m, folium.Map):
         raise InputError(f"m must be a folium.Map (e.g. from overview_map), got {type(m).__name__}")
     if not isinstance(path, str | os.PathLike):
-        raise InputError(f"path must be a file path (str or Path), got {type(path).__name__}; e.g. 'maps/overview.html'")
+        raise InputError(
+            f"path must be a file path (str or Path), got {type(path).__name__}; e.g. 'maps/overview.html'"
+        )
     target = Path(path)
     if target.is_dir():
-        raise InputError(f"path {str(target)!r} is a folder; pass the .html file to write, e.g. {str(target / 'map.html')!r}")
+        raise InputError(
+            f"path {str(target)!r} is a folder; pass the .html file to write, e.g. {str(target / 'map.html')!r}"
+        )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"cannot create the folder of {str(target)!r} ({exc.strerror}); pass a writable location") from exc
+        raise InputError(
+            f"cannot create the folder of {str(target)!r} ({exc.strerror}); pass a writable location"
+        ) from exc
     return _write(render(m), target)
 
 
@@ -143,12 +156,17 @@ def build_maps(
 
     Examples
     --------
-    >>> build_maps(t, s, out="maps", progress=print)           # doctest: +SKIP
+    Scoring the territory and writing its 343 pages take about two minutes, so the
+    example is not run as a doctest:
+
+    >>> build_maps(t, s, out="maps", progress=print)  # doctest: +SKIP
     """
     if not isinstance(standalone, bool):
         raise InputError(f"standalone must be True or False, got {standalone!r}")
     if progress is not None and not callable(progress):
-        raise InputError(f"progress must be a callable taking a message (e.g. print) or None, got {type(progress).__name__}")
+        raise InputError(
+            f"progress must be a callable taking a message (e.g. print) or None, got {type(progress).__name__}"
+        )
     say = progress or (lambda msg: None)
     mins = check_minutes(minutes)
     cell = check_cell(cell_m)
@@ -158,7 +176,9 @@ def build_maps(
         codes = list(munis.index)
     else:
         if isinstance(communes, str):
-            raise InputError(f"communes must be a list of INSEE codes, got the string {communes!r}; e.g. communes=['34172']")
+            raise InputError(
+                f"communes must be a list of INSEE codes, got the string {communes!r}; e.g. communes=['34172']"
+            )
         codes = list(dict.fromkeys(check_insee(c, munis.index) for c in communes))
     root = _out_dir(out)
     linked = set(codes)
@@ -168,7 +188,9 @@ def build_maps(
     from .overview import _raster_overlays
 
     overlays = _raster_overlays(rasters or {}, territory.manifest.crs)
-    written = [_write(render(_overview(ctx, simplify_m=100.0, linked=linked, overlays=overlays)), root / "overview.html")]
+    written = [
+        _write(render(_overview(ctx, simplify_m=100.0, linked=linked, overlays=overlays)), root / "overview.html")
+    ]
     if codes:
         P.compute_travel(ctx, codes, minutes=mins, cell_m=cell, tolerance_m=P.ISO_SIMPLIFY_CELLS * cell, progress=say)
     if codes and not standalone:
@@ -182,8 +204,12 @@ def build_maps(
         if i % 50 == 0:
             say(f"maps: {i}/{len(codes)} municipality pages")
     say("maps: index")
-    html = index_page(scores, title=f"{ctx.label}: municipalities and their internationalising milieu", link_pages=linked,
-                      attribution=ctx.attribution_lines)
+    html = index_page(
+        scores,
+        title=f"{ctx.label}: municipalities and their internationalising milieu",
+        link_pages=linked,
+        attribution=ctx.attribution_lines,
+    )
     written.append(_write(html, root / "index.html"))
     say(f"maps: {len(written)} files in {time.perf_counter() - start:.0f} s")
     return written

@@ -147,21 +147,30 @@ def index_page(
 
     Examples
     --------
-    >>> html = index_page(score_territory(t))                  # doctest: +SKIP
-    >>> html.count("<tr data-insee=")                          # doctest: +SKIP
+    Scoring the territory takes about a minute, so the example is not run as a doctest:
+
+    >>> from proximity.scores import score_territory
+    >>> html = index_page(score_territory(t))  # doctest: +SKIP
+    >>> html.count("<tr data-insee=")  # doctest: +SKIP
     341
     """
     munis = getattr(scores, "municipalities", None)
     if not isinstance(munis, gpd.GeoDataFrame):
-        raise InputError(f"scores must be the ScoreResult of proximity.scores.score_territory(territory), got {type(scores).__name__}")
+        raise InputError(
+            f"scores must be the ScoreResult of proximity.scores.score_territory(territory), got {type(scores).__name__}"
+        )
     needed = [c for c, _, _ in COLUMNS if c not in ("rank_range", "n_smes")] + ["rank_low", "rank_high"]
     missing = [c for c in needed if c not in munis.columns]
     if missing:
-        raise MissingColumnError(f"scores.municipalities lacks columns {missing}; pass the result of proximity.scores.score_territory(territory)")
+        raise MissingColumnError(
+            f"scores.municipalities lacks columns {missing}; pass the result of proximity.scores.score_territory(territory)"
+        )
     if isinstance(link_pages, bool):
         linked = set(munis.index) if link_pages else set()
     elif isinstance(link_pages, str) or not isinstance(link_pages, Collection):
-        raise InputError(f"link_pages must be True/False or a collection of INSEE codes, got {type(link_pages).__name__}")
+        raise InputError(
+            f"link_pages must be True/False or a collection of INSEE codes, got {type(link_pages).__name__}"
+        )
     else:
         linked = set(map(str, link_pages))
     synthetic = bool(getattr(scores, "summary", {}).get("smes_synthetic", False))
@@ -189,11 +198,15 @@ def index_page(
                 wrap = ' class="wrap"' if key == "epci_name" else ""
                 cells.append(f'<td{wrap} data-v="{escape(r[key])}">{escape(r[key])}</td>')
             elif key == "rank_range":
-                cells.append(f'<td class="num" data-v="{_cell_value(r["rank_low"])}">{int(r["rank_low"])}–{int(r["rank_high"])}</td>')
+                cells.append(
+                    f'<td class="num" data-v="{_cell_value(r["rank_low"])}">{int(r["rank_low"])}–{int(r["rank_high"])}</td>'
+                )
             elif key == "index":
                 c = int(classes.codes.loc[insee])
                 chip = f'<span class="chip" style="background:{classes.colors[c]}"></span>' if c >= 0 else ""
-                cells.append(f'<td class="num" data-v="{_cell_value(r[key])}">{chip}{escape(by_key[key].fmt(float(r[key])))}</td>')
+                cells.append(
+                    f'<td class="num" data-v="{_cell_value(r[key])}">{chip}{escape(by_key[key].fmt(float(r[key])))}</td>'
+                )
             elif key in by_key:
                 v = float(r[key])
                 text = by_key[key].fmt(v).replace(" min", "")
@@ -216,7 +229,7 @@ def index_page(
         + "</footer>"
     )
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
         f"<header><h1>{escape(title)}</h1><p>{n} municipalities ranked by their internationalising-milieu index. "

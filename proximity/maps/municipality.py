@@ -40,7 +40,13 @@ COMMUNE_COLOR = "#111111"
 SME_COLORS = {"exporter": "#e6550d", "sme": "#6a51a3"}
 #: Permanent labels at the route destinations: text and placement (spread out: several
 #: destinations often sit in the same city centre).
-LABEL_NAMES = {"airport": "Airport", "seaport": "Seaport", "tgv_station": "TGV", "motorway_access": "Motorway", "chamber_of_commerce": "CCI"}
+LABEL_NAMES = {
+    "airport": "Airport",
+    "seaport": "Seaport",
+    "tgv_station": "TGV",
+    "motorway_access": "Motorway",
+    "chamber_of_commerce": "CCI",
+}
 LABEL_PLACES: dict[str, dict[str, Any]] = {
     "airport": {"direction": "right", "offset": (12, -22)},
     "seaport": {"direction": "right", "offset": (12, -22)},
@@ -49,7 +55,12 @@ LABEL_PLACES: dict[str, dict[str, Any]] = {
     "chamber_of_commerce": {"direction": "left", "offset": (-12, -22)},
 }
 SME_CLUSTER_ABOVE = 150  # more SMEs than this are clustered
-SME_CLUSTER = {"showCoverageOnHover": False, "maxClusterRadius": 45, "disableClusteringAtZoom": 16, "chunkedLoading": True}
+SME_CLUSTER = {
+    "showCoverageOnHover": False,
+    "maxClusterRadius": 45,
+    "disableClusteringAtZoom": 16,
+    "chunkedLoading": True,
+}
 
 
 def check_insee(insee: Any, munis_index: pd.Index) -> str:
@@ -132,7 +143,10 @@ def municipality_map(
 
     Examples
     --------
-    >>> municipality_map(t, s, "34172")                        # doctest: +SKIP
+    With ``s = proximity.scores.score_territory(t)`` (about a minute, so the example is
+    not run as a doctest):
+
+    >>> municipality_map(t, s, "34172")  # doctest: +SKIP
     <folium.folium.Map object at ...>
     """
     munis = P.check_inputs(territory, scores)
@@ -142,7 +156,9 @@ def municipality_map(
     neighbours_m = _check_tolerance(neighbours_m)
     linked = _linked(link_pages, munis.index)
     ctx = P.prepare(territory, scores)
-    P.compute_travel(ctx, [code], minutes=mins, cell_m=cell, tolerance_m=P.ISO_SIMPLIFY_CELLS * cell, progress=lambda msg: None)
+    P.compute_travel(
+        ctx, [code], minutes=mins, cell_m=cell, tolerance_m=P.ISO_SIMPLIFY_CELLS * cell, progress=lambda msg: None
+    )
     return _municipality(ctx, code, neighbours_m=neighbours_m, linked=linked)
 
 
@@ -170,7 +186,11 @@ def _compare(value: float, median: float, lower_is_better: bool) -> str:
     if abs(value - median) <= tol:
         return '<span class="prox-same" title="about the median">≈</span>'
     better = (value < median) == lower_is_better
-    return '<span class="prox-better" title="better than the median">▲</span>' if better else '<span class="prox-worse" title="worse than the median">▼</span>'
+    return (
+        '<span class="prox-better" title="better than the median">▲</span>'
+        if better
+        else '<span class="prox-worse" title="worse than the median">▼</span>'
+    )
 
 
 def _num(value: float, minutes: bool) -> str:
@@ -206,19 +226,41 @@ def scorecard_html(ctx: P.Context, insee: str, *, links: bool) -> str:
         f"<span>milieu index (0–100)<br>rank <b>{int(row['rank'])}</b> of {n} "
         f"({int(row['rank_low'])}–{int(row['rank_high'])} if the weights vary)</span></div>"
     )
-    ranges = P.cached(ctx, "ranges", lambda: {v.key: (float(ctx.munis[v.key].astype(float).min()), float(ctx.munis[v.key].astype(float).max()))
-                                              for v in P.VARIABLES[:5]})
+    ranges = P.cached(
+        ctx,
+        "ranges",
+        lambda: {
+            v.key: (float(ctx.munis[v.key].astype(float).min()), float(ctx.munis[v.key].astype(float).max()))
+            for v in P.VARIABLES[:5]
+        },
+    )
     idx_lo, idx_hi = ranges["index"]
     parts.append(
-        _bar(index, float(med["index"]), min(0.0, idx_lo), max(100.0, idx_hi), "Index", P.VARIABLES[0].fmt(index),
-             f"median of the {n} municipalities: {med['index']:.1f}")
+        _bar(
+            index,
+            float(med["index"]),
+            min(0.0, idx_lo),
+            max(100.0, idx_hi),
+            "Index",
+            P.VARIABLES[0].fmt(index),
+            f"median of the {n} municipalities: {med['index']:.1f}",
+        )
     )
     parts.append(f'<h2>Components <span class="prox-sub">(0–1; red tick: median of the {n})</span></h2>')
     for var in P.VARIABLES[1:5]:
         lo, hi = ranges[var.key]
         v = float(row[var.key])
-        parts.append(_bar(v, float(med[var.key]), min(0.0, lo), max(1.0, hi), var.label, var.fmt(v),
-                          f"{var.description}; median {med[var.key]:.2f}"))
+        parts.append(
+            _bar(
+                v,
+                float(med[var.key]),
+                min(0.0, lo),
+                max(1.0, hi),
+                var.label,
+                var.fmt(v),
+                f"{var.description}; median {med[var.key]:.2f}",
+            )
+        )
     parts.append(
         '<h2>Main indicators <span class="prox-sub">(population-weighted)</span></h2><table class="prox-ind"><thead><tr><th></th><th>here</th><th>median</th><th></th></tr></thead><tbody>'
     )
@@ -242,7 +284,7 @@ def scorecard_html(ctx: P.Context, insee: str, *, links: bool) -> str:
         items = "".join(
             f'<li><span class="prox-dot" style="background:{P.ROUTE_COLORS[r["group"]]}"></span>'
             f'{escape(_cap(_target_label(r["group"])))}: <span class="prox-minutes">{r["minutes"]:.0f} min</span>, '
-            f'{r["km"]:.0f} km — {escape(r["name"])}</li>'
+            f"{r['km']:.0f} km — {escape(r['name'])}</li>"
             for r in routes
         )
         parts.append(f'<ul class="prox-routes">{items}</ul>')
@@ -275,15 +317,19 @@ def legend_html(minutes: Sequence[float], groups: Sequence[str], *, synthetic: b
             f'<div class="prox-leg-row"><span class="prox-sw" style="background:{ISOCHRONE_COLORS[i]};opacity:.75"></span>'
             f"within {t:g} min</div>"
         )
-    rows.append(f'<div class="prox-leg-row"><span class="prox-sw" style="background:none;border:3px solid {COMMUNE_COLOR}"></span>the municipality</div>')
-    for g in groups:
-        rows.append(
-            f'<div class="prox-leg-row"><span class="prox-sw" style="background:{P.ROUTE_COLORS[g]};height:4px;border:0"></span>'
-            f"route to the {escape(_target_label(g))}</div>"
-        )
+    rows.append(
+        f'<div class="prox-leg-row"><span class="prox-sw" style="background:none;border:3px solid {COMMUNE_COLOR}"></span>the municipality</div>'
+    )
+    rows.extend(
+        f'<div class="prox-leg-row"><span class="prox-sw" style="background:{P.ROUTE_COLORS[g]};height:4px;border:0"></span>'
+        f"route to the {escape(_target_label(g))}</div>"
+        for g in groups
+    )
     label = "SME (synthetic)" if synthetic else "SME"
-    rows.append(f'<div class="prox-leg-row"><span class="prox-dot" style="background:{SME_COLORS["sme"]}"></span>{label}'
-                f'<span class="prox-dot" style="background:{SME_COLORS["exporter"]};margin-left:8px"></span>exporter</div>')
+    rows.append(
+        f'<div class="prox-leg-row"><span class="prox-dot" style="background:{SME_COLORS["sme"]}"></span>{label}'
+        f'<span class="prox-dot" style="background:{SME_COLORS["exporter"]};margin-left:8px"></span>exporter</div>'
+    )
     return "".join(rows)
 
 
@@ -305,22 +351,28 @@ def sme_rows(smes: pd.DataFrame, *, synthetic: bool) -> list[list[Any]]:
     size = _texts(smes.get("size_label"), n)
     ids = smes.index.astype(str).to_numpy()
     exp = smes["exporter"].astype("boolean").fillna(False).to_numpy(bool) if "exporter" in smes else np.zeros(n, bool)
-    syn = smes["synthetic"].astype("boolean").fillna(synthetic).to_numpy(bool) if "synthetic" in smes else np.full(n, synthetic)
+    syn = (
+        smes["synthetic"].astype("boolean").fillna(synthetic).to_numpy(bool)
+        if "synthetic" in smes
+        else np.full(n, synthetic)
+    )
     lat = np.round(smes.geometry.y.to_numpy(), P.COORD_DECIMALS)
     lon = np.round(smes.geometry.x.to_numpy(), P.COORD_DECIMALS)
     rows = []
     for i in range(n):
         activity = (f"NAF {naf[i]}" + (f" (section {section[i]})" if section[i] else "")) if naf[i] else ""
-        rows.append([
-            float(lat[i]),
-            float(lon[i]),
-            "exporter" if exp[i] else "sme",
-            escape(name[i] or ids[i]),
-            escape(activity),
-            escape(size[i]),
-            "yes" if exp[i] else "no",
-            "SYNTHETIC — not a real firm" if syn[i] else "",
-        ])
+        rows.append(
+            [
+                float(lat[i]),
+                float(lon[i]),
+                "exporter" if exp[i] else "sme",
+                escape(name[i] or ids[i]),
+                escape(activity),
+                escape(size[i]),
+                "yes" if exp[i] else "no",
+                "SYNTHETIC — not a real firm" if syn[i] else "",
+            ]
+        )
     return rows
 
 
@@ -339,7 +391,9 @@ def _sme_rows_by_commune(ctx: P.Context) -> dict[str, list[list[Any]]]:
 MIN_VIEW_M = 30_000.0
 
 
-def _view_bounds(ctx: P.Context, insee: str, commune: Any, isos: list[tuple[float, Any]]) -> tuple[float, float, float, float]:
+def _view_bounds(
+    ctx: P.Context, insee: str, commune: Any, isos: list[tuple[float, Any]]
+) -> tuple[float, float, float, float]:
     """The commune and its shortest isochrone, widened to at least :data:`MIN_VIEW_M` across."""
     crs = ctx.territory.csr.crs
     fwd = P.cached(ctx, "to_projected", lambda: pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True))
@@ -377,18 +431,24 @@ def _head(ctx: P.Context, m: folium.Map, near: list[str], *, shared: bool) -> No
         root.header.add_child(Stylesheet(), name="proximity_css")
 
 
-def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: set[str] | None, shared: bool = False) -> folium.Map:
+def _municipality(
+    ctx: P.Context, insee: str, *, neighbours_m: float, linked: set[str] | None, shared: bool = False
+) -> folium.Map:
     """The page of ``insee``; ``shared``: it loads the shared assets (``../assets/``) written by :func:`build_maps`."""
     row = ctx.munis.loc[insee]
     isos = sorted(ctx.isochrones.get(insee, []), key=lambda p: p[0])
     commune = ctx.polygons(0.0).loc[insee]
     minx, miny, maxx, maxy = _view_bounds(ctx, insee, commune, isos)
     # room for the scorecard (left), the layer control (top right) and the legend (bottom right)
-    m = base_map(ctx, [[miny, minx], [maxy, maxx]], padding_top_left=(350, 20), padding_bottom_right=(220, 20), css=False)
+    m = base_map(
+        ctx, [[miny, minx], [maxy, maxx]], padding_top_left=(350, 20), padding_bottom_right=(220, 20), css=False
+    )
     near = ctx.neighbours(insee, neighbours_m)
     _head(ctx, m, near, shared=shared)
 
-    GeoJsonShapes(JS("PROX_SHARED.outline"), {"color": "#555", "weight": 1.5, "dashArray": "6 4", "opacity": 0.8}).add_to(m)
+    GeoJsonShapes(
+        JS("PROX_SHARED.outline"), {"color": "#555", "weight": 1.5, "dashArray": "6 4", "opacity": 0.8}
+    ).add_to(m)
     polygons = SharedPolygons(
         JS("PROX_SHARED.communes"),
         JS("PROX_SHARED.labels"),
@@ -399,8 +459,14 @@ def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: se
     polygons.add_to(m)
     # outlines only (the fill stays hoverable): colours would blend with the isochrones
     PolygonLayer(
-        polygons, 0, ctx.classes["index"].colors, name=f"Municipalities nearby ({len(near)}): hover for scores", overlay=True,
-        fill_opacity=0.0, line_color="#707070", weight=1.0,
+        polygons,
+        0,
+        ctx.classes["index"].colors,
+        name=f"Municipalities nearby ({len(near)}): hover for scores",
+        overlay=True,
+        fill_opacity=0.0,
+        line_color="#707070",
+        weight=1.0,
     ).add_to(m)
 
     if isos:
@@ -410,10 +476,15 @@ def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: se
             if geom.is_empty:
                 continue
             color = ISOCHRONE_COLORS[i]
-            GeoJsonShapes(shapely.geometry.mapping(geom), {"color": color, "weight": 1, "fillColor": color, "fillOpacity": 0.22, "opacity": 0.7}).add_to(group)
+            GeoJsonShapes(
+                shapely.geometry.mapping(geom),
+                {"color": color, "weight": 1, "fillColor": color, "fillOpacity": 0.22, "opacity": 0.7},
+            ).add_to(group)
         group.add_to(m)
 
-    GeoJsonShapes(shapely.geometry.mapping(commune), {"color": COMMUNE_COLOR, "weight": 3.5, "fill": False, "opacity": 0.95}).add_to(m)
+    GeoJsonShapes(
+        shapely.geometry.mapping(commune), {"color": COMMUNE_COLOR, "weight": 3.5, "fill": False, "opacity": 0.95}
+    ).add_to(m)
 
     routes = ctx.routes.get(insee, [])
     if routes:
@@ -422,35 +493,47 @@ def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: se
         for r in routes:
             target = _target_label(r["group"])
             style = P.GATEWAY_STYLES.get(r["group"]) or P.SUPPORT_STYLES[r["group"]]
-            items.append({
-                "latlon": r["latlon"],
-                "color": P.ROUTE_COLORS[r["group"]],
-                "tip": escape(f"To the nearest {target}, {r['name']}: {r['minutes']:.0f} min, {r['km']:.0f} km by car"),
-                "icon": style[1],
-                "marker": style[2],
-                "label": f"{escape(LABEL_NAMES[r['group']])} {r['minutes']:.0f} min",
-                "direction": LABEL_PLACES[r["group"]]["direction"],
-                "offset": list(LABEL_PLACES[r["group"]]["offset"]),
-                "popup": (
-                    f'<table class="proximity-table"><caption>{escape(r["name"])}</caption>'
-                    f"<tr><th>Nearest {escape(target)}</th><td>{r['minutes']:.0f} min, {r['km']:.0f} km by car</td></tr>"
-                    f"<tr><th>From</th><td>population centre of {escape(row['name'])}</td></tr></table>"
-                ),
-            })
+            items.append(
+                {
+                    "latlon": r["latlon"],
+                    "color": P.ROUTE_COLORS[r["group"]],
+                    "tip": escape(
+                        f"To the nearest {target}, {r['name']}: {r['minutes']:.0f} min, {r['km']:.0f} km by car"
+                    ),
+                    "icon": style[1],
+                    "marker": style[2],
+                    "label": f"{escape(LABEL_NAMES[r['group']])} {r['minutes']:.0f} min",
+                    "direction": LABEL_PLACES[r["group"]]["direction"],
+                    "offset": list(LABEL_PLACES[r["group"]]["offset"]),
+                    "popup": (
+                        f'<table class="proximity-table"><caption>{escape(r["name"])}</caption>'
+                        f"<tr><th>Nearest {escape(target)}</th><td>{r['minutes']:.0f} min, {r['km']:.0f} km by car</td></tr>"
+                        f"<tr><th>From</th><td>population centre of {escape(row['name'])}</td></tr></table>"
+                    ),
+                }
+            )
         Routes(items).add_to(rg)
         rg.add_to(m)
 
-    if ctx.centres is not None and insee in ctx.centres.index:
-        c = P.cached(ctx, "centres_4326", lambda: ctx.centres.to_crs("EPSG:4326"))
+    centres = ctx.centres
+    if centres is not None and insee in centres.index:
+        c = P.cached(ctx, "centres_4326", lambda: centres.to_crs("EPSG:4326"))
         if insee not in c.index:  # centres added since (municipality_map on another commune)
-            c = ctx.cache["centres_4326"] = ctx.centres.to_crs("EPSG:4326")
+            c = ctx.cache["centres_4326"] = centres.to_crs("EPSG:4326")
         pt = c.geometry.loc[insee]
-        Pin([round(pt.y, P.COORD_DECIMALS), round(pt.x, P.COORD_DECIMALS)], icon="house", color="black",
-            tooltip=escape(f"Population centre of {row['name']}: isochrones and routes start here")).add_to(m)
+        Pin(
+            [round(pt.y, P.COORD_DECIMALS), round(pt.x, P.COORD_DECIMALS)],
+            icon="house",
+            color="black",
+            tooltip=escape(f"Population centre of {row['name']}: isochrones and routes start here"),
+        ).add_to(m)
 
     smes = P.cached(ctx, "sme_rows", lambda: _sme_rows_by_commune(ctx)).get(insee, [])
     if len(smes):
-        styles = {k: {"radius": 4, "color": "#ffffff", "weight": 1, "fillColor": c, "fillOpacity": 0.9} for k, c in SME_COLORS.items()}
+        styles = {
+            k: {"radius": 4, "color": "#ffffff", "weight": 1, "fillColor": c, "fillOpacity": 0.9}
+            for k, c in SME_COLORS.items()
+        }
         Points(
             smes,
             fields=["Name", "Activity", "Size", "Exporter", "Data"],
@@ -466,21 +549,34 @@ def _municipality(ctx: P.Context, insee: str, *, neighbours_m: float, linked: se
 
     rows, _, _ = P.cached(ctx, "support_rows", lambda: P.support_rows(ctx.support))
     if rows:
-        Points(JS("PROX_SHARED.support.rows"), fields=JS("PROX_SHARED.support.fields"), styles=JS("PROX_SHARED.support.styles"),
-               name=icon_label("graduation-cap", "#72b026", f"Support bodies ({len(rows)})"),
-               cluster={"showCoverageOnHover": False, "maxClusterRadius": 40, "disableClusteringAtZoom": 16},
-               cluster_color="#5a8f1f").add_to(m)
+        Points(
+            JS("PROX_SHARED.support.rows"),
+            fields=JS("PROX_SHARED.support.fields"),
+            styles=JS("PROX_SHARED.support.styles"),
+            name=icon_label("graduation-cap", "#72b026", f"Support bodies ({len(rows)})"),
+            cluster={"showCoverageOnHover": False, "maxClusterRadius": 40, "disableClusteringAtZoom": 16},
+            cluster_color="#5a8f1f",
+        ).add_to(m)
     by_group, _ = P.cached(ctx, "gateway_rows", lambda: P.gateway_rows(ctx.gateways))
     n_gateways = sum(len(rs) for rs in by_group.values())
     if n_gateways:
-        Points(JS("PROX_SHARED.gateways.rows"), fields=JS("PROX_SHARED.gateways.fields"), styles=JS("PROX_SHARED.gateways.styles"),
-               name=icon_label("plane", "#0067a3", f"All gateways ({n_gateways})"),
-               cluster={"showCoverageOnHover": False, "maxClusterRadius": 30}, show=False, cluster_color="#0067a3").add_to(m)
+        Points(
+            JS("PROX_SHARED.gateways.rows"),
+            fields=JS("PROX_SHARED.gateways.fields"),
+            styles=JS("PROX_SHARED.gateways.styles"),
+            name=icon_label("plane", "#0067a3", f"All gateways ({n_gateways})"),
+            cluster={"showCoverageOnHover": False, "maxClusterRadius": 30},
+            show=False,
+            cluster_color="#0067a3",
+        ).add_to(m)
 
     Panel(scorecard_html(ctx, insee, links=linked is not None), position="topleft", css_class="prox-card").add_to(m)
     # bottom-right corner, stacked upwards: sources box, then the legend above it
     Panel(JS("PROX_SHARED.sources"), position="bottomright", css_class="prox-sources-box").add_to(m)
-    Panel(legend_html([t for t, _ in isos], [r["group"] for r in routes], synthetic=ctx.synthetic), position="bottomright",
-          css_class="prox-legend").add_to(m)
+    Panel(
+        legend_html([t for t, _ in isos], [r["group"] for r in routes], synthetic=ctx.synthetic),
+        position="bottomright",
+        css_class="prox-legend",
+    ).add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
     return m

@@ -171,7 +171,9 @@ def check_national(table: Any) -> gpd.GeoDataFrame:
             problems.append(f"{c!r} must be whole numbers for every commune")
     kinds = set(t.geometry.geom_type.dropna())
     if t.geometry.isna().any() or not kinds <= {"Polygon", "MultiPolygon"}:
-        problems.append(f"geometry must be a (Multi)Polygon for every commune, found {sorted(kinds)} and {int(t.geometry.isna().sum())} missing")
+        problems.append(
+            f"geometry must be a (Multi)Polygon for every commune, found {sorted(kinds)} and {int(t.geometry.isna().sum())} missing"
+        )
     if problems:
         raise InputError("national table: " + "; ".join(problems))
     t = t.set_index(pd.Index(t["insee"].to_numpy(), name=None)).sort_index()
@@ -318,21 +320,49 @@ def _prepare(table: Any, *, synthetic_smes: bool = True) -> _Nat:
         w = pop.loc[g.index]
         idx = g["index"].astype(float)
         ok = np.isfinite(idx)
-        mean = float(np.average(idx[ok], weights=w[ok])) if ok.any() and w[ok].sum() > 0 else float(idx[ok].mean()) if ok.any() else np.nan
+        mean = (
+            float(np.average(idx[ok], weights=w[ok]))
+            if ok.any() and w[ok].sum() > 0
+            else float(idx[ok].mean())
+            if ok.any()
+            else np.nan
+        )
         best = g.sort_values("rank").iloc[0]
-        rows.append({"departement": dep, "name": dep_names.get(dep, dep), "n": len(g), "population": int(w.sum()),
-                     "mean_index": mean, "best_insee": best["insee"], "best_name": str(best["name"]), "best_rank": int(best["rank"])})
+        rows.append(
+            {
+                "departement": dep,
+                "name": dep_names.get(dep, dep),
+                "n": len(g),
+                "population": int(w.sum()),
+                "mean_index": mean,
+                "best_insee": best["insee"],
+                "best_name": str(best["name"]),
+                "best_rank": int(best["rank"]),
+            }
+        )
     dep_table = pd.DataFrame(rows).set_index("departement")
     dep_table["rank"] = dep_table["mean_index"].rank(ascending=False, method="first").astype("Int64")
-    dep_classes = quantile_classes(dep_table["mean_index"].to_numpy(dtype=float), k=min(CLASSES, max(1, len(dep_table))))
+    dep_classes = quantile_classes(
+        dep_table["mean_index"].to_numpy(dtype=float), k=min(CLASSES, max(1, len(dep_table)))
+    )
     try:
         _, pairs, short = P.source_texts("france")
         sources = P.sources_html(pairs, synthetic=synthetic_smes)
     except Exception:  # without the national manifest: a shorter line
         short, sources = "IGN, INSEE, OpenStreetMap contributors", ""
-    return _Nat(t=t, dep_names=dep_names, region_names=region_names, dep_table=dep_table, classes=classes,
-                dep_classes=dep_classes, variables=variables, attribution=short, sources=sources,
-                synthetic=synthetic_smes, peers_ok=peers_ok)
+    return _Nat(
+        t=t,
+        dep_names=dep_names,
+        region_names=region_names,
+        dep_table=dep_table,
+        classes=classes,
+        dep_classes=dep_classes,
+        variables=variables,
+        attribution=short,
+        sources=sources,
+        synthetic=synthetic_smes,
+        peers_ok=peers_ok,
+    )
 
 
 def _legend_rows(c: _Classes, *, high_first: bool = True) -> str:
@@ -353,8 +383,15 @@ def _base(nat: _Nat, bounds: list[list[float]], *, pad_tl=(10, 10), pad_br=(10, 
 
     bounds = [[round(float(v), 4) for v in corner] for corner in bounds]
     (s, w), (n, e) = bounds
-    m = folium.Map(location=[round((s + n) / 2, 4), round((w + e) / 2, 4)], zoom_start=6, tiles=None, control_scale=True,
-                   zoomSnap=0.25, zoomDelta=0.5, prefer_canvas=True)
+    m = folium.Map(
+        location=[round((s + n) / 2, 4), round((w + e) / 2, 4)],
+        zoom_start=6,
+        tiles=None,
+        control_scale=True,
+        zoomSnap=0.25,
+        zoomDelta=0.5,
+        prefer_canvas=True,
+    )
     folium.TileLayer(tiles=tile_provider(), attr=TILES_ATTR, subdomains="abcd", max_zoom=19, control=False).add_to(m)
     root: Any = m.get_root()
     root.header.add_child(Stylesheet(P_CSS()), name="proximity_css")
@@ -393,8 +430,17 @@ def _int_or_none(v: Any) -> int | None:
     return None if v is None or pd.isna(v) else int(v)
 
 
-def _communes_data(nat: _Nat, sub: gpd.GeoDataFrame, geoms: gpd.GeoSeries, *, quantum_deg: float, pages: Collection[str],
-                   dep_prefix: str | None, commune_prefix: str, with_peers: bool) -> dict:
+def _communes_data(
+    nat: _Nat,
+    sub: gpd.GeoDataFrame,
+    geoms: gpd.GeoSeries,
+    *,
+    quantum_deg: float,
+    pages: Collection[str],
+    dep_prefix: str | None,
+    commune_prefix: str,
+    with_peers: bool,
+) -> dict:
     """The JSON of :class:`NationalCommunes` for the communes of ``sub`` (escaped nowhere: the JS escapes)."""
     deps = sorted(set(sub["departement"]))
     dpos = {d: i for i, d in enumerate(deps)}
@@ -413,8 +459,11 @@ def _communes_data(nat: _Nat, sub: gpd.GeoDataFrame, geoms: gpd.GeoSeries, *, qu
         "rank": [int(v) for v in sub["rank"]],
         "rdep": [int(v) for v in sub["rank_departement"]],
         "vars": [[c, label] for c, label in nat.variables],
-        "comp": {c: [None if not np.isfinite(v) else round(100 * float(v)) for v in sub[c].astype(float)]
-                 for c, _ in nat.variables if c != "index"},
+        "comp": {
+            c: [None if not np.isfinite(v) else round(100 * float(v)) for v in sub[c].astype(float)]
+            for c, _ in nat.variables
+            if c != "index"
+        },
         "codes": {c: _digits(nat.classes[c].codes[positions]) for c, _ in nat.variables},
         "colors": {c: nat.classes[c].colors for c, _ in nat.variables},
         "nodata": P.NODATA,
@@ -433,8 +482,15 @@ def _communes_data(nat: _Nat, sub: gpd.GeoDataFrame, geoms: gpd.GeoSeries, *, qu
         ppos = {c: i for i, c in enumerate(needed)}
         pt = t.loc[needed]
         data["peers"] = [[ppos[c] for c in row] for row in codes]
-        data["peerInfo"] = [[str(r["name"]), str(r["departement"]), None if not np.isfinite(float(r["index"])) else round(float(r["index"]), 1),
-                             int(r["rank"])] for _, r in pt.iterrows()]
+        data["peerInfo"] = [
+            [
+                str(r["name"]),
+                str(r["departement"]),
+                None if not np.isfinite(float(r["index"])) else round(float(r["index"]), 1),
+                int(r["rank"]),
+            ]
+            for _, r in pt.iterrows()
+        ]
         data["peerRank"] = [_int_or_none(v) for v in sub["peer_rank_index"]]
     return data
 
@@ -710,15 +766,21 @@ class NationalCommunes(DirectRender):
         self.deps_js = parsed_js(deps) if deps is not None else "null"
         self.legends_js = js(legends)
         # popups pan clear of the panels (search, title, legend on the left; tables on the right)
-        self.opts_js = js({"search": bool(search), "maxZoom": int(max_zoom), "padTL": list(pad_tl), "padBR": list(pad_br)})
+        self.opts_js = js(
+            {"search": bool(search), "maxZoom": int(max_zoom), "padTL": list(pad_tl), "padBR": list(pad_br)}
+        )
 
 
 def _legends(nat: _Nat, *, scope: str) -> dict[str, str]:
     out = {}
     for c, label in nat.variables:
-        sub = "quantile classes: about as many communes in each; darker = higher" + (" (classes of all of France)" if scope != "France" else "")
-        out[c] = (f'<div class="prox-leg-title">{escape(label)}</div><div class="prox-leg-sub">{escape(sub)}; (n) communes in France</div>'
-                  + _legend_rows(nat.classes[c]))
+        sub = "quantile classes: about as many communes in each; darker = higher" + (
+            " (classes of all of France)" if scope != "France" else ""
+        )
+        out[c] = (
+            f'<div class="prox-leg-title">{escape(label)}</div><div class="prox-leg-sub">{escape(sub)}; (n) communes in France</div>'
+            + _legend_rows(nat.classes[c])
+        )
     out["__departements"] = (
         '<div class="prox-leg-title">Départements: mean milieu index</div>'
         '<div class="prox-leg-sub">population-weighted mean over the communes; quantile classes; (n) départements</div>'
@@ -740,7 +802,13 @@ def _dep_data(nat: _Nat, geoms: gpd.GeoSeries, *, quantum_deg: float) -> dict:
             merged = shapely.make_valid(shapely.union_all(shapely.from_wkb(parts)))
         polys.append(merged)
     g = gpd.GeoSeries(polys, index=dt.index, crs="EPSG:2154").to_crs("EPSG:4326")
-    g = g.map(lambda x: shapely.MultiPolygon([p for p in shapely.get_parts(x) if p.geom_type == "Polygon"]) if x.geom_type == "GeometryCollection" else x)
+    g = g.map(
+        lambda x: (
+            shapely.MultiPolygon([p for p in shapely.get_parts(x) if p.geom_type == "Polygon"])
+            if x.geom_type == "GeometryCollection"
+            else x
+        )
+    )
     return {
         "q": quantum_deg,
         "ids": list(dt.index),
@@ -749,7 +817,9 @@ def _dep_data(nat: _Nat, geoms: gpd.GeoSeries, *, quantum_deg: float) -> dict:
         "rank": [int(v) for v in dt["rank"]],
         "n": [int(v) for v in dt["n"]],
         "pop": [int(v) for v in dt["population"]],
-        "best": [f"{b} (rank {r:,})".replace(",", "\u202f") for b, r in zip(dt["best_name"], dt["best_rank"], strict=True)],
+        "best": [
+            f"{b} (rank {r:,})".replace(",", "\u202f") for b, r in zip(dt["best_name"], dt["best_rank"], strict=True)
+        ],
         "codes": _digits(nat.dep_classes.codes),
         "colors": nat.dep_classes.colors,
         "geom": encode_polygons(g.values, quantum_deg=quantum_deg),
@@ -766,12 +836,25 @@ def _overview(nat: _Nat, *, simplify_m: float, quantum_deg: float, pages: Collec
     if geoms is None:
         geoms = nat.cache[("geoms", simplify_m)] = _simplified(t.geometry, simplify_m)
     m = _base(nat, _bounds(t.geometry), pad_tl=(320, 10), pad_br=(330, 10))
-    data = _communes_data(nat, t, geoms, quantum_deg=quantum_deg, pages=pages, dep_prefix="departements/",
-                          commune_prefix="communes/", with_peers=False)
+    data = _communes_data(
+        nat,
+        t,
+        geoms,
+        quantum_deg=quantum_deg,
+        pages=pages,
+        dep_prefix="departements/",
+        commune_prefix="communes/",
+        with_peers=False,
+    )
     deps = _dep_data(nat, geoms, quantum_deg=quantum_deg)
-    NationalCommunes(data, deps=deps, legends=_legends(nat, scope="France"), pad_tl=(320, 20), pad_br=(20, 20)).add_to(m)
-    synthetic = ('<div class="prox-note"><b>SMEs are synthetic</b> (generated, not real firms): SME-based indicators are illustrative.</div>'
-                 if nat.synthetic else "")
+    NationalCommunes(data, deps=deps, legends=_legends(nat, scope="France"), pad_tl=(320, 20), pad_br=(20, 20)).add_to(
+        m
+    )
+    synthetic = (
+        '<div class="prox-note"><b>SMEs are synthetic</b> (generated, not real firms): SME-based indicators are illustrative.</div>'
+        if nat.synthetic
+        else ""
+    )
     n_deps = len(nat.dep_table)
     where = f"metropolitan France ({n_deps} départements)" if n_deps >= 90 else f"{n_deps} départements"
     title = (
@@ -830,14 +913,19 @@ def national_overview(
 
     Examples
     --------
-    >>> import geopandas as gpd                                          # doctest: +SKIP
-    >>> t = gpd.read_parquet("national/municipalities.parquet")          # doctest: +SKIP
-    >>> save_map(national_overview(t), "maps/overview.html")             # doctest: +SKIP
+    ``national/municipalities.parquet`` is the table of a national run (``--territory france``: a long
+    computation, not available to the doctests), so the example is not run as a doctest:
+
+    >>> import geopandas as gpd
+    >>> t = gpd.read_parquet("national/municipalities.parquet")  # doctest: +SKIP
+    >>> save_map(national_overview(t), "maps/overview.html")  # doctest: +SKIP
     """
     simplify_m = _check_number(simplify_m, "simplify_m", lo=0)
     quantum_deg = _check_number(quantum_deg, "quantum_deg", lo=1e-7)
     nat = _prepare(table, synthetic_smes=synthetic_smes)
-    return _overview(nat, simplify_m=simplify_m, quantum_deg=quantum_deg, pages=_codes(link_communes, nat, "link_communes"))
+    return _overview(
+        nat, simplify_m=simplify_m, quantum_deg=quantum_deg, pages=_codes(link_communes, nat, "link_communes")
+    )
 
 
 def _codes(codes: Any, nat: _Nat, name: str) -> list[str]:
@@ -846,7 +934,9 @@ def _codes(codes: Any, nat: _Nat, name: str) -> list[str]:
     out = list(dict.fromkeys(str(c) for c in codes))
     unknown = [c for c in out if c not in nat.t.index]
     if unknown:
-        raise InputError(f"{name}: {unknown[:5]} are not communes of the table; give INSEE codes such as 33063 (Bordeaux)")
+        raise InputError(
+            f"{name}: {unknown[:5]} are not communes of the table; give INSEE codes such as 33063 (Bordeaux)"
+        )
     return out
 
 
@@ -858,8 +948,16 @@ def _departement(nat: _Nat, dep: str, *, simplify_m: float, quantum_deg: float, 
     name = nat.dep_names.get(dep, dep)
     d: Any = nat.dep_table.loc[dep]
     m = _base(nat, _bounds(sub.geometry), pad_tl=(320, 10), pad_br=(470, 10))
-    data = _communes_data(nat, sub, geoms, quantum_deg=quantum_deg, pages=pages, dep_prefix=None, commune_prefix="../communes/",
-                          with_peers=True)
+    data = _communes_data(
+        nat,
+        sub,
+        geoms,
+        quantum_deg=quantum_deg,
+        pages=pages,
+        dep_prefix=None,
+        commune_prefix="../communes/",
+        with_peers=True,
+    )
     data["depPrefix"] = None
     legends = _legends(nat, scope="dep")
     NationalCommunes(data, deps=None, legends=legends, max_zoom=13, pad_tl=(320, 20), pad_br=(480, 20)).add_to(m)
@@ -936,7 +1034,9 @@ def departement_map(
     quantum_deg = _check_number(quantum_deg, "quantum_deg", lo=1e-7)
     nat = _prepare(table, synthetic_smes=synthetic_smes)
     dep = _check_dep(departement, nat)
-    return _departement(nat, dep, simplify_m=simplify_m, quantum_deg=quantum_deg, pages=set(_codes(link_communes, nat, "link_communes")))
+    return _departement(
+        nat, dep, simplify_m=simplify_m, quantum_deg=quantum_deg, pages=set(_codes(link_communes, nat, "link_communes"))
+    )
 
 
 def _check_dep(departement: Any, nat: _Nat) -> str:
@@ -944,7 +1044,9 @@ def _check_dep(departement: Any, nat: _Nat) -> str:
     if len(dep) == 1 and dep.isdigit():
         dep = "0" + dep
     if dep not in nat.dep_table.index:
-        raise InputError(f"departement {departement!r} is not in the table; give one of {', '.join(list(nat.dep_table.index)[:8])}…")
+        raise InputError(
+            f"departement {departement!r} is not in the table; give one of {', '.join(list(nat.dep_table.index)[:8])}…"
+        )
     return dep
 
 
@@ -970,24 +1072,42 @@ def _commune(nat: _Nat, insee: str, *, simplify_m: float, pages: Collection[str]
         row = t.loc[c]
         me = k == 0
         idx = float(row["index"])
-        tipt = (f'<div class="prox-tip-name">{"" if me else f"Peer {k}: "}{escape(row["name"])} ({escape(row["departement"])})</div>'
-                f'<div class="prox-tip-sub">Milieu index <b>{"n/a" if not np.isfinite(idx) else f"{idx:.1f}"}</b> · rank '
-                f"{escape(format_value(int(row['rank'])))} of {escape(format_value(nat.n))}</div>")
-        style = {"color": "#d7301f" if me else "#253494", "weight": 3 if me else 2, "fillColor": "#fc8d59" if me else "#41b6c4",
-                 "fillOpacity": 0.75, "radius": 6}
+        tipt = (
+            f'<div class="prox-tip-name">{"" if me else f"Peer {k}: "}{escape(row["name"])} ({escape(row["departement"])})</div>'
+            f'<div class="prox-tip-sub">Milieu index <b>{"n/a" if not np.isfinite(idx) else f"{idx:.1f}"}</b> · rank '
+            f"{escape(format_value(int(row['rank'])))} of {escape(format_value(nat.n))}</div>"
+        )
+        style = {
+            "color": "#d7301f" if me else "#253494",
+            "weight": 3 if me else 2,
+            "fillColor": "#fc8d59" if me else "#41b6c4",
+            "fillOpacity": 0.75,
+            "radius": 6,
+        }
         geom = shapely.geometry.mapping(P.round_coords(np.array([geoms.loc[c]]))[0])
         feats.append({"type": "Feature", "properties": {"s": style, "t": tipt}, "geometry": geom})
         # a dot too: a commune is a few pixels on a map of France
         pt = geoms.loc[c].representative_point()
-        feats.append({"type": "Feature", "properties": {"s": style, "t": tipt},
-                      "geometry": {"type": "Point", "coordinates": [round(pt.x, 5), round(pt.y, 5)]}})
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {"s": style, "t": tipt},
+                "geometry": {"type": "Point", "coordinates": [round(pt.x, 5), round(pt.y, 5)]},
+            }
+        )
     Features(feats).add_to(m)
     dep = str(r["departement"])
     dname = nat.dep_names.get(dep, dep)
     n_dep = int(nat.dep_table["n"].loc[dep])
     idx = float(r["index"])
-    interval = (f" <span class=\"prox-sub\">({escape(format_value(int(r['rank_low'])))}–{escape(format_value(int(r['rank_high'])))} "
-                "if the weights vary)</span>") if {"rank_low", "rank_high"} <= set(t.columns) and pd.notna(r["rank_low"]) else ""
+    interval = (
+        (
+            f' <span class="prox-sub">({escape(format_value(int(r["rank_low"])))}–{escape(format_value(int(r["rank_high"])))} '
+            "if the weights vary)</span>"
+        )
+        if {"rank_low", "rank_high"} <= set(t.columns) and pd.notna(r["rank_low"])
+        else ""
+    )
     comp_rows = []
     for c, label in nat.variables:
         v = t[c].astype(float)
@@ -1000,7 +1120,9 @@ def _commune(nat: _Nat, insee: str, *, simplify_m: float, pages: Collection[str]
         )
     peer_rows = []
     dist = _peer_distances(nat, insee, peer_codes)
-    ordered = sorted(codes, key=lambda c: (-float(t.loc[c, "index"]) if np.isfinite(float(t.loc[c, "index"])) else np.inf, c))
+    ordered = sorted(
+        codes, key=lambda c: (-float(t.loc[c, "index"]) if np.isfinite(float(t.loc[c, "index"])) else np.inf, c)
+    )
     for c in ordered:
         row = t.loc[c]
         k = codes.index(c)
@@ -1025,7 +1147,8 @@ def _commune(nat: _Nat, insee: str, *, simplify_m: float, pages: Collection[str]
         f"<div>Rank <b>{_int_or_none(r['peer_rank_index'])}</b> of {len(codes)} among itself and its peers "
         "(the communes of France most like it: population, density, minutes to a city of 50,000+, share within 30 min of an airport)</div>"
         '<h2>Index and components</h2><table class="prox-peers prox-comp"><tr><th></th><th>Value</th><th>Rank in France</th><th>Among peers</th></tr>'
-        + "".join(comp_rows) + "</table>"
+        + "".join(comp_rows)
+        + "</table>"
         '<h2>With its peers, best first</h2><table class="prox-peers"><tr><th>#</th><th>Commune</th><th>Population</th><th>Index</th>'
         "<th>Rank in France</th><th>Distance</th></tr>" + "".join(peer_rows) + "</table>"
         '<div class="prox-sub">Distance: how unlike the commune a peer is, in robust standard deviations of the four features.</div>'
@@ -1051,7 +1174,9 @@ def _peer_distances(nat: _Nat, insee: str, peer_codes: list[str]) -> dict[str, f
     return {c: float(np.sqrt(((z.loc[c].to_numpy(dtype=float) - me) ** 2).sum())) for c in peer_codes}
 
 
-def commune_map(table: Any, insee: str, *, simplify_m: float = COMMUNE_SIMPLIFY_M, synthetic_smes: bool = True) -> folium.Map:
+def commune_map(
+    table: Any, insee: str, *, simplify_m: float = COMMUNE_SIMPLIFY_M, synthetic_smes: bool = True
+) -> folium.Map:
     """One commune's page: its national rank, rank in its département, and its peers.
 
     A card gives the index, the national rank (and its interval when the weights vary),
@@ -1114,12 +1239,21 @@ def _index_html(nat: _Nat) -> str:
             f'<td class="num" data-v="{int(d["population"])}">{escape(format_value(int(d["population"])))}</td>'
             f'<td data-v="{escape(d["best_name"])}">{escape(d["best_name"])} ({escape(format_value(int(d["best_rank"])))})</td></tr>'
         )
-    head = "".join(f'<th class="{k}" scope="col">{escape(h)}</th>' for h, k in (
-        ("Rank", "num"), ("Département", "text"), ("Code", "text"), ("Mean index", "num"), ("Communes", "num"),
-        ("Population", "num"), ("Best commune (national rank)", "text")))
+    head = "".join(
+        f'<th class="{k}" scope="col">{escape(h)}</th>'
+        for h, k in (
+            ("Rank", "num"),
+            ("Département", "text"),
+            ("Code", "text"),
+            ("Mean index", "num"),
+            ("Communes", "num"),
+            ("Population", "num"),
+            ("Best commune (national rank)", "text"),
+        )
+    )
     title = "Metropolitan France: the internationalising milieu of its départements"
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
         f"<header><h1>{escape(title)}</h1><p>{len(nat.dep_table)} départements, {escape(format_value(nat.n))} communes; "
@@ -1128,7 +1262,8 @@ def _index_html(nat: _Nat) -> str:
         '<div class="tools"><input id="q" type="search" placeholder="Search a département…" aria-label="Search départements" '
         'autocomplete="off"><span id="count"></span><span>Click a column header to sort.</span></div>'
         f'<div class="wrap"><table id="municipalities"><thead><tr>{head}</tr></thead><tbody>'
-        + "".join(rows) + f"</tbody></table></div></main><script>{SCRIPT}</script></body></html>\n"
+        + "".join(rows)
+        + f"</tbody></table></div></main><script>{SCRIPT}</script></body></html>\n"
     )
 
 
@@ -1180,10 +1315,15 @@ def build_national_maps(
 
     Examples
     --------
-    >>> build_national_maps(t, out="maps/france", communes=["33063"])    # doctest: +SKIP
+    ``t`` is the municipalities table of a national run (``--territory france``: a long
+    computation, not available to the doctests), so the example is not run as a doctest:
+
+    >>> build_national_maps(t, out="maps/france", communes=["33063"])  # doctest: +SKIP
     """
     if progress is not None and not callable(progress):
-        raise InputError(f"progress must be a callable taking a message (e.g. print) or None, got {type(progress).__name__}")
+        raise InputError(
+            f"progress must be a callable taking a message (e.g. print) or None, got {type(progress).__name__}"
+        )
     say = progress or (lambda msg: None)
     simplify_m = _check_number(simplify_m, "simplify_m", lo=0)
     quantum_deg = _check_number(quantum_deg, "quantum_deg", lo=1e-7)
@@ -1192,15 +1332,26 @@ def build_national_maps(
     start = time.perf_counter()
     say("national maps: checking the table and its peers")
     nat = _prepare(table, synthetic_smes=synthetic_smes)
-    deps = list(nat.dep_table.index) if departements is None else [_check_dep(d, nat) for d in _as_list(departements, "departements")]
+    deps = (
+        list(nat.dep_table.index)
+        if departements is None
+        else [_check_dep(d, nat) for d in _as_list(departements, "departements")]
+    )
     pages = _codes(_as_list(communes, "communes"), nat, "communes")
     final = Path(out)
     written: list[Path] = []
     with staged_output(out, command="maps-national") as stage:
         say(f"national maps: overview of {nat.n} communes")
-        written.append(_write(_render(_overview(nat, simplify_m=simplify_m, quantum_deg=quantum_deg, pages=set(pages))), stage / "overview.html"))
+        written.append(
+            _write(
+                _render(_overview(nat, simplify_m=simplify_m, quantum_deg=quantum_deg, pages=set(pages))),
+                stage / "overview.html",
+            )
+        )
         for i, dep in enumerate(deps, 1):
-            m = _departement(nat, dep, simplify_m=DEPARTEMENT_SIMPLIFY_M, quantum_deg=DEPARTEMENT_QUANTUM_DEG, pages=set(pages))
+            m = _departement(
+                nat, dep, simplify_m=DEPARTEMENT_SIMPLIFY_M, quantum_deg=DEPARTEMENT_QUANTUM_DEG, pages=set(pages)
+            )
             written.append(_write(_render(m), stage / "departements" / f"{dep}.html"))
             if i % 10 == 0:
                 say(f"national maps: {i}/{len(deps)} département pages")
@@ -1246,7 +1397,9 @@ def read_national(folder: str | os.PathLike) -> tuple[gpd.GeoDataFrame, bool]:
     try:
         table = gpd.read_parquet(path)
     except (OSError, ValueError, ImportError) as exc:
-        raise DataFileError(f"{str(path)!r} cannot be read as GeoParquet ({exc}); rerun the national run to rewrite it") from exc
+        raise DataFileError(
+            f"{str(path)!r} cannot be read as GeoParquet ({exc}); rerun the national run to rewrite it"
+        ) from exc
     synthetic = True
     prov = root / "provenance.json"
     if prov.is_file():
@@ -1297,7 +1450,10 @@ def write_commune_pages(
 
     Examples
     --------
-    >>> write_commune_pages(t, ["33063"], out="maps/france")            # doctest: +SKIP
+    ``t`` is the municipalities table of a national run (``--territory france``: a long
+    computation, not available to the doctests), so the example is not run as a doctest:
+
+    >>> write_commune_pages(t, ["33063"], out="maps/france")  # doctest: +SKIP
     """
     from .._io import check_out_dir
 
@@ -1309,4 +1465,7 @@ def write_commune_pages(
         raise InputError("communes is empty; give INSEE codes such as 33063 (Bordeaux)")
     root = check_out_dir(out, option="out")
     pages = set(codes)
-    return [_write(_render(_commune(nat, c, simplify_m=COMMUNE_SIMPLIFY_M, pages=pages)), root / "communes" / f"{c}.html") for c in codes]
+    return [
+        _write(_render(_commune(nat, c, simplify_m=COMMUNE_SIMPLIFY_M, pages=pages)), root / "communes" / f"{c}.html")
+        for c in codes
+    ]

@@ -24,6 +24,7 @@ from ._elements import (
     PolygonLayer,
     SharedPolygons,
     Stylesheet,
+    root_figure,
 )
 
 __all__ = ["overview_map"]
@@ -33,20 +34,35 @@ GATEWAY_LAYERS = (
     ("seaport", "Seaports", None),
     ("tgv_station", "TGV stations", None),
     ("rail_station", "Regional rail stations", None),
-    ("motorway_access", "Motorway access", {"showCoverageOnHover": False, "maxClusterRadius": 35, "disableClusteringAtZoom": 11}),
+    (
+        "motorway_access",
+        "Motorway access",
+        {"showCoverageOnHover": False, "maxClusterRadius": 35, "disableClusteringAtZoom": 11},
+    ),
 )
 #: CARTO's light basemap (written out: xyzservices' "CartoDB.Positron" warns about API keys).
 TILES = "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png"
 TILES_ATTR = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors &copy; <a href="https://carto.com/attributions">CARTO</a>'
-SUPPORT_CLUSTER = {"showCoverageOnHover": False, "maxClusterRadius": 40, "disableClusteringAtZoom": 16, "spiderfyOnMaxZoom": True}
+SUPPORT_CLUSTER = {
+    "showCoverageOnHover": False,
+    "maxClusterRadius": 40,
+    "disableClusteringAtZoom": 16,
+    "spiderfyOnMaxZoom": True,
+}
 
 
 @functools.cache
 def tile_provider() -> xyzservices.TileProvider:
     """The basemap as an xyzservices provider: folium then skips its search of every
     provider's name for the URL (7 ms per map, a tenth of a commune page)."""
-    return xyzservices.TileProvider(name="cartodb_light", url=TILES, attribution=TILES_ATTR, html_attribution=TILES_ATTR,
-                                    subdomains="abcd", max_zoom=19)
+    return xyzservices.TileProvider(
+        name="cartodb_light",
+        url=TILES,
+        attribution=TILES_ATTR,
+        html_attribution=TILES_ATTR,
+        subdomains="abcd",
+        max_zoom=19,
+    )
 
 
 def icon_label(icon: str, color: str, text: str) -> str:
@@ -67,16 +83,25 @@ def base_map(
     (quarter zoom steps, so the fit is tight)."""
     bounds = [[round(float(v), P.COORD_DECIMALS) for v in corner] for corner in bounds]
     (s, w), (n, e) = bounds
-    m = folium.Map(location=[round((s + n) / 2, P.COORD_DECIMALS), round((w + e) / 2, P.COORD_DECIMALS)], zoom_start=9, tiles=None, control_scale=True, zoomSnap=0.25, zoomDelta=0.5)
+    m = folium.Map(
+        location=[round((s + n) / 2, P.COORD_DECIMALS), round((w + e) / 2, P.COORD_DECIMALS)],
+        zoom_start=9,
+        tiles=None,
+        control_scale=True,
+        zoomSnap=0.25,
+        zoomDelta=0.5,
+    )
     folium.TileLayer(tiles=tile_provider(), attr=TILES_ATTR, subdomains="abcd", max_zoom=19, control=False).add_to(m)
     if css:
-        m.get_root().header.add_child(Stylesheet(), name="proximity_css")
+        root_figure(m).header.add_child(Stylesheet(), name="proximity_css")
     Attribution(f"Data: {escape(ctx.short_attribution)} (see Sources)").add_to(m)
     Fit(bounds, padding_top_left=padding_top_left, padding_bottom_right=padding_bottom_right).add_to(m)
     return m
 
 
-def add_markers(ctx: P.Context, m: folium.Map, *, hidden: Collection[str] = (), show_support: bool = True) -> list[Points]:
+def add_markers(
+    ctx: P.Context, m: folium.Map, *, hidden: Collection[str] = (), show_support: bool = True
+) -> list[Points]:
     """Gateways (one layer per group; ``hidden`` groups unticked) and support bodies (clustered)."""
     rows_by_group, fields = P.gateway_rows(ctx.gateways)
     styles = P.gateway_styles()
@@ -87,8 +112,15 @@ def add_markers(ctx: P.Context, m: folium.Map, *, hidden: Collection[str] = (), 
             continue
         _, icon, _, color = P.GATEWAY_STYLES[group]
         show = group not in hidden
-        layer = Points(rows, fields=fields, styles=styles, name=icon_label(icon, color, f"{title} ({len(rows)})"), cluster=cluster,
-                       show=show, cluster_color=color)
+        layer = Points(
+            rows,
+            fields=fields,
+            styles=styles,
+            name=icon_label(icon, color, f"{title} ({len(rows)})"),
+            cluster=cluster,
+            show=show,
+            cluster_color=color,
+        )
         layer.add_to(m)
         layers.append(layer)
     rows, fields, styles = P.support_rows(ctx.support)
@@ -176,11 +208,14 @@ def overview_map(
 
     Examples
     --------
-    >>> from proximity.territory import load_territory          # doctest: +SKIP
-    >>> from proximity.scores import score_territory            # doctest: +SKIP
-    >>> from proximity.maps import overview_map                 # doctest: +SKIP
-    >>> t = load_territory("herault"); s = score_territory(t)   # doctest: +SKIP
-    >>> overview_map(t, s)                                      # doctest: +SKIP
+    Scoring the territory takes about a minute, so the example is not run as a doctest:
+
+    >>> from proximity.territory import load_territory
+    >>> from proximity.scores import score_territory
+    >>> from proximity.maps import overview_map
+    >>> t = load_territory("herault")  # doctest: +SKIP
+    >>> s = score_territory(t)  # doctest: +SKIP
+    >>> overview_map(t, s)  # doctest: +SKIP
     <folium.folium.Map object at ...>
     """
     munis = P.check_inputs(territory, scores)
@@ -205,14 +240,18 @@ def _raster_overlays(rasters: Mapping[str, Any], crs: str) -> list[tuple[str, st
                     arr = ds.read(1, masked=True).filled(np.nan).astype(float)
                     transform, src_crs = ds.transform, ds.crs
             except rasterio.errors.RasterioIOError as exc:
-                raise InputError(f"raster {str(src)!r} for {label!r} cannot be read ({exc}); pass a GeoTIFF of minutes") from exc
+                raise InputError(
+                    f"raster {str(src)!r} for {label!r} cannot be read ({exc}); pass a GeoTIFF of minutes"
+                ) from exc
         else:
             try:
                 arr, transform = src
             except (TypeError, ValueError):
                 raise InputError(f"raster {label!r} must be a path or an (array, transform) pair") from None
             src_crs = crs
-        url, bounds = R.raster_overlay_image(np.asarray(arr, dtype=float), transform, src_crs, cmap="travel", vmin=0, vmax=90)
+        url, bounds = R.raster_overlay_image(
+            np.asarray(arr, dtype=float), transform, src_crs, cmap="travel", vmin=0, vmax=90
+        )
         spec = R.raster_legend(cmap="travel", vmin=0, vmax=90, caption=label)
         stops = ", ".join(spec["colors"])
         legend = (
@@ -230,10 +269,17 @@ def _check_tolerance(simplify_m: float) -> float:
     return float(simplify_m)
 
 
-def _overview(ctx: P.Context, *, simplify_m: float, linked: set[str] | None, overlays: list | None = None) -> folium.Map:
+def _overview(
+    ctx: P.Context, *, simplify_m: float, linked: set[str] | None, overlays: list | None = None
+) -> folium.Map:
     munis = ctx.munis
     minx, miny, maxx, maxy = munis.total_bounds
-    m = base_map(ctx, [[float(miny), float(minx)], [float(maxy), float(maxx)]], padding_top_left=(310, 10), padding_bottom_right=(250, 10))
+    m = base_map(
+        ctx,
+        [[float(miny), float(minx)], [float(maxy), float(maxx)]],
+        padding_top_left=(310, 10),
+        padding_bottom_right=(250, 10),
+    )
 
     geoms = ctx.polygons(simplify_m)
     shared = SharedPolygons(
@@ -244,12 +290,24 @@ def _overview(ctx: P.Context, *, simplify_m: float, linked: set[str] | None, ove
     )
     shared.add_to(m)
     for k, var in enumerate(P.VARIABLES):
-        PolygonLayer(shared, k, ctx.classes[var.key].colors, name=escape(var.short or var.label), overlay=False, show=k == 0, nodata=P.NODATA).add_to(m)
+        PolygonLayer(
+            shared,
+            k,
+            ctx.classes[var.key].colors,
+            name=escape(var.short or var.label),
+            overlay=False,
+            show=k == 0,
+            nodata=P.NODATA,
+        ).add_to(m)
     LegendSwitch(ctx.legends, initial=0, position="bottomleft").add_to(m)
     # regional stations and the 53 motorway exits are ticked off: the time layers tell their story
     add_markers(ctx, m, hidden=("rail_station", "motorway_access"))
 
-    links = '<div class="prox-links"><a href="index.html">Table of all municipalities →</a></div>' if linked is not None else ""
+    links = (
+        '<div class="prox-links"><a href="index.html">Table of all municipalities →</a></div>'
+        if linked is not None
+        else ""
+    )
     synthetic = (
         '<div class="prox-note"><b>SMEs are synthetic</b> (generated, not real firms): SME-based counts are illustrative.</div>'
         if ctx.synthetic
@@ -272,9 +330,12 @@ def _overview(ctx: P.Context, *, simplify_m: float, linked: set[str] | None, ove
     )
     Panel(title, position="topleft", css_class="prox-title").add_to(m)
     for label, url, bounds, legend in overlays or []:
-        folium.raster_layers.ImageOverlay(image=url, bounds=bounds, opacity=0.65, mercator_project=False, name=escape(label),
-                                          overlay=True, show=False).add_to(m)
+        folium.raster_layers.ImageOverlay(
+            image=url, bounds=bounds, opacity=0.65, mercator_project=False, name=escape(label), overlay=True, show=False
+        ).add_to(m)
         Panel(legend, position="bottomright", css_class="prox-raster-legend").add_to(m)
-    Panel(P.sources_html(ctx.source_pairs, synthetic=ctx.synthetic), position="bottomright", css_class="prox-sources-box").add_to(m)
+    Panel(
+        P.sources_html(ctx.source_pairs, synthetic=ctx.synthetic), position="bottomright", css_class="prox-sources-box"
+    ).add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
     return m

@@ -201,8 +201,9 @@ def candidate_sites(
     Examples
     --------
     >>> import shapely
-    >>> sites = candidate_sites(kind="grid", territory_bounds_or_polygon=(3.80, 43.55, 3.90, 43.62),
-    ...                         grid_spacing_m=2000)
+    >>> sites = candidate_sites(
+    ...     kind="grid", territory_bounds_or_polygon=(3.80, 43.55, 3.90, 43.62), grid_spacing_m=2000
+    ... )
     >>> len(sites), sites["source"].unique().tolist()
     (16, ['grid'])
     """
@@ -225,8 +226,8 @@ def candidate_sites(
     if kind == "grid":
         return _grid_points(area, spacing, metric)
     if kind == "user":
-        return _file_points(user_file, area, metric, name_column)  # type: ignore[arg-type]
-    return _polygon_points(given[kind], kind, area, metric, name_column)  # type: ignore[arg-type]
+        return _file_points(user_file, area, metric, name_column)
+    return _polygon_points(given[kind], kind, area, metric, name_column)
 
 
 def candidates_from_grid(
@@ -310,7 +311,9 @@ def candidates_from_business_parks(
         As :func:`candidate_sites`.
     """
     metric = _projected(crs)
-    return _polygon_points(business_parks, "business_parks", _territory(territory_bounds_or_polygon, metric), metric, name_column)
+    return _polygon_points(
+        business_parks, "business_parks", _territory(territory_bounds_or_polygon, metric), metric, name_column
+    )
 
 
 def candidates_from_municipalities(
@@ -348,7 +351,9 @@ def candidates_from_municipalities(
         As :func:`candidate_sites`.
     """
     metric = _projected(crs)
-    return _polygon_points(municipalities, "municipalities", _territory(territory_bounds_or_polygon, metric), metric, name_column)
+    return _polygon_points(
+        municipalities, "municipalities", _territory(territory_bounds_or_polygon, metric), metric, name_column
+    )
 
 
 def candidates_from_file(
@@ -399,8 +404,8 @@ def _grid_points(area: shapely.Geometry, spacing: float, metric: pyproj.CRS) -> 
             f"grid_spacing_m={spacing:g} gives about {int(area.area / spacing**2):,} points over the territory, "
             f"more than {MAX_GRID_POINTS:,}; use a larger spacing"
         )
-    gx, gy = np.meshgrid(np.arange(i0, i1 + 1) * spacing, np.arange(j0, j1 + 1) * spacing)
-    gx, gy = gx.ravel(), gy.ravel()
+    gx_2d, gy_2d = np.meshgrid(np.arange(i0, i1 + 1) * spacing, np.arange(j0, j1 + 1) * spacing)
+    gx, gy = gx_2d.ravel(), gy_2d.ravel()
     shapely.prepare(area)
     inside = shapely.intersects_xy(area, gx, gy)
     gx, gy = gx[inside], gy[inside]
@@ -411,7 +416,9 @@ def _grid_points(area: shapely.Geometry, spacing: float, metric: pyproj.CRS) -> 
     return _sites(ids, "grid", names, pts, f"the grid of {spacing:g} m; use a smaller grid_spacing_m")
 
 
-def _file_points(user_file: Any, area: shapely.Geometry, metric: pyproj.CRS, name_column: str | None) -> gpd.GeoDataFrame:
+def _file_points(
+    user_file: Any, area: shapely.Geometry, metric: pyproj.CRS, name_column: str | None
+) -> gpd.GeoDataFrame:
     wgs = gpd.GeoSeries([area], crs=metric).to_crs(WGS84).total_bounds
     pad = 1e-6  # the box is only a first check; the polygon test below is exact
     user = read_user_points(
@@ -434,8 +441,9 @@ def _file_points(user_file: Any, area: shapely.Geometry, metric: pyproj.CRS, nam
     return _sites(ids, "user", names, pts, "user_file")
 
 
-def _polygon_points(polygons: Any, kind: str, area: shapely.Geometry, metric: pyproj.CRS, name_column: str | None
-                    ) -> gpd.GeoDataFrame:
+def _polygon_points(
+    polygons: Any, kind: str, area: shapely.Geometry, metric: pyproj.CRS, name_column: str | None
+) -> gpd.GeoDataFrame:
     layer = "business_parks" if kind == "business_parks" else "municipalities"
     polys = _check_polygons(polygons, layer)
     reps = polys.geometry.to_crs(metric).representative_point()

@@ -157,8 +157,7 @@ def site_criteria(
 
     Examples
     --------
-    >>> od = pd.DataFrame({"origin_id": ["a", "a", "b"], "destination_id": [1, 2, 1],
-    ...                    "minutes": [10.0, 40.0, 20.0]})
+    >>> od = pd.DataFrame({"origin_id": ["a", "a", "b"], "destination_id": [1, 2, 1], "minutes": [10.0, 40.0, 20.0]})
     >>> site_criteria(od, within_minutes=30, airport=pd.Series({"a": 25.0, "b": 5.0}))
        minutes_airport  smes_within_t
     a             25.0            1.0
@@ -182,19 +181,29 @@ def site_criteria(
     out: dict[str, np.ndarray] = {}
     if airport is not None:
         out["minutes_airport"] = _minutes_column(airport, "airport", index)
-    within = accessibility.cumulative_opportunities(od_demand, thresholds_minutes=thr, weights=demand_weights, origins=index)
+    within = accessibility.cumulative_opportunities(
+        od_demand, thresholds_minutes=thr, weights=demand_weights, origins=index
+    )
     out["smes_within_t"] = within.iloc[:, 0].to_numpy()
     if exporters is not None:
         if not isinstance(exporters, pd.Series):
-            raise InputError(f"exporters must be a Series indexed by SME id (True for exporters), got {type(exporters).__name__}")
+            raise InputError(
+                f"exporters must be a Series indexed by SME id (True for exporters), got {type(exporters).__name__}"
+            )
         ex = exporters.astype(float) if pd.api.types.is_bool_dtype(exporters) else exporters
-        out["exporters_within_t"] = accessibility.cumulative_opportunities(
-            od_demand, thresholds_minutes=thr, weights=ex, origins=index
-        ).iloc[:, 0].to_numpy()
+        out["exporters_within_t"] = (
+            accessibility.cumulative_opportunities(od_demand, thresholds_minutes=thr, weights=ex, origins=index)
+            .iloc[:, 0]
+            .to_numpy()
+        )
     if support is not None:
-        out["support_within_t"] = accessibility.cumulative_opportunities(
-            support, thresholds_minutes=thr, weights=support_weights, origins=index
-        ).iloc[:, 0].to_numpy()
+        out["support_within_t"] = (
+            accessibility.cumulative_opportunities(
+                support, thresholds_minutes=thr, weights=support_weights, origins=index
+            )
+            .iloc[:, 0]
+            .to_numpy()
+        )
         if support_decay is not None:
             out["support_gravity"] = accessibility.gravity(
                 support, weights=support_weights, decay=support_decay, origins=index
@@ -289,8 +298,7 @@ def rank_sites(
 
     Examples
     --------
-    >>> c = pd.DataFrame({"minutes_airport": [5.0, 15.0, 25.0], "smes_within_t": [10, 30, 20]},
-    ...                  index=["a", "b", "c"])
+    >>> c = pd.DataFrame({"minutes_airport": [5.0, 15.0, 25.0], "smes_within_t": [10, 30, 20]}, index=["a", "b", "c"])
     >>> rank_sites(c, weights={"minutes_airport": 1, "smes_within_t": 1})[["score", "rank"]]
        score  rank
     a   0.50     2
@@ -322,7 +330,7 @@ def rank_sites(
             w[k] = float(v)
     if sum(w.values()) <= 0:
         raise ConfigError(f"weights must not all be 0 (got {w}); give at least one criterion a positive weight")
-    d = dict(DEFAULT_DIRECTIONS)
+    d: dict[str, str] = dict(DEFAULT_DIRECTIONS)
     if directions is not None:
         if not isinstance(directions, Mapping):
             raise ConfigError(f"directions must be a mapping column -> 'min'/'max', got {type(directions).__name__}")
@@ -341,17 +349,17 @@ def rank_sites(
     total = np.zeros(len(criteria))
     wsum = sum(w[k] for k in used)
     for j, k in enumerate(used):
-        v = data[:, j]
-        if d[k] == "max" and np.isinf(v).any():
+        col = data[:, j]
+        if d[k] == "max" and np.isinf(col).any():
             raise InputError(f"criteria[{k!r}] has infinite values but more is better: give finite values")
-        if d[k] == "min" and np.isneginf(v).any():
+        if d[k] == "min" and np.isneginf(col).any():
             raise InputError(f"criteria[{k!r}] has -inf values: give finite values or inf (unreachable)")
-        fin = np.isfinite(v)
-        norm = np.zeros(len(v))
+        fin = np.isfinite(col)
+        norm = np.zeros(len(col))
         if fin.any():
-            lo, hi = v[fin].min(), v[fin].max()
+            lo, hi = col[fin].min(), col[fin].max()
             if hi > lo:
-                norm[fin] = (v[fin] - lo) / (hi - lo) if d[k] == "max" else (hi - v[fin]) / (hi - lo)
+                norm[fin] = (col[fin] - lo) / (hi - lo) if d[k] == "max" else (hi - col[fin]) / (hi - lo)
             else:
                 norm[fin] = 1.0
         out[f"score_{k}"] = norm
@@ -398,8 +406,9 @@ def pareto_front(
 
     Examples
     --------
-    >>> c = pd.DataFrame({"minutes_airport": [5.0, 15.0, 25.0, 20.0],
-    ...                   "smes_within_t": [10, 30, 20, 30]}, index=list("abcd"))
+    >>> c = pd.DataFrame(
+    ...     {"minutes_airport": [5.0, 15.0, 25.0, 20.0], "smes_within_t": [10, 30, 20, 30]}, index=list("abcd")
+    ... )
     >>> pareto_front(c).tolist()
     [True, True, False, False]
     """
@@ -412,7 +421,7 @@ def pareto_front(
     if len(set(cols)) != len(cols):
         raise InputError(f"a column is named twice in minimise/maximise ({cols}); name each once")
     m = _numeric_columns(criteria, cols)
-    m[:, len(mins):] *= -1.0  # everything to minimise
+    m[:, len(mins) :] *= -1.0  # everything to minimise
     n = len(m)
     dominated = np.zeros(n, dtype=bool)
     chunk = max(1, int(2e7 // max(n * len(cols), 1)))
@@ -420,5 +429,5 @@ def pareto_front(
         a = m[s : s + chunk, None, :]
         le = (m[None, :, :] <= a).all(axis=2)
         lt = (m[None, :, :] < a).any(axis=2)
-        dominated[s : s + chunk] = (le & lt).any(axis=1)
+        dominated[s : s + chunk] = np.any(le & lt, axis=1)
     return pd.Series(~dominated, index=criteria.index, name="pareto")

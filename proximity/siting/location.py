@@ -125,12 +125,16 @@ def _prepare(od: Any, demand_weights: Any, candidates: Any) -> _Pairs:
     minutes = col.to_numpy(dtype=float, na_value=np.nan)
     problems = []
     if np.isnan(minutes).any():
-        problems.append(f"{int(np.isnan(minutes).sum())} minutes value(s) are NaN (use inf for unreachable, or drop the row)")
+        problems.append(
+            f"{int(np.isnan(minutes).sum())} minutes value(s) are NaN (use inf for unreachable, or drop the row)"
+        )
     if (minutes < 0).any():
         problems.append(f"{int((minutes < 0).sum())} minutes value(s) are negative: travel times must be >= 0")
     na_id = (od["origin_id"].isna() | od["destination_id"].isna()).to_numpy()
     if (na_id & np.isfinite(minutes)).any():
-        problems.append(f"{int((na_id & np.isfinite(minutes)).sum())} row(s) have a missing origin_id or destination_id")
+        problems.append(
+            f"{int((na_id & np.isfinite(minutes)).sum())} row(s) have a missing origin_id or destination_id"
+        )
     if problems:
         raise InputError("od is not a valid travel-time table: " + "; ".join(problems))
     reach = np.isfinite(minutes) & ~na_id
@@ -171,8 +175,8 @@ def _prepare(od: Any, demand_weights: Any, candidates: Any) -> _Pairs:
                 f"demand_weights shares no id with od['destination_id'] (e.g. demand_weights has "
                 f"{_show(dem_ids[0])}, od {_show(od['destination_id'].iloc[0])}): index it by demand id"
             )
-    cpos = cand_ids.get_indexer(od["origin_id"])
-    dpos = dem_ids.get_indexer(od["destination_id"])
+    cpos = cand_ids.get_indexer(pd.Index(od["origin_id"]))
+    dpos = dem_ids.get_indexer(pd.Index(od["destination_id"]))
     keep = reach & (cpos >= 0) & (dpos >= 0)
     c, d, m = cpos[keep].astype(np.int64), dpos[keep].astype(np.int64), minutes[keep]
     key = c * len(dem_ids) + d
@@ -234,7 +238,9 @@ def _greedy(model: _Model, p: int) -> np.ndarray:
     else:
         cur = np.full(len(w), model.limit)
         for _ in range(p):
-            gain = np.bincount(model.c, weights=w[model.d] * np.maximum(cur[model.d] - model.minutes, 0.0), minlength=nc)
+            gain = np.bincount(
+                model.c, weights=w[model.d] * np.maximum(cur[model.d] - model.minutes, 0.0), minlength=nc
+            )
             gain[chosen] = -1.0
             j = int(np.argmax(gain))
             chosen.append(j)
@@ -267,12 +273,11 @@ def _evaluate(model: _Model, sites: np.ndarray) -> dict[str, Any]:
         objective = float(np.sum(w[mod] * np.where(served[mod], minutes[mod], model.limit)))
     ids = pr.cand_ids.take(np.maximum(site_pos, 0))
     # integer ids stay integers next to the missing ones (a float column would turn 7 into 7.0)
-    site_id = pd.Series(pd.array(ids, dtype="Int64") if pd.api.types.is_integer_dtype(ids.dtype) else ids.array,
-                        index=pr.dem_ids)
-    site_id[site_pos < 0] = pd.NA
-    assignment = pd.DataFrame(
-        {"weight": w, "site_id": site_id, "minutes": minutes, "served": served}, index=pr.dem_ids
+    site_id = pd.Series(
+        ids.astype("Int64").array if pd.api.types.is_integer_dtype(ids.dtype) else ids.array, index=pr.dem_ids
     )
+    site_id.loc[site_pos < 0] = pd.NA
+    assignment = pd.DataFrame({"weight": w, "site_id": site_id, "minutes": minutes, "served": served}, index=pr.dem_ids)
     assignment.index.name = None
     ws = np.where(served, w, 0.0)
     wm = np.where(served, w * np.where(np.isfinite(minutes), minutes, 0.0), 0.0)
@@ -350,8 +355,13 @@ def _solve(model: _Model, p: int, time_limit_s: float | None, mip_rel_gap: float
         options: dict[str, Any] = {"disp": False, "mip_rel_gap": mip_rel_gap}
         if time_limit_s is not None:
             options["time_limit"] = time_limit_s
-        res = milp(cost, constraints=LinearConstraint(a, lo, hi), integrality=integrality, bounds=Bounds(0.0, 1.0),
-                   options=options)
+        res = milp(
+            cost,
+            constraints=LinearConstraint(a, lo, hi),
+            integrality=integrality,
+            bounds=Bounds(0.0, 1.0),
+            options=options,
+        )
         if res.status not in (0, 1):
             raise ProximityError(
                 f"HiGHS could not solve the {model.kind} model (status {res.status}: {res.message}); "
@@ -359,15 +369,16 @@ def _solve(model: _Model, p: int, time_limit_s: float | None, mip_rel_gap: float
             )
         dual = getattr(res, "mip_dual_bound", None)
         dual = sign * float(dual) if dual is not None and np.isfinite(dual) else math.nan
-        ev, solver = None, "highs"
+        incumbent: dict[str, Any] | None = None
+        solver = "highs"
         if res.x is not None:
-            ev = _evaluate(model, np.sort(np.argsort(-res.x[:nc], kind="stable")[:p]))
-        if res.status != 0 or ev is None:
+            incumbent = _evaluate(model, np.sort(np.argsort(-res.x[:nc], kind="stable")[:p]))
+        if res.status != 0 or incumbent is None:
             # stopped early: HiGHS's incumbent may be poor (or absent); keep the greedy one if better
             greedy = _evaluate(model, _greedy(model, p))
-            better = sign * greedy["objective"] < sign * ev["objective"] if ev is not None else True
-            if better:
-                ev, solver = greedy, "greedy"
+            if incumbent is None or sign * greedy["objective"] < sign * incumbent["objective"]:
+                incumbent, solver = greedy, "greedy"
+        ev = incumbent
         status = "optimal" if res.status == 0 else "time_limit"
         obj = ev["objective"]
         bound = dual
@@ -400,7 +411,9 @@ def _solve(model: _Model, p: int, time_limit_s: float | None, mip_rel_gap: float
 
 
 def _options(time_limit_s: Any, mip_rel_gap: Any) -> tuple[float | None, float]:
-    tl = None if time_limit_s is None else _finite("time_limit_s", time_limit_s, strict=True, fix="or None for no limit")
+    tl = (
+        None if time_limit_s is None else _finite("time_limit_s", time_limit_s, strict=True, fix="or None for no limit")
+    )
     gap = _finite("mip_rel_gap", mip_rel_gap, fix="e.g. 1e-4, or 0 to prove optimality exactly")
     return tl, gap
 
@@ -464,9 +477,13 @@ def maximal_covering(
 
     Examples
     --------
-    >>> od = pd.DataFrame({"origin_id": ["A", "A", "B", "B", "C"],
-    ...                    "destination_id": [1, 2, 2, 3, 3],
-    ...                    "minutes": [5.0, 10.0, 5.0, 10.0, 5.0]})
+    >>> od = pd.DataFrame(
+    ...     {
+    ...         "origin_id": ["A", "A", "B", "B", "C"],
+    ...         "destination_id": [1, 2, 2, 3, 3],
+    ...         "minutes": [5.0, 10.0, 5.0, 10.0, 5.0],
+    ...     }
+    ... )
     >>> r = maximal_covering(od, demand_weights=pd.Series({1: 1.0, 2: 1.0, 3: 5.0}), p=1, max_minutes=10)
     >>> list(r.sites), r.objective
     (['B'], 6.0)
@@ -530,8 +547,9 @@ def p_median(
 
     Examples
     --------
-    >>> od = pd.DataFrame({"origin_id": ["A", "A", "B", "B"], "destination_id": [1, 2, 1, 2],
-    ...                    "minutes": [0.0, 10.0, 6.0, 6.0]})
+    >>> od = pd.DataFrame(
+    ...     {"origin_id": ["A", "A", "B", "B"], "destination_id": [1, 2, 1, 2], "minutes": [0.0, 10.0, 6.0, 6.0]}
+    ... )
     >>> r = p_median(od, demand_weights=None, p=1)
     >>> list(r.sites), r.objective
     (['A'], 10.0)
@@ -610,9 +628,13 @@ def sweep(
 
     Examples
     --------
-    >>> od = pd.DataFrame({"origin_id": ["A", "A", "B", "B", "C"],
-    ...                    "destination_id": [1, 2, 2, 3, 3],
-    ...                    "minutes": [5.0, 10.0, 5.0, 10.0, 5.0]})
+    >>> od = pd.DataFrame(
+    ...     {
+    ...         "origin_id": ["A", "A", "B", "B", "C"],
+    ...         "destination_id": [1, 2, 2, 3, 3],
+    ...         "minutes": [5.0, 10.0, 5.0, 10.0, 5.0],
+    ...     }
+    ... )
     >>> res = sweep(od, model="maximal_covering", demand_weights=None, p_max=2, max_minutes=10)
     >>> res.table["objective"].tolist(), res.sites_of(2)
     ([2.0, 3.0], ['A', 'C'])
@@ -635,7 +657,8 @@ def sweep(
     if model == "p_median":
         limit = _penalty(pairs, penalty_minutes)
     m = _model(model, pairs, limit)
-    rows, chosen = [], []
+    rows: list[dict[str, Any]] = []
+    chosen: list[tuple[int, Any]] = []
     for p in range(1, p_max + 1):
         r = _solve(m, p, tl, gap)
         chosen.extend((p, s) for s in r.sites.tolist())

@@ -3,6 +3,7 @@ recomputed with it."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import geopandas as gpd
@@ -68,8 +69,12 @@ def add_site_as_support(
     --------
     >>> import geopandas as gpd
     >>> from shapely.geometry import Point
-    >>> bodies = gpd.GeoDataFrame({"id": ["cci"], "name": ["CCI"], "category": ["chamber_of_commerce"]},
-    ...                           geometry=[Point(3.88, 43.61)], crs=4326, index=["cci"])
+    >>> bodies = gpd.GeoDataFrame(
+    ...     {"id": ["cci"], "name": ["CCI"], "category": ["chamber_of_commerce"]},
+    ...     geometry=[Point(3.88, 43.61)],
+    ...     crs=4326,
+    ...     index=["cci"],
+    ... )
     >>> add_site_as_support(bodies, (3.96, 43.58)).loc["planned:1", ["name", "category"]].tolist()
     ['Planned incubator (3.96000, 43.58000)', 'incubator']
     """
@@ -90,7 +95,11 @@ def add_site_as_support(
         if site.crs is None:
             raise CRSError("site has no CRS; set it, e.g. .set_crs('EPSG:4326')")
         geom = gpd.GeoSeries(site.geometry, crs=site.crs).to_crs(support_bodies.crs).iloc[0]
-        site_id = str(site["id"].iloc[0]) if isinstance(site, gpd.GeoDataFrame) and "id" in site.columns else str(site.index[0])
+        site_id = (
+            str(site["id"].iloc[0])
+            if isinstance(site, gpd.GeoDataFrame) and "id" in site.columns
+            else str(site.index[0])
+        )
         label = str(site["name"].iloc[0]) if isinstance(site, gpd.GeoDataFrame) and "name" in site.columns else site_id
     elif isinstance(site, shapely.Point) or (
         isinstance(site, (tuple, list)) and len(site) == 2 and all(_is_number(v) for v in site)
@@ -108,7 +117,11 @@ def add_site_as_support(
         )
     if not isinstance(geom, shapely.Point) or geom.is_empty:
         raise InputError(f"site must be a point, got {getattr(geom, 'geom_type', type(geom).__name__)}")
-    existing = pd.Index(support_bodies["id"].astype(str)) if "id" in support_bodies.columns else support_bodies.index.astype(str)
+    existing = (
+        pd.Index(support_bodies["id"].astype(str))
+        if "id" in support_bodies.columns
+        else support_bodies.index.astype(str)
+    )
     if body_id is not None:
         new_id = str(body_id)
         if new_id in existing:
@@ -136,9 +149,8 @@ def add_site_as_support(
     added = gpd.GeoDataFrame(data, geometry=geo_col, crs=support_bodies.crs, index=[new_id])
     for c in support_bodies.columns:
         if c != geo_col:
-            try:
+            # a failed cast keeps the new value's own type (e.g. NA in an integer column)
+            with contextlib.suppress(TypeError, ValueError):
                 added[c] = added[c].astype(support_bodies[c].dtype)
-            except (TypeError, ValueError):
-                pass  # keep the new value's own type (e.g. NA in an integer column)
     out = pd.concat([support_bodies, added[support_bodies.columns]])
     return gpd.GeoDataFrame(out, geometry=geo_col, crs=support_bodies.crs)
