@@ -47,8 +47,13 @@ def run_with(territory, n_workers: int, out: Path, *, per_commune: int) -> dict:
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0")
     with cluster, Client(cluster) as client:
         t0 = time.perf_counter()
-        res = national.run_national(territory, out, scheduler=cluster.scheduler_address, max_per_commune=per_commune,
-                                    progress=lambda m: print(f"  [{n_workers}w {time.perf_counter() - t0:7.1f}s] {m}", flush=True))
+        res = national.run_national(
+            territory,
+            out,
+            scheduler=cluster.scheduler_address,
+            max_per_commune=per_commune,
+            progress=lambda m: print(f"  [{n_workers}w {time.perf_counter() - t0:7.1f}s] {m}", flush=True),
+        )
         wall = time.perf_counter() - t0
         rss = client.run(_worker_rss_mb)
     secs = sorted(v for v in res.task_seconds.values() if v is not None)
@@ -56,8 +61,14 @@ def run_with(territory, n_workers: int, out: Path, *, per_commune: int) -> dict:
         "workers": n_workers,
         "wall_s": round(wall, 1),
         "steps_s": {k: round(v, 1) for k, v in res.seconds.items()},
-        "task_s": {"n": len(secs), "median": round(secs[len(secs) // 2], 1), "max": round(secs[-1], 1),
-                   "sum": round(sum(secs), 1)} if secs else {},
+        "task_s": {
+            "n": len(secs),
+            "median": round(secs[len(secs) // 2], 1),
+            "max": round(secs[-1], 1),
+            "sum": round(sum(secs), 1),
+        }
+        if secs
+        else {},
         "worker_peak_mb": {str(k): round(v) for k, v in rss.items()},
         "communes": res.n_municipalities,
     }
@@ -76,16 +87,22 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     territory = load_territory(args.territory)
     load_s = time.perf_counter() - t0
-    print(f"loaded {args.territory}: {len(territory.municipalities)} communes, {len(territory.smes)} SMEs, "
-          f"{territory.csr.n_nodes} nodes in {load_s:.0f} s", flush=True)
+    print(
+        f"loaded {args.territory}: {len(territory.municipalities)} communes, {len(territory.smes)} SMEs, "
+        f"{territory.csr.n_nodes} nodes in {load_s:.0f} s",
+        flush=True,
+    )
     base = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="proximity-national-"))
     runs = []
     try:
         for n in [int(x) for x in args.workers.split(",") if x.strip()]:
             r = run_with(territory, n, base / f"workers-{n}", per_commune=args.origins_per_commune)
             runs.append(r)
-            print(f"{n} worker(s): {r['wall_s']:.0f} s, tasks median {r['task_s'].get('median')} s, max {r['task_s'].get('max')} s, "
-                  f"worker peak {r['worker_peak_mb']} MB", flush=True)
+            print(
+                f"{n} worker(s): {r['wall_s']:.0f} s, tasks median {r['task_s'].get('median')} s, max {r['task_s'].get('max')} s, "
+                f"worker peak {r['worker_peak_mb']} MB",
+                flush=True,
+            )
     finally:
         if not args.out:
             shutil.rmtree(base, ignore_errors=True)

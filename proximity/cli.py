@@ -12,6 +12,7 @@ import math
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -40,7 +41,8 @@ class _Group(click.Group):
             where = f" {exc.filename!r}" if exc.filename else ""
             click.echo(
                 f"proximity: error: cannot read or write{where} ({exc.strerror or exc}); "
-                "check the path, its permissions and the free disk space", err=True,
+                "check the path, its permissions and the free disk space",
+                err=True,
             )
             ctx.exit(1)
         except MemoryError:
@@ -137,18 +139,33 @@ def _data_manifest(territory: str) -> str:
         return territory
     from . import area
 
-    try:
-        area.parse_spec(territory)  # a bad spec is named before installing anything
-    except DataFileError:
-        pass  # the national files are not installed yet: install them
+    # a bad spec is named before installing anything; a DataFileError means the national
+    # files are not installed yet: install them
+    with contextlib.suppress(DataFileError):
+        area.parse_spec(territory)
     return "france"
 
 
 @data.command("install")
 @territory_option
-@click.option("--mirror", type=click.Path(file_okay=False), default=None, help="Local mirror folder of the raw files (default: ../shared/data/raw when it exists, or $PROXIMITY_MIRROR).")
-@click.option("--download/--no-download", default=None, help="Download missing files from upstream (default: only when there is no mirror).")
-@click.option("--target", type=click.Path(file_okay=False), default=None, callback=_path_value, help="Install folder (default: data/installed/<territory> or $PROXIMITY_DATA_DIR).")
+@click.option(
+    "--mirror",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Local mirror folder of the raw files (default: ../shared/data/raw when it exists, or $PROXIMITY_MIRROR).",
+)
+@click.option(
+    "--download/--no-download",
+    default=None,
+    help="Download missing files from upstream (default: only when there is no mirror).",
+)
+@click.option(
+    "--target",
+    type=click.Path(file_okay=False),
+    default=None,
+    callback=_path_value,
+    help="Install folder (default: data/installed/<territory> or $PROXIMITY_DATA_DIR).",
+)
 def data_install(territory: str, mirror: str | None, download: bool | None, target: str | None) -> None:
     """Install the input files, checking every sha256."""
     from . import _io, datasets
@@ -157,10 +174,17 @@ def data_install(territory: str, mirror: str | None, download: bool | None, targ
     if target is not None:
         _io.check_out_path(target, option="--target")
     rep = datasets.install(
-        territory, mirror=mirror, target=Path(target) / territory if target else None, download=download,
-        progress=lambda it: _progress(it, total=len(datasets.load_manifest(territory).files), desc="installing", unit="file"),
+        territory,
+        mirror=mirror,
+        target=Path(target) / territory if target else None,
+        download=download,
+        progress=lambda it: _progress(
+            it, total=len(datasets.load_manifest(territory).files), desc="installing", unit="file"
+        ),
     )
-    click.echo(f"{rep.total} files in {rep.target} ({rep.copied} copied, {rep.downloaded} downloaded, {rep.unchanged} already there)")
+    click.echo(
+        f"{rep.total} files in {rep.target} ({rep.copied} copied, {rep.downloaded} downloaded, {rep.unchanged} already there)"
+    )
 
 
 @data.command("verify")
@@ -202,22 +226,36 @@ def _bytes_bar(**kw):
 
 @data_fetch.command("smes")
 @territory_option
-@click.option("--base-url", default=None, envvar="PROXIMITY_SIRENE_URL", help="Folder of the geo_siret_<DEP>.csv.gz files (default: Etalab's files.data.gouv.fr/geo-sirene/last/dep/; env PROXIMITY_SIRENE_URL).")
+@click.option(
+    "--base-url",
+    default=None,
+    envvar="PROXIMITY_SIRENE_URL",
+    help="Folder of the geo_siret_<DEP>.csv.gz files (default: Etalab's files.data.gouv.fr/geo-sirene/last/dep/; env PROXIMITY_SIRENE_URL).",
+)
 @click.option("--timeout-s", default=60.0, show_default=True, help="Network timeout (connect and each read).")
 @click.option("--keep-raw", is_flag=True, help="Keep the downloaded gzip files in the staging folder.")
 def data_fetch_smes(territory: str, base_url: str | None, timeout_s: float, keep_raw: bool) -> None:
     """Geolocated SIRENE establishments of the territory's départements (active ones), with provenance."""
     from . import fetch
 
-    for p in fetch.fetch_smes(territory, base_url=base_url, timeout_s=timeout_s, keep_raw=keep_raw, progress=_bytes_bar):
+    for p in fetch.fetch_smes(
+        territory, base_url=base_url, timeout_s=timeout_s, keep_raw=keep_raw, progress=_bytes_bar
+    ):
         side = json.loads(p.with_suffix("").with_suffix(".json").read_text(encoding="utf-8"))
-        click.echo(f"{p}  {side['rows_active']:,} active establishments of {side['rows_read']:,}  sha256 {side['sha256'][:12]}…")
+        click.echo(
+            f"{p}  {side['rows_active']:,} active establishments of {side['rows_read']:,}  sha256 {side['sha256'][:12]}…"
+        )
     click.echo("use them with --smes sirene (run, score, site, groups)", err=True)
 
 
 @data_fetch.command("support")
 @territory_option
-@click.option("--url", default=None, envvar="PROXIMITY_ANNUAIRE_URL", help="Records endpoint of the directory API (default: api-lannuaire.service-public.gouv.fr …/api-lannuaire-administration/records; env PROXIMITY_ANNUAIRE_URL).")
+@click.option(
+    "--url",
+    default=None,
+    envvar="PROXIMITY_ANNUAIRE_URL",
+    help="Records endpoint of the directory API (default: api-lannuaire.service-public.gouv.fr …/api-lannuaire-administration/records; env PROXIMITY_ANNUAIRE_URL).",
+)
 @click.option("--timeout-s", default=30.0, show_default=True, help="Network timeout.")
 def data_fetch_support(territory: str, url: str | None, timeout_s: float) -> None:
     """Chambers, foreign-trade and customs services of the territory from the Annuaire de l'administration."""
@@ -256,11 +294,19 @@ def layers_list(territory: str) -> None:
     from . import layers
 
     m = layers.municipalities(territory)
-    click.echo(f"municipalities  {len(m):>5}  population {int(m['population'].sum()):,}  (IGN Admin Express 2018 polygons, INSEE COG 2026)")
+    click.echo(
+        f"municipalities  {len(m):>5}  population {int(m['population'].sum()):,}  (IGN Admin Express 2018 polygons, INSEE COG 2026)"
+    )
     g = layers.gateways(territory)
-    click.echo(f"gateways        {len(g):>5}  " + ", ".join(f"{k} {v}" for k, v in g["kind"].value_counts().sort_index().items()))
+    click.echo(
+        f"gateways        {len(g):>5}  "
+        + ", ".join(f"{k} {v}" for k, v in g["kind"].value_counts().sort_index().items())
+    )
     s = layers.support_bodies(territory)
-    click.echo(f"support_bodies  {len(s):>5}  " + ", ".join(f"{k} {v}" for k, v in s["category"].value_counts().sort_index().items()))
+    click.echo(
+        f"support_bodies  {len(s):>5}  "
+        + ", ".join(f"{k} {v}" for k, v in s["category"].value_counts().sort_index().items())
+    )
     click.echo("smes            synthetic (seeded generator; no real firm register): `proximity layers show smes`")
 
 
@@ -268,7 +314,12 @@ def layers_list(territory: str) -> None:
 @territory_option
 @click.argument("name", type=_LAYER_CHOICE)
 @click.option("--head", "n", default=10, show_default=True, type=click.IntRange(min=0), help="Rows to print.")
-@click.option("--n-smes", type=N_SMES, default=defaults.N_SMES, help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).")
+@click.option(
+    "--n-smes",
+    type=N_SMES,
+    default=defaults.N_SMES,
+    help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).",
+)
 @click.option("--seed", default=defaults.SEED, show_default=True, type=SEED, help="Seed of the SME generator.")
 def layers_show(territory: str, name: str, n: int, n_smes: int, seed: int) -> None:
     """Print the first rows of a layer."""
@@ -285,8 +336,20 @@ def layers_show(territory: str, name: str, n: int, n_smes: int, seed: int) -> No
 @layers_group.command("export")
 @territory_option
 @click.argument("name", type=_LAYER_CHOICE)
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), callback=_path_value, help="Output .gpkg, .geojson or .csv file.")
-@click.option("--n-smes", type=N_SMES, default=defaults.N_SMES, help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    callback=_path_value,
+    help="Output .gpkg, .geojson or .csv file.",
+)
+@click.option(
+    "--n-smes",
+    type=N_SMES,
+    default=defaults.N_SMES,
+    help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).",
+)
 @click.option("--seed", default=defaults.SEED, show_default=True, type=SEED)
 def layers_export(territory: str, name: str, out: str, n_smes: int, seed: int) -> None:
     """Export a layer to a file (written atomically)."""
@@ -309,11 +372,17 @@ def network_group() -> None:
 def osm_options(f):
     """``--osm online`` / ``--osm-file PATH``: a detailed OSM network merged with the skeleton."""
     f = click.option(
-        "--osm-file", "osm_file", type=click.Path(dir_okay=False), default=None,
+        "--osm-file",
+        "osm_file",
+        type=click.Path(dir_okay=False),
+        default=None,
         help="Merge a local OSM extract (.osm, .osm.bz2, .xml or Overpass .json) with the road skeleton.",
     )(f)
     return click.option(
-        "--osm", "osm_mode", type=click.Choice(["online"]), default=None,
+        "--osm",
+        "osm_mode",
+        type=click.Choice(["online"]),
+        default=None,
         help="Download the territory's detailed OSM drive network with osmnx (needs internet; osmnx caches it).",
     )(f)
 
@@ -327,9 +396,17 @@ def _osm_arg(osm_mode: str | None, osm_file: str | None) -> str | None:
 @network_group.command("build")
 @territory_option
 @click.option("--no-cache", is_flag=True, help="Rebuild even if a valid cached network exists.")
-@click.option("--graphml", type=click.Path(dir_okay=False), default=None, callback=_path_value, help="Also save the network as GraphML here.")
+@click.option(
+    "--graphml",
+    type=click.Path(dir_okay=False),
+    default=None,
+    callback=_path_value,
+    help="Also save the network as GraphML here.",
+)
 @osm_options
-def network_build(territory: str, no_cache: bool, graphml: str | None, osm_mode: str | None, osm_file: str | None) -> None:
+def network_build(
+    territory: str, no_cache: bool, graphml: str | None, osm_mode: str | None, osm_file: str | None
+) -> None:
     """Build (or load from the cache) the territory's merged network."""
     from . import _io, network
     from .territory import territory_network
@@ -337,7 +414,9 @@ def network_build(territory: str, no_cache: bool, graphml: str | None, osm_mode:
     if graphml:
         _io.check_out_path(graphml, option="--graphml", folder=False)
     G, _ = territory_network(
-        territory, cache=not no_cache, osm=_osm_arg(osm_mode, osm_file),
+        territory,
+        cache=not no_cache,
+        osm=_osm_arg(osm_mode, osm_file),
         progress=lambda it: _progress(it, total=4, desc="network", unit="stage"),
     )
     if graphml:
@@ -363,7 +442,9 @@ EXIT_NO_ROUTE = 3
 @click.option("--to", "destination", required=True, help="Destination as LAT,LON (WGS84).")
 @click.option("--json", "as_json", is_flag=True, help="Print one strict JSON object (null, never Infinity or NaN).")
 @osm_options
-def route_cmd(territory: str, origin: str, destination: str, as_json: bool, osm_mode: str | None, osm_file: str | None) -> None:
+def route_cmd(
+    territory: str, origin: str, destination: str, as_json: bool, osm_mode: str | None, osm_file: str | None
+) -> None:
     """Fastest drive between two points on the territory's network (minutes and km).
 
     Exit status: 0 when a route is found; 3 when there is none (a point too far from the
@@ -374,13 +455,16 @@ def route_cmd(territory: str, origin: str, destination: str, as_json: bool, osm_
 
     from . import network, traveltime
     from .errors import UnreachableWarning
-
     from .layers._common import bounds
     from .territory import territory_network
 
     # checked before the network loads, so that a swapped pair fails at once
-    a, b = (traveltime.check_latlon(_latlon(v, label), name=label, bounds_wgs84=bounds(territory), area=f"the {territory} territory")
-            for label, v in (("--from", origin), ("--to", destination)))
+    a, b = (
+        traveltime.check_latlon(
+            _latlon(v, label), name=label, bounds_wgs84=bounds(territory), area=f"the {territory} territory"
+        )
+        for label, v in (("--from", origin), ("--to", destination))
+    )
     G, man = territory_network(territory, osm=_osm_arg(osm_mode, osm_file))
     csr = network.graph_to_csr(G, crs=man.crs)
     with warnings.catch_warnings(record=True) as caught:
@@ -392,9 +476,11 @@ def route_cmd(territory: str, origin: str, destination: str, as_json: bool, osm_
             _warn_line(w.message, w.category, w.filename, w.lineno)
     minutes, km = r.minutes, r.km
     reachable = math.isfinite(minutes)
-    out = {
-        "from": {"lat": a[0], "lon": a[1]}, "to": {"lat": b[0], "lon": b[1]},
-        "minutes": round(minutes, 2) if reachable else None, "km": round(km, 3) if reachable else None,
+    out: dict[str, Any] = {
+        "from": {"lat": a[0], "lon": a[1]},
+        "to": {"lat": b[0], "lon": b[1]},
+        "minutes": round(minutes, 2) if reachable else None,
+        "km": round(km, 3) if reachable else None,
         "reachable": reachable,
     }
     if not reachable:
@@ -411,9 +497,18 @@ def route_cmd(territory: str, origin: str, destination: str, as_json: bool, osm_
 
 @main.command("traveltime")
 @territory_option
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder.")
-@click.option("--max-minutes", default=defaults.OD_MAX_MINUTES, show_default=True, type=MINUTES, help="Cut-off of the OD table.")
-@click.option("--n-smes", type=N_SMES, default=defaults.N_SMES, help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).")
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder."
+)
+@click.option(
+    "--max-minutes", default=defaults.OD_MAX_MINUTES, show_default=True, type=MINUTES, help="Cut-off of the OD table."
+)
+@click.option(
+    "--n-smes",
+    type=N_SMES,
+    default=defaults.N_SMES,
+    help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).",
+)
 @click.option("--seed", default=defaults.SEED, show_default=True, type=SEED, help="Seed of the SME generator.")
 def traveltime_cmd(territory: str, out: str, max_minutes: float, n_smes: int, seed: int) -> None:
     """Export travel-time tables: nearest facility per kind (SMEs, municipalities) and OD tables, CSV + GeoPackage."""
@@ -428,8 +523,16 @@ def traveltime_cmd(territory: str, out: str, max_minutes: float, n_smes: int, se
 
 @main.command("raster")
 @territory_option
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder.")
-@click.option("--cell-m", default=defaults.RASTER_CELL_M, show_default=True, type=_Number(lo=10, hi=10_000, unit="metres"), help="Cell size in metres (EPSG:2154).")
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder."
+)
+@click.option(
+    "--cell-m",
+    default=defaults.RASTER_CELL_M,
+    show_default=True,
+    type=_Number(lo=10, hi=10_000, unit="metres"),
+    help="Cell size in metres (EPSG:2154).",
+)
 def raster_cmd(territory: str, out: str, cell_m: float) -> None:
     """Travel-time surfaces (Cloud-Optimised GeoTIFF per gateway kind), population raster, population within reach."""
     from . import _io, raster
@@ -488,7 +591,11 @@ def _sections(ctx, param, values):
     letters = [chr(c) for c in range(ord("A"), ord("V"))]
     bad = [v for v in values if v.strip().upper() not in letters]
     if bad:
-        raise click.BadParameter(f"{', '.join(map(repr, bad))} is not a NAF section; give letters A to U (e.g. C for manufacturing)", ctx=ctx, param=param)
+        raise click.BadParameter(
+            f"{', '.join(map(repr, bad))} is not a NAF section; give letters A to U (e.g. C for manufacturing)",
+            ctx=ctx,
+            param=param,
+        )
     return tuple(v.strip().upper() for v in values)
 
 
@@ -499,21 +606,52 @@ def _size_bands(ctx, param, values):
 
     bad = [v for v in values if v.strip() not in SIZE_BANDS]
     if bad:
-        raise click.BadParameter(f"{', '.join(map(repr, bad))} is not an INSEE headcount band; give one of {', '.join(SIZE_BANDS)}", ctx=ctx, param=param)
+        raise click.BadParameter(
+            f"{', '.join(map(repr, bad))} is not an INSEE headcount band; give one of {', '.join(SIZE_BANDS)}",
+            ctx=ctx,
+            param=param,
+        )
     return tuple(v.strip() for v in values)
 
 
 # ---------------------------------------------------------------- scores
 @main.command("score")
 @territory_option
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder.")
-@click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Scoring profile TOML (default: the shipped one).")
-@click.option("--normalisation", type=click.Choice(["minmax", "zscore", "rank"]), default=None, help="Override the profile's normalisation.")
-@click.option("--weighting", type=click.Choice(["population", "smes"]), default=None, help="Which municipal aggregate feeds the index.")
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder."
+)
+@click.option(
+    "--profile", type=click.Path(dir_okay=False), default=None, help="Scoring profile TOML (default: the shipped one)."
+)
+@click.option(
+    "--normalisation",
+    type=click.Choice(["minmax", "zscore", "rank"]),
+    default=None,
+    help="Override the profile's normalisation.",
+)
+@click.option(
+    "--weighting",
+    type=click.Choice(["population", "smes"]),
+    default=None,
+    help="Which municipal aggregate feeds the index.",
+)
 @click.option("--smes", "smes_file", default=None, metavar="sirene|FILE", help=_SMES_HELP)
-@click.option("--support", "support_file", default=None, metavar="annuaire|FILE", help="Support bodies to add: 'annuaire' (fetched by `proximity data fetch support`, merged without duplicates) or your file (CSV lat/lon or vector file with name and category).")
-@click.option("--n-smes", type=N_SMES, default=None, help="Synthetic SMEs to generate (default: the study's [smes]: 4.9 per 1,000 inhabitants, per commune).")
-@click.option("--seed", type=SEED, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34).")
+@click.option(
+    "--support",
+    "support_file",
+    default=None,
+    metavar="annuaire|FILE",
+    help="Support bodies to add: 'annuaire' (fetched by `proximity data fetch support`, merged without duplicates) or your file (CSV lat/lon or vector file with name and category).",
+)
+@click.option(
+    "--n-smes",
+    type=N_SMES,
+    default=None,
+    help="Synthetic SMEs to generate (default: the study's [smes]: 4.9 per 1,000 inhabitants, per commune).",
+)
+@click.option(
+    "--seed", type=SEED, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34)."
+)
 def score_cmd(territory, out, profile, normalisation, weighting, smes_file, support_file, n_smes, seed) -> None:
     """Accessibility scores and the four-D milieu index per municipality and per SME."""
     from . import _io, config, pipeline, scores
@@ -532,8 +670,15 @@ def score_cmd(territory, out, profile, normalisation, weighting, smes_file, supp
     smes = _smes_arg(smes_file, territory)
     support = resolve_support(support_file, territory)
     with _io.staged_output(out, command="score") as stage:
-        ter = load_territory(territory, smes=smes, support_extra=support, n_smes=n_smes, seed=seed, progress=_say,
-                             smes_per_1000=study.smes.per_1000_inhabitants)
+        ter = load_territory(
+            territory,
+            smes=smes,
+            support_extra=support,
+            n_smes=n_smes,
+            seed=seed,
+            progress=_say,
+            smes_per_1000=study.smes.per_1000_inhabitants,
+        )
         res = scores.score_territory(ter, profile=prof, progress=_say)
         params = {"n_smes": len(ter.smes), "seed": seed, "smes_file": smes_file, "support_file": support_file}
         written = pipeline.write_scores(res, stage, pipeline.provenance(ter, parameters=params, study=study))
@@ -543,38 +688,110 @@ def score_cmd(territory, out, profile, normalisation, weighting, smes_file, supp
 # ---------------------------------------------------------------- planner tools
 @main.command("site")
 @territory_option
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder.")
-@click.option("--candidates", type=click.Choice(["grid", "business_parks", "municipalities", "user"]), default="grid", show_default=True, help="Where candidate sites come from.")
-@click.option("--candidates-file", type=click.Path(dir_okay=False, exists=True), default=None, help="Your candidate sites (with --candidates user): CSV lat/lon or vector file.")
-@click.option("--grid-spacing-m", default=defaults.SITE_GRID_SPACING_M, show_default=True, type=_Number(lo=100, hi=50_000, unit="metres"), help="Spacing of the grid of candidates.")
-@click.option("--within-minutes", default=defaults.SITE_WITHIN_MINUTES, show_default=True, type=MINUTES, help="Coverage time of SMEs and exporters.")
-@click.option("--p-max", default=defaults.SITE_P_MAX, show_default=True, type=click.IntRange(1, 50), help="Sweep location-allocation over p = 1..p-max sites.")
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder."
+)
+@click.option(
+    "--candidates",
+    type=click.Choice(["grid", "business_parks", "municipalities", "user"]),
+    default="grid",
+    show_default=True,
+    help="Where candidate sites come from.",
+)
+@click.option(
+    "--candidates-file",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Your candidate sites (with --candidates user): CSV lat/lon or vector file.",
+)
+@click.option(
+    "--grid-spacing-m",
+    default=defaults.SITE_GRID_SPACING_M,
+    show_default=True,
+    type=_Number(lo=100, hi=50_000, unit="metres"),
+    help="Spacing of the grid of candidates.",
+)
+@click.option(
+    "--within-minutes",
+    default=defaults.SITE_WITHIN_MINUTES,
+    show_default=True,
+    type=MINUTES,
+    help="Coverage time of SMEs and exporters.",
+)
+@click.option(
+    "--p-max",
+    default=defaults.SITE_P_MAX,
+    show_default=True,
+    type=click.IntRange(1, 50),
+    help="Sweep location-allocation over p = 1..p-max sites.",
+)
 @click.option("--no-what-if", is_flag=True, help="Skip the recomputation of the milieu index with the incubator.")
-@click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), callback=_path_value, help="Also write the siting map here (default: the output folder).")
-@click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Study/profile TOML: its decay weights support access, its index the what-if (default: the shipped one).")
+@click.option(
+    "--maps",
+    "maps_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    callback=_path_value,
+    help="Also write the siting map here (default: the output folder).",
+)
+@click.option(
+    "--profile",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Study/profile TOML: its decay weights support access, its index the what-if (default: the shipped one).",
+)
 @smes_option
-def site_cmd(territory, out, candidates, candidates_file, grid_spacing_m, within_minutes, p_max, no_what_if, maps_dir, profile, smes_value) -> None:
+def site_cmd(
+    territory,
+    out,
+    candidates,
+    candidates_file,
+    grid_spacing_m,
+    within_minutes,
+    p_max,
+    no_what_if,
+    maps_dir,
+    profile,
+    smes_value,
+) -> None:
     """Incubator site selection: ranked candidates, Pareto front, maximal covering and p-median, what-if."""
     from . import config, planning
     from .territory import load_territory
 
     if candidates_file is not None and candidates != "user":
-        raise click.BadParameter(f"is only used with --candidates user (got --candidates {candidates}); add --candidates user or drop the file", param_hint="--candidates-file")
+        raise click.BadParameter(
+            f"is only used with --candidates user (got --candidates {candidates}); add --candidates user or drop the file",
+            param_hint="--candidates-file",
+        )
     if candidates == "user" and candidates_file is None:
-        raise click.BadParameter("--candidates user needs --candidates-file (CSV with lat/lon or a vector file of points)", param_hint="--candidates")
+        raise click.BadParameter(
+            "--candidates user needs --candidates-file (CSV with lat/lon or a vector file of points)",
+            param_hint="--candidates",
+        )
     prof = config.load_profile(profile)  # validated before anything is loaded or written
     if candidates_file is not None:
         from . import datasets
         from .layers import read_user_points
 
-        read_user_points(candidates_file, layer_name=f"--candidates-file {Path(candidates_file).name!r}",
-                         bounds_wgs84=datasets.load_manifest(territory).bounds_wgs84)
+        read_user_points(
+            candidates_file,
+            layer_name=f"--candidates-file {Path(candidates_file).name!r}",
+            bounds_wgs84=datasets.load_manifest(territory).bounds_wgs84,
+        )
     smes = _smes_arg(smes_value, territory)
     with _stages(out, maps_dir, command="site") as (stage, maps_stage):
         ter = load_territory(territory, smes=smes, progress=_say)
-        plan = planning.plan_incubator(ter, candidates=candidates, candidates_file=candidates_file, grid_spacing_m=grid_spacing_m,
-                                       within_minutes=within_minutes, p_max=p_max, what_if=not no_what_if, profile=prof,
-                                       progress=_say)
+        plan = planning.plan_incubator(
+            ter,
+            candidates=candidates,
+            candidates_file=candidates_file,
+            grid_spacing_m=grid_spacing_m,
+            within_minutes=within_minutes,
+            p_max=p_max,
+            what_if=not no_what_if,
+            profile=prof,
+            progress=_say,
+        )
         written = planning.write_incubator_plan(plan, ter, stage)
         from . import maps
 
@@ -584,73 +801,204 @@ def site_cmd(territory, out, candidates, candidates_file, grid_spacing_m, within
 
 @main.command("groups")
 @territory_option
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder.")
-@click.option("--section", "sections", multiple=True, callback=_sections, help="NAF section(s) to select (A–U); repeatable.")
-@click.option("--size-band", "size_bands", multiple=True, callback=_size_bands, help="INSEE headcount band code(s) to select (e.g. 11 for 10 to 19 employees); repeatable.")
-@click.option("--exporters/--non-exporters", "exporter", default=None, help="Only exporters / only non-exporters (default: all).")
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder."
+)
+@click.option(
+    "--section", "sections", multiple=True, callback=_sections, help="NAF section(s) to select (A–U); repeatable."
+)
+@click.option(
+    "--size-band",
+    "size_bands",
+    multiple=True,
+    callback=_size_bands,
+    help="INSEE headcount band code(s) to select (e.g. 11 for 10 to 19 employees); repeatable.",
+)
+@click.option(
+    "--exporters/--non-exporters", "exporter", default=None, help="Only exporters / only non-exporters (default: all)."
+)
 @click.option("--commune", "communes", multiple=True, help="INSEE code(s) of the communes to draw from; repeatable.")
-@click.option("--max-minutes", default=defaults.GROUP_MAX_MINUTES, show_default=True, type=MINUTES, help="Largest travel time between two members.")
+@click.option(
+    "--max-minutes",
+    default=defaults.GROUP_MAX_MINUTES,
+    show_default=True,
+    type=MINUTES,
+    help="Largest travel time between two members.",
+)
 @click.option("--min-size", default=defaults.GROUP_MIN_SIZE, show_default=True, type=click.IntRange(2, 50))
 @click.option("--max-size", default=defaults.GROUP_MAX_SIZE, show_default=True, type=click.IntRange(2, 50))
-@click.option("--rule", type=click.Choice(["naf_class", "naf_group", "naf_division", "none"]), default="naf_class", show_default=True, help="When two firms compete.")
+@click.option(
+    "--rule",
+    type=click.Choice(["naf_class", "naf_group", "naf_division", "none"]),
+    default="naf_class",
+    show_default=True,
+    help="When two firms compete.",
+)
 @click.option("--method", type=click.Choice(["auto", "exact", "heuristic"]), default="auto", show_default=True)
-@click.option("--time-limit-s", default=defaults.GROUP_TIME_LIMIT_S, show_default=True, type=_Number(lo=0, hi=86_400, lo_open=True, unit="seconds"))
+@click.option(
+    "--time-limit-s",
+    default=defaults.GROUP_TIME_LIMIT_S,
+    show_default=True,
+    type=_Number(lo=0, hi=86_400, lo_open=True, unit="seconds"),
+)
 @click.option("--seed", default=defaults.GROUP_SEED, show_default=True, type=SEED)
-@click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), callback=_path_value, help="Also write the groups map here (default: the output folder).")
+@click.option(
+    "--maps",
+    "maps_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    callback=_path_value,
+    help="Also write the groups map here (default: the output folder).",
+)
 @smes_option
-def groups_cmd(territory, out, sections, size_bands, exporter, communes, max_minutes, min_size, max_size, rule, method, time_limit_s, seed, maps_dir, smes_value) -> None:
+def groups_cmd(
+    territory,
+    out,
+    sections,
+    size_bands,
+    exporter,
+    communes,
+    max_minutes,
+    min_size,
+    max_size,
+    rule,
+    method,
+    time_limit_s,
+    seed,
+    maps_dir,
+    smes_value,
+) -> None:
     """Export groups: SMEs of 3–5 sharing one export executive, close and not competing."""
     from . import planning
     from .territory import load_territory
 
     if min_size > max_size:
-        raise click.BadParameter(f"--min-size {min_size} is larger than --max-size {max_size}; give min <= max", param_hint="--min-size")
+        raise click.BadParameter(
+            f"--min-size {min_size} is larger than --max-size {max_size}; give min <= max", param_hint="--min-size"
+        )
     if communes:
         from . import layers
 
         known = set(layers.municipalities(territory)["insee"])
         unknown = [c for c in communes if c not in known]
         if unknown:
-            raise InputError(f"--commune {', '.join(map(repr, unknown))}: not an INSEE code of the {territory} territory; "
-                             "give 5-character codes such as 34172 (Montpellier), see `proximity layers show municipalities`")
+            raise InputError(
+                f"--commune {', '.join(map(repr, unknown))}: not an INSEE code of the {territory} territory; "
+                "give 5-character codes such as 34172 (Montpellier), see `proximity layers show municipalities`"
+            )
     smes = _smes_arg(smes_value, territory)
     with _stages(out, maps_dir, command="groups") as (stage, maps_stage):
         ter = load_territory(territory, smes=smes, progress=_say)
         plan = planning.plan_export_groups(
-            ter, sections=list(sections) or None, size_bands=list(size_bands) or None, exporter=exporter,
-            communes=list(communes) or None, max_minutes=max_minutes, min_size=min_size, max_size=max_size, rule=rule,
-            method=method, time_limit_s=time_limit_s, seed=seed, progress=_say,
+            ter,
+            sections=list(sections) or None,
+            size_bands=list(size_bands) or None,
+            exporter=exporter,
+            communes=list(communes) or None,
+            max_minutes=max_minutes,
+            min_size=min_size,
+            max_size=max_size,
+            rule=rule,
+            method=method,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            progress=_say,
         )
         written = planning.write_export_groups(plan, ter, stage)
         from . import maps
 
         written.append(maps.save_map(maps.groups_map(ter, plan), maps_stage / "groups.html"))
     r = plan.result
-    click.echo(f"{len(r.groups)} groups, {r.n_placed} SMEs placed, {len(r.unplaced)} unplaced; tour minutes {r.tour_minutes:.0f}; gap {r.gap:.3f} ({r.status})", err=True)
+    click.echo(
+        f"{len(r.groups)} groups, {r.n_placed} SMEs placed, {len(r.unplaced)} unplaced; tour minutes {r.tour_minutes:.0f}; gap {r.gap:.3f} ({r.status})",
+        err=True,
+    )
     _echo_paths(written, stage, out, maps_stage, maps_dir)
 
 
 # ---------------------------------------------------------------- main job
 @main.command("run")
 @territory_option
-@click.option("--out", "out", default="out", show_default=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder.")
-@click.option("--n-smes", type=N_SMES, default=None, help="Synthetic SMEs to generate (default: the study's [smes]: 4.9 per 1,000 inhabitants, per commune).")
-@click.option("--seed", type=SEED, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34).")
-@click.option("--max-minutes", type=MINUTES, default=None, help="Cut-off of the OD tables (default: the profile's [traveltime] max_minutes, 90).")
-@click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Study/profile TOML (default: the shipped one).")
-@click.option("--maps", "maps_dir", default=None, type=click.Path(file_okay=False), callback=_path_value, help="Also build the HTML maps into this folder.")
+@click.option(
+    "--out",
+    "out",
+    default="out",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    callback=_path_value,
+    help="Output folder.",
+)
+@click.option(
+    "--n-smes",
+    type=N_SMES,
+    default=None,
+    help="Synthetic SMEs to generate (default: the study's [smes]: 4.9 per 1,000 inhabitants, per commune).",
+)
+@click.option(
+    "--seed", type=SEED, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34)."
+)
+@click.option(
+    "--max-minutes",
+    type=MINUTES,
+    default=None,
+    help="Cut-off of the OD tables (default: the profile's [traveltime] max_minutes, 90).",
+)
+@click.option(
+    "--profile", type=click.Path(dir_okay=False), default=None, help="Study/profile TOML (default: the shipped one)."
+)
+@click.option(
+    "--maps",
+    "maps_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    callback=_path_value,
+    help="Also build the HTML maps into this folder.",
+)
 @smes_option
-@click.option("--support", "support_value", default=None, metavar="annuaire|FILE", help="Support bodies to add: 'annuaire' (the fetched directory) or your file.")
-@click.option("--standalone", is_flag=True, help="Map pages that need no other file (larger; e.g. to send one by e-mail).")
-@click.option("--workers", type=click.IntRange(0, 1024), default=None,
-              help="National run on a local Dask cluster of N process workers (default with --territory france: the cores; 0: in-process).")
-@click.option("--scheduler", default=None, metavar="tcp://HOST:8786", help="National run on a running Dask cluster instead.")
-@click.option("--resume", is_flag=True, help="National run: keep the valid département partitions of a previous run in --out.")
-@click.option("--origins-per-commune", type=click.IntRange(1, 1000), default=None,
-              help="National run: population origins per commune (default 30).")
-def run_cmd(territory: str, out: str, n_smes: int | None, seed: int | None, max_minutes: float | None, profile: str | None, maps_dir: str | None,
-            smes_value: str | None, support_value: str | None, standalone: bool, workers: int | None, scheduler: str | None,
-            resume: bool, origins_per_commune: int | None) -> None:
+@click.option(
+    "--support",
+    "support_value",
+    default=None,
+    metavar="annuaire|FILE",
+    help="Support bodies to add: 'annuaire' (the fetched directory) or your file.",
+)
+@click.option(
+    "--standalone", is_flag=True, help="Map pages that need no other file (larger; e.g. to send one by e-mail)."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 1024),
+    default=None,
+    help="National run on a local Dask cluster of N process workers (default with --territory france: the cores; 0: in-process).",
+)
+@click.option(
+    "--scheduler", default=None, metavar="tcp://HOST:8786", help="National run on a running Dask cluster instead."
+)
+@click.option(
+    "--resume", is_flag=True, help="National run: keep the valid département partitions of a previous run in --out."
+)
+@click.option(
+    "--origins-per-commune",
+    type=click.IntRange(1, 1000),
+    default=None,
+    help="National run: population origins per commune (default 30).",
+)
+def run_cmd(
+    territory: str,
+    out: str,
+    n_smes: int | None,
+    seed: int | None,
+    max_minutes: float | None,
+    profile: str | None,
+    maps_dir: str | None,
+    smes_value: str | None,
+    support_value: str | None,
+    standalone: bool,
+    workers: int | None,
+    scheduler: str | None,
+    resume: bool,
+    origins_per_commune: int | None,
+) -> None:
     """The main job on a territory: layers, network, travel-time tables, scores (and maps with --maps).
 
     With --territory france, --workers, --scheduler or --resume: the national run on Dask
@@ -659,27 +1007,57 @@ def run_cmd(territory: str, out: str, n_smes: int | None, seed: int | None, max_
     """
     from . import pipeline
 
-    if origins_per_commune is not None and not (territory == "france" or workers is not None or scheduler is not None or resume):
-        raise click.UsageError("--origins-per-commune applies to the national run only (--territory france, --workers, "
-                               "--scheduler or --resume)")
+    if origins_per_commune is not None and not (
+        territory == "france" or workers is not None or scheduler is not None or resume
+    ):
+        raise click.UsageError(
+            "--origins-per-commune applies to the national run only (--territory france, --workers, "
+            "--scheduler or --resume)"
+        )
     if territory == "france" or workers is not None or scheduler is not None or resume:
-        other = {"--n-smes": n_smes, "--seed": seed, "--max-minutes": max_minutes, "--maps": maps_dir, "--smes": smes_value,
-                 "--support": support_value, "--standalone": standalone or None}
+        other = {
+            "--n-smes": n_smes,
+            "--seed": seed,
+            "--max-minutes": max_minutes,
+            "--maps": maps_dir,
+            "--smes": smes_value,
+            "--support": support_value,
+            "--standalone": standalone or None,
+        }
         given = [k for k, v in other.items() if v is not None]
         if given:
-            raise click.UsageError(f"{', '.join(given)} do not apply to the national run (--territory france, --workers, "
-                                   "--scheduler, --resume); leave them out")
+            raise click.UsageError(
+                f"{', '.join(given)} do not apply to the national run (--territory france, --workers, "
+                "--scheduler, --resume); leave them out"
+            )
         from . import national
 
-        res = national.run_national(territory, out, workers=workers, scheduler=scheduler, resume=resume, profile=profile,
-                                    max_per_commune=30 if origins_per_commune is None else origins_per_commune,
-                                    progress=_say, progress_bar=True)
+        res = national.run_national(
+            territory,
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            profile=profile,
+            max_per_commune=30 if origins_per_commune is None else origins_per_commune,
+            progress=_say,
+            progress_bar=True,
+        )
         for p in (res.municipalities, res.departements, res.provenance):
             click.echo(str(p))
         return
     written = pipeline.run(
-        territory, out=out, n_smes=n_smes, seed=seed, max_minutes=max_minutes, profile=profile, maps_dir=maps_dir, progress=_say,
-        smes=smes_value, support=support_value, standalone=standalone,
+        territory,
+        out=out,
+        n_smes=n_smes,
+        seed=seed,
+        max_minutes=max_minutes,
+        profile=profile,
+        maps_dir=maps_dir,
+        progress=_say,
+        smes=smes_value,
+        support=support_value,
+        standalone=standalone,
     )
     for p in written:
         click.echo(str(p))
@@ -689,18 +1067,51 @@ def run_cmd(territory: str, out: str, n_smes: int | None, seed: int | None, max_
 @territory_option
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Maps folder.")
 @click.option("--standalone", is_flag=True, help="Pages that need no other file (larger; e.g. to send one by e-mail).")
-@click.option("--profile", type=click.Path(dir_okay=False), default=None, help="Study/profile TOML (default: the shipped one).")
+@click.option(
+    "--profile", type=click.Path(dir_okay=False), default=None, help="Study/profile TOML (default: the shipped one)."
+)
 @smes_option
-@click.option("--support", "support_value", default=None, metavar="annuaire|FILE", help="Support bodies to add: 'annuaire' (the fetched directory) or your file.")
-@click.option("--n-smes", type=int, default=None, help="Synthetic SMEs to generate (default: the profile's [smes] n, 6000).")
-@click.option("--seed", type=int, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34).")
-@click.option("--national", "national_dir", default=None, type=click.Path(file_okay=False), callback=_path_value,
-              help="The --out folder of a national run (proximity run --territory france): draw its table (overview of France, "
-                   "département pages, index) instead of running the stages.")
-@click.option("--commune", "communes", multiple=True, help="With --national: write only the page of this commune (INSEE code, "
-              "e.g. 33063), with its national rank and peers, into OUT/communes/; repeatable.")
-def maps_cmd(territory: str, out: str, standalone: bool, profile: str | None, smes_value: str | None, support_value: str | None,
-             n_smes: int | None, seed: int | None, national_dir: str | None, communes: tuple[str, ...]) -> None:
+@click.option(
+    "--support",
+    "support_value",
+    default=None,
+    metavar="annuaire|FILE",
+    help="Support bodies to add: 'annuaire' (the fetched directory) or your file.",
+)
+@click.option(
+    "--n-smes", type=int, default=None, help="Synthetic SMEs to generate (default: the profile's [smes] n, 6000)."
+)
+@click.option(
+    "--seed", type=int, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34)."
+)
+@click.option(
+    "--national",
+    "national_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    callback=_path_value,
+    help="The --out folder of a national run (proximity run --territory france): draw its table (overview of France, "
+    "département pages, index) instead of running the stages.",
+)
+@click.option(
+    "--commune",
+    "communes",
+    multiple=True,
+    help="With --national: write only the page of this commune (INSEE code, "
+    "e.g. 33063), with its national rank and peers, into OUT/communes/; repeatable.",
+)
+def maps_cmd(
+    territory: str,
+    out: str,
+    standalone: bool,
+    profile: str | None,
+    smes_value: str | None,
+    support_value: str | None,
+    n_smes: int | None,
+    seed: int | None,
+    national_dir: str | None,
+    communes: tuple[str, ...],
+) -> None:
     """The whole map set of a territory: overview, one page per municipality, index, export groups.
 
     The maps of the main job (``run --maps``): the stages run as there, their tables are
@@ -713,7 +1124,9 @@ def maps_cmd(territory: str, out: str, standalone: bool, profile: str | None, sm
     from . import _io, pipeline
 
     if communes and national_dir is None:
-        raise click.UsageError("--commune needs --national DIR (the folder of a national run: proximity run --territory france)")
+        raise click.UsageError(
+            "--commune needs --national DIR (the folder of a national run: proximity run --territory france)"
+        )
     if national_dir is not None:
         from .maps import national
 
@@ -728,8 +1141,18 @@ def maps_cmd(territory: str, out: str, standalone: bool, profile: str | None, sm
         return
     maps_dir = _io.check_out_dir(out)
     with tempfile.TemporaryDirectory(prefix="proximity-maps-") as tmp:
-        written = pipeline.run(territory, out=Path(tmp) / "out", n_smes=n_smes, seed=seed, profile=profile, maps_dir=maps_dir,
-                               progress=_say, smes=smes_value, support=support_value, standalone=standalone)
+        written = pipeline.run(
+            territory,
+            out=Path(tmp) / "out",
+            n_smes=n_smes,
+            seed=seed,
+            profile=profile,
+            maps_dir=maps_dir,
+            progress=_say,
+            smes=smes_value,
+            support=support_value,
+            standalone=standalone,
+        )
     for p in written:
         if p.is_relative_to(maps_dir):
             click.echo(str(p))

@@ -42,8 +42,8 @@ Resume
 Examples
 --------
 >>> from proximity.national import run_national
->>> res = run_national("48,15,43", "out-3deps", workers=2)     # doctest: +SKIP
->>> res.municipalities                                         # doctest: +SKIP
+>>> res = run_national("48,15,43", "out-3deps", workers=2)  # doctest: +SKIP
+>>> res.municipalities  # doctest: +SKIP
 PosixPath('out-3deps/municipalities.parquet')
 """
 
@@ -101,8 +101,18 @@ MARGIN_MINUTES = 15.0
 #: Test hook: a comma list of départements whose task raises (read on the client at run time).
 FAIL_ENV = "PROXIMITY_NATIONAL_FAIL"
 #: Columns of the output kept from the communes layer.
-_MUNI_COLUMNS = ["insee", "name", "departement", "region", "epci_siren", "epci_name", "epci_type", "metropole",
-                 "population", "area_km2"]
+_MUNI_COLUMNS = [
+    "insee",
+    "name",
+    "departement",
+    "region",
+    "epci_siren",
+    "epci_name",
+    "epci_type",
+    "metropole",
+    "population",
+    "area_km2",
+]
 
 
 def buffer_minutes(profile: milieu.Profile) -> float:
@@ -124,8 +134,13 @@ def subgraph(graph: CSRGraph, keep: np.ndarray) -> CSRGraph:
         return None if m is None else sp.csr_array(m[idx][:, idx])
 
     return CSRGraph(
-        time_s=cut(graph.time_s), length_m=cut(graph.length_m), node_ids=graph.node_ids[idx], x=graph.x[idx],
-        y=graph.y[idx], crs=graph.crs, snappable=None if graph.snappable is None else graph.snappable[idx],
+        time_s=cut(graph.time_s),
+        length_m=cut(graph.length_m),
+        node_ids=graph.node_ids[idx],
+        x=graph.x[idx],
+        y=graph.y[idx],
+        crs=graph.crs,
+        snappable=None if graph.snappable is None else graph.snappable[idx],
         snappable_edges=cut(graph.snappable_edges),
     )
 
@@ -180,15 +195,17 @@ def _cities(graph: CSRGraph) -> gpd.GeoDataFrame:
     big = {c for c, r in cog.items() if (r.get("population") or 0) >= CITY_POPULATION}
     deps = tuple(sorted({cog[c]["departement"] for c in big} & set(area.metro_departements())))
     communes = area.communes_of(deps, only=big)
-    pts = gpd.GeoDataFrame({"name": communes["name"]}, geometry=communes.geometry.to_crs(graph.crs).representative_point(),
-                           crs=graph.crs)
+    pts = gpd.GeoDataFrame(
+        {"name": communes["name"]}, geometry=communes.geometry.to_crs(graph.crs).representative_point(), crs=graph.crs
+    )
     x, y = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
     inside = (x >= graph.x.min()) & (x <= graph.x.max()) & (y >= graph.y.min()) & (y <= graph.y.max())
     return pts[inside]
 
 
-def global_step(territory, *, profile: milieu.Profile, max_per_commune: int = 30,
-                say: Callable[[str], None] | None = None) -> NationalInputs:
+def global_step(
+    territory, *, profile: milieu.Profile, max_per_commune: int = 30, say: Callable[[str], None] | None = None
+) -> NationalInputs:
     """Origins, snapping and the unbounded indicators of every point, on the whole network.
 
     Parameters
@@ -210,12 +227,14 @@ def global_step(territory, *, profile: milieu.Profile, max_per_commune: int = 30
     weighted = {i.key for i in profile.indicators if i.weight > 0}
     dropped = {k: why for k, why in scores.unavailable_indicators(territory).items() if k in weighted}
     if dropped:
-        profile = profile.with_weights(indicators={k: 0.0 for k in dropped})
+        profile = profile.with_weights(indicators=dict.fromkeys(dropped, 0.0))
     graph = territory.csr
     munis = territory.municipalities
     dep_of = munis.set_index("insee")["departement"]
     say("population origins")
-    origins = scores.population_origins(munis, graph, max_per_commune=max_per_commune, seed=int(profile.parameters["seed"]))
+    origins = scores.population_origins(
+        munis, graph, max_per_commune=max_per_commune, seed=int(profile.parameters["seed"])
+    )
     origins["departement"] = origins["insee"].map(dep_of).to_numpy()
     smes = territory.smes
     smes = smes.assign(departement=smes["commune"].map(dep_of).to_numpy())
@@ -239,7 +258,9 @@ def global_step(territory, *, profile: milieu.Profile, max_per_commune: int = 30
     if len(cities):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UnreachableWarning)
-            city_min = traveltime.nearest_table(graph, origins[["geometry"]], cities[["geometry"]]).iloc[:, 0].astype(float)
+            city_min = (
+                traveltime.nearest_table(graph, origins[["geometry"]], cities[["geometry"]]).iloc[:, 0].astype(float)
+            )
         city_min = city_min.fillna(np.inf)
     else:
         city_min = pd.Series(np.inf, index=origins.index)
@@ -250,8 +271,16 @@ def global_step(territory, *, profile: milieu.Profile, max_per_commune: int = 30
     routes = _air_routes.airport_destinations(territory.gateways, territory=territory.manifest.name)
     t3 = time.perf_counter()
     return NationalInputs(
-        profile=profile, dropped=dropped, origins=origins, smes=smes, gateways=gws, support_bodies=sup, routes=routes,
-        nearest_origins=near_o, nearest_smes=near_s, communes_extra=extra,
+        profile=profile,
+        dropped=dropped,
+        origins=origins,
+        smes=smes,
+        gateways=gws,
+        support_bodies=sup,
+        routes=routes,
+        nearest_origins=near_o,
+        nearest_smes=near_s,
+        communes_extra=extra,
         seconds={"origins_and_snapping": t1 - t0, "nearest": t2 - t1, "peer_features": t3 - t2},
     )
 
@@ -341,7 +370,14 @@ def partition_step(
     d_sites = _ball(graph, site_nodes, T + MARGIN_MINUTES)
     demand_smes = smes.loc[inside(smes, T + MARGIN_MINUTES, d_sites), cols]
     sites = sites.drop(columns=["u", "v"])
-    kw = dict(gateways=gws, support_bodies=sup, smes=near_smes, profile=profile, air_routes=routes, nearest=False)
+    kw = {
+        "gateways": gws,
+        "support_bodies": sup,
+        "smes": near_smes,
+        "profile": profile,
+        "air_routes": routes,
+        "nearest": False,
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreachableWarning)
         pop_vals = scores.origin_indicators(sub, o[["geometry"]], **kw) if len(o) else None
@@ -360,19 +396,34 @@ def partition_step(
         sme_vals["support_2sfca"] = both.reindex(s.index).to_numpy()
         parts.append(gpd.GeoDataFrame(sme_vals.assign(kind="sme"), geometry=s.geometry.to_crs(crs), crs=crs))
     out = gpd.GeoDataFrame(pd.concat(parts), crs=parts[0].crs)
-    out.attrs = {"nodes": int(keep.sum()), "gateways": len(gws), "support_bodies": len(sup), "smes_near": len(near_smes),
-                 "smes_demand": len(demand_smes), "sites_2sfca": len(sites)}
+    out.attrs = {
+        "nodes": int(keep.sum()),
+        "gateways": len(gws),
+        "support_bodies": len(sup),
+        "smes_near": len(near_smes),
+        "smes_demand": len(demand_smes),
+        "sites_2sfca": len(sites),
+    }
     return out
 
 
-def _partition_task(departement: str, graph: CSRGraph, origins, smes, gateways, support_bodies, routes, profile,
-                    fail: tuple[str, ...]) -> tuple[str, gpd.GeoDataFrame, float, int]:
+def _partition_task(
+    departement: str, graph: CSRGraph, origins, smes, gateways, support_bodies, routes, profile, fail: tuple[str, ...]
+) -> tuple[str, gpd.GeoDataFrame, float, int]:
     """One Dask task: :func:`partition_step` timed (and the test hook of :data:`FAIL_ENV`)."""
     t0 = time.perf_counter()
     if departement in fail:
         raise RuntimeError(f"failure injected by {FAIL_ENV} for département {departement}")
-    table = partition_step(departement, graph, origins=origins, smes=smes, gateways=gateways,
-                           support_bodies=support_bodies, routes=routes, profile=profile)
+    table = partition_step(
+        departement,
+        graph,
+        origins=origins,
+        smes=smes,
+        gateways=gateways,
+        support_bodies=support_bodies,
+        routes=routes,
+        profile=profile,
+    )
     return departement, table, time.perf_counter() - t0, os.getpid()
 
 
@@ -405,7 +456,9 @@ def reduce_step(territory, inputs: NationalInputs, partitions: dict[str, pd.Data
     origins, smes = inputs.origins, territory.smes
     missing = origins.index.difference(local.index)
     if len(missing):
-        raise ProximityError(f"{len(missing)} population origin(s) have no partition (e.g. {list(missing[:3])}); rerun without --resume")
+        raise ProximityError(
+            f"{len(missing)} population origin(s) have no partition (e.g. {list(missing[:3])}); rerun without --resume"
+        )
     pop_vals = inputs.nearest_origins.join(local.loc[origins.index])
     sme_vals = inputs.nearest_smes.join(local.loc[smes.index]) if len(smes) else local.iloc[:0]
     ind = scores.municipality_indicators(munis, pop_vals, origins, sme_vals, smes)
@@ -457,13 +510,23 @@ def departement_table(municipalities: gpd.GeoDataFrame, origins: pd.DataFrame) -
 
     m = municipalities
     names = area.metro_departements()
-    cols = ["index", *[c for c in milieu.COMPONENTS if c in m.columns], "minutes_airport", "minutes_city_50k",
-            "share_pop_airport_30"]
+    cols = [
+        "index",
+        *[c for c in milieu.COMPONENTS if c in m.columns],
+        "minutes_airport",
+        "minutes_city_50k",
+        "share_pop_airport_30",
+    ]
     rows = []
     for dep, g in m.groupby("departement", sort=True):
         w = g["population"].astype(float)
-        row: dict[str, Any] = {"departement": dep, "name": names.get(dep, {}).get("nom", ""), "region": g["region"].iloc[0],
-                               "n_communes": len(g), "population": int(w.sum())}
+        row: dict[str, Any] = {
+            "departement": dep,
+            "name": names.get(dep, {}).get("nom", ""),
+            "region": g["region"].iloc[0],
+            "n_communes": len(g),
+            "population": int(w.sum()),
+        }
         for c in cols:
             v = g[c].astype(float)
             ok = np.isfinite(v)
@@ -529,8 +592,14 @@ def _write_partition(folder: Path, dep: str, table: gpd.GeoDataFrame, *, key: st
     target = folder / f"{dep}.parquet"
     with _io.atomic_path(target) as tmp:
         table.to_parquet(tmp)
-    info = {"departement": dep, "sha256": _sha256(target), "key": key, "rows": len(table), "seconds": seconds,
-            **table.attrs}
+    info = {
+        "departement": dep,
+        "sha256": _sha256(target),
+        "key": key,
+        "rows": len(table),
+        "seconds": seconds,
+        **table.attrs,
+    }
     _io.write_json(info, folder / f"{dep}.json")
 
 
@@ -567,7 +636,9 @@ def _client(workers: int | None, scheduler: str | None, say: Callable[[str], Non
 def _check_options(workers: int | None, scheduler: str | None) -> None:
     if workers is not None and scheduler is not None:
         raise InputError("give either workers (a local cluster) or scheduler (an existing cluster), not both")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or not 0 <= workers <= 1024):
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or not 0 <= workers <= 1024
+    ):
         raise InputError(f"workers={workers!r} must be an integer from 0 (in-process, no Dask) to 1024")
     if scheduler is not None and (not isinstance(scheduler, str) or "://" not in scheduler):
         raise InputError(f"scheduler={scheduler!r} must be an address such as tcp://HOST:8786")
@@ -646,9 +717,15 @@ def run_national(
     t_global = time.perf_counter()
     sizes = inputs.origins["departement"].value_counts().add(inputs.smes["departement"].value_counts(), fill_value=0)
     deps = sorted(sizes.index, key=lambda d: (-sizes[d], d))  # largest first
-    settings = {"version": __version__, "territory": territory.name, "max_per_commune": max_per_commune,
-                "profile": inputs.profile.parameters, "decay": inputs.profile.decay.to_dict(),
-                "margin_minutes": MARGIN_MINUTES, "buffer_minutes": buffer_minutes(inputs.profile)}
+    settings = {
+        "version": __version__,
+        "territory": territory.name,
+        "max_per_commune": max_per_commune,
+        "profile": inputs.profile.parameters,
+        "decay": inputs.profile.decay.to_dict(),
+        "margin_minutes": MARGIN_MINUTES,
+        "buffer_minutes": buffer_minutes(inputs.profile),
+    }
     keys = {d: _partition_key(d, inputs, settings) for d in deps}
     folder = Path(out) / "partitions"
     folder.mkdir(parents=True, exist_ok=True)
@@ -665,7 +742,15 @@ def run_national(
     errors: dict[str, str] = {}
     n_workers = 0
     say(f"{len(deps)} départements: {len(todo)} to compute, {len(resumed)} resumed")
-    shared = (territory.csr, inputs.origins, inputs.smes, inputs.gateways, inputs.support_bodies, inputs.routes, inputs.profile)
+    shared = (
+        territory.csr,
+        inputs.origins,
+        inputs.smes,
+        inputs.gateways,
+        inputs.support_bodies,
+        inputs.routes,
+        inputs.profile,
+    )
 
     def done(dep: str, table: gpd.GeoDataFrame, seconds: float, worker: Any) -> None:
         _write_partition(folder, dep, table, key=keys[dep], seconds=seconds)
@@ -682,7 +767,7 @@ def run_national(
             for d in todo:
                 try:
                     _, table, sec, pid = _partition_task(d, *shared, fail)
-                except Exception as exc:  # noqa: BLE001 - reported by département below
+                except Exception as exc:
                     errors[d] = f"{type(exc).__name__}: {exc}"
                 else:
                     done(d, table, sec, f"pid {pid}")
@@ -696,16 +781,27 @@ def run_national(
                 say("scattering the graph and the point tables to the workers")
                 futs_shared = client.scatter(list(shared), broadcast=True, hash=False)
                 # largest first: the scheduler orders by priority, not by submission
-                futures = {client.submit(_partition_task, d, *futs_shared, fail, key=f"partition-{d}-{keys[d][:12]}-{time.time_ns()}",
-                                         retries=1, pure=False, priority=len(todo) - i): d for i, d in enumerate(todo)}
+                futures = {
+                    client.submit(
+                        _partition_task,
+                        d,
+                        *futs_shared,
+                        fail,
+                        key=f"partition-{d}-{keys[d][:12]}-{time.time_ns()}",
+                        retries=1,
+                        pure=False,
+                        priority=len(todo) - i,
+                    ): d
+                    for i, d in enumerate(todo)
+                }
                 for fut in as_completed(futures):
                     d = futures[fut]
                     if fut.status == "finished":
                         _, table, sec, pid = fut.result()
                         done(d, table, sec, f"pid {pid}")
                     else:
-                        exc = fut.exception()
-                        errors[d] = f"{type(exc).__name__}: {exc}"
+                        err = fut.exception()
+                        errors[d] = f"{type(err).__name__}: {err}"
                     if bar is not None:
                         bar.update(1)
                     fut.release()
@@ -723,34 +819,66 @@ def run_national(
     partitions = {d: gpd.read_parquet(folder / f"{d}.parquet") for d in deps}
     munis = reduce_step(territory, inputs, partitions)
     origin_vals = inputs.origins[["departement", "weight"]].join(
-        pd.concat([p[p["kind"].eq("origin")] for p in partitions.values()])[list(EQUITY_INDICATORS)])
+        pd.concat([p[p["kind"].eq("origin")] for p in partitions.values()])[list(EQUITY_INDICATORS)]
+    )
     deps_table = departement_table(munis, origin_vals)
     t_reduce = time.perf_counter()
     secs = [v["seconds"] for v in task_info.values() if v.get("seconds") is not None and not v.get("resumed")]
-    seconds = {"load": t_load - t_start, **{f"global_{k}": v for k, v in inputs.seconds.items()},
-               "global": t_global - t_load, "local": t_local - t_global, "reduce": t_reduce - t_local}
-    prov = build_provenance(territory, parameters={
-        "max_per_commune": max_per_commune, "buffer_minutes": buffer_minutes(inputs.profile), "margin_minutes": MARGIN_MINUTES,
-        "city_population": CITY_POPULATION, "airport_minutes": AIRPORT_MINUTES, "dropped_indicators": inputs.dropped,
-    })
-    prov["profile"] = {"name": inputs.profile.name, "parameters": inputs.profile.parameters, "decay": inputs.profile.decay.to_dict(),
-                       "components": inputs.profile.components, "indicators": [i.__dict__ for i in inputs.profile.indicators]}
+    seconds = {
+        "load": t_load - t_start,
+        **{f"global_{k}": v for k, v in inputs.seconds.items()},
+        "global": t_global - t_load,
+        "local": t_local - t_global,
+        "reduce": t_reduce - t_local,
+    }
+    prov = build_provenance(
+        territory,
+        parameters={
+            "max_per_commune": max_per_commune,
+            "buffer_minutes": buffer_minutes(inputs.profile),
+            "margin_minutes": MARGIN_MINUTES,
+            "city_population": CITY_POPULATION,
+            "airport_minutes": AIRPORT_MINUTES,
+            "dropped_indicators": inputs.dropped,
+        },
+    )
+    prov["profile"] = {
+        "name": inputs.profile.name,
+        "parameters": inputs.profile.parameters,
+        "decay": inputs.profile.decay.to_dict(),
+        "components": inputs.profile.components,
+        "indicators": [i.__dict__ for i in inputs.profile.indicators],
+    }
     import dask
     import distributed
 
     prov["software"] = {**prov.get("software", {}), "dask": dask.__version__, "distributed": distributed.__version__}
-    prov["cluster"] = {"mode": "in-process" if workers == 0 else ("scheduler" if scheduler else "local"),
-                       "scheduler": scheduler, "workers": n_workers, "threads_per_worker": 1}
-    prov["timings"] = {"seconds": seconds, "tasks": task_info,
-                       "task_seconds": {"median": float(np.median(secs)) if secs else None, "max": max(secs) if secs else None},
-                       "client_max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    prov["cluster"] = {
+        "mode": "in-process" if workers == 0 else ("scheduler" if scheduler else "local"),
+        "scheduler": scheduler,
+        "workers": n_workers,
+        "threads_per_worker": 1,
+    }
+    prov["timings"] = {
+        "seconds": seconds,
+        "tasks": task_info,
+        "task_seconds": {"median": float(np.median(secs)) if secs else None, "max": max(secs) if secs else None},
+        "client_max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
     with _io.staged_output(out, command="national", option="out") as stage:
         munis.to_parquet(stage / "municipalities.parquet")
         deps_table.to_parquet(stage / "departements.parquet")
         _io.write_json(prov, stage / "provenance.json")
     seconds["total"] = time.perf_counter() - t_start
     return NationalRun(
-        out=Path(out), municipalities=Path(out) / "municipalities.parquet", departements=Path(out) / "departements.parquet",
-        provenance=Path(out) / "provenance.json", n_municipalities=len(munis), n_departements=len(deps), workers=n_workers,
-        seconds=seconds, task_seconds={d: v.get("seconds") for d, v in task_info.items()}, resumed=resumed,
+        out=Path(out),
+        municipalities=Path(out) / "municipalities.parquet",
+        departements=Path(out) / "departements.parquet",
+        provenance=Path(out) / "provenance.json",
+        n_municipalities=len(munis),
+        n_departements=len(deps),
+        workers=n_workers,
+        seconds=seconds,
+        task_seconds={d: v.get("seconds") for d, v in task_info.items()},
+        resumed=resumed,
     )

@@ -28,12 +28,16 @@ __all__ = ["smes_note", "provenance", "write_layers", "write_traveltime_tables",
 
 def write_layers(territory: Territory, out: Path) -> list[Path]:
     """``layers.gpkg`` with the four layers (municipalities, gateways, support bodies, SMEs)."""
-    layers = {name: _for_file(territory.layer(name)) for name in ("municipalities", "gateways", "support_bodies", "smes")}
+    layers = {
+        name: _for_file(territory.layer(name)) for name in ("municipalities", "gateways", "support_bodies", "smes")
+    }
     written = [_io.write_gpkg(layers, out / "layers.gpkg")]
     return written
 
 
-def write_traveltime_tables(territory: Territory, out: Path, *, max_minutes: float = defaults.OD_MAX_MINUTES) -> list[Path]:
+def write_traveltime_tables(
+    territory: Territory, out: Path, *, max_minutes: float = defaults.OD_MAX_MINUTES
+) -> list[Path]:
     """Nearest facility per kind (SMEs, municipality centres) and municipality → gateway OD tables.
 
     Writes ``traveltime/nearest_smes.csv``, ``traveltime/nearest_municipalities.csv`` (long:
@@ -48,11 +52,16 @@ def write_traveltime_tables(territory: Territory, out: Path, *, max_minutes: flo
     groups = scores.gateway_groups(gws)
     munis = territory.municipalities
     centres = gpd.GeoDataFrame(geometry=munis.geometry.representative_point(), index=munis.index, crs=munis.crs)
-    names = pd.concat([gws["name"], gws.loc[gws["group"].eq("tgv_station"), "name"].rename(lambda i: f"{i}|tgv"), sup["name"]])
+    names = pd.concat(
+        [gws["name"], gws.loc[gws["group"].eq("tgv_station"), "name"].rename(lambda i: f"{i}|tgv"), sup["name"]]
+    )
     written = []
     tt = out / "traveltime"
     gis: dict[str, gpd.GeoDataFrame] = {}
-    for label, origins, shapes in (("smes", territory.smes[["geometry"]], territory.smes), ("municipalities", centres, munis)):
+    for label, origins, shapes in (
+        ("smes", territory.smes[["geometry"]], territory.smes),
+        ("municipalities", centres, munis),
+    ):
         g = traveltime.nearest(csr, origins, groups, by="group")
         s = traveltime.nearest(csr, origins, sup, by="category")
         table = pd.concat([g.assign(layer="gateways"), s.assign(layer="support_bodies")], ignore_index=True)
@@ -68,9 +77,11 @@ def write_traveltime_tables(territory: Territory, out: Path, *, max_minutes: flo
     b = gws.geometry.reindex(od["destination_id"]).to_numpy()
     import shapely
 
-    lines = shapely.linestrings(
-        np.stack([shapely.get_coordinates(a), shapely.get_coordinates(b)], axis=1)
-    ) if len(od) else []
+    lines = (
+        shapely.linestrings(np.stack([shapely.get_coordinates(a), shapely.get_coordinates(b)], axis=1))
+        if len(od)
+        else []
+    )
     gis["od_municipalities_gateways"] = gpd.GeoDataFrame(od.reset_index(drop=True), geometry=list(lines), crs=munis.crs)
     written.append(_io.write_gpkg({k: _for_file(v) for k, v in gis.items()}, tt / "traveltime.gpkg"))
     return written
@@ -83,11 +94,21 @@ def write_scores(result: scores.ScoreResult, out: Path, prov: dict) -> list[Path
     s["note"] = prov.get("smes", {}).get("note") or (SYNTHETIC_NOTE if bool(s["synthetic"].any()) else "")
     # the profile that scored (with any CLI override); the study file as loaded is prov["study"]
     prof = result.profile
-    prov = {**prov, "profile": {"name": prof.name, "source": prof.source, "user_keys": list(prof.user_keys),
-                                "normalisation": prof.normalisation, "weighting": prof.weighting,
-                                "parameters": prof.parameters, "decay": prof.decay.to_dict(), "components": prof.components,
-                                "indicators": [i.__dict__ for i in prof.indicators]},
-            "summary": result.summary}
+    prov = {
+        **prov,
+        "profile": {
+            "name": prof.name,
+            "source": prof.source,
+            "user_keys": list(prof.user_keys),
+            "normalisation": prof.normalisation,
+            "weighting": prof.weighting,
+            "parameters": prof.parameters,
+            "decay": prof.decay.to_dict(),
+            "components": prof.components,
+            "indicators": [i.__dict__ for i in prof.indicators],
+        },
+        "summary": result.summary,
+    }
     return [
         _io.write_gpkg({"municipalities": m}, out / "municipalities.gpkg"),
         _io.write_csv(m.sort_index(), out / "municipalities.csv", index=False, float_format="%.10g"),
@@ -153,8 +174,19 @@ def run(
                 maps_stage = stage / Path(maps_dir).resolve().relative_to(Path(out).resolve())
             except ValueError:
                 maps_stage = stack.enter_context(_io.staged_output(maps_dir, command="run-maps", option="maps_dir"))
-        written = _run_into(territory, stage, maps_stage, study, n_smes=n_smes, seed=seed, max_minutes=max_minutes,
-                            smes=smes, support=support, standalone=standalone, say=say)
+        written = _run_into(
+            territory,
+            stage,
+            maps_stage,
+            study,
+            n_smes=n_smes,
+            seed=seed,
+            max_minutes=max_minutes,
+            smes=smes,
+            support=support,
+            standalone=standalone,
+            say=say,
+        )
     finals = []
     for p in written:
         for st, final in ((stage, Path(out)), (maps_stage, Path(maps_dir) if maps_dir is not None else None)):
@@ -170,7 +202,9 @@ def run(
 
 def _check_run_options(*, n_smes: int | None, seed: int, max_minutes: float) -> None:
     problems = []
-    if n_smes is not None and (isinstance(n_smes, bool) or not isinstance(n_smes, (int, np.integer)) or not 1 <= n_smes <= 200_000):
+    if n_smes is not None and (
+        isinstance(n_smes, bool) or not isinstance(n_smes, (int, np.integer)) or not 1 <= n_smes <= 200_000
+    ):
         problems.append(f"n_smes={n_smes!r} must be an integer from 1 to 200,000")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
         problems.append(f"seed={seed!r} must be an integer from 0 to 2**32 - 1")
@@ -180,11 +214,30 @@ def _check_run_options(*, n_smes: int | None, seed: int, max_minutes: float) -> 
         raise InputError("; ".join(problems))
 
 
-def _run_into(territory: str, out: Path, maps_dir: Path | None, study, *, n_smes: int, seed: int, max_minutes: float,
-              smes, support, standalone: bool, say) -> list[Path]:
+def _run_into(
+    territory: str,
+    out: Path,
+    maps_dir: Path | None,
+    study,
+    *,
+    n_smes: int | None,
+    seed: int,
+    max_minutes: float,
+    smes,
+    support,
+    standalone: bool,
+    say,
+) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    ter = load_territory(territory, smes=smes, support_extra=support, n_smes=n_smes, seed=seed, progress=say,
-                         smes_per_1000=study.smes.per_1000_inhabitants)
+    ter = load_territory(
+        territory,
+        smes=smes,
+        support_extra=support,
+        n_smes=n_smes,
+        seed=seed,
+        progress=say,
+        smes_per_1000=study.smes.per_1000_inhabitants,
+    )
     written = write_layers(ter, out)
     written.append(_io.write_json(network.network_summary(ter.graph), out / "network_summary.json"))
     say("travel-time tables")
@@ -199,8 +252,9 @@ def _run_into(territory: str, out: Path, maps_dir: Path | None, study, *, n_smes
                 kinds.append(k)
         except InputError:
             pass
-    raster_files = raster.write_rasters(ter, out / "rasters", cell_m=study.rasters.cell_m,
-                                        thresholds_minutes=study.thresholds_minutes, kinds=kinds)
+    raster_files = raster.write_rasters(
+        ter, out / "rasters", cell_m=study.rasters.cell_m, thresholds_minutes=study.thresholds_minutes, kinds=kinds
+    )
     written += raster_files
     pop_within = pd.read_csv(out / "rasters" / "population_within.csv", index_col=0, dtype={0: str})
     eg = study.export_groups
@@ -208,24 +262,47 @@ def _run_into(territory: str, out: Path, maps_dir: Path | None, study, *, n_smes
     from . import planning
 
     groups_plan = planning.plan_export_groups(
-        ter, sections=list(eg.sections), max_minutes=eg.max_minutes, min_size=eg.min_size, max_size=eg.max_size,
-        rule=eg.rule, method=eg.method, time_limit_s=eg.time_limit_s, seed=seed if eg.seed is None else eg.seed,
+        ter,
+        sections=list(eg.sections),
+        max_minutes=eg.max_minutes,
+        min_size=eg.min_size,
+        max_size=eg.max_size,
+        rule=eg.rule,
+        method=eg.method,
+        time_limit_s=eg.time_limit_s,
+        seed=seed if eg.seed is None else eg.seed,
     )
     written += planning.write_export_groups(groups_plan, ter, out / "export_groups")
-    res = scores.score_territory(ter, profile=study.profile, export_groups=groups_plan.per_municipality,
-                                 population_within=pop_within, progress=say)
-    params = {"n_smes": n_smes, "seed": seed, "max_minutes": max_minutes,
-              "export_groups": {"sections": list(eg.sections), "groups": int(len(groups_plan.result.groups)),
-                                "synthetic": ter.synthetic_smes}}
+    res = scores.score_territory(
+        ter,
+        profile=study.profile,
+        export_groups=groups_plan.per_municipality,
+        population_within=pop_within,
+        progress=say,
+    )
+    params = {
+        "n_smes": n_smes,
+        "seed": seed,
+        "max_minutes": max_minutes,
+        "export_groups": {
+            "sections": list(eg.sections),
+            "groups": len(groups_plan.result.groups),
+            "synthetic": ter.synthetic_smes,
+        },
+    }
     written += write_scores(res, out, provenance(ter, parameters=params, study=study))
     if maps_dir is not None:
         from . import maps
 
         say("maps")
-        rasters = {label: out / "rasters" / f"travel_time_{kind}.tif" for kind, label in (
-            ("airport", "Minutes to the nearest airport (200 m raster)"),
-            ("tgv_station", "Minutes to the nearest TGV station (200 m raster)"),
-        ) if kind in kinds}
+        rasters = {
+            label: out / "rasters" / f"travel_time_{kind}.tif"
+            for kind, label in (
+                ("airport", "Minutes to the nearest airport (200 m raster)"),
+                ("tgv_station", "Minutes to the nearest TGV station (200 m raster)"),
+            )
+            if kind in kinds
+        }
         written += maps.build_maps(ter, res, out=maps_dir, progress=say, rasters=rasters, standalone=standalone)
         written.append(maps.save_map(maps.groups_map(ter, groups_plan), Path(maps_dir) / "export_groups.html"))
     return written

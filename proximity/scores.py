@@ -69,6 +69,7 @@ GOVERNANCE_SCORES = {"METRO": 1.0, "CU": 0.8, "CA": 0.6, "CC": 0.3}
 #: Gateway modes counted by the gateway-mode diversity (regional rail is not a gateway to the world).
 GATEWAY_MODES = ("air", "sea", "high_speed_rail", "motorway")
 
+
 def population_origins(
     municipalities: gpd.GeoDataFrame,
     graph: CSRGraph,
@@ -182,7 +183,9 @@ def gravity_horizon_minutes(profile: milieu.Profile) -> float:
     return max(profile.decay.horizon_minutes, float(profile.parameters["catchment_minutes"]))
 
 
-def _nearest_minutes(graph: CSRGraph, origins: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, by: str, groups: list[str]) -> pd.DataFrame:
+def _nearest_minutes(
+    graph: CSRGraph, origins: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, by: str, groups: list[str]
+) -> pd.DataFrame:
     cols = [f"minutes_{g}" for g in groups]
     if len(facilities) == 0:  # none in this territory (see unavailable_indicators): infinite, dropped from the index
         return pd.DataFrame(np.inf, index=origins.index, columns=cols)
@@ -245,19 +248,38 @@ def origin_indicators(
     airports = gateways[gateways["kind"].eq("airport")]
     routes = _air_routes.airport_destinations(airports) if air_routes is None else air_routes
     parts = [
-        _od_indicators(graph, origins.iloc[rows], dest, gateways=gateways, support_bodies=support_bodies,
-                       large=large, T=T, decay=decay, horizon=horizon, reach_minutes=reach_minutes, routes=routes)
+        _od_indicators(
+            graph,
+            origins.iloc[rows],
+            dest,
+            gateways=gateways,
+            support_bodies=support_bodies,
+            large=large,
+            T=T,
+            decay=decay,
+            horizon=horizon,
+            reach_minutes=reach_minutes,
+            routes=routes,
+        )
         for rows in _origin_blocks(len(origins), len(dest))
     ]
     out = out.join(pd.concat(parts) if parts else pd.DataFrame(index=origins.index))
 
     # SMEs within T (demand side of 2SFCA and the per-1,000-SMEs density)
     unknown = "exporter" in smes and len(smes) and smes["exporter"].isna().all()
-    exporters = (smes["exporter"].fillna(False).astype(float) if "exporter" in smes and not unknown
-                 else pd.Series(0.0, index=smes.index))
+    exporters = (
+        smes["exporter"].fillna(False).astype(float)
+        if "exporter" in smes and not unknown
+        else pd.Series(0.0, index=smes.index)
+    )
     # both counts from one pass of Dijkstras
-    counts = traveltime._counts_within(graph, origins, smes[["geometry"]], max_minutes=T,
-                                       weights=pd.DataFrame({"smes": 1.0, "exporters": exporters}, index=smes.index))
+    counts = traveltime._counts_within(
+        graph,
+        origins,
+        smes[["geometry"]],
+        max_minutes=T,
+        weights=pd.DataFrame({"smes": 1.0, "exporters": exporters}, index=smes.index),
+    )
     out["smes_within_t"] = counts["smes"].to_numpy()
     out["support_per_1000_smes"] = out["support_within_t"] / np.maximum(out["smes_within_t"], 1.0) * 1000.0
     if unknown:
@@ -274,8 +296,9 @@ def origin_indicators(
     return out
 
 
-def nearest_indicators(graph: CSRGraph, origins: gpd.GeoDataFrame, *, gateways: gpd.GeoDataFrame,
-                       support_bodies: gpd.GeoDataFrame) -> pd.DataFrame:
+def nearest_indicators(
+    graph: CSRGraph, origins: gpd.GeoDataFrame, *, gateways: gpd.GeoDataFrame, support_bodies: gpd.GeoDataFrame
+) -> pd.DataFrame:
     """Minutes from every origin to the nearest gateway of each kind and coordinating body of each category.
 
     The ``minutes_<kind>`` columns of :func:`origin_indicators` (``inf`` when none is
@@ -318,7 +341,9 @@ def _origin_blocks(n_origins: int, n_destinations: int) -> list[slice]:
     return [slice(a, min(a + step, n_origins)) for a in range(0, n_origins, step)]
 
 
-def _od_indicators(graph, origins, dest, *, gateways, support_bodies, large, T, decay, horizon, reach_minutes, routes) -> pd.DataFrame:
+def _od_indicators(
+    graph, origins, dest, *, gateways, support_bodies, large, T, decay, horizon, reach_minutes, routes
+) -> pd.DataFrame:
     """The indicators of a block of origins that need its OD table to the opportunities."""
     od_all = traveltime.od_matrix(graph, origins, dest, max_minutes=max(horizon, reach_minutes))
     od = od_all[od_all["minutes"] <= horizon]
@@ -338,18 +363,25 @@ def _od_indicators(graph, origins, dest, *, gateways, support_bodies, large, T, 
     out["gateways_within_t"] = within(od_gw)
     out["large_firms_within_t"] = within(od_large) if len(large) else 0.0
     out["support_gravity"] = acc.gravity(od_sup, decay=decay, origins=ids)
-    out["support_diversity"] = acc.diversity(od_sup, categories=support_bodies["category"], decay=decay, origins=ids)["hill_1"]
+    out["support_diversity"] = acc.diversity(od_sup, categories=support_bodies["category"], decay=decay, origins=ids)[
+        "hill_1"
+    ]
     modes = gateways["group"].map(_GROUP_MODES).dropna()
     od_mode = od_gw[od_gw["destination_id"].isin(modes.index)]
     out["gateway_mode_diversity"] = acc.diversity(
-        od_mode, categories=pd.Series(pd.Categorical(modes, categories=list(GATEWAY_MODES)), index=modes.index), decay=decay, origins=ids
+        od_mode,
+        categories=pd.Series(pd.Categorical(modes, categories=list(GATEWAY_MODES)), index=modes.index),
+        decay=decay,
+        origins=ids,
     )["hill_1"]
 
     # world reach: direct airline destinations of the airports within the reach horizon
     airports = gateways[gateways["kind"].eq("airport")]
     od_air = od_all[od_all["destination_id"].isin(airports.index)]
     out = out.join(
-        acc.world_reach(od_air, routes, max_minutes=reach_minutes, decay=decay, origins=ids, home_country=_air_routes.HOME_COUNTRY)
+        acc.world_reach(
+            od_air, routes, max_minutes=reach_minutes, decay=decay, origins=ids, home_country=_air_routes.HOME_COUNTRY
+        )
     )
 
     # dynamics: ridership growth 2015 -> 2024 of the reachable stations, decay-weighted
@@ -423,8 +455,9 @@ def two_step_support(
     blocks = _origin_blocks(len(pts), len(sites))
     if len(blocks) <= 1:
         od = traveltime.od_matrix(graph, pts, sites, max_minutes=max_minutes)
-        res = acc.two_step_fca(od, supply=supply, demand=pd.Series(1.0, index=smes.index), max_minutes=max_minutes,
-                               origins=pts.index)
+        res = acc.two_step_fca(
+            od, supply=supply, demand=pd.Series(1.0, index=smes.index), max_minutes=max_minutes, origins=pts.index
+        )
         return res.reindex(origins.index)
     # many support bodies: the same 2SFCA (no decay, inclusive catchment) reduced block by block
     sme_pts = pts.loc[pts.index.isin(smes.index)]
@@ -468,10 +501,12 @@ def municipality_indicators(
     pop[empty] = np.nan
     n_smes = smes["commune"].value_counts().reindex(zones, fill_value=0)
     if len(smes):
-        sme = acc.aggregate(sme_values, zone_of_origin=smes["commune"], weights=pd.Series(1.0, index=smes.index), zones=zones)
+        sme = acc.aggregate(
+            sme_values, zone_of_origin=smes["commune"], weights=pd.Series(1.0, index=smes.index), zones=zones
+        )
         sme[empty] = np.nan
         sme.index.name = None
-        sme = sme.where(n_smes.gt(0), pop, axis=0)  # no SMEs: the population-weighted value
+        sme = sme.where(n_smes.gt(0), pop, axis=0)  # type: ignore[arg-type]  # no SMEs: the population-weighted value
     else:
         sme = pop.copy()
     out = pop.join(sme.add_suffix("_smes"))
@@ -480,7 +515,9 @@ def municipality_indicators(
     prev = m["population_prev"].astype(float)
     out["population_growth"] = np.where(prev > 0, m["population"].astype(float) / prev.where(prev > 0, 1.0) - 1.0, 0.0)
     out["governance_capacity"] = m["epci_type"].map(GOVERNANCE_SCORES).fillna(0.0).astype(float)
-    groups = (export_groups if export_groups is not None else pd.Series(0.0, index=zones)).reindex(zones, fill_value=0.0)
+    groups = (export_groups if export_groups is not None else pd.Series(0.0, index=zones)).reindex(
+        zones, fill_value=0.0
+    )
     out["export_groups"] = groups.astype(float)
     out["export_groups_per_1000_smes"] = groups.astype(float) / np.maximum(n_smes, 1) * 1000.0
     return out
@@ -531,7 +568,7 @@ def score_territory(
     weighted = {i.key for i in profile.indicators if i.weight > 0}
     dropped = {k: why for k, why in unavailable_indicators(territory).items() if k in weighted}
     if dropped:
-        profile = profile.with_weights(indicators={k: 0.0 for k in dropped})
+        profile = profile.with_weights(indicators=dict.fromkeys(dropped, 0.0))
     graph = territory.csr
     munis = territory.municipalities
     smes = territory.smes
@@ -539,7 +576,13 @@ def score_territory(
     origins = population_origins(munis, graph, max_per_commune=max_per_commune, seed=int(profile.parameters["seed"]))
     say(f"indicators for {len(origins)} population origins")
     routes = _air_routes.airport_destinations(territory.gateways, territory=territory.manifest.name)
-    kw = dict(gateways=territory.gateways, support_bodies=territory.support_bodies, smes=smes, profile=profile, air_routes=routes)
+    kw = {
+        "gateways": territory.gateways,
+        "support_bodies": territory.support_bodies,
+        "smes": smes,
+        "profile": profile,
+        "air_routes": routes,
+    }
     pop_vals = origin_indicators(graph, origins, **kw)
     say(f"indicators for {len(smes)} SMEs")
     sme_vals = origin_indicators(graph, smes[["geometry"]], **kw)
@@ -561,14 +604,22 @@ def score_territory(
             feed[c] = ind[f"{c}_smes"]
     comp = milieu.composite(feed, profile)
     ranks = milieu.rank_intervals(feed, profile)
-    table = munis[["insee", "name", "population", "epci_name", "epci_type", "metropole", "area_km2"]].join(ind).join(comp).join(ranks)
+    table = (
+        munis[["insee", "name", "population", "epci_name", "epci_type", "metropole", "area_km2"]]
+        .join(ind)
+        .join(comp)
+        .join(ranks)
+    )
     gws = territory.gateways
     airports = on_network(gws[gws["kind"].eq("airport")])
     table["nearest_airports"] = nearest_airports(graph, origins, airports, zones=table.index)
     table = gpd.GeoDataFrame(table, geometry=munis.geometry, crs=munis.crs)
 
     sme_table = smes.join(sme_vals.rename(columns=lambda c: f"{c}_score" if c in smes.columns else c))
-    sme_table = sme_table.join(table[["index", "rank"]].rename(columns={"index": "municipality_index", "rank": "municipality_rank"}), on="commune")
+    sme_table = sme_table.join(
+        table[["index", "rank"]].rename(columns={"index": "municipality_index", "rank": "municipality_rank"}),
+        on="commune",
+    )
 
     w = origins["weight"]
     pop_within = {
@@ -581,18 +632,22 @@ def score_territory(
         pw = population_within.copy()
         pw.index = pw.index.astype(str)
         if "total" not in pw.index or "population" not in pw.columns:
-            raise InputError("population_within needs a 'total' row and a 'population' column (raster.zonal_population_within)")
+            raise InputError(
+                "population_within needs a 'total' row and a 'population' column (raster.zonal_population_within)"
+            )
         kinds = [c for c in pw.columns if c != "population"]
         zones = pw.drop(index="total").reindex(table.index)
         for c in kinds:
-            table[f"share_within_{c}"] = (zones[c] / zones["population"].where(zones["population"] > 0)).fillna(0.0).to_numpy()
-        pop_within = {c: float(pw.loc["total", c]) for c in kinds}
+            table[f"share_within_{c}"] = (
+                (zones[c] / zones["population"].where(zones["population"] > 0)).fillna(0.0).to_numpy()
+            )
+        pop_within = {c: float(pw.at["total", c]) for c in kinds}  # type: ignore[arg-type]  # a float cell
         pop_within_source = "population raster (zonal statistics)"
     summary = {
-        "n_municipalities": int(len(table)),
+        "n_municipalities": len(table),
         "dropped_indicators": dropped,
-        "n_population_origins": int(len(origins)),
-        "n_smes": int(len(smes)),
+        "n_population_origins": len(origins),
+        "n_smes": len(smes),
         "smes_synthetic": bool(smes["synthetic"].any()) if len(smes) else False,
         "equity": {
             key: {
@@ -619,4 +674,6 @@ def score_territory(
         "top5": table.sort_values("rank").head(5)[["insee", "name", "index"]].to_dict("records"),
         "bottom5": table.sort_values("rank").tail(5)[["insee", "name", "index"]].to_dict("records"),
     }
-    return ScoreResult(municipalities=table, smes=sme_table, origins=origins.join(pop_vals), profile=profile, summary=summary)
+    return ScoreResult(
+        municipalities=table, smes=sme_table, origins=origins.join(pop_vals), profile=profile, summary=summary
+    )

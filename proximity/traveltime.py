@@ -112,7 +112,13 @@ __all__ = [
 # from every allowed edge is unreachable) from the engine, so every module uses one convention.
 
 
-def snap(graph: CSRGraph, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_snap_m: float = MAX_SNAP_M, snap_to: np.ndarray | None = None) -> pd.DataFrame:
+def snap(
+    graph: CSRGraph,
+    points: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    max_snap_m: float = MAX_SNAP_M,
+    snap_to: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Attach points to the nearest point on an edge of the network.
 
     Parameters
@@ -169,26 +175,54 @@ def snap(graph: CSRGraph, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_snap_
     geom = engine.check_points(points, "points")
     engine.check_access(max_snap_m, ACCESS_SPEED_KMH, ACCESS_DETOUR)
     snap_to = engine.check_snap_to(graph, snap_to)
-    s = engine.snap_points(graph, prep, geom, name="points", max_snap_m=max_snap_m, access_speed_kmh=ACCESS_SPEED_KMH, access_detour=ACCESS_DETOUR, snap_to=snap_to)
+    s = engine.snap_points(
+        graph,
+        prep,
+        geom,
+        name="points",
+        max_snap_m=max_snap_m,
+        access_speed_kmh=ACCESS_SPEED_KMH,
+        access_detour=ACCESS_DETOUR,
+        snap_to=snap_to,
+    )
     n_far = int((~s.ok).sum())
     if n_far:
         engine.warn([engine.far_message(n_far, "points", max_snap_m)])
     ids = np.asarray(graph.node_ids)
     return pd.DataFrame(
         {
-            "u_id": ids[s.out_node[:, 0]], "v_id": ids[s.out_node[:, 1]], "fraction": s.frac,
-            "node": s.node, "node_id": ids[s.node], "snap_m": s.snap_m, "reachable": s.ok,
+            "u_id": ids[s.out_node[:, 0]],
+            "v_id": ids[s.out_node[:, 1]],
+            "fraction": s.frac,
+            "node": s.node,
+            "node_id": ids[s.node],
+            "snap_m": s.snap_m,
+            "reachable": s.ok,
         },
         index=s.index.copy(),
     )
 
 
 # --------------------------------------------------------------------------- public API
-def _nearest_k(prep: engine.Prepared, o: engine.Snapped, o_sel: np.ndarray, f: engine.Snapped, f_sel: np.ndarray, *, k: int, to: bool, max_s: float) -> tuple[np.ndarray, np.ndarray]:
+def _nearest_k(
+    prep: engine.Prepared,
+    o: engine.Snapped,
+    o_sel: np.ndarray,
+    f: engine.Snapped,
+    f_sel: np.ndarray,
+    *,
+    k: int,
+    to: bool,
+    max_s: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """The k smallest times (sorted) and facility positions for every origin (rows of ``o``)."""
     best_t = np.full((len(o.index), k), np.inf)
     best_f = np.full((len(o.index), k), -1, dtype=np.int64)
-    blocks = engine.point_blocks(prep, o, o_sel, f, f_sel, max_s) if to else engine.point_blocks(prep, f, f_sel, o, o_sel, max_s)
+    blocks = (
+        engine.point_blocks(prep, o, o_sel, f, f_sel, max_s)
+        if to
+        else engine.point_blocks(prep, f, f_sel, o, o_sel, max_s)
+    )
     for x_pos, y_pos, t in blocks:
         if to:
             o_pos, f_pos = x_pos, y_pos
@@ -217,7 +251,7 @@ def _ids(index: pd.Index, positions: np.ndarray) -> pd.api.extensions.ExtensionA
     values[missing] = pd.NA
     if index.inferred_type == "string":
         return pd.array(values, dtype="string")
-    return pd.array(values, dtype=object)
+    return pd.array(values, dtype=object)  # type: ignore[arg-type]  # pandas-stubs omit object arrays
 
 
 def _groups(facilities: Any, by: str | None, n: int) -> list[tuple[Any, np.ndarray]]:
@@ -226,10 +260,14 @@ def _groups(facilities: Any, by: str | None, n: int) -> list[tuple[Any, np.ndarr
         return [(None, np.ones(n, dtype=bool))]
     if not isinstance(facilities, gpd.GeoDataFrame) or by not in facilities.columns:
         have = list(facilities.columns) if isinstance(facilities, gpd.GeoDataFrame) else "a GeoSeries has no columns"
-        raise MissingColumnError(f"facilities has no column {by!r} to group by (columns: {have}); pass by=None or add the column")
+        raise MissingColumnError(
+            f"facilities has no column {by!r} to group by (columns: {have}); pass by=None or add the column"
+        )
     col = facilities[by]
     if col.isna().any():
-        raise InputError(f"facilities column {by!r} has {int(col.isna().sum())} missing value(s); fill or drop those rows")
+        raise InputError(
+            f"facilities column {by!r} has {int(col.isna().sum())} missing value(s); fill or drop those rows"
+        )
     labels = pd.unique(col)
     try:
         labels = sorted(labels)
@@ -331,7 +369,12 @@ def nearest(
     snap_to = engine.check_snap_to(graph, snap_to)
     engine.check_direction(direction)
     groups = _groups(facilities, by, len(f_geom))
-    opts = {"max_snap_m": max_snap_m, "access_speed_kmh": access_speed_kmh, "access_detour": access_detour, "snap_to": snap_to}
+    opts: dict[str, Any] = {
+        "max_snap_m": max_snap_m,
+        "access_speed_kmh": access_speed_kmh,
+        "access_detour": access_detour,
+        "snap_to": snap_to,
+    }
     o = engine.snap_points(graph, prep, o_geom, name="origins", **opts)
     f = engine.snap_points(graph, prep, f_geom, name="facilities", **opts)
     to = direction == "to"
@@ -442,12 +485,23 @@ def nearest_table(
     firm            18.25        MPL         31.0     SET
     """
     long = nearest(
-        graph, origins, facilities, k=1, by=by, max_minutes=max_minutes, max_snap_m=max_snap_m, snap_to=snap_to,
-        access_speed_kmh=access_speed_kmh, access_detour=access_detour, direction=direction,
+        graph,
+        origins,
+        facilities,
+        k=1,
+        by=by,
+        max_minutes=max_minutes,
+        max_snap_m=max_snap_m,
+        snap_to=snap_to,
+        access_speed_kmh=access_speed_kmh,
+        access_detour=access_detour,
+        direction=direction,
     )
     index = engine.check_points(origins, "origins").index
     if by is None:
-        return pd.DataFrame({"minutes": long["minutes"].to_numpy(), "id": long["destination_id"].array}, index=index.copy())
+        return pd.DataFrame(
+            {"minutes": long["minutes"].to_numpy(), "id": long["destination_id"].array}, index=index.copy()
+        )
     n_o = len(index)
     groups = list(long["group"].iloc[: len(long) // n_o])
     n_g = len(groups)
@@ -459,9 +513,11 @@ def nearest_table(
     return pd.DataFrame(cols, index=index.copy())
 
 
-def _pair_unreachable(prep: engine.Prepared, a: engine.Snapped, ai: np.ndarray, b: engine.Snapped, bi: np.ndarray) -> np.ndarray:
+def _pair_unreachable(
+    prep: engine.Prepared, a: engine.Snapped, ai: np.ndarray, b: engine.Snapped, bi: np.ndarray
+) -> np.ndarray:
     """Bool per pair (a[ai], b[bi]): no directed network path between their entries."""
-    labels, cond, _ = prep.scc()
+    _labels, cond, _ = prep.scc()
     if cond.shape[0] == 1:
         return np.zeros(ai.size, dtype=bool)
     out = np.ones(ai.size, dtype=bool)
@@ -538,7 +594,12 @@ def od_matrix(
     max_s = engine.check_max_minutes(max_minutes)
     engine.check_access(max_snap_m, access_speed_kmh, access_detour)
     snap_to = engine.check_snap_to(graph, snap_to)
-    opts = {"max_snap_m": max_snap_m, "access_speed_kmh": access_speed_kmh, "access_detour": access_detour, "snap_to": snap_to}
+    opts: dict[str, Any] = {
+        "max_snap_m": max_snap_m,
+        "access_speed_kmh": access_speed_kmh,
+        "access_detour": access_detour,
+        "snap_to": snap_to,
+    }
     o = engine.snap_points(graph, prep, o_geom, name="origins", **opts)
     d = engine.snap_points(graph, prep, d_geom, name="destinations", **opts)
     o_ok, d_ok = np.flatnonzero(o.ok), np.flatnonzero(d.ok)
@@ -607,8 +668,17 @@ def count_within(
         Indexed like ``origins``, float; an origin beyond ``max_snap_m`` counts 0 (warned).
     """
     w = None if weights is None else pd.DataFrame({"w": pd.Series(weights)})
-    total = _counts_within(graph, origins, destinations, max_minutes=max_minutes, weights=w, max_snap_m=max_snap_m,
-                           snap_to=snap_to, access_speed_kmh=access_speed_kmh, access_detour=access_detour)
+    total = _counts_within(
+        graph,
+        origins,
+        destinations,
+        max_minutes=max_minutes,
+        weights=w,
+        max_snap_m=max_snap_m,
+        snap_to=snap_to,
+        access_speed_kmh=access_speed_kmh,
+        access_detour=access_detour,
+    )
     return pd.Series(total.iloc[:, 0].to_numpy(), index=total.index, name=f"within_{max_minutes:g}_minutes")
 
 
@@ -633,7 +703,12 @@ def _counts_within(
     max_s = engine.check_max_minutes(max_minutes)
     engine.check_access(max_snap_m, access_speed_kmh, access_detour)
     snap_to = engine.check_snap_to(graph, snap_to)
-    opts = {"max_snap_m": max_snap_m, "access_speed_kmh": access_speed_kmh, "access_detour": access_detour, "snap_to": snap_to}
+    opts: dict[str, Any] = {
+        "max_snap_m": max_snap_m,
+        "access_speed_kmh": access_speed_kmh,
+        "access_detour": access_detour,
+        "snap_to": snap_to,
+    }
     o = engine.snap_points(graph, prep, o_geom, name="origins", **opts)
     d = engine.snap_points(graph, prep, d_geom, name="destinations", **opts)
     if weights is None:
@@ -725,11 +800,25 @@ def isochrones(
     engine.check_access(max_snap_m, access_speed_kmh, access_detour)
     snap_to = engine.check_snap_to(graph, snap_to)
     if direction not in ("from", "to"):
-        raise InputError(f"direction must be 'from' (areas reachable from the origins) or 'to' (areas the origins can be reached from), got {direction!r}")
-    if cell_m is not None and (not isinstance(cell_m, (int, float, np.number)) or isinstance(cell_m, bool) or not math.isfinite(cell_m) or cell_m <= 0):
+        raise InputError(
+            f"direction must be 'from' (areas reachable from the origins) or 'to' (areas the origins can be reached from), got {direction!r}"
+        )
+    if cell_m is not None and (
+        not isinstance(cell_m, (int, float, np.number))
+        or isinstance(cell_m, bool)
+        or not math.isfinite(cell_m)
+        or cell_m <= 0
+    ):
         raise InputError(f"cell_m must be a positive number of metres or None (automatic), got {cell_m!r}")
     o = engine.snap_points(
-        graph, prep, geom, name="origins", max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh, access_detour=access_detour, snap_to=snap_to,
+        graph,
+        prep,
+        geom,
+        name="origins",
+        max_snap_m=max_snap_m,
+        access_speed_kmh=access_speed_kmh,
+        access_detour=access_detour,
+        snap_to=snap_to,
     )
     speed_ms = access_speed_kmh / 3.6 / access_detour
     t_max = thresholds[-1] * 60.0
@@ -768,7 +857,15 @@ _ISO_K = 8  # reached nodes considered per grid cell
 _ISO_CELLS = 600  # default cells along the longest side
 
 
-def _iso_polygons(t: np.ndarray, xy_nodes: np.ndarray, origin: np.ndarray, thresholds: list[float], speed_ms: float, cap_m: float, cell_m: float | None) -> list[Any]:
+def _iso_polygons(
+    t: np.ndarray,
+    xy_nodes: np.ndarray,
+    origin: np.ndarray,
+    thresholds: list[float],
+    speed_ms: float,
+    cap_m: float,
+    cell_m: float | None,
+) -> list[Any]:
     """Polygons (in the graph's CRS) of the places reached within each threshold (minutes)."""
     from affine import Affine
     from rasterio.features import shapes
@@ -820,7 +917,9 @@ def _one_point(point: Any, name: str, crs: str) -> gpd.GeoSeries:
         if len(geom) != 1:
             raise InputError(f"{name} must hold exactly one point, got {len(geom)}; pass one row")
         return geom
-    raise InputError(f"{name} must be a shapely Point (in crs) or a one-point GeoSeries/GeoDataFrame, got {type(point).__name__}")
+    raise InputError(
+        f"{name} must be a shapely Point (in crs) or a one-point GeoSeries/GeoDataFrame, got {type(point).__name__}"
+    )
 
 
 @dataclass(frozen=True)
@@ -911,13 +1010,22 @@ def route(
     b_geom = _one_point(destination_point, "destination_point", crs)
     engine.check_access(max_snap_m, access_speed_kmh, access_detour)
     snap_to = engine.check_snap_to(graph, snap_to)
-    opts = {"max_snap_m": max_snap_m, "access_speed_kmh": access_speed_kmh, "access_detour": access_detour, "snap_to": snap_to}
+    opts: dict[str, Any] = {
+        "max_snap_m": max_snap_m,
+        "access_speed_kmh": access_speed_kmh,
+        "access_detour": access_detour,
+        "snap_to": snap_to,
+    }
     a = engine.snap_points(graph, prep, a_geom, name="origin_point", **opts)
     b = engine.snap_points(graph, prep, b_geom, name="destination_point", **opts)
     none = Route(minutes=math.inf, km=math.inf, coords=(), node_ids=())
     far = [nm for nm, s in (("origin_point", a), ("destination_point", b)) if not s.ok[0]]
     if far:
-        engine.warn([f"{' and '.join(far)} more than {max_snap_m:g} m from the network: no route (raise max_snap_m or extend the network)"])
+        engine.warn(
+            [
+                f"{' and '.join(far)} more than {max_snap_m:g} m from the network: no route (raise max_snap_m or extend the network)"
+            ]
+        )
         return none
     n = prep.n
     legs_s = float(a.leg_s[0]) + float(b.leg_s[0])
@@ -926,7 +1034,7 @@ def route(
     dist, pred = dijkstra(aug, directed=True, indices=n, return_predecessors=True)
     arrive = dist[b.in_node[0]] + b.in_s[0]
     e_b = int(np.argmin(arrive))
-    best = {"seconds": float(arrive[e_b]) + legs_s, "kind": "network"}
+    best: dict[str, Any] = {"seconds": float(arrive[e_b]) + legs_s, "kind": "network"}
     # direct trips: along the shared edge, or straight between points closer than their legs
     for c_a in range(a.cand_seg.shape[1]):
         for c_b in range(b.cand_seg.shape[1]):
@@ -978,7 +1086,7 @@ def route(
     return Route(
         minutes=best["seconds"] / 60.0,
         km=float(km),
-        coords=tuple((float(x), float(y)) for x, y in zip(lon, lat)),
+        coords=tuple((float(x), float(y)) for x, y in zip(lon, lat, strict=True)),
         node_ids=tuple(int(i) for i in ids[path]),
     )
 
@@ -1007,7 +1115,9 @@ def network_bounds_wgs84(graph: CSRGraph, *, margin_m: float = 0.0) -> tuple[flo
     if x.size == 0:
         raise InputError("graph has no nodes; build the network of a territory first")
     box = (x.min() - margin_m, y.min() - margin_m, x.max() + margin_m, y.max() + margin_m)
-    return tuple(float(v) for v in pyproj.Transformer.from_crs(graph.crs, "EPSG:4326", always_xy=True).transform_bounds(*box))  # type: ignore[return-value]
+    return tuple(
+        float(v) for v in pyproj.Transformer.from_crs(graph.crs, "EPSG:4326", always_xy=True).transform_bounds(*box)
+    )  # type: ignore[return-value]
 
 
 def check_latlon(
@@ -1056,7 +1166,9 @@ def check_latlon(
     if bounds_wgs84 is not None:
         x0, y0, x1, y1 = (float(v) for v in bounds_wgs84)
         if not (x0 <= lon <= x1 and y0 <= lat <= y1):
-            hint = " (latitude and longitude look swapped: write LAT,LON)" if (x0 <= lat <= x1 and y0 <= lon <= y1) else ""
+            hint = (
+                " (latitude and longitude look swapped: write LAT,LON)" if (x0 <= lat <= x1 and y0 <= lon <= y1) else ""
+            )
             raise InputError(f"{name} {lat:g},{lon:g} is outside {area} (lat {y0:g}–{y1:g}, lon {x0:g}–{x1:g}){hint}")
     return lat, lon
 

@@ -9,11 +9,10 @@
 #
 # LINT_GATE (or $PROXIMITY_LINT_GATE): "enforce" runs scripts/lint.sh and fails on any finding;
 # "report" runs it and prints the findings without failing; "off" skips it.
-# The default stays "off" until the tree's one-off `ruff format` / `ruff check --fix` / mypy
-# pass (issue 13); then it becomes "enforce" (the one line below).
+# The default is "enforce": the tree is ruff-clean, ruff-formatted and mypy-clean (issue 13).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-LINT_GATE=${PROXIMITY_LINT_GATE:-off}
+LINT_GATE=${PROXIMITY_LINT_GATE:-enforce}
 
 bash scripts/setup.sh --browser
 

@@ -70,9 +70,23 @@ def test_partitioned_run_equals_the_serial_scores(runs, reference):
     m = _table(runs[2].municipalities)
     ref = reference.municipalities
     assert sorted(m.index) == sorted(ref.index) and len(m) == 659
-    numeric = [c for c in ref.columns if c in m.columns and c not in ("geometry", "rank") and pd.api.types.is_numeric_dtype(ref[c])]
-    assert len(numeric) > 60 and {"support_gravity", "support_2sfca", "reach_destinations_gravity", "minutes_seaport",
-                                  "support_gravity_smes", "density", "index", "rank_low", "rank_high", "n_smes"} <= set(numeric)
+    numeric = [
+        c
+        for c in ref.columns
+        if c in m.columns and c not in ("geometry", "rank") and pd.api.types.is_numeric_dtype(ref[c])
+    ]
+    assert len(numeric) > 60 and {
+        "support_gravity",
+        "support_2sfca",
+        "reach_destinations_gravity",
+        "minutes_seaport",
+        "support_gravity_smes",
+        "density",
+        "index",
+        "rank_low",
+        "rank_high",
+        "n_smes",
+    } <= set(numeric)
     for c in numeric:
         a = ref[c].astype(float).to_numpy()
         b = m.loc[ref.index, c].astype(float).to_numpy()
@@ -96,9 +110,25 @@ def test_results_do_not_depend_on_the_number_of_workers(runs):
 
 def test_output_columns_ranks_and_peer_features(runs, reference):
     m = _table(runs[2].municipalities)
-    for col in ("insee", "name", "departement", "region", "epci", "population", "density", "diversity", "dynamics",
-                "directionality", "index", "rank", "rank_departement", "rank_low", "rank_high", "minutes_city_50k",
-                "share_pop_airport_30"):
+    for col in (
+        "insee",
+        "name",
+        "departement",
+        "region",
+        "epci",
+        "population",
+        "density",
+        "diversity",
+        "dynamics",
+        "directionality",
+        "index",
+        "rank",
+        "rank_departement",
+        "rank_low",
+        "rank_high",
+        "minutes_city_50k",
+        "share_pop_airport_30",
+    ):
         assert col in m.columns, col
     assert set(m["departement"]) == set(DEPS) and set(m["region"]) == {"76", "84"}
     # national rank: a permutation, higher index first, ties by INSEE code
@@ -108,10 +138,10 @@ def test_output_columns_ranks_and_peer_features(runs, reference):
     tied = order[order.duplicated("index", keep=False)]
     for _, g in tied.groupby("index"):
         assert list(g["insee"]) == sorted(g["insee"])
-    for dep, g in m.groupby("departement"):
+    for _dep, g in m.groupby("departement"):
         assert sorted(g["rank_departement"]) == list(range(1, len(g) + 1))
         assert list(g.sort_values("rank")["rank_departement"]) == list(range(1, len(g) + 1))
-    assert ((m["rank_low"] <= m["rank_high"])).all()
+    assert (m["rank_low"] <= m["rank_high"]).all()
     # peers (proximity.peers): 10 other communes of the territory, rank among them on the index
     ids = m["peers"].str.split(" ")
     assert ids.map(len).eq(10).all() and all(i not in p and set(p) <= set(m.index) for i, p in ids.items())
@@ -124,8 +154,10 @@ def test_output_columns_ranks_and_peer_features(runs, reference):
     assert 0 < m["share_pop_airport_30"].mean() < 0.5  # airports of Aurillac, Le Puy, Rodez, Clermont
     # minutes to a city of 50,000+ (Clermont-Ferrand, Saint-Étienne, Montpellier, Nîmes…): finite, plausible
     city = m["minutes_city_50k"]
-    assert np.isfinite(city).all() and 10 < city.min() and city.max() < 240
-    assert city[m["name"].eq("Aurillac")].iloc[0] > city[m["name"].eq("Yssingeaux")].iloc[0]  # Saint-Étienne is near Yssingeaux
+    assert np.isfinite(city).all() and city.min() > 10 and city.max() < 240
+    assert (
+        city[m["name"].eq("Aurillac")].iloc[0] > city[m["name"].eq("Yssingeaux")].iloc[0]
+    )  # Saint-Étienne is near Yssingeaux
 
 
 def test_departement_table(runs):
@@ -161,13 +193,28 @@ def test_resume_recomputes_lost_and_corrupted_partitions(runs, cluster, tmp_path
     raw[len(raw) // 2] ^= 0xFF  # a torn write
     p.write_bytes(bytes(raw))
     (out / "municipalities.parquet").unlink()
-    r = CliRunner().invoke(main, ["run", "--territory", SPEC, "--out", str(out), "--resume", "--scheduler", cluster,
-                                  "--origins-per-commune", str(PER_COMMUNE)])
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--territory",
+            SPEC,
+            "--out",
+            str(out),
+            "--resume",
+            "--scheduler",
+            cluster,
+            "--origins-per-commune",
+            str(PER_COMMUNE),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "municipalities.parquet" in r.output
     prov = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
     assert {d: t["resumed"] for d, t in prov["timings"]["tasks"].items()} == {"15": False, "43": True, "48": False}
-    pd.testing.assert_frame_equal(_table(out / "municipalities.parquet"), _table(runs[2].municipalities), check_exact=True)
+    pd.testing.assert_frame_equal(
+        _table(out / "municipalities.parquet"), _table(runs[2].municipalities), check_exact=True
+    )
 
 
 def test_failing_departement_is_reported_and_writes_no_national_file(runs, cluster, tmp_path, monkeypatch):
@@ -175,8 +222,21 @@ def test_failing_departement_is_reported_and_writes_no_national_file(runs, clust
     shutil.copytree(runs[2].out / "partitions", out / "partitions")
     (out / "partitions" / "43.json").unlink()
     monkeypatch.setenv(national.FAIL_ENV, "43")
-    r = CliRunner().invoke(main, ["run", "--territory", SPEC, "--out", str(out), "--resume", "--scheduler", cluster,
-                                  "--origins-per-commune", str(PER_COMMUNE)])
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--territory",
+            SPEC,
+            "--out",
+            str(out),
+            "--resume",
+            "--scheduler",
+            cluster,
+            "--origins-per-commune",
+            str(PER_COMMUNE),
+        ],
+    )
     assert r.exit_code == 1
     assert "1 département(s) failed after a retry (43: RuntimeError: failure injected" in r.output
     assert "--resume" in r.output and "Traceback" not in r.output
@@ -186,13 +246,15 @@ def test_failing_departement_is_reported_and_writes_no_national_file(runs, clust
 
 
 def test_option_errors(tmp_path):
-    with pytest.raises(InputError, match="either workers .* or scheduler"):
+    with pytest.raises(InputError, match=r"either workers .* or scheduler"):
         national.run_national(SPEC, tmp_path / "x", workers=1, scheduler="tcp://127.0.0.1:8786")
-    with pytest.raises(InputError, match="scheduler='localhost' must be an address such as tcp://HOST:8786"):
+    with pytest.raises(InputError, match=r"scheduler='localhost' must be an address such as tcp://HOST:8786"):
         national.run_national(SPEC, tmp_path / "x", scheduler="localhost")
     with pytest.raises(InputError, match="workers=-1 must be an integer"):
         national.run_national(SPEC, tmp_path / "x", workers=-1)
-    r = CliRunner().invoke(main, ["run", "--territory", SPEC, "--out", str(tmp_path / "y"), "--workers", "2", "--n-smes", "10"])
+    r = CliRunner().invoke(
+        main, ["run", "--territory", SPEC, "--out", str(tmp_path / "y"), "--workers", "2", "--n-smes", "10"]
+    )
     assert r.exit_code == 2 and "--n-smes do not apply to the national run" in r.output
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
