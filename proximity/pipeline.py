@@ -38,13 +38,55 @@ def write_layers(territory: Territory, out: Path) -> list[Path]:
 def write_traveltime_tables(
     territory: Territory, out: Path, *, max_minutes: float = defaults.OD_MAX_MINUTES
 ) -> list[Path]:
-    """Nearest facility per kind (SMEs, municipality centres) and municipality → gateway OD tables.
+    """Nearest facility per kind from SMEs and municipalities, and municipality → gateway OD tables.
 
-    Writes ``traveltime/nearest_smes.csv``, ``traveltime/nearest_municipalities.csv`` (long:
-    origin_id, layer, group, rank, destination_id, destination_name, minutes),
-    ``traveltime/od_municipalities_gateways.csv`` (long, pairs within ``max_minutes``) and
-    ``traveltime/traveltime.gpkg`` with the same as GIS layers (wide nearest minutes on the SME
-    points and municipality polygons; OD pairs as straight lines).
+    The municipalities are represented by a representative point of their polygon (inside
+    it); gateways and support bodies off the network (``on_network`` False) are left out.
+
+    Parameters
+    ----------
+    territory : Territory
+        The loaded territory (:func:`proximity.territory.load_territory`).
+    out : pathlib.Path
+        Output folder; the files go into ``out / "traveltime"`` (created if needed), each
+        written atomically.
+    max_minutes : float
+        Cut-off of the OD table, in minutes (default :data:`proximity.defaults.OD_MAX_MINUTES`,
+        90): pairs further apart are left out.
+
+    Returns
+    -------
+    list of pathlib.Path
+        In this order:
+
+        - ``traveltime/nearest_smes.csv`` and ``traveltime/nearest_municipalities.csv``:
+          long tables, one row per origin and group, with columns ``origin_id`` (SME id or
+          INSEE code), ``group`` (gateway kind, with ``tgv_station`` for the TGV stations
+          (ids ``<id>|tgv``) besides their ``rail_station`` row, or support-body category),
+          ``rank`` (1), ``destination_id``, ``minutes`` (``inf`` and an empty
+          ``destination_id`` when none is reachable), ``layer`` (``gateways`` or
+          ``support_bodies``) and ``destination_name``;
+        - ``traveltime/od_municipalities_gateways.csv``: ``origin_id`` (INSEE code),
+          ``destination_id`` (gateway id), ``minutes``, one row per pair within
+          ``max_minutes`` (TGV stations once);
+        - ``traveltime/traveltime.gpkg``: the same as GIS layers, ``nearest_smes`` (SME
+          points) and ``nearest_municipalities`` (municipality polygons) with their
+          identifying columns and one ``minutes_<group>`` column per group, and
+          ``od_municipalities_gateways`` (straight lines from the municipality's point to
+          the gateway).
+
+    Warns
+    -----
+    UnreachableWarning
+        Points beyond the snapping limit, or no path (see :mod:`proximity.traveltime`).
+
+    Examples
+    --------
+    >>> paths = write_traveltime_tables(ter, Path("out"), max_minutes=60)
+    >>> [p.name for p in paths]
+    ['nearest_smes.csv', 'nearest_municipalities.csv', 'od_municipalities_gateways.csv', 'traveltime.gpkg']
+    >>> pd.read_csv(paths[2]).columns.tolist()
+    ['origin_id', 'destination_id', 'minutes']
     """
     csr = territory.csr
     gws = on_network(territory.gateways)
@@ -88,7 +130,37 @@ def write_traveltime_tables(
 
 
 def write_scores(result: scores.ScoreResult, out: Path, prov: dict) -> list[Path]:
-    """``municipalities.gpkg/.csv``, ``smes.gpkg/.csv`` and ``provenance.json``."""
+    """Write the scores of a territory: ``municipalities.gpkg/.csv``, ``smes.gpkg/.csv`` and ``provenance.json``.
+
+    Parameters
+    ----------
+    result : ScoreResult
+        The scores (:func:`proximity.scores.score_territory`).
+    out : pathlib.Path
+        Output folder (created if needed); every file is written atomically.
+    prov : dict
+        The provenance of the run (:func:`provenance`); it is not modified.
+
+    Returns
+    -------
+    list of pathlib.Path
+        In this order: ``municipalities.gpkg`` (layer ``municipalities``),
+        ``municipalities.csv``, ``smes.gpkg`` (layer ``smes``), ``smes.csv`` and
+        ``provenance.json``. The CSV files hold the same columns as the layers without the
+        geometry, rows sorted by id, floats with 10 significant digits; list cells are
+        joined with ``"; "``. The SMEs get a ``note`` column saying what they are
+        (``prov["smes"]["note"]``, else the synthetic note when they are synthetic).
+        ``provenance.json`` is ``prov`` plus the ``profile`` that scored (name, source,
+        weights, decay, indicators) and the ``summary`` of ``result``, in strict JSON
+        (NaN and infinities as ``null``).
+
+    Examples
+    --------
+    >>> res = scores.score_territory(ter)  # doctest: +SKIP
+    >>> paths = write_scores(res, Path("out"), provenance(ter))  # doctest: +SKIP
+    >>> [p.name for p in paths]  # doctest: +SKIP
+    ['municipalities.gpkg', 'municipalities.csv', 'smes.gpkg', 'smes.csv', 'provenance.json']
+    """
     m = _for_file(result.municipalities)
     s = _for_file(result.smes)
     s["note"] = prov.get("smes", {}).get("note") or (SYNTHETIC_NOTE if bool(s["synthetic"].any()) else "")
@@ -134,19 +206,72 @@ def run(
 ) -> list[Path]:
     """The main job: data, layers, network, travel-time tables, scores (and maps).
 
-    ``profile`` is a study file (:mod:`proximity.config`; default: the shipped one),
-    validated before anything is loaded or written. It sets the scoring profile, the
-    export groups, the raster cells and thresholds, and the defaults of ``n_smes``,
-    ``seed`` (``[smes]``) and ``max_minutes`` (``[traveltime]``), which these arguments
-    override. ``smes`` is ``None`` (synthetic firms), ``"sirene"`` (the register fetched by
-    ``proximity data fetch smes``) or a SIRENE file; ``support`` is ``None``,
-    ``"annuaire"`` (the fetched directory, merged without duplicates) or a file of bodies.
-    ``standalone`` makes every map page self-contained (see :func:`proximity.maps.build_maps`).
-
     Every input (study file, options, output paths) is checked before any heavy work or
     any write; the outputs are staged beside ``out`` (and ``maps_dir``) and moved in only
     when every stage succeeded (:func:`proximity._io.staged_output`), so an interrupted
     or failed run leaves the previous complete run in place.
+
+    Parameters
+    ----------
+    territory : str
+        ``"herault"`` (a manifest shipped in ``proximity/territories``) or a territory spec
+        read from the national files (``"33"``, ``"34,30,11"``, ``"epci:<SIREN>"``,
+        ``"region:<code>"``, ``"france"``; see :func:`proximity.territory.load_territory`).
+    out : str or path
+        Output folder: layers, network summary, travel-time tables, rasters, export
+        groups, scores and provenance.
+    n_smes : int, optional
+        Exact number of synthetic SMEs, from 1 to 200,000 (default: the study's
+        ``[smes] n``, else its rate per 1,000 inhabitants). Ignored with ``smes``.
+    seed : int, optional
+        Seed of the synthetic SMEs (and of the export groups unless the study sets
+        ``[export_groups] seed``), from 0 to 2**32 - 1 (default: the study's
+        ``[smes] seed``, 34).
+    max_minutes : float, optional
+        Cut-off of the municipality → gateway OD table, in minutes, in (0, 1440]
+        (default: the study's ``[traveltime] max_minutes``, 90).
+    profile : str or path, optional
+        A study file (:mod:`proximity.config`; default: the shipped one), validated before
+        anything is loaded or written. It sets the scoring profile, the export groups, the
+        raster cells and thresholds, and the defaults of ``n_smes``, ``seed`` and
+        ``max_minutes``, which these arguments override.
+    maps_dir : str or path, optional
+        Folder of the HTML maps (:func:`proximity.maps.build_maps` and
+        ``export_groups.html``); no maps when None. It may lie inside ``out``.
+    progress : callable, optional
+        Called with a short message before each stage.
+    smes : str, path or DataFrame, optional
+        None (synthetic firms), ``"sirene"`` (the register fetched by ``proximity data
+        fetch smes``) or a SIRENE file or frame (:func:`proximity.layers.smes.resolve_smes`).
+    support : str, path or GeoDataFrame, optional
+        Extra support bodies: None, ``"annuaire"`` (the fetched directory, merged without
+        duplicates) or a file or layer of bodies
+        (:func:`proximity.layers.fetched.resolve_support`).
+    standalone : bool
+        Make every map page self-contained (see :func:`proximity.maps.build_maps`).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, at their final place under ``out`` (and ``maps_dir``).
+
+    Raises
+    ------
+    InputError
+        ``out`` or ``maps_dir`` is not a usable folder, ``n_smes``, ``seed`` or
+        ``max_minutes`` is out of range (every problem in one message), or ``territory``
+        is neither a manifest nor a valid spec.
+    ConfigError
+        The study file cannot be read or is invalid (the message lists every problem).
+    DataFileError
+        A data file is missing or corrupt, or ``"sirene"``/``"annuaire"`` was asked for
+        but not fetched (the message gives the command).
+
+    Examples
+    --------
+    >>> paths = run("herault", out="out", maps_dir="out/maps")  # doctest: +SKIP
+    >>> sorted(p.name for p in paths if p.parent.name == "out")  # doctest: +SKIP
+    ['layers.gpkg', 'municipalities.csv', 'municipalities.gpkg', 'network_summary.json', 'provenance.json', 'smes.csv', 'smes.gpkg']
     """
     say = progress or (lambda msg: None)
     _io.check_out_path(out, option="out")

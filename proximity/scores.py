@@ -79,9 +79,45 @@ def population_origins(
 ) -> gpd.GeoDataFrame:
     """Origins spread inside each municipality, weighted by its population.
 
-    Returns a GeoDataFrame (EPSG:4326) indexed by origin id ``"<insee>#<k>"`` with columns
-    ``insee``, ``weight`` (inhabitants represented) and ``placement`` (``node`` or
-    ``representative_point``).
+    Each municipality gets up to ``max_per_commune`` network nodes lying inside it (all
+    of them when fewer; else a sample drawn with ``seed``), which share its population
+    equally, or its representative point when no node lies inside (see the module notes).
+
+    Parameters
+    ----------
+    municipalities : GeoDataFrame
+        Polygons in any CRS with columns ``insee`` and ``population`` (inhabitants), e.g.
+        ``territory.municipalities``.
+    graph : CSRGraph
+        The network whose nodes are the candidate origins.
+    max_per_commune : int
+        Largest number of origins per municipality (at least 1).
+    seed : int
+        Seed of the sample (:func:`numpy.random.default_rng`): the same inputs and seed
+        give the same origins.
+
+    Returns
+    -------
+    GeoDataFrame
+        Points in EPSG:4326 indexed by origin id ``"<insee>#<k>"`` (``k`` from 0), in the
+        order of ``municipalities``, with columns ``insee``, ``weight`` (inhabitants
+        represented: the population divided by the number of origins, so the weights of a
+        municipality sum to its population) and ``placement`` (``"node"`` or
+        ``"representative_point"``).
+
+    Raises
+    ------
+    InputError
+        ``max_per_commune`` is less than 1.
+
+    Examples
+    --------
+    >>> origins = population_origins(ter.municipalities, ter.csr)
+    >>> origins.columns.tolist()
+    ['insee', 'weight', 'placement', 'geometry']
+    >>> mtp = origins[origins["insee"].eq("34172")]  # Montpellier
+    >>> len(mtp), round(mtp["weight"].sum()) == int(ter.municipalities.loc["34172", "population"])
+    (30, True)
     """
     if max_per_commune < 1:
         raise InputError(f"max_per_commune must be at least 1, got {max_per_commune}")
@@ -206,15 +242,93 @@ def origin_indicators(
 ) -> pd.DataFrame:
     """Accessibility indicators for every origin (population origins or SMEs).
 
-    Returns a DataFrame indexed like ``origins`` with the indicator keys of
-    :data:`proximity.milieu.KNOWN_INDICATORS` that are defined per origin, plus
-    ``smes_within_t`` and the world-reach columns of
-    :func:`proximity.accessibility.world_reach` (airports within the profile's
-    ``reach_minutes``, their distinct direct destinations and countries, and the
-    decay-weighted destinations). ``air_routes`` is the long airport → destination table
-    of :func:`proximity.layers.air_routes.airport_destinations` (default: computed from
-    the airports of ``gateways`` with the default territory's OpenFlights files; the
-    route data is worldwide, so any territory's airports, foreign ones included, match).
+    Every count "within T" is inclusive, with T the profile's ``catchment_minutes`` (45 by
+    default); the decay-weighted measures use the profile's decay (exponential, 30-minute
+    half-life by default) out to :func:`gravity_horizon_minutes`. Gateways and support
+    bodies off the network (``on_network`` False) are left out.
+
+    Parameters
+    ----------
+    graph : CSRGraph
+        The network (:func:`proximity.network.graph_to_csr`).
+    origins : GeoDataFrame
+        Points in any CRS with a unique index, e.g. :func:`population_origins` or
+        ``smes[["geometry"]]``; their index labels the rows.
+    gateways : GeoDataFrame
+        The gateway layer: ``kind``, ``group``, ``ridership_2015`` and ``ridership_2024``
+        (and ``iata``/``icao`` for the airports when ``air_routes`` is not given).
+    support_bodies : GeoDataFrame
+        The support bodies: ``category`` and ``students``.
+    smes : GeoDataFrame
+        Every firm of the territory (the opportunities, not the origins): ``employees_min``
+        and, optionally, ``exporter`` (bool).
+    profile : Profile, optional
+        The scoring profile whose ``parameters`` (``catchment_minutes``,
+        ``large_firm_employees``, ``reach_minutes``) and decay are used (default: the
+        shipped one, :func:`proximity.milieu.load_profile`).
+    air_routes : DataFrame, optional
+        The long airport -> destination table of
+        :func:`proximity.layers.air_routes.airport_destinations` (default: computed from
+        the airports of ``gateways`` with the default territory's OpenFlights files; the
+        route data is worldwide, so any territory's airports, foreign ones included, match).
+    nearest : bool
+        Include the ``minutes_<kind>`` columns of :func:`nearest_indicators` (default
+        True); False leaves them out for a caller that computes them otherwise.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``origins``, with the indicator keys of
+        :data:`proximity.milieu.KNOWN_INDICATORS` that are defined per origin (all but the
+        municipal ones and ``support_2sfca``, see :func:`municipality_indicators` and
+        :func:`score_territory`):
+
+        - ``minutes_<kind>`` (only with ``nearest``): minutes to the nearest gateway of
+          each kind and coordinating body of each category, ``inf`` when none is reachable;
+        - ``support_within_t``, ``gateways_within_t``: support bodies and gateways within
+          T; ``students_within_t``: students of the support bodies within T;
+          ``large_firms_within_t``: firms of ``smes`` with at least
+          ``large_firm_employees`` employees (``employees_min``) within T;
+        - ``support_gravity``: decay-weighted support bodies; ``support_diversity`` and
+          ``gateway_mode_diversity``: decay-weighted Hill numbers (order 1) of the support
+          categories and of the gateway modes (:data:`GATEWAY_MODES`);
+        - the world-reach columns of :func:`proximity.accessibility.world_reach`
+          (``reach_airports``, ``reach_destinations``, ``reach_countries``,
+          ``reach_foreign_destinations`` over the airports within the profile's
+          ``reach_minutes``, and ``reach_destinations_gravity``);
+        - ``rail_ridership_growth``: growth 2015 -> 2024 of the decay-weighted ridership
+          of the reachable stations that have a 2015 count (0 when none);
+        - ``smes_within_t``: firms of ``smes`` within T; ``support_per_1000_smes``:
+          ``support_within_t`` per 1,000 of them (divided by at least 1);
+          ``synthetic_exporter_share``: the share of them flagged ``exporter`` (0 without
+          an ``exporter`` column, NaN when it is empty for every firm).
+
+    Warns
+    -----
+    DataQualityWarning
+        The exporter status is unknown for every SME (a SIRENE register):
+        ``synthetic_exporter_share`` is NaN.
+    UnreachableWarning
+        Points beyond the snapping limit, or pairs without a path on the directed network
+        (see :mod:`proximity.traveltime`).
+
+    Raises
+    ------
+    InputError
+        Ids shared between support bodies, gateways and large firms (they must be unique
+        across layers), or unusable points (see :func:`proximity.traveltime.od_matrix`).
+
+    Examples
+    --------
+    >>> origins = population_origins(ter.municipalities, ter.csr)
+    >>> mtp = origins[origins["insee"].eq("34172")].head(3)  # three origins in Montpellier
+    >>> values = origin_indicators(
+    ...     ter.csr, mtp, gateways=ter.gateways, support_bodies=ter.support_bodies, smes=ter.smes
+    ... )
+    >>> values.index.tolist()
+    ['34172#0', '34172#1', '34172#2']
+    >>> bool((values["minutes_airport"] < 30).all()), bool((values["support_within_t"] > 0).all())
+    (True, True)
     """
     profile = profile or milieu.load_profile()
     gateways = on_network(gateways)
@@ -404,11 +518,46 @@ def nearest_airports(
     """The ``n`` nearest airports of each zone with their direct destinations, as text.
 
     Each population origin finds its ``n + 2`` nearest airports; a zone's time to an
-    airport is the population-weighted mean over its origins, kept when every origin of
-    the zone has that airport among its nearest (so a mean never mixes found and not
-    found), and the zone lists the ``n`` shortest. Returns a string per zone, e.g.
-    ``"Montpellier-Mediterranee Airport (MPL): 14 min, 20 destinations; …"`` (``""`` when
-    no airport is reachable); ``airports`` needs ``name``, ``iata`` and ``destinations``.
+    airport is the population-weighted mean over its origins (the plain mean when they all
+    weigh 0), kept when every origin of the zone has that airport among its nearest (so a
+    mean never mixes found and not found), and the zone lists the ``n`` shortest.
+
+    Parameters
+    ----------
+    graph : CSRGraph
+        The network (:func:`proximity.network.graph_to_csr`).
+    origins : GeoDataFrame
+        Population origins with ``insee`` (their zone) and ``weight`` (inhabitants), as
+        :func:`population_origins` returns.
+    airports : GeoDataFrame
+        Airports on the network with ``name``, ``iata`` and ``destinations`` (number of
+        direct destinations), indexed by gateway id.
+    zones : pandas.Index
+        The zones (INSEE codes) to report, in this order.
+    n : int
+        Number of airports listed per zone.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by ``zones`` (string dtype): the airports by increasing mean time, e.g.
+        ``"Montpellier-Mediterranee Airport (MPL): 14 min, 20 destinations; …"`` (minutes
+        rounded to the unit), ``""`` when no airport qualifies or ``airports`` or
+        ``origins`` is empty.
+
+    Warns
+    -----
+    UnreachableWarning
+        Origins or airports beyond the snapping limit (see :func:`proximity.traveltime.nearest`).
+
+    Examples
+    --------
+    >>> from proximity.layers import on_network
+    >>> origins = population_origins(ter.municipalities, ter.csr)
+    >>> airports = on_network(ter.gateways[ter.gateways["kind"].eq("airport")])
+    >>> text = nearest_airports(ter.csr, origins, airports, zones=pd.Index(["34172"]), n=1)
+    >>> text["34172"].split(":")[0]
+    'Montpellier-Mediterranee Airport (MPL)'
     """
     out = pd.Series("", index=zones, dtype="string")
     if airports.empty or origins.empty:
@@ -486,7 +635,67 @@ def municipality_indicators(
     *,
     export_groups: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Aggregate origin indicators per municipality (population- and SME-weighted) and add municipal ones."""
+    """Aggregate origin indicators per municipality (population- and SME-weighted) and add municipal ones.
+
+    Parameters
+    ----------
+    municipalities : GeoDataFrame
+        Indexed by INSEE code, with ``population``, ``population_prev`` (inhabitants at
+        the previous census) and ``epci_type`` (``METRO``, ``CU``, ``CA``, ``CC``…).
+    pop_values : DataFrame
+        Values per population origin, indexed like ``pop_origins`` (e.g.
+        :func:`origin_indicators`); NaN only in a column that is NaN throughout.
+    pop_origins : GeoDataFrame
+        The population origins: ``insee`` and ``weight``, as :func:`population_origins`
+        returns.
+    sme_values : DataFrame
+        Values per SME, indexed like ``smes``, with the columns of ``pop_values``.
+    smes : GeoDataFrame
+        The SMEs, with ``commune`` (the INSEE code of their municipality).
+    export_groups : Series, optional
+        Export groups per municipality (INSEE index), from
+        :func:`proximity.planning.plan_export_groups`; default 0 everywhere.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``municipalities``:
+
+        - every column ``<c>`` of ``pop_values``: the population-weighted mean over the
+          municipality's origins (the plain mean when its population is 0); a column NaN
+          throughout ``pop_values`` stays NaN;
+        - ``<c>_smes``: the mean over the municipality's SMEs, or ``<c>`` when it has none;
+        - ``n_smes``: its number of SMEs;
+        - ``population_growth``: ``population / population_prev - 1`` (0 when
+          ``population_prev`` is missing or not positive);
+        - ``governance_capacity``: :data:`GOVERNANCE_SCORES` of its ``epci_type`` (0 for
+          another type);
+        - ``export_groups`` and ``export_groups_per_1000_smes`` (per 1,000 of its SMEs,
+          divided by at least 1).
+
+    Raises
+    ------
+    InputError
+        A NaN value (in a column not NaN throughout), a repeated id, or a row of
+        ``pop_values`` (``sme_values``) missing from ``pop_origins`` (``smes``); see
+        :func:`proximity.accessibility.aggregate`.
+
+    Examples
+    --------
+    One municipality (Abeilhan), from its origins and its SMEs:
+
+    >>> munis = ter.municipalities.loc[["34001"]]
+    >>> origins = population_origins(munis, ter.csr)
+    >>> firms = ter.smes[ter.smes["commune"].eq("34001")]
+    >>> kw = {"gateways": ter.gateways, "support_bodies": ter.support_bodies, "smes": ter.smes}
+    >>> pop_values = origin_indicators(ter.csr, origins, **kw)
+    >>> sme_values = origin_indicators(ter.csr, firms[["geometry"]], **kw)
+    >>> table = municipality_indicators(munis, pop_values, origins, sme_values, firms)
+    >>> int(table.loc["34001", "n_smes"]) == len(firms)
+    True
+    >>> table.loc["34001", ["governance_capacity", "export_groups"]].tolist()
+    [0.3, 0.0]
+    """
     zones = municipalities.index
     # an indicator left empty on purpose (exporter share without exporter data) stays empty
     empty = [c for c in pop_values.columns if pop_values[c].isna().all()]

@@ -1183,18 +1183,52 @@ def route_latlon(
 ) -> Route:
     """:func:`route` between two ``(lat, lon)`` pairs in WGS84 (for ``proximity route``).
 
-    Both points are checked with :func:`check_latlon` against ``bounds_wgs84`` (default:
-    the network's nodes widened by the snapping limit), so that swapped coordinates fail
-    with a hint instead of returning no route.
+    Both points are checked with :func:`check_latlon` against ``bounds_wgs84``, so that
+    swapped coordinates fail with a hint instead of returning no route.
+
+    Parameters
+    ----------
+    graph : CSRGraph
+        The network (:func:`proximity.network.graph_to_csr`).
+    origin, destination : pair of float
+        ``(lat, lon)`` in WGS84 degrees, latitude first.
+    bounds_wgs84 : sequence of 4 floats, optional
+        ``(lon_min, lat_min, lon_max, lat_max)`` the points must lie in. Default: the
+        network's nodes widened by the snapping limit (``max_snap_m`` when given, else
+        :data:`MAX_SNAP_M`), see :func:`network_bounds_wgs84`.
+    **kwargs
+        The options of :func:`route` but ``crs`` (fixed to EPSG:4326): ``max_snap_m``
+        (metres), ``snap_to``, ``access_speed_kmh`` (km/h) and ``access_detour``.
+
+    Returns
+    -------
+    Route
+        As :func:`route`: ``minutes``, ``km``, ``coords`` (``(lon, lat)`` pairs) and
+        ``node_ids``; ``minutes`` and ``km`` are ``inf`` when there is no route.
+
+    Warns
+    -----
+    UnreachableWarning
+        A point is beyond ``max_snap_m`` from the network or no directed path exists.
 
     Raises
     ------
     InputError
-        A point is not a ``(lat, lon)`` pair or lies outside the bounds.
+        A point is not a ``(lat, lon)`` pair of finite degrees or lies outside the bounds
+        (the message says when latitude and longitude look swapped), or an access option
+        is invalid.
 
     Examples
     --------
-    >>> route_latlon(csr, (43.6086, 3.8797), (43.4028, 3.6958))  # doctest: +SKIP
+    From Montpellier's Place de la Comédie to Sète (default territory):
+
+    >>> r = route_latlon(ter.csr, (43.6086, 3.8797), (43.4028, 3.6958))
+    >>> r.found, 20 < r.minutes < 45, 25 < r.km < 50
+    (True, True, True)
+    >>> route_latlon(ter.csr, (3.8797, 43.6086), (43.4028, 3.6958))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    proximity.errors.InputError: origin 3.8797,43.6086 is outside the network's extent (...) (latitude and longitude look swapped: write LAT,LON)
     """
     if bounds_wgs84 is None:
         bounds_wgs84 = network_bounds_wgs84(graph, margin_m=float(kwargs.get("max_snap_m", MAX_SNAP_M)))
