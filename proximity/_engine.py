@@ -975,48 +975,56 @@ def direct_pairs(
             parts_a.append(pa[keep])
             parts_b.append(pb[keep])
             parts_s.append(d[keep] * a.seconds_per_m)
-        # the same segment (any of their attachments): along it
+        # the same segment (any of their attachments): along it (a sort-merge join on the
+        # segment, in numpy: a crowded segment can give millions of pairs)
         la, lb = _attachments(a, a_sel), _attachments(b, b_sel)
-        if len(la) and len(lb):
-            m = la.merge(lb, on="seg", suffixes=("_a", "_b"))
-            if len(m):
-                pa, pb = m["pos_a"].to_numpy(np.int64), m["pos_b"].to_numpy(np.int64)
-                fa_, fb_ = m["frac_a"].to_numpy(), m["frac_b"].to_numpy()
+        if la["seg"].size and lb["seg"].size:
+            ob = np.argsort(lb["seg"], kind="stable")
+            lb = {k: v[ob] for k, v in lb.items()}
+            lo = np.searchsorted(lb["seg"], la["seg"], side="left")
+            hi = np.searchsorted(lb["seg"], la["seg"], side="right")
+            n = hi - lo
+            if n.sum():
+                ia = np.repeat(np.arange(n.size), n)
+                start = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n)
+                ib = np.arange(ia.size) + start
+                fa_, fb_ = la["frac"][ia], lb["frac"][ib]
                 fwd = fb_ >= fa_
-                along = np.where(
-                    fwd, _along(fb_ - fa_, m["t_ab_a"].to_numpy()), _along(fa_ - fb_, m["t_ba_a"].to_numpy())
-                )
-                s = (m["m_a"].to_numpy() + m["m_b"].to_numpy()) * a.seconds_per_m + along
+                along = np.where(fwd, _along(fb_ - fa_, la["t_ab"][ia]), _along(fa_ - fb_, la["t_ba"][ia]))
+                s = (la["m"][ia] + lb["m"][ib]) * a.seconds_per_m + along
                 fin = np.isfinite(s)
-                parts_a.append(pa[fin])
-                parts_b.append(pb[fin])
+                parts_a.append(la["pos"][ia][fin])
+                parts_b.append(lb["pos"][ib][fin])
                 parts_s.append(s[fin])
     if not parts_a:
         e = np.empty(0, dtype=np.int64)
         return e, e.copy(), np.empty(0)
     pa, pb, s = np.concatenate(parts_a), np.concatenate(parts_b), np.concatenate(parts_s)
-    order = np.lexsort((s, pb, pa))
-    pa, pb, s = pa[order], pb[order], s[order]
-    first = np.ones(pa.size, dtype=bool)
-    first[1:] = (pa[1:] != pa[:-1]) | (pb[1:] != pb[:-1])
-    return pa[first], pb[first], s[first]
+    # one row per pair, the fastest: sort on one int64 key, then the minimum of each run
+    key = pa * np.int64(len(b.index)) + pb
+    order = np.argsort(key, kind="stable")
+    key, s = key[order], s[order]
+    first = np.ones(key.size, dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = np.flatnonzero(first)
+    key = key[starts]
+    s = np.minimum.reduceat(s, starts)
+    return key // len(b.index), key % len(b.index), s
 
 
-def _attachments(pts: Snapped, sel: np.ndarray) -> pd.DataFrame:
+def _attachments(pts: Snapped, sel: np.ndarray) -> dict[str, np.ndarray]:
     """One row per (point, candidate on a segment): position, segment, fraction, leg metres, segment times."""
     seg = pts.cand_seg[sel]
     i, c = np.nonzero(seg >= 0)
     p = sel[i]
-    return pd.DataFrame(
-        {
-            "pos": p,
-            "seg": seg[i, c],
-            "frac": pts.cand_frac[p, c],
-            "m": pts.cand_m[p, c],
-            "t_ab": pts.cand_t[p, c, 0],
-            "t_ba": pts.cand_t[p, c, 1],
-        }
-    )
+    return {
+        "pos": p,
+        "seg": seg[i, c],
+        "frac": pts.cand_frac[p, c],
+        "m": pts.cand_m[p, c],
+        "t_ab": pts.cand_t[p, c, 0],
+        "t_ba": pts.cand_t[p, c, 1],
+    }
 
 
 def _locations(nodes: np.ndarray, part: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -1063,8 +1071,10 @@ def point_blocks(
     # run-side points grouped by location
     order = np.argsort(run_inv, kind="stable")
     bounds = np.searchsorted(run_inv[order], np.arange(n_loc + 1))
-    direct = direct_pairs(a, a_pos, b, b_pos)
-    has_direct = direct[0].size > 0
+    # direct trips, as (row in the run order, column in oth_pos, seconds) sorted by row, so
+    # each block takes its own slice (a block's rows are consecutive in that order)
+    d_row, d_col, d_s = _direct_rows(a, a_pos, b, b_pos, forward=forward, run_pos=run_pos, order=order, oth_pos=oth_pos)
+    has_direct = d_row.size > 0
     step = max(1, BATCH_BYTES // (8 * (n + n_loc)))
     o_step = max(1, BLOCK_CELLS // step)
     for s0 in range(0, n_loc, step):
@@ -1090,25 +1100,51 @@ def point_blocks(
                 if not forward:
                     t = np.ascontiguousarray(t.T)
                 if has_direct:
-                    _apply_direct(t, ap_, bp_, direct, len(a.index), len(b.index))
+                    g0 = bounds[s0] + r0
+                    lo, hi = np.searchsorted(d_row, [g0, g0 + rp.size])
+                    if hi > lo:
+                        rows, cols_, secs = d_row[lo:hi] - g0, d_col[lo:hi], d_s[lo:hi]
+                        m_in = (cols_ >= c0) & (cols_ < c1)
+                        rows, cols_, secs = rows[m_in], cols_[m_in] - c0, secs[m_in]
+                        if forward:
+                            t[rows, cols_] = np.minimum(t[rows, cols_], secs)
+                        else:
+                            t[cols_, rows] = np.minimum(t[cols_, rows], secs)
                 if math.isfinite(max_s):
                     t[t > max_s] = np.inf
                 yield ap_, bp_, t
 
 
-def _apply_direct(
-    t: np.ndarray, ap: np.ndarray, bp: np.ndarray, direct: tuple[np.ndarray, np.ndarray, np.ndarray], n_a: int, n_b: int
-) -> None:
-    ai, bi, s = direct
-    ra = np.full(n_a, -1, dtype=np.int64)
-    ra[ap] = np.arange(ap.size)
-    rb = np.full(n_b, -1, dtype=np.int64)
-    rb[bp] = np.arange(bp.size)
-    i, j = ra[ai], rb[bi]
-    m = (i >= 0) & (j >= 0)
-    if m.any():
-        i, j = i[m], j[m]
-        t[i, j] = np.minimum(t[i, j], s[m])
+def _direct_rows(
+    a: Snapped,
+    a_pos: np.ndarray,
+    b: Snapped,
+    b_pos: np.ndarray,
+    *,
+    forward: bool,
+    run_pos: np.ndarray,
+    order: np.ndarray,
+    oth_pos: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`direct_pairs` as (row in the run order, index in ``oth_pos``, seconds), sorted by row.
+
+    Row ``g`` is the run-side point ``run_pos[order[g]]``: :func:`point_blocks` yields its rows
+    in that order, so a block's direct trips are one slice of the result (found by
+    ``searchsorted``), whatever the number of blocks.
+    """
+    ai, bi, secs = direct_pairs(a, a_pos, b, b_pos)
+    run_side, oth_side = (ai, bi) if forward else (bi, ai)
+    n_run = len((a if forward else b).index)
+    n_oth = len((b if forward else a).index)
+    row_of = np.full(n_run, -1, dtype=np.int64)
+    row_of[run_pos[order]] = np.arange(order.size)
+    col_of = np.full(n_oth, -1, dtype=np.int64)
+    col_of[oth_pos] = np.arange(oth_pos.size)
+    rows, cols = row_of[run_side], col_of[oth_side]
+    keep = (rows >= 0) & (cols >= 0)
+    rows, cols, secs = rows[keep], cols[keep], secs[keep]
+    o = np.argsort(rows, kind="stable")
+    return rows[o], cols[o], secs[o]
 
 
 # --------------------------------------------------------------------------- reachability

@@ -307,6 +307,36 @@ def test_od_matrix_equals_networkx(csr, sample, swap, monkeypatch):
     np.testing.assert_allclose(od["minutes"].to_numpy() * 60, T.ravel(), rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("swap", [False, True], ids=["from-origins", "from-destinations"])
+def test_crowded_edges_equal_networkx_in_tiny_blocks(G, csr, swap, monkeypatch):
+    # many points on the same few edges (as synthetic firms on a sparse national network):
+    # the direct trips along an edge are many, spread over many blocks in both directions
+    rng = np.random.default_rng(11)
+    edges = [(u, v) for u, v, _ in G.edges(keys=True)][:: max(1, G.number_of_edges() // 6)][:6]
+
+    def along(n):
+        e = rng.integers(0, len(edges), n)
+        f = rng.uniform(0.05, 0.95, n)[:, None]
+        a = np.array([[G.nodes[edges[i][0]]["x"], G.nodes[edges[i][0]]["y"]] for i in e])
+        b = np.array([[G.nodes[edges[i][1]]["x"], G.nodes[edges[i][1]]["y"]] for i in e])
+        return a + f * (b - a) + rng.normal(0, 5, (n, 2))
+
+    o_xy, f_xy = along(45), along(30)
+    f_xy[:5] = o_xy[:5]  # identical points too
+    if swap:
+        o_xy, f_xy = f_xy[:12], o_xy
+    T = brute_times(G, o_xy, f_xy)
+    monkeypatch.setattr(engine, "BATCH_BYTES", 8 * csr.n_nodes * 3)
+    monkeypatch.setattr(engine, "BLOCK_CELLS", 40)
+    od = tt.od_matrix(csr, pts(o_xy), pts(f_xy))
+    assert len(od) == T.size  # origin-major, every pair reachable (a strongly connected graph)
+    got = od["minutes"].to_numpy().reshape(T.shape) * 60
+    np.testing.assert_allclose(got, T, rtol=0, atol=1e-6)
+    assert np.isfinite(T).sum() > 0.5 * T.size
+    counts = tt.count_within(csr, pts(o_xy), pts(f_xy), max_minutes=3)
+    np.testing.assert_array_equal(counts.to_numpy().ravel(), (T <= 180).sum(axis=1))
+
+
 def test_node_to_node_times_equal_networkx_for_random_pairs(G, csr):
     nodes, nxy = node_xy(G)
     rng = np.random.default_rng(3)
