@@ -333,7 +333,7 @@ class ExportGroupSettings:
     max_size: int = defaults.GROUP_MAX_SIZE
     rule: str = "naf_class"
     method: str = "heuristic"
-    time_limit_s: float = 20.0
+    time_limit_s: float = 8.0
     seed: int | None = None
 
 

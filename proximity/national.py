@@ -380,8 +380,7 @@ def partition_step(
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreachableWarning)
-        pop_vals = scores.origin_indicators(sub, o[["geometry"]], **kw) if len(o) else None
-        sme_vals = scores.origin_indicators(sub, s[["geometry"]], **kw) if len(s) else None
+        pop_vals, sme_vals = scores.origin_and_sme_indicators(sub, o[["geometry"]], s[["geometry"]], **kw)
         crs = o.crs if len(o) else s.crs
         pts = gpd.GeoDataFrame(pd.concat([o[["geometry"]], s[["geometry"]]]), crs=crs)  # as score_territory does
         if len(sites) and len(pts):
@@ -389,10 +388,10 @@ def partition_step(
         else:
             both = pd.Series(0.0, index=pts.index)
     parts = []
-    if pop_vals is not None:
+    if len(o):
         pop_vals["support_2sfca"] = both.reindex(o.index).to_numpy()
         parts.append(gpd.GeoDataFrame(pop_vals.assign(kind="origin"), geometry=o.geometry, crs=o.crs))
-    if sme_vals is not None:
+    if len(s):
         sme_vals["support_2sfca"] = both.reindex(s.index).to_numpy()
         parts.append(gpd.GeoDataFrame(sme_vals.assign(kind="sme"), geometry=s.geometry.to_crs(crs), crs=crs))
     out = gpd.GeoDataFrame(pd.concat(parts), crs=parts[0].crs)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -410,6 +411,38 @@ def origin_indicators(
     return out
 
 
+def origin_and_sme_indicators(
+    graph: CSRGraph, origins: gpd.GeoDataFrame, sme_points: gpd.GeoDataFrame, **kw: Any
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`origin_indicators` of population origins and of SMEs, in one pass.
+
+    Both sets are scored as one set of points (positions as labels, so their ids may
+    overlap): the searches that run from the opportunities or from the SMEs run once for
+    both sets, not once per set.
+
+    Parameters
+    ----------
+    graph : CSRGraph
+        The network.
+    origins, sme_points : GeoDataFrame
+        Population origins and SMEs, scored as origins (any CRS each, unique index each).
+    **kw
+        The keyword arguments of :func:`origin_indicators` (``gateways``,
+        ``support_bodies``, ``smes`` as opportunities, ``profile`` …).
+
+    Returns
+    -------
+    tuple of DataFrame
+        The indicators of ``origins`` and of ``sme_points``, indexed like them.
+    """
+    n_o = len(origins)
+    crs = origins.crs if n_o else sme_points.crs
+    geoms = [g.geometry.to_crs(crs) for g in (origins, sme_points) if len(g)]
+    pts = gpd.GeoDataFrame(geometry=pd.concat(geoms, ignore_index=True) if geoms else gpd.GeoSeries(crs=crs), crs=crs)
+    vals = origin_indicators(graph, pts, **kw)
+    return vals.iloc[:n_o].set_axis(origins.index), vals.iloc[n_o:].set_axis(sme_points.index)
+
+
 def nearest_indicators(
     graph: CSRGraph, origins: gpd.GeoDataFrame, *, gateways: gpd.GeoDataFrame, support_bodies: gpd.GeoDataFrame
 ) -> pd.DataFrame:
@@ -783,7 +816,7 @@ def score_territory(
     smes = territory.smes
     say("population origins")
     origins = population_origins(munis, graph, max_per_commune=max_per_commune, seed=int(profile.parameters["seed"]))
-    say(f"indicators for {len(origins)} population origins")
+    say(f"indicators for {len(origins)} population origins and {len(smes)} SMEs")
     routes = _air_routes.airport_destinations(territory.gateways, territory=territory.manifest.name)
     kw = {
         "gateways": territory.gateways,
@@ -792,12 +825,10 @@ def score_territory(
         "profile": profile,
         "air_routes": routes,
     }
-    pop_vals = origin_indicators(graph, origins, **kw)
-    say(f"indicators for {len(smes)} SMEs")
-    sme_vals = origin_indicators(graph, smes[["geometry"]], **kw)
+    pop_vals, sme_vals = origin_and_sme_indicators(graph, origins, smes[["geometry"]], **kw)
     T = float(profile.parameters["catchment_minutes"])
     say("2SFCA")
-    pts = pd.concat([origins[["geometry"]], smes[["geometry"]]])
+    pts = pd.concat([origins[["geometry"]], smes[["geometry"]].to_crs(origins.crs)])
     sup = territory.support_bodies
     if "on_network" in sup:  # bodies beyond the network (a spec's buffer) are listed, not scored
         sup = sup[sup["on_network"].astype(bool)]

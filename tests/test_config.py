@@ -51,7 +51,7 @@ def test_default_study_values():
     assert s.smes == config.SmeSettings(n=None, seed=34, per_1000_inhabitants=4.9)  # a rate: per-commune firms
     assert s.traveltime.max_minutes == 90.0 and s.rasters.cell_m == 200.0
     assert s.export_groups == config.ExportGroupSettings(
-        ("C", "G", "J", "M"), 30.0, 3, 5, "naf_class", "heuristic", 20.0, None
+        ("C", "G", "J", "M"), 30.0, 3, 5, "naf_class", "heuristic", 8.0, None
     )
     assert s.thresholds_minutes == (30.0, 45.0, 60.0)
     assert len(p.indicators) == 19 and milieu.load_profile() == p  # 17 + world reach (2)
@@ -376,7 +376,7 @@ sections = ["J"]
     assert p.components == {"density": 1.0, "diversity": 0.25, "dynamics": 0.2, "directionality": 0.25}
     assert {i.key: i.weight for i in p.indicators}["support_gravity"] == 2.0 and len(p.indicators) == 20
     assert p.parameters["catchment_minutes"] == 30.0 and p.parameters["sensitivity_draws"] == 200
-    assert s.export_groups.sections == ("J",) and s.export_groups.time_limit_s == 20.0
+    assert s.export_groups.sections == ("J",) and s.export_groups.time_limit_s == 8.0
     assert set(s.user_keys) == {
         "components.density",
         "indicators.support_gravity.component",
