@@ -7,6 +7,7 @@ A few communes are built here (the full set is built once by the browser tests).
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
 from html.parser import HTMLParser
@@ -348,6 +349,42 @@ def test_municipality_map_is_a_folium_map(herault, herault_scores, tmp_path):
     assert "Reachable by car in 10 / 20 min" in html
     assert "Félines-Minervois" in html
     assert "../overview.html" not in html  # no links unless the page is part of a map set
+
+
+def _decode(feature, q):
+    """Python twin of the pages' proxDecode: lat/lng rings of one packed feature."""
+    x = y = 0
+    polys = []
+    for poly in feature:
+        rings = []
+        for steps in poly:
+            ring = []
+            for dx, dy in zip(steps[0::2], steps[1::2], strict=True):
+                x, y = x + dx, y + dy
+                ring.append((x * q, y * q))
+            rings.append(ring)
+        polys.append(rings)
+    return polys
+
+
+def test_packed_shapes_hold_the_isochrones_to_their_rounding(ctx):
+    from proximity.maps._elements import PackedShapes, js
+
+    q = 10.0**-P.TRAVEL_DECIMALS
+    _minutes, geom = max(ctx.isochrones[MONTPELLIER], key=lambda p: p[0])
+    m = folium.Map(tiles=None)
+    PackedShapes(geom, {"color": "#08519c"}, quantum_deg=q).add_to(m)
+    PackedShapes(geom, {"color": "#6baed6"}, quantum_deg=q).add_to(m)
+    html = m.get_root().render()
+    assert html.count("function proxDecode(") == 1  # the decoder once per page
+    data = html.split("L.polygon(proxDecode(")[1].split(f", {js(q)}), ")[0]
+    feature = json.loads(data)
+    polys = [shapely.Polygon(r[0], r[1:]) for r in _decode(feature, q)]
+    back = shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0]
+    # the same area, the same places: only repeated points were dropped
+    assert back.area == pytest.approx(geom.area, rel=1e-9)
+    assert back.symmetric_difference(geom).area < 1e-9 * geom.area
+    assert len(data) < 0.6 * len(json.dumps(shapely.geometry.mapping(geom), separators=(",", ":")))
 
 
 # --------------------------------------------------------------------------- the index

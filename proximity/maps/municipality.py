@@ -21,6 +21,7 @@ from ._elements import (
     GeoJsonShapes,
     Group,
     HeadTag,
+    PackedShapes,
     Panel,
     Pin,
     Points,
@@ -476,14 +477,17 @@ def _municipality(
             if geom.is_empty:
                 continue
             color = ISOCHRONE_COLORS[i]
-            GeoJsonShapes(
-                shapely.geometry.mapping(geom),
+            PackedShapes(
+                geom,
                 {"color": color, "weight": 1, "fillColor": color, "fillOpacity": 0.22, "opacity": 0.7},
+                quantum_deg=10.0**-P.TRAVEL_DECIMALS,
             ).add_to(group)
         group.add_to(m)
 
-    GeoJsonShapes(
-        shapely.geometry.mapping(commune), {"color": COMMUNE_COLOR, "weight": 3.5, "fill": False, "opacity": 0.95}
+    PackedShapes(
+        commune,
+        {"color": COMMUNE_COLOR, "weight": 3.5, "fill": False, "opacity": 0.95},
+        quantum_deg=10.0**-P.COORD_DECIMALS,
     ).add_to(m)
 
     routes = ctx.routes.get(insee, [])

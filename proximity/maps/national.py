@@ -58,7 +58,7 @@ from .._io import atomic_path, staged_output
 from ..errors import InputError, MissingColumnError
 from ..milieu import COMPONENTS
 from . import _prepare as P
-from ._elements import Attribution, DirectRender, Features, Fit, Panel, Stylesheet, js
+from ._elements import Attribution, DirectRender, Features, Fit, Panel, Stylesheet, encode_polygons, js
 
 __all__ = [
     "build_national_maps",
@@ -221,39 +221,6 @@ def quantile_classes(values: Sequence[float] | np.ndarray, *, k: int = CLASSES) 
 
 def _fmt(v: float) -> str:
     return "n/a" if not np.isfinite(v) else (f"{v:.1f}" if abs(v) >= 1.5 else f"{v:.2f}")
-
-
-def encode_polygons(geoms: Sequence[Any], *, quantum_deg: float) -> list[list[list[list[int]]]]:
-    """Polygons (EPSG:4326) as integer grid coordinates, delta-encoded per feature.
-
-    Each feature is a list of polygons, each a list of rings, each a flat list
-    ``[dx0, dy0, dx1, dy1, …]`` of steps on a grid of ``quantum_deg`` degrees (longitude
-    first; the first step of a feature is from 0, later ones from the previous point,
-    across rings). Repeated points are dropped; a ring left with fewer than three points
-    keeps its first three (drawn as a sliver, still hoverable at high zoom).
-    """
-    scale = 1.0 / quantum_deg
-    out = []
-    for g in geoms:
-        prev = np.zeros(2, dtype=np.int64)
-        polys = []
-        for poly in shapely.get_parts(g):
-            rings = []
-            for ring in (poly.exterior, *poly.interiors):
-                xy = np.round(shapely.get_coordinates(ring)[:-1] * scale).astype(np.int64)
-                if len(xy) > 1:
-                    keep = np.r_[True, np.any(np.diff(xy, axis=0) != 0, axis=1)]
-                    if keep.sum() >= 3:
-                        xy = xy[keep]
-                if len(xy) < 3:
-                    continue
-                steps = np.diff(np.vstack([prev, xy]), axis=0)
-                prev = xy[-1]
-                rings.append(steps.ravel().tolist())
-            if rings:
-                polys.append(rings)
-        out.append(polys)
-    return out
 
 
 def _simplified(geoms: gpd.GeoSeries, tolerance_m: float) -> gpd.GeoSeries:
