@@ -20,6 +20,14 @@ Layers
     shares the expensive load and puts the test in the right layer. ``pytest -m unit``
     must stay under a minute.
 
+    The rule is enforced: a ``unit`` item runs with ``$PROXIMITY_DATA_DIR``,
+    ``$PROXIMITY_MIRROR`` and ``$PROXIMITY_CACHE_DIR`` pointed at empty folders, so a unit
+    test that reads the installed files, the local mirror or the network cache without
+    asking for ``real_data`` fails with the data-missing error instead of silently
+    slowing the unit layer down. (The layer loaders' in-process caches can still mask a
+    read after an integration test loaded the same layer; a run of ``-m unit`` alone, as
+    the README gives it, has no such cache.)
+
 Doctests
     Examples run in a fresh temporary working directory (files they write land there).
     An example that uses the name ``ter`` gets the default territory (the session's
@@ -43,6 +51,8 @@ DOCTEST_NAMES = {"ter": "herault"}
 #: A doctest whose source matches this uses real data: it is an ``integration`` item.
 DOCTEST_REAL_DATA = re.compile(
     r"\bter\b|\bload_territory\(|\bdatasets\.(path|install)\(|\bbuild_network\(|\barea\.resolve\("
+    r"|\b(municipalities|gateways|support_bodies|roads_from_travelmapping)\(\)|\bload_layer\("
+    r"|\bread_openflights_\w+\(|\bairport_destinations\(|\bdepartements_of\(|\bsirene_sources\("
 )
 
 
@@ -95,6 +105,21 @@ def _doctest_setup(request, tmp_path, monkeypatch):
     namespace = request.getfixturevalue("doctest_namespace")
     for name in _doctest_names(request.node):
         namespace[name] = request.getfixturevalue(DOCTEST_NAMES[name])
+
+
+@pytest.fixture(autouse=True)
+def _unit_sees_no_real_data(request, tmp_path_factory, monkeypatch):
+    """For ``unit`` items only: no installed files, no mirror, no network cache."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+    empty = tmp_path_factory.getbasetemp() / "no-real-data"
+    for var, sub in (
+        ("PROXIMITY_DATA_DIR", "installed"),
+        ("PROXIMITY_MIRROR", "mirror"),
+        ("PROXIMITY_CACHE_DIR", "cache"),
+    ):
+        (empty / sub).mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(var, str(empty / sub))
 
 
 def _layer(item: pytest.Item) -> str:

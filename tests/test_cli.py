@@ -83,7 +83,7 @@ def test_route_json_comedie_to_airport(runner, real_data):
 
 
 @pytest.mark.parametrize("as_json", [True, False], ids=["json", "text"])
-def test_route_without_a_route_is_strict_json_and_exit_3(runner, as_json):
+def test_route_without_a_route_is_strict_json_and_exit_3(real_data, runner, as_json):
     # 43.25,3.60: in the sea inside the territory's bounds, more than 5 km from any road
     r = runner.invoke(
         main, ["route", "--from", "43.6086,3.8797", "--to", "43.25,3.60"] + (["--json"] if as_json else [])
@@ -101,7 +101,7 @@ def test_route_without_a_route_is_strict_json_and_exit_3(runner, as_json):
     assert "3 when there is none" in r.output
 
 
-def test_route_from_a_point_to_itself_is_0_minutes(runner):
+def test_route_from_a_point_to_itself_is_0_minutes(real_data, runner):
     r = runner.invoke(main, ["route", "--from", "43.6086,3.8797", "--to", "43.6086,3.8797", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
@@ -179,7 +179,7 @@ def test_route_latlon_checks_bounds_itself(herault):
     assert 12 <= r.minutes <= 25
 
 
-def test_load_layer_and_write_layer_dispatch(tmp_path):
+def test_load_layer_and_write_layer_dispatch(real_data, tmp_path):
     import geopandas as gpd
     import pandas as pd
 

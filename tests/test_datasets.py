@@ -30,7 +30,7 @@ def test_unknown_territory_and_key_are_named():
         datasets.path("nope")
 
 
-def test_installed_files_verify():
+def test_installed_files_verify(real_data):
     # the suite runs after `proximity data install` (scripts/test.sh)
     assert datasets.verify("herault") == len(datasets.load_manifest("herault").files)
     assert datasets.path("airports").name == "airports.csv"
@@ -49,7 +49,7 @@ def _mini_mirror(tmp_path: Path, keys: list[str]) -> Path:
     return mirror
 
 
-def test_install_reports_missing_file_by_name(tmp_path):
+def test_install_reports_missing_file_by_name(real_data, tmp_path):
     mirror = _mini_mirror(tmp_path, ["communes_polygons"])
     with pytest.raises(DataFileError, match=r"data file 'france-geojson/departement-34-herault.geojson' is missing"):
         datasets.install("herault", mirror=mirror, target=tmp_path / "inst", download=False)
@@ -58,7 +58,7 @@ def test_install_reports_missing_file_by_name(tmp_path):
     assert not list((tmp_path / "inst").rglob("*.part"))
 
 
-def test_install_rejects_corrupt_file(tmp_path):
+def test_install_rejects_corrupt_file(real_data, tmp_path):
     mirror = _mini_mirror(tmp_path, ["communes_polygons"])
     target = mirror / datasets.load_manifest("herault").file("communes_polygons").path
     data = bytearray(target.read_bytes())
@@ -86,7 +86,7 @@ def test_path_detects_missing_and_truncated_files(tmp_path):
         datasets.path("airports", target=tmp_path)
 
 
-def test_verify_detects_same_size_corruption(tmp_path):
+def test_verify_detects_same_size_corruption(real_data, tmp_path):
     mirror = _mini_mirror(tmp_path, ["airports"])
     man = datasets.load_manifest("herault")
     inst = tmp_path / "inst"
@@ -133,7 +133,7 @@ def test_national_manifest_lists_national_files_once():
     assert her.file("travelmapping_fra").home == "france"
 
 
-def test_national_files_install_once_in_the_france_folder(tmp_path, monkeypatch):
+def test_national_files_install_once_in_the_france_folder(real_data, tmp_path, monkeypatch):
     mirror = _mini_mirror(tmp_path, ["communes_cog", "epci", "airports"])
     monkeypatch.setenv("PROXIMITY_DATA_DIR", str(tmp_path))
     with pytest.raises(DataFileError, match=r"data file 'world-port-index/WPI\.csv' is missing"):
@@ -146,7 +146,7 @@ def test_national_files_install_once_in_the_france_folder(tmp_path, monkeypatch)
         datasets.path("world_port_index", "herault")
 
 
-def test_national_file_installed_in_the_territory_folder_is_still_found(tmp_path, monkeypatch):
+def test_national_file_installed_in_the_territory_folder_is_still_found(real_data, tmp_path, monkeypatch):
     # installs made before france.toml kept every file in data_dir()/herault
     src = datasets.path("airports")
     monkeypatch.setenv("PROXIMITY_DATA_DIR", str(tmp_path))

@@ -272,7 +272,7 @@ def _leftovers(root: Path) -> list[str]:
 
 
 # ---------------------------------------------------------------- SIRENE
-def test_fetch_smes_stores_active_establishments_with_provenance(server, tmp_path):
+def test_fetch_smes_stores_active_establishments_with_provenance(real_data, server, tmp_path):
     bars = []
 
     def progress(**kw):
@@ -304,7 +304,7 @@ def test_fetch_smes_stores_active_establishments_with_provenance(server, tmp_pat
     assert _leftovers(tmp_path) == ["sirene_34.csv.gz", "sirene_34.json"]
 
 
-def test_truncated_transfer_fails_then_resumes_with_range(server, tmp_path):
+def test_truncated_transfer_fails_then_resumes_with_range(real_data, server, tmp_path):
     base = f"{server}/trunc"
     with pytest.raises(DownloadError, match=r"stopped after [\d,]+ of [\d,]+ bytes; rerun the same command to resume"):
         fetch.fetch_smes("34", base_url=base, target=tmp_path)
@@ -351,14 +351,14 @@ def test_resume_of_a_complete_part_file(server, tmp_path):
         ),
     ],
 )
-def test_http_errors_are_one_line_and_leave_nothing(server, tmp_path, route, message):
+def test_http_errors_are_one_line_and_leave_nothing(real_data, server, tmp_path, route, message):
     with pytest.raises(DownloadError, match=message) as exc:
         fetch.fetch_smes("34", base_url=f"{server}/{route}", target=tmp_path)
     assert "\n" not in str(exc.value)
     assert _leftovers(tmp_path) == []
 
 
-def test_slow_server_times_out(server, tmp_path):
+def test_slow_server_times_out(real_data, server, tmp_path):
     t0 = time.perf_counter()
     with pytest.raises(DownloadError, match=r"did not answer within 0.5 s; try again later, or pass your own SIRENE"):
         fetch.fetch_smes("34", base_url=f"{server}/slow", target=tmp_path, timeout_s=0.5)
@@ -371,7 +371,7 @@ def test_slow_server_times_out(server, tmp_path):
     assert not (tmp_path / "sirene").exists()
 
 
-def test_offline_says_it_needs_internet_and_how_to_pass_a_file(closed_port, tmp_path):
+def test_offline_says_it_needs_internet_and_how_to_pass_a_file(real_data, closed_port, tmp_path):
     with pytest.raises(
         DownloadError, match=r"^proximity data fetch smes needs internet: cannot reach 127\.0\.0\.1:\d+ .*--smes FILE"
     ):
@@ -381,7 +381,7 @@ def test_offline_says_it_needs_internet_and_how_to_pass_a_file(closed_port, tmp_
     assert _leftovers(tmp_path) == []
 
 
-def test_corrupt_gzip_and_changed_layout(server, tmp_path):
+def test_corrupt_gzip_and_changed_layout(real_data, server, tmp_path):
     with pytest.raises(
         DownloadError, match=r"geo_siret_34\.csv\.gz is not a complete gzip CSV .*it was deleted, rerun"
     ):
@@ -393,7 +393,7 @@ def test_corrupt_gzip_and_changed_layout(server, tmp_path):
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux) to fill a disk")
-def test_full_disk_is_one_clear_line(server, tmp_path):
+def test_full_disk_is_one_clear_line(real_data, server, tmp_path):
     stage = tmp_path / ".staging"
     stage.mkdir(parents=True)
     (stage / "geo_siret_34.csv.gz.part").symlink_to("/dev/full")  # every write fails with ENOSPC
@@ -404,7 +404,7 @@ def test_full_disk_is_one_clear_line(server, tmp_path):
     assert not (tmp_path / "sirene").exists()
 
 
-def test_departements_and_sources():
+def test_departements_and_sources(real_data):
     assert fetch.departements_of("herault") == ("34",)
     assert fetch.departements_of("34, 30,5") == ("05", "30", "34")
     assert fetch.departements_of(["2b", "34"]) == ("2B", "34")
@@ -548,7 +548,7 @@ def test_fetch_support_maps_kinds_and_stores_a_layer(fetched):
     assert df.loc[df["id"] == "annuaire:inv-5", ["lon", "lat"]].astype(float).values.tolist() == [[3.697, 43.4]]
 
 
-def test_directory_paging(server, tmp_path):
+def test_directory_paging(real_data, server, tmp_path):
     Handler.log.clear()
     fetch.fetch_support("34", url=f"{server}{API_PATH}", target=tmp_path, page_size=3)
     offsets = [int(q["offset"][0]) for path, _, q in Handler.log if path == API_PATH]
@@ -557,7 +557,7 @@ def test_directory_paging(server, tmp_path):
         fetch.fetch_support("34", url=f"{server}{API_PATH}", target=tmp_path, page_size=500)
 
 
-def test_directory_errors(server, tmp_path):
+def test_directory_errors(real_data, server, tmp_path):
     with pytest.raises(DownloadError, match=r"answered HTTP 500 .*--support FILE"):
         fetch.fetch_support("34", url=f"{server}/apierror/records", target=tmp_path)
     with pytest.raises(
@@ -576,7 +576,7 @@ def test_name_similarity_rule():
     assert layers.name_similarity("Chambre", "Maison") == 0.0  # only generic words
 
 
-def test_merge_with_offline_layers_without_duplicates(fetched):
+def test_merge_with_offline_layers_without_duplicates(real_data, fetched):
     extra = layers.resolve_support("annuaire", "herault", target=fetched)
     # the CCI (80 m, same name) and the chamber of agriculture (35 m) are the 2014 bodies; the
     # DREETS site 10 m from the 2014 DRCE has another name: kept

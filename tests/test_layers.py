@@ -34,22 +34,22 @@ TO_L93 = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
 
 
 @pytest.fixture(scope="module")
-def munis():
+def munis(real_data):
     return municipalities()
 
 
 @pytest.fixture(scope="module")
-def gw():
+def gw(real_data):
     return gateways()
 
 
 @pytest.fixture(scope="module")
-def sup():
+def sup(real_data):
     return support_bodies()
 
 
 @pytest.fixture(scope="module")
-def roads():
+def roads(real_data):
     return roads_from_travelmapping()
 
 
@@ -204,7 +204,7 @@ def test_support_bodies_dedupe_and_students(sup):
     assert sup.loc[sup["vintage"] == "2017", "students"].sum() > 50_000
 
 
-def test_support_bodies_extra_csv_and_gpkg(tmp_path):
+def test_support_bodies_extra_csv_and_gpkg(real_data, tmp_path):
     csv = tmp_path / "mine.csv"
     csv.write_text(
         "name;category;latitude;longitude;capacity\nBanque A;bank;43.61;3.877;2\nClub Export;export_club;43.6;3.88;1\n",
@@ -227,7 +227,7 @@ def test_support_bodies_extra_csv_and_gpkg(tmp_path):
     assert out.loc["user:inc1"].geometry.x == pytest.approx(3.83, abs=1e-6)  # reprojected to WGS84
 
 
-def test_support_bodies_extra_unknown_category():
+def test_support_bodies_extra_unknown_category(real_data):
     bad = gpd.GeoDataFrame(
         {"name": ["x", "y"], "category": ["bank", "bakery"]}, geometry=[Point(3.8, 43.6), Point(3.81, 43.6)], crs=4326
     )
@@ -235,7 +235,7 @@ def test_support_bodies_extra_unknown_category():
         support_bodies(extra=bad)
 
 
-def test_support_bodies_extra_missing_columns_and_crs():
+def test_support_bodies_extra_missing_columns_and_crs(real_data):
     bad = gpd.GeoDataFrame({"label": ["x"]}, geometry=[Point(3.8, 43.6)])
     with pytest.raises(LayerValidationError, match=r"2 problem\(s\).*missing column\(s\) 'name', 'category'.*no CRS"):
         support_bodies(extra=bad)

@@ -30,7 +30,7 @@ PER_COMMUNE = 8
 
 
 @pytest.fixture(scope="module")
-def territory():
+def territory(real_data):
     return load_territory(SPEC)
 
 

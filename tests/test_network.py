@@ -394,7 +394,7 @@ def test_stale_cache_warns_and_is_rebuilt(small):
     assert build().graph["from_cache"] is True
 
 
-def test_cache_key_follows_inputs_and_parameters_not_speeds():
+def test_cache_key_follows_inputs_and_parameters_not_speeds(real_data):
     base = network.network_cache_key("herault")
     assert len(base) == 64 and base == network.network_cache_key("herault")
     assert network.network_cache_key("herault", snap_m=300) != base

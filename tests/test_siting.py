@@ -652,7 +652,7 @@ def test_grid_on_a_square_and_an_l_shape():
     assert ell.buffer(1e-3).contains(shapely.MultiPoint(g.geometry.to_crs(L93).to_numpy()))
 
 
-def test_grid_on_the_herault_outline():
+def test_grid_on_the_herault_outline(real_data):
     outline = gpd.read_file(datasets.path("departement_outline"))
     g = siting.candidate_sites(kind="grid", territory_bounds_or_polygon=outline, grid_spacing_m=2000)
     poly = outline.to_crs(L93).union_all()
@@ -671,7 +671,7 @@ def test_grid_on_a_box_in_degrees():
     assert len(g) == 16
 
 
-def test_business_parks_from_the_montpellier_zac_file():
+def test_business_parks_from_the_montpellier_zac_file(real_data):
     zac = gpd.read_file(datasets.path("montpellier_zac")).set_crs(L93, allow_override=True)  # no crs member
     with pytest.raises(LayerValidationError, match=r"index np.int64\(16\)\) have invalid geometries"):  # ZAC Ovalie
         siting.candidate_sites(kind="business_parks", territory_bounds_or_polygon=HERAULT_BOX, business_parks=zac)
@@ -694,7 +694,7 @@ def test_business_parks_from_the_montpellier_zac_file():
         )
 
 
-def test_municipality_centres_inside_their_communes():
+def test_municipality_centres_inside_their_communes(real_data):
     communes = layers.municipalities()
     sites = siting.candidate_sites(
         kind="municipalities", territory_bounds_or_polygon=HERAULT_BOX, municipalities=communes
@@ -710,7 +710,7 @@ def test_municipality_centres_inside_their_communes():
     assert 0 < len(near) < 20 and "municipality:34172" in near.index
 
 
-def test_one_function_per_candidate_source_equals_candidate_sites(tmp_path):
+def test_one_function_per_candidate_source_equals_candidate_sites(real_data, tmp_path):
     communes = layers.municipalities()
     box_ = (3.80, 43.55, 3.95, 43.65)
     parks = communes.loc[["34172", "34057"]].rename(columns={"name": "label"})  # two polygons as "parks"

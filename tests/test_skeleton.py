@@ -52,7 +52,7 @@ def _box_2154(lon0: float, lat0: float, lon1: float, lat1: float):
 
 
 @pytest.fixture(scope="module")
-def archives():
+def archives(real_data):
     return [datasets.path("travelmapping_fra"), datasets.path("travelmapping_neighbours")]
 
 
@@ -73,7 +73,7 @@ def france_archive(archives):
 
 
 @pytest.fixture(scope="module")
-def herault_area():
+def herault_area(real_data):
     import geopandas as gpd
 
     gdf = gpd.read_file(datasets.path("departement_outline")).to_crs("EPSG:2154")

@@ -175,7 +175,7 @@ def _direct_destinations_from_file(iata: str) -> set[str]:
         return {row[4] for row in csv.reader(f) if row[2] == iata and row[7] == "0"}
 
 
-def test_gateway_airports_match_routes_dat():
+def test_gateway_airports_match_routes_dat(real_data):
     g = gateways()
     a = g[g["kind"] == "airport"]
     # Hérault (Montpellier, Béziers) and its neighbours (Nîmes, Carcassonne) all have routes
@@ -285,7 +285,7 @@ def test_world_reach_on_the_maps(open_map, herault, herault_scores, tmp_path):
     overview.assert_clean()
 
 
-def test_foreign_is_relative_to_the_home_country():
+def test_foreign_is_relative_to_the_home_country(real_data):
     # a French firm flying from Geneva: Paris is foreign to the airport, not to the firm
     od = pd.DataFrame({"origin_id": ["o"], "destination_id": ["airport:GVA"], "minutes": [50.0]})
     routes = pd.DataFrame(
