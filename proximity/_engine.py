@@ -1071,16 +1071,17 @@ def point_blocks(
     # run-side points grouped by location
     order = np.argsort(run_inv, kind="stable")
     bounds = np.searchsorted(run_inv[order], np.arange(n_loc + 1))
-    # direct trips, as (row in the run order, column in oth_pos, seconds) sorted by row, so
-    # each block takes its own slice (a block's rows are consecutive in that order)
-    d_row, d_col, d_s = _direct_rows(a, a_pos, b, b_pos, forward=forward, run_pos=run_pos, order=order, oth_pos=oth_pos)
-    has_direct = d_row.size > 0
     step = max(1, BATCH_BYTES // (8 * (n + n_loc)))
     o_step = max(1, BLOCK_CELLS // step)
     for s0 in range(0, n_loc, step):
         s1 = min(s0 + step, n_loc)
         dist = dijkstra(aug, directed=True, indices=np.arange(n + s0, n + s1), limit=limit)
         pts_run = order[bounds[s0] : bounds[s1]]  # indices into run_pos
+        # this batch's direct trips, as (row in pts_run, column in oth_pos, seconds) sorted
+        # by row, so each block takes its own slice; found per batch, their memory is
+        # bounded by the batch (a crowded segment can give millions of pairs in all)
+        d_row, d_col, d_s = _direct_rows(a, b, forward=forward, run_sel=run_pos[pts_run], oth_pos=oth_pos)
+        has_direct = d_row.size > 0
         loc = run_inv[pts_run] - s0
         run_p = run_pos[pts_run]
         run_leg = run_pts.leg_s[run_p]
@@ -1100,7 +1101,7 @@ def point_blocks(
                 if not forward:
                     t = np.ascontiguousarray(t.T)
                 if has_direct:
-                    g0 = bounds[s0] + r0
+                    g0 = r0
                     lo, hi = np.searchsorted(d_row, [g0, g0 + rp.size])
                     if hi > lo:
                         rows, cols_, secs = d_row[lo:hi] - g0, d_col[lo:hi], d_s[lo:hi]
@@ -1116,28 +1117,25 @@ def point_blocks(
 
 
 def _direct_rows(
-    a: Snapped,
-    a_pos: np.ndarray,
-    b: Snapped,
-    b_pos: np.ndarray,
-    *,
-    forward: bool,
-    run_pos: np.ndarray,
-    order: np.ndarray,
-    oth_pos: np.ndarray,
+    a: Snapped, b: Snapped, *, forward: bool, run_sel: np.ndarray, oth_pos: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`direct_pairs` as (row in the run order, index in ``oth_pos``, seconds), sorted by row.
+    """:func:`direct_pairs` of the run-side points ``run_sel`` and ``oth_pos``, as (row, column, seconds) sorted by row.
 
-    Row ``g`` is the run-side point ``run_pos[order[g]]``: :func:`point_blocks` yields its rows
-    in that order, so a block's direct trips are one slice of the result (found by
-    ``searchsorted``), whatever the number of blocks.
+    Row ``g`` is the point ``run_sel[g]``, column ``k`` the point ``oth_pos[k]`` (``run_sel``
+    holds distinct positions; :func:`point_blocks` yields its rows in that order, so a
+    block's direct trips are one slice of the result, found by ``searchsorted``).
     """
-    ai, bi, secs = direct_pairs(a, a_pos, b, b_pos)
-    run_side, oth_side = (ai, bi) if forward else (bi, ai)
+    if forward:
+        run_side, oth_side, secs = direct_pairs(a, run_sel, b, oth_pos)
+    else:
+        oth_side, run_side, secs = direct_pairs(a, oth_pos, b, run_sel)
+    if secs.size == 0:
+        e = np.empty(0, dtype=np.int64)
+        return e, e.copy(), secs
     n_run = len((a if forward else b).index)
     n_oth = len((b if forward else a).index)
     row_of = np.full(n_run, -1, dtype=np.int64)
-    row_of[run_pos[order]] = np.arange(order.size)
+    row_of[run_sel] = np.arange(run_sel.size)
     col_of = np.full(n_oth, -1, dtype=np.int64)
     col_of[oth_pos] = np.arange(oth_pos.size)
     rows, cols = row_of[run_side], col_of[oth_side]
