@@ -43,7 +43,8 @@ The internal API
     segment arrays and STRtrees per node mask, strong components.
 ``check_points``, ``check_max_minutes``, ``check_access``, ``check_direction``,
 ``check_snap_to``, ``check_thresholds``
-    Validation with messages that name the argument and the fix.
+    Validation with messages that name the argument and the fix; ``snap_options`` checks
+    the keyword options of ``snap_points`` at once.
 ``snap_points(graph, prep, geom, name=..., ...) -> Snapped``
     Coordinates checked (finite, plausible for their CRS and the graph) and snapped.
 ``node_seconds(prep, pts, sel, to=..., limit=...)``
@@ -365,6 +366,22 @@ def check_snap_to(graph: CSRGraph, snap_to: Any) -> np.ndarray | None:
     if not mask.any():
         raise InputError("snap_to allows no node at all; pass None to snap to every node")
     return mask
+
+
+def snap_options(
+    graph: CSRGraph, snap_to: Any, max_snap_m: float, access_speed_kmh: float, access_detour: float
+) -> dict[str, Any]:
+    """The checked keyword options of :func:`snap_points` and :func:`snap_xy`.
+
+    :func:`check_access`, then :func:`check_snap_to` (``snap_to`` becomes the node mask).
+    """
+    check_access(max_snap_m, access_speed_kmh, access_detour)
+    return {
+        "max_snap_m": max_snap_m,
+        "access_speed_kmh": access_speed_kmh,
+        "access_detour": access_detour,
+        "snap_to": check_snap_to(graph, snap_to),
+    }
 
 
 def check_thresholds(minutes: Any) -> list[float]:
@@ -798,6 +815,11 @@ def warn(parts: list[str], stacklevel: int = 3) -> None:
 
 def far_message(n: int, name: str, max_snap_m: float) -> str:
     return f"{n} point(s) of {name} are more than {max_snap_m:g} m from the network and unreachable (raise max_snap_m or extend the network)"
+
+
+def far_messages(max_snap_m: float, *sides: tuple[Snapped, str, str]) -> list[str]:
+    """:func:`far_message` (then ``note``) for each ``(snapped, name, note)`` with points beyond ``max_snap_m``."""
+    return [far_message(int((~s.ok).sum()), name, max_snap_m) + note for s, name, note in sides if (~s.ok).any()]
 
 
 # --------------------------------------------------------------------------- Dijkstra kernels

@@ -5,7 +5,9 @@
   ``--out`` and moved in only when every stage succeeded (stale temporary folders of
   killed runs are removed, or finished when they were already complete);
 - :func:`write_csv` neutralises spreadsheet formulas (OWASP "CSV injection") in every
-  text cell; :func:`write_json` writes strict JSON (``null``, never ``NaN``).
+  text cell; :func:`write_json` writes strict JSON (``null``, never ``NaN``);
+- :func:`check_sidecar`: whether an ``.npz`` cache may be read back, by its JSON sidecar
+  (the cache key and the file's sha256 recorded when it was written).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .datasets import sha256_file
 from .errors import InputError
 
 __all__ = [
@@ -41,6 +44,8 @@ __all__ = [
     "clean_stale",
     "neutralise_formulas",
     "strict_json",
+    "check_sidecar",
+    "StaleCache",
 ]
 
 #: File formats of :func:`write_layer`, by file extension.
@@ -50,6 +55,54 @@ LAYER_FORMATS = {
     ".json": "GeoJSON",
     ".csv": "CSV (lon/lat of a representative point)",
 }
+
+
+class StaleCache(Exception):  # control flow between cache modules: callers warn, never raise it
+    """A cache file its sidecar does not vouch for; the message says why (see :func:`check_sidecar`)."""
+
+
+def check_sidecar(npz: Path, sidecar: Path, key: str, *, inputs: str) -> dict:
+    """The JSON sidecar of the cache file ``npz``, when its ``key`` and ``npz_sha256`` match.
+
+    Parameters
+    ----------
+    npz : Path
+        The cache file.
+    sidecar : Path
+        Its JSON sidecar, written with it: ``{"key": ..., "npz_sha256": ..., ...}``.
+    key : str
+        The cache key expected from the current inputs, parameters and package version.
+    inputs : str
+        What the key is built from besides parameters and package version (``"input
+        files"``, ``"archives"``), for the stale message.
+
+    Returns
+    -------
+    dict
+        The sidecar.
+
+    Raises
+    ------
+    StaleCache
+        With the reason, worded to follow "<what> cache <path>": a missing or unreadable
+        sidecar, another key, or a file that cannot be read or whose sha256 differs. The
+        callers turn it into a :class:`~proximity.errors.CacheWarning` and rebuild.
+    """
+    try:
+        side = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StaleCache(f"has a missing or unreadable sidecar {sidecar.name} ({type(exc).__name__})") from exc
+    if not isinstance(side, dict):
+        raise StaleCache(f"has an unreadable sidecar {sidecar.name} (not a JSON object)")
+    if side.get("key") != key:
+        raise StaleCache(f"is stale (built from other {inputs}, parameters or package version)")
+    try:
+        digest = sha256_file(npz)
+    except OSError as exc:
+        raise StaleCache(f"cannot be read ({exc})") from exc
+    if digest != side.get("npz_sha256"):
+        raise StaleCache("is corrupt (its sha256 differs from the one recorded when it was written)")
+    return side
 
 
 @contextmanager

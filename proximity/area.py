@@ -78,6 +78,7 @@ __all__ = [
     "NATIONAL",
     "CRS",
     "COLUMNS",
+    "COMMUNE_COLUMNS",
     "SPEC_FORMS",
 ]
 
@@ -110,8 +111,9 @@ RECREATED: dict[str, str] = {
     "85212": "85084",
 }
 
-#: Columns of :attr:`Area.communes` (the first ten are those of ``layers.municipalities``).
-COLUMNS = (
+#: Commune columns shared with ``layers.municipalities`` (whose ``COLUMNS`` are these and
+#: ``geometry``), kept here because the layers import this module, not the reverse.
+COMMUNE_COLUMNS = (
     "insee",
     "name",
     "population",
@@ -122,11 +124,9 @@ COLUMNS = (
     "metropole",
     "merged_from",
     "area_km2",
-    "departement",
-    "region",
-    "geometry_note",
-    "geometry",
 )
+#: Columns of :attr:`Area.communes`: :data:`COMMUNE_COLUMNS`, then the spec-level ones.
+COLUMNS = (*COMMUNE_COLUMNS, "departement", "region", "geometry_note", "geometry")
 
 
 @dataclass(frozen=True, eq=False)

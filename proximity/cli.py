@@ -116,6 +116,54 @@ territory_option = click.option(
     help="herault, a département code (33, 2A), a comma list (34,30,11), epci:SIREN, region:CODE or france.",
 )
 
+# Options shared by several commands (one definition, so that their help texts agree).
+#: ``--out DIR`` (required): a command's output folder.
+out_dir_option = click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder."
+)
+#: ``--n-smes`` with the package default (layers, traveltime).
+n_smes_option = click.option(
+    "--n-smes",
+    type=N_SMES,
+    default=defaults.N_SMES,
+    help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).",
+)
+_SMES_HELP = "Firms: 'sirene' (the register fetched by `proximity data fetch smes`) or your SIRENE file (default: synthetic SMEs)."
+smes_option = click.option("--smes", "smes_value", default=None, metavar="sirene|FILE", help=_SMES_HELP)
+#: ``--support`` of the main job and the maps.
+support_option = click.option(
+    "--support",
+    "support_value",
+    default=None,
+    metavar="annuaire|FILE",
+    help="Support bodies to add: 'annuaire' (the fetched directory) or your file.",
+)
+
+
+def study_smes_options(f):
+    """``--n-smes`` and ``--seed`` whose defaults come from the study file (score, run)."""
+    f = click.option(
+        "--seed", type=SEED, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34)."
+    )(f)
+    return click.option(
+        "--n-smes",
+        type=N_SMES,
+        default=None,
+        help="Synthetic SMEs to generate (default: the study's [smes]: 4.9 per 1,000 inhabitants, per commune).",
+    )(f)
+
+
+def profile_option(help: str):
+    """``--profile FILE``: a study/profile TOML (default: the shipped one)."""
+    return click.option("--profile", type=click.Path(dir_okay=False), default=None, help=help)
+
+
+def maps_option(help: str):
+    """``--maps DIR``: where a command's maps go."""
+    return click.option(
+        "--maps", "maps_dir", default=None, type=click.Path(file_okay=False), callback=_path_value, help=help
+    )
+
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="proximity")
@@ -274,10 +322,6 @@ def _smes_arg(value: str | None, territory: str):
     return resolve_smes(value, territory)
 
 
-_SMES_HELP = "Firms: 'sirene' (the register fetched by `proximity data fetch smes`) or your SIRENE file (default: synthetic SMEs)."
-smes_option = click.option("--smes", "smes_value", default=None, metavar="sirene|FILE", help=_SMES_HELP)
-
-
 # ---------------------------------------------------------------- layers
 @main.group("layers")
 def layers_group() -> None:
@@ -314,12 +358,7 @@ def layers_list(territory: str) -> None:
 @territory_option
 @click.argument("name", type=_LAYER_CHOICE)
 @click.option("--head", "n", default=10, show_default=True, type=click.IntRange(min=0), help="Rows to print.")
-@click.option(
-    "--n-smes",
-    type=N_SMES,
-    default=defaults.N_SMES,
-    help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).",
-)
+@n_smes_option
 @click.option("--seed", default=defaults.SEED, show_default=True, type=SEED, help="Seed of the SME generator.")
 def layers_show(territory: str, name: str, n: int, n_smes: int, seed: int) -> None:
     """Print the first rows of a layer."""
@@ -344,12 +383,7 @@ def layers_show(territory: str, name: str, n: int, n_smes: int, seed: int) -> No
     callback=_path_value,
     help="Output .gpkg, .geojson or .csv file.",
 )
-@click.option(
-    "--n-smes",
-    type=N_SMES,
-    default=defaults.N_SMES,
-    help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).",
-)
+@n_smes_option
 @click.option("--seed", default=defaults.SEED, show_default=True, type=SEED)
 def layers_export(territory: str, name: str, out: str, n_smes: int, seed: int) -> None:
     """Export a layer to a file (written atomically)."""
@@ -497,18 +531,11 @@ def route_cmd(
 
 @main.command("traveltime")
 @territory_option
-@click.option(
-    "--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder."
-)
+@out_dir_option
 @click.option(
     "--max-minutes", default=defaults.OD_MAX_MINUTES, show_default=True, type=MINUTES, help="Cut-off of the OD table."
 )
-@click.option(
-    "--n-smes",
-    type=N_SMES,
-    default=defaults.N_SMES,
-    help="Synthetic SMEs to generate (default: 4.9 per 1,000 inhabitants, per commune).",
-)
+@n_smes_option
 @click.option("--seed", default=defaults.SEED, show_default=True, type=SEED, help="Seed of the SME generator.")
 def traveltime_cmd(territory: str, out: str, max_minutes: float, n_smes: int, seed: int) -> None:
     """Export travel-time tables: nearest facility per kind (SMEs, municipalities) and OD tables, CSV + GeoPackage."""
@@ -523,9 +550,7 @@ def traveltime_cmd(territory: str, out: str, max_minutes: float, n_smes: int, se
 
 @main.command("raster")
 @territory_option
-@click.option(
-    "--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder."
-)
+@out_dir_option
 @click.option(
     "--cell-m",
     default=defaults.RASTER_CELL_M,
@@ -617,12 +642,8 @@ def _size_bands(ctx, param, values):
 # ---------------------------------------------------------------- scores
 @main.command("score")
 @territory_option
-@click.option(
-    "--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder."
-)
-@click.option(
-    "--profile", type=click.Path(dir_okay=False), default=None, help="Scoring profile TOML (default: the shipped one)."
-)
+@out_dir_option
+@profile_option("Scoring profile TOML (default: the shipped one).")
 @click.option(
     "--normalisation",
     type=click.Choice(["minmax", "zscore", "rank"]),
@@ -643,15 +664,7 @@ def _size_bands(ctx, param, values):
     metavar="annuaire|FILE",
     help="Support bodies to add: 'annuaire' (fetched by `proximity data fetch support`, merged without duplicates) or your file (CSV lat/lon or vector file with name and category).",
 )
-@click.option(
-    "--n-smes",
-    type=N_SMES,
-    default=None,
-    help="Synthetic SMEs to generate (default: the study's [smes]: 4.9 per 1,000 inhabitants, per commune).",
-)
-@click.option(
-    "--seed", type=SEED, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34)."
-)
+@study_smes_options
 def score_cmd(territory, out, profile, normalisation, weighting, smes_file, support_file, n_smes, seed) -> None:
     """Accessibility scores and the four-D milieu index per municipality and per SME."""
     from . import _io, config, pipeline, scores
@@ -688,9 +701,7 @@ def score_cmd(territory, out, profile, normalisation, weighting, smes_file, supp
 # ---------------------------------------------------------------- planner tools
 @main.command("site")
 @territory_option
-@click.option(
-    "--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder."
-)
+@out_dir_option
 @click.option(
     "--candidates",
     type=click.Choice(["grid", "business_parks", "municipalities", "user"]),
@@ -726,19 +737,9 @@ def score_cmd(territory, out, profile, normalisation, weighting, smes_file, supp
     help="Sweep location-allocation over p = 1..p-max sites.",
 )
 @click.option("--no-what-if", is_flag=True, help="Skip the recomputation of the milieu index with the incubator.")
-@click.option(
-    "--maps",
-    "maps_dir",
-    default=None,
-    type=click.Path(file_okay=False),
-    callback=_path_value,
-    help="Also write the siting map here (default: the output folder).",
-)
-@click.option(
-    "--profile",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Study/profile TOML: its decay weights support access, its index the what-if (default: the shipped one).",
+@maps_option("Also write the siting map here (default: the output folder).")
+@profile_option(
+    "Study/profile TOML: its decay weights support access, its index the what-if (default: the shipped one)."
 )
 @smes_option
 def site_cmd(
@@ -801,9 +802,7 @@ def site_cmd(
 
 @main.command("groups")
 @territory_option
-@click.option(
-    "--out", "out", required=True, type=click.Path(file_okay=False), callback=_path_value, help="Output folder."
-)
+@out_dir_option
 @click.option(
     "--section", "sections", multiple=True, callback=_sections, help="NAF section(s) to select (A–U); repeatable."
 )
@@ -842,14 +841,7 @@ def site_cmd(
     type=_Number(lo=0, hi=86_400, lo_open=True, unit="seconds"),
 )
 @click.option("--seed", default=defaults.GROUP_SEED, show_default=True, type=SEED)
-@click.option(
-    "--maps",
-    "maps_dir",
-    default=None,
-    type=click.Path(file_okay=False),
-    callback=_path_value,
-    help="Also write the groups map here (default: the output folder).",
-)
+@maps_option("Also write the groups map here (default: the output folder).")
 @smes_option
 def groups_cmd(
     territory,
@@ -928,40 +920,17 @@ def groups_cmd(
     callback=_path_value,
     help="Output folder.",
 )
-@click.option(
-    "--n-smes",
-    type=N_SMES,
-    default=None,
-    help="Synthetic SMEs to generate (default: the study's [smes]: 4.9 per 1,000 inhabitants, per commune).",
-)
-@click.option(
-    "--seed", type=SEED, default=None, help="Seed of the SME generator (default: the profile's [smes] seed, 34)."
-)
+@study_smes_options
 @click.option(
     "--max-minutes",
     type=MINUTES,
     default=None,
     help="Cut-off of the OD tables (default: the profile's [traveltime] max_minutes, 90).",
 )
-@click.option(
-    "--profile", type=click.Path(dir_okay=False), default=None, help="Study/profile TOML (default: the shipped one)."
-)
-@click.option(
-    "--maps",
-    "maps_dir",
-    default=None,
-    type=click.Path(file_okay=False),
-    callback=_path_value,
-    help="Also build the HTML maps into this folder.",
-)
+@profile_option("Study/profile TOML (default: the shipped one).")
+@maps_option("Also build the HTML maps into this folder.")
 @smes_option
-@click.option(
-    "--support",
-    "support_value",
-    default=None,
-    metavar="annuaire|FILE",
-    help="Support bodies to add: 'annuaire' (the fetched directory) or your file.",
-)
+@support_option
 @click.option(
     "--standalone", is_flag=True, help="Map pages that need no other file (larger; e.g. to send one by e-mail)."
 )
@@ -1067,17 +1036,9 @@ def run_cmd(
 @territory_option
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Maps folder.")
 @click.option("--standalone", is_flag=True, help="Pages that need no other file (larger; e.g. to send one by e-mail).")
-@click.option(
-    "--profile", type=click.Path(dir_okay=False), default=None, help="Study/profile TOML (default: the shipped one)."
-)
+@profile_option("Study/profile TOML (default: the shipped one).")
 @smes_option
-@click.option(
-    "--support",
-    "support_value",
-    default=None,
-    metavar="annuaire|FILE",
-    help="Support bodies to add: 'annuaire' (the fetched directory) or your file.",
-)
+@support_option
 @click.option(
     "--n-smes", type=int, default=None, help="Synthetic SMEs to generate (default: the profile's [smes] n, 6000)."
 )

@@ -54,7 +54,7 @@ import pyproj
 import scipy.sparse as sp
 
 from . import datasets, skeleton, sources
-from ._io import atomic_path
+from ._io import StaleCache, atomic_path, check_sidecar
 from ._version import __version__
 from .errors import CacheWarning, CRSError, DataFileError, InputError, NetworkError
 
@@ -1719,23 +1719,9 @@ def _load_cache(folder: Path, territory: str, key: str) -> nx.MultiDiGraph | Non
         )
 
     try:
-        side = json.loads(spath.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        stale(f"has a missing or unreadable sidecar {spath.name} ({type(exc).__name__})")
-        return None
-    if not isinstance(side, dict):
-        stale(f"has an unreadable sidecar {spath.name} (not a JSON object)")
-        return None
-    if side.get("key") != key:
-        stale("is stale (built from other input files, parameters or package version)")
-        return None
-    try:
-        digest = _sha256(path)
-    except OSError as exc:
-        stale(f"cannot be read ({exc})")
-        return None
-    if digest != side.get("npz_sha256"):
-        stale("is corrupt (its sha256 differs from the one recorded when it was written)")
+        check_sidecar(path, spath, key, inputs="input files")
+    except StaleCache as exc:
+        stale(str(exc))
         return None
     try:
         G = load_network(path)

@@ -51,7 +51,7 @@ import pandas as pd
 import pyproj
 import scipy.sparse as sp
 
-from ._io import atomic_path
+from ._io import StaleCache, atomic_path, check_sidecar
 from ._version import __version__
 from .errors import CacheWarning, DataFileError, InputError, NetworkError
 
@@ -716,20 +716,9 @@ def _load(folder: Path, key: str) -> Skeleton | None:
         )
 
     try:
-        side = json.loads(side_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        stale(f"has a missing or unreadable sidecar {side_path.name} ({type(exc).__name__})")
-        return None
-    if not isinstance(side, dict) or side.get("key") != key:
-        stale("is stale (built from other archives, parameters or package version)")
-        return None
-    try:
-        digest = _sha256(npz)
-    except OSError as exc:
-        stale(f"cannot be read ({exc})")
-        return None
-    if digest != side.get("npz_sha256"):
-        stale("is corrupt (its sha256 differs from the one recorded when it was written)")
+        side = check_sidecar(npz, side_path, key, inputs="archives")
+    except StaleCache as exc:
+        stale(str(exc))
         return None
     try:
         with np.load(npz, allow_pickle=False) as z:

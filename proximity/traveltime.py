@@ -173,21 +173,9 @@ def snap(
     """
     prep = engine.prepared(graph)
     geom = engine.check_points(points, "points")
-    engine.check_access(max_snap_m, ACCESS_SPEED_KMH, ACCESS_DETOUR)
-    snap_to = engine.check_snap_to(graph, snap_to)
-    s = engine.snap_points(
-        graph,
-        prep,
-        geom,
-        name="points",
-        max_snap_m=max_snap_m,
-        access_speed_kmh=ACCESS_SPEED_KMH,
-        access_detour=ACCESS_DETOUR,
-        snap_to=snap_to,
-    )
-    n_far = int((~s.ok).sum())
-    if n_far:
-        engine.warn([engine.far_message(n_far, "points", max_snap_m)])
+    opts = engine.snap_options(graph, snap_to, max_snap_m, ACCESS_SPEED_KMH, ACCESS_DETOUR)
+    s = engine.snap_points(graph, prep, geom, name="points", **opts)
+    engine.warn(engine.far_messages(max_snap_m, (s, "points", "")))
     ids = np.asarray(graph.node_ids)
     return pd.DataFrame(
         {
@@ -365,16 +353,9 @@ def nearest(
         raise InputError(f"k must be a positive integer, got {k!r}")
     k = int(k)
     max_s = engine.check_max_minutes(max_minutes)
-    engine.check_access(max_snap_m, access_speed_kmh, access_detour)
-    snap_to = engine.check_snap_to(graph, snap_to)
+    opts = engine.snap_options(graph, snap_to, max_snap_m, access_speed_kmh, access_detour)
     engine.check_direction(direction)
     groups = _groups(facilities, by, len(f_geom))
-    opts: dict[str, Any] = {
-        "max_snap_m": max_snap_m,
-        "access_speed_kmh": access_speed_kmh,
-        "access_detour": access_detour,
-        "snap_to": snap_to,
-    }
     o = engine.snap_points(graph, prep, o_geom, name="origins", **opts)
     f = engine.snap_points(graph, prep, f_geom, name="facilities", **opts)
     to = direction == "to"
@@ -415,11 +396,7 @@ def nearest(
         times.append(t)
         which.append(w)
 
-    parts = []
-    if (~o.ok).any():
-        parts.append(engine.far_message(int((~o.ok).sum()), "origins", max_snap_m) + " (minutes=inf)")
-    if (~f.ok).any():
-        parts.append(engine.far_message(int((~f.ok).sum()), "facilities", max_snap_m) + " (left out)")
+    parts = engine.far_messages(max_snap_m, (o, "origins", " (minutes=inf)"), (f, "facilities", " (left out)"))
     engine.warn(parts + no_path)
 
     n_g = len(groups)
@@ -592,14 +569,7 @@ def od_matrix(
     o_geom = engine.check_points(origins, "origins")
     d_geom = engine.check_points(destinations, "destinations")
     max_s = engine.check_max_minutes(max_minutes)
-    engine.check_access(max_snap_m, access_speed_kmh, access_detour)
-    snap_to = engine.check_snap_to(graph, snap_to)
-    opts: dict[str, Any] = {
-        "max_snap_m": max_snap_m,
-        "access_speed_kmh": access_speed_kmh,
-        "access_detour": access_detour,
-        "snap_to": snap_to,
-    }
+    opts = engine.snap_options(graph, snap_to, max_snap_m, access_speed_kmh, access_detour)
     o = engine.snap_points(graph, prep, o_geom, name="origins", **opts)
     d = engine.snap_points(graph, prep, d_geom, name="destinations", **opts)
     o_ok, d_ok = np.flatnonzero(o.ok), np.flatnonzero(d.ok)
@@ -619,11 +589,7 @@ def od_matrix(
     srt = np.lexsort((di, oi))
     oi, di, tt = oi[srt], di[srt], tt[srt]
 
-    parts = []
-    if (~o.ok).any():
-        parts.append(engine.far_message(int((~o.ok).sum()), "origins", max_snap_m))
-    if (~d.ok).any():
-        parts.append(engine.far_message(int((~d.ok).sum()), "destinations", max_snap_m))
+    parts = engine.far_messages(max_snap_m, (o, "origins", ""), (d, "destinations", ""))
     n_pairs = o_ok.size * d_ok.size
     if n_found < n_pairs:
         no_path = n_pairs - n_found
@@ -701,14 +667,7 @@ def _counts_within(
     if max_minutes is None:
         raise InputError("count_within needs a finite max_minutes (e.g. 45)")
     max_s = engine.check_max_minutes(max_minutes)
-    engine.check_access(max_snap_m, access_speed_kmh, access_detour)
-    snap_to = engine.check_snap_to(graph, snap_to)
-    opts: dict[str, Any] = {
-        "max_snap_m": max_snap_m,
-        "access_speed_kmh": access_speed_kmh,
-        "access_detour": access_detour,
-        "snap_to": snap_to,
-    }
+    opts = engine.snap_options(graph, snap_to, max_snap_m, access_speed_kmh, access_detour)
     o = engine.snap_points(graph, prep, o_geom, name="origins", **opts)
     d = engine.snap_points(graph, prep, d_geom, name="destinations", **opts)
     if weights is None:
@@ -719,11 +678,7 @@ def _counts_within(
     total = np.zeros((len(o.index), w.shape[1]))
     for op, dp, t in engine.point_blocks(prep, o, np.flatnonzero(o.ok), d, np.flatnonzero(d.ok), max_s):
         total[op] += (t <= max_s) @ w[dp]
-    parts = []
-    if (~o.ok).any():
-        parts.append(engine.far_message(int((~o.ok).sum()), "origins", max_snap_m) + " (count 0)")
-    if (~d.ok).any():
-        parts.append(engine.far_message(int((~d.ok).sum()), "destinations", max_snap_m))
+    parts = engine.far_messages(max_snap_m, (o, "origins", " (count 0)"), (d, "destinations", ""))
     engine.warn(parts, stacklevel=4)
     return pd.DataFrame(total, index=o.index, columns=weights.columns)
 
@@ -797,8 +752,7 @@ def isochrones(
     prep = engine.prepared(graph)
     geom = engine.check_points(origins, "origins")
     thresholds = engine.check_thresholds(minutes)
-    engine.check_access(max_snap_m, access_speed_kmh, access_detour)
-    snap_to = engine.check_snap_to(graph, snap_to)
+    opts = engine.snap_options(graph, snap_to, max_snap_m, access_speed_kmh, access_detour)
     if direction not in ("from", "to"):
         raise InputError(
             f"direction must be 'from' (areas reachable from the origins) or 'to' (areas the origins can be reached from), got {direction!r}"
@@ -810,16 +764,7 @@ def isochrones(
         or cell_m <= 0
     ):
         raise InputError(f"cell_m must be a positive number of metres or None (automatic), got {cell_m!r}")
-    o = engine.snap_points(
-        graph,
-        prep,
-        geom,
-        name="origins",
-        max_snap_m=max_snap_m,
-        access_speed_kmh=access_speed_kmh,
-        access_detour=access_detour,
-        snap_to=snap_to,
-    )
+    o = engine.snap_points(graph, prep, geom, name="origins", **opts)
     speed_ms = access_speed_kmh / 3.6 / access_detour
     t_max = thresholds[-1] * 60.0
     n = prep.n
@@ -838,9 +783,7 @@ def isochrones(
             for r, p in enumerate(ok_pos[a : a + step]):
                 t = dist[r, :n] + o.leg_s[p]
                 geoms[p] = _iso_polygons(t, prep.xy, o.xy[p], thresholds, speed_ms, max_snap_m, cell_m)
-    n_far = int((~o.ok).sum())
-    if n_far:
-        engine.warn([engine.far_message(n_far, "origins", max_snap_m) + " (empty isochrones)"])
+    engine.warn(engine.far_messages(max_snap_m, (o, "origins", " (empty isochrones)")))
     n_t = len(thresholds)
     frame = gpd.GeoDataFrame(
         {
@@ -1008,14 +951,7 @@ def route(
     prep = engine.prepared(graph)
     a_geom = _one_point(origin_point, "origin_point", crs)
     b_geom = _one_point(destination_point, "destination_point", crs)
-    engine.check_access(max_snap_m, access_speed_kmh, access_detour)
-    snap_to = engine.check_snap_to(graph, snap_to)
-    opts: dict[str, Any] = {
-        "max_snap_m": max_snap_m,
-        "access_speed_kmh": access_speed_kmh,
-        "access_detour": access_detour,
-        "snap_to": snap_to,
-    }
+    opts = engine.snap_options(graph, snap_to, max_snap_m, access_speed_kmh, access_detour)
     a = engine.snap_points(graph, prep, a_geom, name="origin_point", **opts)
     b = engine.snap_points(graph, prep, b_geom, name="destination_point", **opts)
     none = Route(minutes=math.inf, km=math.inf, coords=(), node_ids=())

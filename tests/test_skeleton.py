@@ -346,6 +346,9 @@ def test_tiny_cache_detects_tampering(tiny, tmp_path):
     side.write_text("{not json")
     with pytest.warns(CacheWarning, match="unreadable sidecar"):
         skeleton.build_skeleton(tiny, cache_dir=tmp_path)
+    side.write_text("[]")
+    with pytest.warns(CacheWarning, match=r"unreadable sidecar skeleton\.json \(not a JSON object\)"):
+        assert skeleton.build_skeleton(tiny, cache_dir=tmp_path).info["from_cache"] is False
 
 
 # --- detailed OSM networks: a user's file, a download -------------------------------------------

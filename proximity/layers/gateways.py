@@ -122,14 +122,22 @@ def _airports(territory: str, box) -> pd.DataFrame:
     )
 
 
-def _seaports(territory: str, box) -> pd.DataFrame:
-    p = datasets.path("world_port_index", territory)
+def _seaport_rows(p: Path) -> pd.DataFrame:
+    """Every port of a World Port Index CSV as gateway rows; the callers keep those of their area."""
     w = _read_csv(p)
-    _need(w, ["Main Port Name", "UN/LOCODE", "Latitude", "Longitude", "Harbor Size", "Harbor Type"], p)
-    lat = pd.to_numeric(w["Latitude"], errors="coerce")
-    lon = pd.to_numeric(w["Longitude"], errors="coerce")
-    keep = in_box(lon, lat, box)
-    w = w[keep]
+    _need(
+        w,
+        [
+            "Main Port Name",
+            "UN/LOCODE",
+            "Latitude",
+            "Longitude",
+            "Harbor Size",
+            "Harbor Type",
+            "World Port Index Number",
+        ],
+        p,
+    )
     code = w["UN/LOCODE"].str.replace(" ", "", regex=False)
     code = code.where(code != "", "wpi" + w["World Port Index Number"].str.replace(".0", "", regex=False))
     return pd.DataFrame(
@@ -142,10 +150,15 @@ def _seaports(territory: str, box) -> pd.DataFrame:
             "unlocode": w["UN/LOCODE"],
             "harbor_size": w["Harbor Size"],
             "harbor_type": w["Harbor Type"],
-            "lon": lon[keep],
-            "lat": lat[keep],
+            "lon": pd.to_numeric(w["Longitude"], errors="coerce"),
+            "lat": pd.to_numeric(w["Latitude"], errors="coerce"),
         }
     )
+
+
+def _seaports(territory: str, box) -> pd.DataFrame:
+    ports = _seaport_rows(datasets.path("world_port_index", territory))
+    return ports[in_box(ports["lon"], ports["lat"], box)]
 
 
 def _uic(code: str) -> str:

@@ -11,26 +11,16 @@ import pandas as pd
 import shapely
 
 from .. import datasets
+from ..area import COMMUNE_COLUMNS
 from ..errors import DataFileError
 from ._common import WGS84, bounds, metric_crs
 from ._validate import validate_layer
 
 __all__ = ["municipalities", "COLUMNS"]
 
-#: Columns of :func:`municipalities`, in order (besides the index ``insee``).
-COLUMNS = (
-    "insee",
-    "name",
-    "population",
-    "population_prev",
-    "epci_siren",
-    "epci_name",
-    "epci_type",
-    "metropole",
-    "merged_from",
-    "area_km2",
-    "geometry",
-)
+#: Columns of :func:`municipalities`, in order (besides the index ``insee``): those
+#: :attr:`proximity.area.Area.communes` starts with, then ``geometry``.
+COLUMNS = (*COMMUNE_COLUMNS, "geometry")
 
 
 def _read_json(p: Path) -> list[dict]:

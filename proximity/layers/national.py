@@ -174,30 +174,11 @@ def _airports(zone, box) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ seaports, stations, tolls
 def _seaports(zone, box) -> pd.DataFrame:
-    from .gateways import _need, _read_csv
+    from .gateways import _seaport_rows
 
-    p = datasets.path("world_port_index", NATIONAL)
-    w = _read_csv(p)
-    _need(w, ["Main Port Name", "UN/LOCODE", "Latitude", "Longitude", "Harbor Size", "World Port Index Number"], p)
-    lat = pd.to_numeric(w["Latitude"], errors="coerce")
-    lon = pd.to_numeric(w["Longitude"], errors="coerce")
-    keep = _in_zone(lon, lat, zone, box)
-    w = w[keep]
-    code = w["UN/LOCODE"].str.replace(" ", "", regex=False)
-    code = code.where(code != "", "wpi" + w["World Port Index Number"].str.replace(".0", "", regex=False))
-    return pd.DataFrame(
-        {
-            "id": "seaport:" + code,
-            "kind": "seaport",
-            "name": w["Main Port Name"],
-            "source": "NGA World Port Index",
-            "caveat": "coordinates rounded to about 0.02 degrees (1-2 km from the terminals)",
-            "unlocode": w["UN/LOCODE"],
-            "harbor_size": w["Harbor Size"],
-            "lon": lon[keep],
-            "lat": lat[keep],
-        }
-    ).drop_duplicates("id")
+    ports = _seaport_rows(datasets.path("world_port_index", NATIONAL))
+    keep = _in_zone(ports["lon"], ports["lat"], zone, box)
+    return ports[keep].drop(columns="harbor_type").drop_duplicates("id")
 
 
 def _rail(zone, box, communes: set[str]) -> pd.DataFrame:
