@@ -1057,20 +1057,39 @@ def _locations(nodes: np.ndarray, part: np.ndarray, pos: np.ndarray) -> tuple[np
     return uniq[:, :w].astype(np.int64), uniq[:, w:], np.asarray(inv).ravel()
 
 
-def point_blocks(
-    prep: Prepared, a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray, max_s: float
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Seconds (legs and direct trips included) from points ``a`` to points ``b``, inf beyond ``max_s``.
+@dataclass
+class _Batch:
+    """One Dijkstra batch of :func:`_batches`: seconds from a batch of run-side locations."""
 
-    Dijkstra runs from the distinct snapped locations of the side that has fewer (on the
-    transposed graph when that is ``b``), a memory-bounded batch at a time, each location
-    a virtual source. Yields ``(a_pos, b_pos, T)`` with ``T[i, j]`` the time from
-    ``a_pos[i]`` to ``b_pos[j]``.
+    dist: np.ndarray  # (locations of the batch, nodes + all locations) seconds
+    loc: np.ndarray  # per run-side point of the batch: its row in ``dist``
+    run_p: np.ndarray  # positions of those points
+    run_leg: np.ndarray  # their legs (seconds)
+    d_row: np.ndarray  # direct trips: row in ``run_p``, column in ``oth_pos``, seconds; by row
+    d_col: np.ndarray
+    d_s: np.ndarray
+
+
+@dataclass
+class _Plan:
+    """The side :func:`_batches` runs Dijkstra from, and the other side's entries."""
+
+    forward: bool
+    oth_pos: np.ndarray
+    oth_nodes: np.ndarray
+    oth_part: np.ndarray
+    oth_leg: np.ndarray
+    cols: list[int]  # entry columns of the other side with some usable entry
+
+
+def _batches(
+    prep: Prepared, a: Snapped, a_pos: np.ndarray, b: Snapped, b_pos: np.ndarray, max_s: float
+) -> tuple[_Plan, Iterator[_Batch]]:
+    """Dijkstra from the distinct snapped locations of the side that has fewer, a memory-bounded batch at a time.
+
+    Each location is a virtual source (on the transposed graph when the run side is ``b``);
+    each batch comes with its run-side points and their direct trips.
     """
-    a_pos = np.asarray(a_sel, dtype=np.int64)
-    b_pos = np.asarray(b_sel, dtype=np.int64)
-    if a_pos.size == 0 or b_pos.size == 0:
-        return
     n = prep.n
     la_nodes, la_cost, la_inv = _locations(a.out_node, a.out_s, a_pos)
     lb_nodes, lb_cost, lb_inv = _locations(b.in_node, b.in_s, b_pos)
@@ -1089,32 +1108,62 @@ def point_blocks(
     if math.isfinite(max_s):
         limit = max(0.0, max_s - float(a.leg_s[a_pos].min()) - float(b.leg_s[b_pos].min()))
     cols = [e for e in range(1, oth_part.shape[1]) if np.isfinite(oth_part[:, e]).any()]
-    oth_leg = oth_pts.leg_s[oth_pos]
+    plan = _Plan(forward, oth_pos, oth_nodes, oth_part, oth_pts.leg_s[oth_pos], cols)
     # run-side points grouped by location
     order = np.argsort(run_inv, kind="stable")
     bounds = np.searchsorted(run_inv[order], np.arange(n_loc + 1))
     step = max(1, BATCH_BYTES // (8 * (n + n_loc)))
-    o_step = max(1, BLOCK_CELLS // step)
-    for s0 in range(0, n_loc, step):
-        s1 = min(s0 + step, n_loc)
-        dist = dijkstra(aug, directed=True, indices=np.arange(n + s0, n + s1), limit=limit)
-        pts_run = order[bounds[s0] : bounds[s1]]  # indices into run_pos
-        # this batch's direct trips, as (row in pts_run, column in oth_pos, seconds) sorted
-        # by row, so each block takes its own slice; found per batch, their memory is
-        # bounded by the batch (a crowded segment can give millions of pairs in all)
-        d_row, d_col, d_s = _direct_rows(a, b, forward=forward, run_sel=run_pos[pts_run], oth_pos=oth_pos)
+
+    def gen() -> Iterator[_Batch]:
+        for s0 in range(0, n_loc, step):
+            s1 = min(s0 + step, n_loc)
+            dist = dijkstra(aug, directed=True, indices=np.arange(n + s0, n + s1), limit=limit)
+            pts_run = order[bounds[s0] : bounds[s1]]  # indices into run_pos
+            run_p = run_pos[pts_run]
+            # this batch's direct trips, sorted by row, so each block takes its own slice;
+            # found per batch, their memory is bounded by the batch (a crowded segment can
+            # give millions of pairs in all)
+            d_row, d_col, d_s = _direct_rows(a, b, forward=forward, run_sel=run_p, oth_pos=oth_pos)
+            yield _Batch(dist, run_inv[pts_run] - s0, run_p, run_pts.leg_s[run_p], d_row, d_col, d_s)
+
+    return plan, gen()
+
+
+def point_blocks(
+    prep: Prepared, a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray, max_s: float
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Seconds (legs and direct trips included) from points ``a`` to points ``b``, inf beyond ``max_s``.
+
+    Dijkstra runs from the distinct snapped locations of the side that has fewer (on the
+    transposed graph when that is ``b``), a memory-bounded batch at a time, each location
+    a virtual source. Yields ``(a_pos, b_pos, T)`` with ``T[i, j]`` the time from
+    ``a_pos[i]`` to ``b_pos[j]``.
+    """
+    a_pos = np.asarray(a_sel, dtype=np.int64)
+    b_pos = np.asarray(b_sel, dtype=np.int64)
+    if a_pos.size == 0 or b_pos.size == 0:
+        return
+    plan, batches = _batches(prep, a, a_pos, b, b_pos, max_s)
+    forward, oth_pos, oth_nodes, oth_part, oth_leg = (
+        plan.forward,
+        plan.oth_pos,
+        plan.oth_nodes,
+        plan.oth_part,
+        plan.oth_leg,
+    )
+    for bt in batches:
+        dist, loc, run_p, run_leg = bt.dist, bt.loc, bt.run_p, bt.run_leg
+        d_row, d_col, d_s = bt.d_row, bt.d_col, bt.d_s
         has_direct = d_row.size > 0
-        loc = run_inv[pts_run] - s0
-        run_p = run_pos[pts_run]
-        run_leg = run_pts.leg_s[run_p]
+        o_step = max(1, BLOCK_CELLS // dist.shape[0])
         for c0 in range(0, oth_pos.size, o_step):
             c1 = min(c0 + o_step, oth_pos.size)
             m = dist[:, oth_nodes[c0:c1, 0]] + oth_part[c0:c1, 0]
-            for e in cols:
+            for e in plan.cols:
                 np.minimum(m, dist[:, oth_nodes[c0:c1, e]] + oth_part[c0:c1, e], out=m)
             m += oth_leg[c0:c1]
             chunk = max(1, BLOCK_CELLS // (c1 - c0))
-            for r0 in range(0, pts_run.size, chunk):
+            for r0 in range(0, run_p.size, chunk):
                 rl = loc[r0 : r0 + chunk]
                 t = m[rl]
                 t += run_leg[r0 : r0 + chunk, None]
@@ -1123,10 +1172,9 @@ def point_blocks(
                 if not forward:
                     t = np.ascontiguousarray(t.T)
                 if has_direct:
-                    g0 = r0
-                    lo, hi = np.searchsorted(d_row, [g0, g0 + rp.size])
+                    lo, hi = np.searchsorted(d_row, [r0, r0 + rp.size])
                     if hi > lo:
-                        rows, cols_, secs = d_row[lo:hi] - g0, d_col[lo:hi], d_s[lo:hi]
+                        rows, cols_, secs = d_row[lo:hi] - r0, d_col[lo:hi], d_s[lo:hi]
                         m_in = (cols_ >= c0) & (cols_ < c1)
                         rows, cols_, secs = rows[m_in], cols_[m_in] - c0, secs[m_in]
                         if forward:
@@ -1136,6 +1184,68 @@ def point_blocks(
                 if math.isfinite(max_s):
                     t[t > max_s] = np.inf
                 yield ap_, bp_, t
+
+
+def count_within_points(
+    prep: Prepared, a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray, max_s: float, weights: np.ndarray
+) -> np.ndarray:
+    """Sum of ``weights`` of the points ``b_sel`` within ``max_s`` of each point of ``a_sel``.
+
+    The same times as :func:`point_blocks` (legs and direct trips included, cut-off
+    inclusive), reduced as they are computed by a compiled kernel (:mod:`numba`): no
+    block of times is built. ``weights`` has one row per point of ``b`` (all of
+    ``b.index``) and a column per sum; returns one row per point of ``a``.
+    """
+    a_pos = np.asarray(a_sel, dtype=np.int64)
+    b_pos = np.asarray(b_sel, dtype=np.int64)
+    w = np.ascontiguousarray(weights, dtype=np.float64)
+    total = np.zeros((len(a.index), w.shape[1]))
+    if a_pos.size == 0 or b_pos.size == 0:
+        return total
+    from ._kernels import count_batch
+
+    plan, batches = _batches(prep, a, a_pos, b, b_pos, max_s)
+    oth_nodes = np.ascontiguousarray(plan.oth_nodes[:, [0, *plan.cols]])
+    oth_part = np.ascontiguousarray(plan.oth_part[:, [0, *plan.cols]])
+    oth_leg = np.ascontiguousarray(plan.oth_leg, dtype=np.float64)
+    for bt in batches:
+        run_leg = np.ascontiguousarray(bt.run_leg, dtype=np.float64)
+        if plan.forward:  # run side = a: each run point sums the weights of the others
+            w_run, w_oth = np.zeros((0, w.shape[1])), w[plan.oth_pos]
+        else:  # run side = b: each run point adds its weight to the others
+            w_run, w_oth = w[bt.run_p], np.zeros((0, w.shape[1]))
+        acc_run = np.zeros((bt.run_p.size, w.shape[1]))
+        acc_oth = np.zeros((plan.oth_pos.size, w.shape[1]))
+        count_batch(
+            bt.dist,
+            bt.loc,
+            run_leg,
+            oth_nodes,
+            oth_part,
+            oth_leg,
+            float(max_s),
+            plan.forward,
+            w_run,
+            w_oth,
+            acc_run,
+            acc_oth,
+        )
+        if bt.d_row.size:
+            # a direct trip counts where the network does not: within max_s, the network beyond
+            r, c, sd = bt.d_row, bt.d_col, bt.d_s
+            net = bt.dist[bt.loc[r][:, None], oth_nodes[c]] + oth_part[c]
+            t_net = net.min(axis=1) + oth_leg[c] + run_leg[r]
+            extra = (sd <= max_s) & ~(t_net <= max_s)
+            r, c = r[extra], c[extra]
+            if plan.forward:
+                np.add.at(acc_run, r, w[plan.oth_pos[c]])
+            else:
+                np.add.at(acc_oth, c, w[bt.run_p[r]])
+        if plan.forward:
+            total[bt.run_p] += acc_run
+        else:
+            total[plan.oth_pos] += acc_oth
+    return total
 
 
 def _direct_rows(

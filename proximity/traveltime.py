@@ -675,9 +675,7 @@ def _counts_within(
     w = weights.reindex(d.index).fillna(0.0).to_numpy(dtype=float)
     if (w < 0).any() or not np.isfinite(w).all():
         raise InputError("weights must be finite and non-negative")
-    total = np.zeros((len(o.index), w.shape[1]))
-    for op, dp, t in engine.point_blocks(prep, o, np.flatnonzero(o.ok), d, np.flatnonzero(d.ok), max_s):
-        total[op] += (t <= max_s) @ w[dp]
+    total = engine.count_within_points(prep, o, np.flatnonzero(o.ok), d, np.flatnonzero(d.ok), max_s, w)
     parts = engine.far_messages(max_snap_m, (o, "origins", " (count 0)"), (d, "destinations", ""))
     engine.warn(parts, stacklevel=4)
     return pd.DataFrame(total, index=o.index, columns=weights.columns)
