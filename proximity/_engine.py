@@ -1187,48 +1187,51 @@ def point_blocks(
 
 
 def count_within_points(
-    prep: Prepared, a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray, max_s: float, weights: np.ndarray
+    prep: Prepared,
+    a: Snapped,
+    a_sel: np.ndarray,
+    b: Snapped,
+    b_sel: np.ndarray,
+    max_s: float,
+    weights: np.ndarray,
+    *,
+    per: str = "a",
 ) -> np.ndarray:
-    """Sum of ``weights`` of the points ``b_sel`` within ``max_s`` of each point of ``a_sel``.
+    """Sums of weights over the pairs (``a`` point, ``b`` point) within ``max_s`` seconds.
 
-    The same times as :func:`point_blocks` (legs and direct trips included, cut-off
-    inclusive), reduced as they are computed by a compiled kernel (:mod:`numba`): no
-    block of times is built. ``weights`` has one row per point of ``b`` (all of
-    ``b.index``) and a column per sum; returns one row per point of ``a``.
+    The same times as :func:`point_blocks` (from ``a`` to ``b``, legs and direct trips
+    included, cut-off inclusive), reduced as they are computed by a compiled kernel
+    (:mod:`numba`): no block of times is built. With ``per="a"``, each point of ``a_sel``
+    sums the ``weights`` of the points of ``b_sel`` it reaches (``weights``: one row per
+    point of ``b``, all of ``b.index``, a column per sum; the result: one row per point of
+    ``a``); with ``per="b"``, each point of ``b_sel`` sums the weights of the points of
+    ``a_sel`` that reach it (the roles swapped).
     """
+    if per not in ("a", "b"):
+        raise ValueError(f"per must be 'a' or 'b', not {per!r}")
     a_pos = np.asarray(a_sel, dtype=np.int64)
     b_pos = np.asarray(b_sel, dtype=np.int64)
     w = np.ascontiguousarray(weights, dtype=np.float64)
-    total = np.zeros((len(a.index), w.shape[1]))
+    total = np.zeros((len((a if per == "a" else b).index), w.shape[1]))
     if a_pos.size == 0 or b_pos.size == 0:
         return total
     from ._kernels import count_batch
 
     plan, batches = _batches(prep, a, a_pos, b, b_pos, max_s)
+    # the run side sums (and the other side's weights are summed) when it is the ``per`` side
+    to_run = plan.forward == (per == "a")
     oth_nodes = np.ascontiguousarray(plan.oth_nodes[:, [0, *plan.cols]])
     oth_part = np.ascontiguousarray(plan.oth_part[:, [0, *plan.cols]])
     oth_leg = np.ascontiguousarray(plan.oth_leg, dtype=np.float64)
+    empty = np.zeros((0, w.shape[1]))
+    w_oth = w[plan.oth_pos] if to_run else empty
+    acc_oth = np.zeros((0 if to_run else plan.oth_pos.size, w.shape[1]))
     for bt in batches:
         run_leg = np.ascontiguousarray(bt.run_leg, dtype=np.float64)
-        if plan.forward:  # run side = a: each run point sums the weights of the others
-            w_run, w_oth = np.zeros((0, w.shape[1])), w[plan.oth_pos]
-        else:  # run side = b: each run point adds its weight to the others
-            w_run, w_oth = w[bt.run_p], np.zeros((0, w.shape[1]))
-        acc_run = np.zeros((bt.run_p.size, w.shape[1]))
-        acc_oth = np.zeros((plan.oth_pos.size, w.shape[1]))
+        w_run = empty if to_run else w[bt.run_p]
+        acc_run = np.zeros((bt.run_p.size if to_run else 0, w.shape[1]))
         count_batch(
-            bt.dist,
-            bt.loc,
-            run_leg,
-            oth_nodes,
-            oth_part,
-            oth_leg,
-            float(max_s),
-            plan.forward,
-            w_run,
-            w_oth,
-            acc_run,
-            acc_oth,
+            bt.dist, bt.loc, run_leg, oth_nodes, oth_part, oth_leg, float(max_s), to_run, w_run, w_oth, acc_run, acc_oth
         )
         if bt.d_row.size:
             # a direct trip counts where the network does not: within max_s, the network beyond
@@ -1237,14 +1240,14 @@ def count_within_points(
             t_net = net.min(axis=1) + oth_leg[c] + run_leg[r]
             extra = (sd <= max_s) & ~(t_net <= max_s)
             r, c = r[extra], c[extra]
-            if plan.forward:
+            if to_run:
                 np.add.at(acc_run, r, w[plan.oth_pos[c]])
             else:
                 np.add.at(acc_oth, c, w[bt.run_p[r]])
-        if plan.forward:
+        if to_run:
             total[bt.run_p] += acc_run
-        else:
-            total[plan.oth_pos] += acc_oth
+    if not to_run:
+        total[plan.oth_pos] += acc_oth
     return total
 
 

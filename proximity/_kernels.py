@@ -13,7 +13,7 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
-def count_batch(dist, loc, run_leg, oth_nodes, oth_part, oth_leg, max_s, forward, w_run, w_oth, acc_run, acc_oth):
+def count_batch(dist, loc, run_leg, oth_nodes, oth_part, oth_leg, max_s, to_run, w_run, w_oth, acc_run, acc_oth):
     """Sum the weights of the pairs (run point, other point) within ``max_s`` seconds.
 
     ``dist[l, node]``: seconds from run-side location ``l`` to ``node``; ``loc[r]``: the
@@ -22,7 +22,7 @@ def count_batch(dist, loc, run_leg, oth_nodes, oth_part, oth_leg, max_s, forward
     partial seconds; ``oth_leg``/``run_leg``: the off-network legs. The time of a pair is
     ``min_e(dist[loc[r], oth_nodes[k, e]] + oth_part[k, e]) + oth_leg[k] + run_leg[r]``,
     with the same floating-point operations, in the same order, as
-    :func:`proximity._engine.point_blocks`. With ``forward``, run point ``r`` adds
+    :func:`proximity._engine.point_blocks`. With ``to_run``, run point ``r`` adds
     ``w_oth[k]`` to ``acc_run[r]``; else other point ``k`` adds ``w_run[r]`` to ``acc_oth[k]``.
     """
     n_run = loc.shape[0]
@@ -42,7 +42,7 @@ def count_batch(dist, loc, run_leg, oth_nodes, oth_part, oth_leg, max_s, forward
                 v[k] = best + oth_leg[k]
             prev = row
         leg = run_leg[r]
-        if forward:
+        if to_run:
             for k in range(n_oth):
                 if v[k] + leg <= max_s:
                     for c in range(n_w):

@@ -634,29 +634,20 @@ def two_step_support(
             f"(id {', '.join(map(repr, bad[:5]))}); give finite capacities >= 0 (default 1)"
         )
     sites = support_bodies[["geometry"]]
-    blocks = _origin_blocks(len(pts), len(sites))
-    if len(blocks) <= 1:
-        od = traveltime.od_matrix(graph, pts, sites, max_minutes=max_minutes)
-        res = acc.two_step_fca(
-            od, supply=supply, demand=pd.Series(1.0, index=smes.index), max_minutes=max_minutes, origins=pts.index
-        )
-        return res.reindex(origins.index)
-    # many support bodies: the same 2SFCA (no decay, inclusive catchment) reduced block by block
+    # demand of each site: the SMEs within the catchment (trips SME -> site); then each
+    # point sums the supply-to-demand ratios of the sites within its catchment; both are
+    # sums over pairs within the cut-off, reduced without an OD table
     sme_pts = pts.loc[pts.index.isin(smes.index)]
-    demand = np.zeros(len(sites))
-    pos = pd.Series(np.arange(len(sites)), index=sites.index)
-    for rows in _origin_blocks(len(sme_pts), len(sites)):
-        od = traveltime.od_matrix(graph, sme_pts.iloc[rows], sites, max_minutes=max_minutes)
-        np.add.at(demand, pos.reindex(od["destination_id"]).to_numpy(), 1.0)
-    ratio = np.divide(supply.reindex(sites.index).to_numpy(), demand, out=np.zeros(len(sites)), where=demand > 0)
-    values = []
-    for rows in blocks:
-        sub = pts.iloc[rows]
-        od = traveltime.od_matrix(graph, sub, sites, max_minutes=max_minutes)
-        r = pd.Series(ratio[pos.reindex(od["destination_id"]).to_numpy()], index=od["origin_id"].to_numpy())
-        values.append(r.groupby(level=0, sort=False).sum().reindex(sub.index, fill_value=0.0))
-    res = pd.concat(values).rename("two_step_fca")
-    return res.reindex(origins.index)
+    demand = traveltime._counts_within(
+        graph, sme_pts, sites, max_minutes=max_minutes, weights=None, per="destinations"
+    ).iloc[:, 0]
+    ratio = np.divide(
+        supply.reindex(sites.index).to_numpy(), demand.to_numpy(), out=np.zeros(len(sites)), where=demand.to_numpy() > 0
+    )
+    values = traveltime._counts_within(
+        graph, pts, sites, max_minutes=max_minutes, weights=pd.DataFrame({"r": ratio}, index=sites.index)
+    )["r"]
+    return values.rename("two_step_fca").reindex(origins.index)
 
 
 def municipality_indicators(

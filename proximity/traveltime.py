@@ -655,12 +655,20 @@ def _counts_within(
     *,
     max_minutes: float,
     weights: pd.DataFrame | None = None,
+    per: str = "origins",
     max_snap_m: float = MAX_SNAP_M,
     snap_to: np.ndarray | None = None,
     access_speed_kmh: float = ACCESS_SPEED_KMH,
     access_detour: float = ACCESS_DETOUR,
 ) -> pd.DataFrame:
-    """:func:`count_within` for several weight columns at once (one Dijkstra pass): a column per weight column."""
+    """:func:`count_within` for several weight columns at once (one Dijkstra pass): a column per weight column.
+
+    With ``per="destinations"`` the roles swap: each destination sums the ``weights``
+    (indexed by origin id) of the origins within ``max_minutes`` of it (trips still go
+    from origins to destinations), e.g. the demand of a facility.
+    """
+    if per not in ("origins", "destinations"):
+        raise InputError(f"per must be 'origins' or 'destinations', not {per!r}")
     prep = engine.prepared(graph)
     o_geom = engine.check_points(origins, "origins")
     d_geom = engine.check_points(destinations, "destinations")
@@ -670,15 +678,23 @@ def _counts_within(
     opts = engine.snap_options(graph, snap_to, max_snap_m, access_speed_kmh, access_detour)
     o = engine.snap_points(graph, prep, o_geom, name="origins", **opts)
     d = engine.snap_points(graph, prep, d_geom, name="destinations", **opts)
+    summed, kept = (d, o) if per == "origins" else (o, d)
     if weights is None:
-        weights = pd.DataFrame({"count": 1.0}, index=d.index)
-    w = weights.reindex(d.index).fillna(0.0).to_numpy(dtype=float)
+        weights = pd.DataFrame({"count": 1.0}, index=summed.index)
+    w = weights.reindex(summed.index).fillna(0.0).to_numpy(dtype=float)
     if (w < 0).any() or not np.isfinite(w).all():
         raise InputError("weights must be finite and non-negative")
-    total = engine.count_within_points(prep, o, np.flatnonzero(o.ok), d, np.flatnonzero(d.ok), max_s, w)
-    parts = engine.far_messages(max_snap_m, (o, "origins", " (count 0)"), (d, "destinations", ""))
+    total = engine.count_within_points(
+        prep, o, np.flatnonzero(o.ok), d, np.flatnonzero(d.ok), max_s, w, per="a" if per == "origins" else "b"
+    )
+    zero = " (count 0)"
+    parts = engine.far_messages(
+        max_snap_m,
+        (o, "origins", zero if per == "origins" else ""),
+        (d, "destinations", zero if per == "destinations" else ""),
+    )
     engine.warn(parts, stacklevel=4)
-    return pd.DataFrame(total, index=o.index, columns=weights.columns)
+    return pd.DataFrame(total, index=kept.index, columns=weights.columns)
 
 
 def isochrones(

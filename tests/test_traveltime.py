@@ -335,6 +335,12 @@ def test_crowded_edges_equal_networkx_in_tiny_blocks(G, csr, swap, monkeypatch):
     assert np.isfinite(T).sum() > 0.5 * T.size
     counts = tt.count_within(csr, pts(o_xy), pts(f_xy), max_minutes=3)
     np.testing.assert_array_equal(counts.to_numpy().ravel(), (T <= 180).sum(axis=1))
+    # the same pairs summed per destination (a facility's demand), weighted by origin
+    w = pd.DataFrame({"n": 1.0, "w": np.arange(1.0, len(o_xy) + 1)}, index=range(len(o_xy)))
+    demand = tt._counts_within(csr, pts(o_xy), pts(f_xy), max_minutes=3, weights=w, per="destinations")
+    assert demand.index.tolist() == list(range(len(f_xy)))
+    np.testing.assert_array_equal(demand["n"].to_numpy(), (T <= 180).sum(axis=0))
+    np.testing.assert_allclose(demand["w"].to_numpy(), ((T <= 180) * w["w"].to_numpy()[:, None]).sum(axis=0))
 
 
 def test_node_to_node_times_equal_networkx_for_random_pairs(G, csr):
@@ -814,6 +820,11 @@ def test_count_within_equals_brute_force(csr, sample, quantile):
     # a larger cut-off never lowers a count
     more = tt.count_within(csr, pts(o_xy), pts(f_xy), max_minutes=cut * 1.5)
     assert (more >= counts).all()
+    # per destination: how many origins reach each
+    per_dest = tt._counts_within(csr, pts(o_xy), pts(f_xy), max_minutes=cut, per="destinations")["count"]
+    np.testing.assert_array_equal(per_dest.to_numpy(), (T <= cut * 60 + 1e-9).sum(axis=0))  # noqa: SIM300 - T is the travel-time array
+    with pytest.raises(InputError, match="per must be 'origins' or 'destinations'"):
+        tt._counts_within(csr, pts(o_xy), pts(f_xy), max_minutes=cut, per="both")
 
 
 def test_count_within_errors(csr, sample):
@@ -977,3 +988,26 @@ def test_a_point_far_from_the_network_also_tries_other_roads_nearby():
     # within 100 m of a road a point keeps to its nearest road
     q = pts([[X0, Y0 + 250]], index=["q"])
     assert tt.nearest(csr, q, h)["minutes"].item() * 60 == pytest.approx(50 * LEG + 900)
+
+
+def test_two_step_support_equals_the_2sfca_of_the_od_table(csr, sample):
+    # scores.two_step_support reduces the pairs within the catchment without an OD table:
+    # it must equal accessibility.two_step_fca (checked against PySAL access) on the table
+    from proximity import accessibility as acc
+    from proximity import scores
+
+    o_xy, f_xy, T = sample
+    cut = float(np.quantile(T, 0.4)) / 60
+    origins = gpd.GeoDataFrame(geometry=pts(o_xy[:10], index=[f"o{i}" for i in range(10)]))
+    smes = gpd.GeoDataFrame(geometry=pts(o_xy[10:], index=[f"s{i}" for i in range(len(o_xy) - 10)]))
+    f_ids = [f"f{i}" for i in range(len(f_xy))]
+    sites = gpd.GeoDataFrame({"capacity": np.arange(1.0, len(f_xy) + 1)}, geometry=pts(f_xy, index=f_ids), index=f_ids)
+    got = scores.two_step_support(csr, origins, support_bodies=sites, smes=smes, max_minutes=cut)
+    every = gpd.GeoDataFrame(geometry=pd.concat([origins.geometry, smes.geometry]))
+    od = tt.od_matrix(csr, every, sites[["geometry"]], max_minutes=cut)
+    want = acc.two_step_fca(
+        od, supply=sites["capacity"], demand=pd.Series(1.0, index=smes.index), max_minutes=cut, origins=every.index
+    )
+    assert got.index.tolist() == origins.index.tolist()
+    np.testing.assert_allclose(got.to_numpy(), want.reindex(origins.index).to_numpy(), rtol=1e-12, atol=0)
+    assert (got > 0).sum() >= 3  # a catchment that reaches some sites
