@@ -491,29 +491,43 @@ def _origin_blocks(n_origins: int, n_destinations: int) -> list[slice]:
 def _od_indicators(
     graph, origins, dest, *, gateways, support_bodies, large, T, decay, horizon, reach_minutes, routes
 ) -> pd.DataFrame:
-    """The indicators of a block of origins that need its OD table to the opportunities."""
-    od_all = traveltime.od_matrix(graph, origins, dest, max_minutes=max(horizon, reach_minutes))
+    """The indicators of a block of origins that need its OD table to the opportunities.
+
+    The table is built on positions (origins and opportunities as ``0..n-1``), not on
+    their ids: integer ids keep the table's joins and groupings cheap (text ids cost most
+    of the time on a national partition); weights, categories and routes are re-keyed to
+    the same positions.
+    """
+    pos = pd.Series(np.arange(len(dest)), index=dest.index)
+
+    def by_pos(values: pd.Series) -> pd.Series:
+        """``values`` (indexed by opportunity id) indexed by position; ids not among them left out."""
+        values = values[values.index.isin(pos.index)]
+        return values.set_axis(pos.reindex(values.index).to_numpy())
+
+    o_pts = origins.set_axis(pd.RangeIndex(len(origins)))
+    d_pts = dest.set_axis(pd.RangeIndex(len(dest)))
+    od_all = traveltime.od_matrix(graph, o_pts, d_pts, max_minutes=max(horizon, reach_minutes))
     od = od_all[od_all["minutes"] <= horizon]
-    layer = dest["layer"]
-    kind = od["destination_id"].map(layer)
-    od_sup = od[kind.eq("support")]
-    od_gw = od[kind.eq("gateway")]
-    od_large = od[kind.eq("large_firm")]
-    ids = origins.index
+    kind = dest["layer"].to_numpy()[od["destination_id"].to_numpy()]
+    od_sup = od[kind == "support"]
+    od_gw = od[kind == "gateway"]
+    od_large = od[kind == "large_firm"]
+    ids = o_pts.index
     out = pd.DataFrame(index=ids)
 
     def within(table: pd.DataFrame, weights: pd.Series | None = None) -> pd.Series:
         return acc.cumulative_opportunities(table, thresholds_minutes=(T,), weights=weights, origins=ids).iloc[:, 0]
 
     out["support_within_t"] = within(od_sup)
-    out["students_within_t"] = within(od_sup, support_bodies["students"].fillna(0.0))
+    out["students_within_t"] = within(od_sup, by_pos(support_bodies["students"].fillna(0.0)))
     out["gateways_within_t"] = within(od_gw)
     out["large_firms_within_t"] = within(od_large) if len(large) else 0.0
     out["support_gravity"] = acc.gravity(od_sup, decay=decay, origins=ids)
-    out["support_diversity"] = acc.diversity(od_sup, categories=support_bodies["category"], decay=decay, origins=ids)[
-        "hill_1"
-    ]
-    modes = gateways["group"].map(_GROUP_MODES).dropna()
+    out["support_diversity"] = acc.diversity(
+        od_sup, categories=by_pos(support_bodies["category"]), decay=decay, origins=ids
+    )["hill_1"]
+    modes = by_pos(gateways["group"].map(_GROUP_MODES).dropna())
     od_mode = od_gw[od_gw["destination_id"].isin(modes.index)]
     out["gateway_mode_diversity"] = acc.diversity(
         od_mode,
@@ -523,21 +537,29 @@ def _od_indicators(
     )["hill_1"]
 
     # world reach: direct airline destinations of the airports within the reach horizon
-    airports = gateways[gateways["kind"].eq("airport")]
-    od_air = od_all[od_all["destination_id"].isin(airports.index)]
+    airports = pos.reindex(gateways.index[gateways["kind"].eq("airport")]).dropna().to_numpy()
+    od_air = od_all[od_all["destination_id"].isin(airports)]
+    air_routes = routes[routes["gateway_id"].isin(pos.index)]
+    air_routes = air_routes.assign(gateway_id=pos.reindex(air_routes["gateway_id"]).to_numpy())
     out = out.join(
         acc.world_reach(
-            od_air, routes, max_minutes=reach_minutes, decay=decay, origins=ids, home_country=_air_routes.HOME_COUNTRY
+            od_air,
+            air_routes,
+            max_minutes=reach_minutes,
+            decay=decay,
+            origins=ids,
+            home_country=_air_routes.HOME_COUNTRY,
         )
     )
 
     # dynamics: ridership growth 2015 -> 2024 of the reachable stations, decay-weighted
     st = gateways[gateways["kind"].eq("rail_station") & (gateways["ridership_2015"].fillna(0) > 0)]
-    od_st = od_gw[od_gw["destination_id"].isin(st.index)]
-    g24 = acc.gravity(od_st, weights=st["ridership_2024"].astype(float), decay=decay, origins=ids)
-    g15 = acc.gravity(od_st, weights=st["ridership_2015"].astype(float), decay=decay, origins=ids)
+    st24, st15 = by_pos(st["ridership_2024"].astype(float)), by_pos(st["ridership_2015"].astype(float))
+    od_st = od_gw[od_gw["destination_id"].isin(st15.index)]
+    g24 = acc.gravity(od_st, weights=st24, decay=decay, origins=ids)
+    g15 = acc.gravity(od_st, weights=st15, decay=decay, origins=ids)
     out["rail_ridership_growth"] = np.where(g15 > 0, g24 / g15.where(g15 > 0, 1.0) - 1.0, 0.0)
-    return out
+    return out.set_axis(origins.index)
 
 
 def nearest_airports(
