@@ -3,8 +3,8 @@
 Writes a CSV of N random support bodies inside the territory (seeded), runs
 ``python -m proximity.cli score`` on it in a fresh process for each N, and prints the
 peak resident memory (``/usr/bin/time -v``, or ``getrusage`` of the child), the wall
-and CPU time and the exit status. Scoring builds the origin x opportunity travel times a block
-of origins at a time (``scores.MAX_OD_PAIRS`` pairs at most), so memory stays bounded;
+and CPU time and the exit status. Scoring reduces the origin x opportunity travel times from the
+engine's blocks (``_engine.BLOCK_CELLS`` cells at most) as they come, so memory stays bounded;
 beyond ``layers.support.MAX_USER_BODIES`` bodies the input is refused up front with
 the limit and the reason.
 

@@ -74,6 +74,7 @@ __all__ = [
     "gaussian",
     "gini",
     "gravity",
+    "hill_number",
     "logistic",
     "nearest_minutes",
     "none",
@@ -1183,12 +1184,9 @@ def diversity(
     f = _apply_decay(decay, t.minutes[keep])
     w = _destination_weights(weights, t)[t.destination_codes[keep]]
     mass = np.bincount(pos[keep] * k + cat[keep], w * f, minlength=len(index) * k).reshape(len(index), k)
-    total = mass.sum(axis=1)
-    reached = total > 0
-    share = np.divide(mass, total[:, None], out=np.zeros_like(mass), where=reached[:, None])
-    entropy = entr(share).sum(axis=1)
+    entropy = _entropy(mass)
     evenness = entropy / math.log(k) if k > 1 else np.zeros(len(index))
-    hill = np.where(reached, np.exp(entropy), 0.0)
+    hill = np.where(mass.sum(axis=1) > 0, np.exp(entropy), 0.0)
     data = {
         "shannon_entropy": entropy,
         "shannon_evenness": np.clip(evenness, 0.0, 1.0),  # rounding above 1
@@ -1196,6 +1194,28 @@ def diversity(
         "categories_reached": (mass > 0).sum(axis=1).astype(float),
     }
     return pd.DataFrame(data, index=index)
+
+
+def _entropy(mass: np.ndarray) -> np.ndarray:
+    """Shannon entropy (nats) of each row of category masses (0 for a row of zeros)."""
+    total = mass.sum(axis=1)
+    share = np.divide(mass, total[:, None], out=np.zeros_like(mass), where=(total > 0)[:, None])
+    return entr(share).sum(axis=1)
+
+
+def hill_number(mass: np.ndarray) -> np.ndarray:
+    """Hill number of order 1 (``exp`` of the Shannon entropy) of each row of category masses.
+
+    ``mass[i, k]``: the (decay-weighted) opportunities of category ``k`` reached from
+    origin ``i``, as :func:`diversity` sums them; 0 for an origin that reaches none.
+
+    Examples
+    --------
+    >>> hill_number(np.array([[1.0, 1.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])).tolist()
+    [2.0, 1.0, 0.0]
+    """
+    mass = np.asarray(mass, dtype=float)
+    return np.where(mass.sum(axis=1) > 0, np.exp(_entropy(mass)), 0.0)
 
 
 #: Columns of :func:`world_reach`.

@@ -41,8 +41,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from . import _engine, config, milieu, traveltime
 from . import accessibility as acc
-from . import config, milieu, traveltime
 from .errors import DataQualityWarning, InputError
 from .layers import air_routes as _air_routes
 from .layers import on_network
@@ -354,18 +354,18 @@ def origin_indicators(
     if dest.index.duplicated().any():
         raise InputError("ids are shared between support bodies, gateways and SMEs; make them unique across layers")
     dest = gpd.GeoDataFrame(dest, crs=support_bodies.crs)
-    # one table out to the gravity horizon, or to the world-reach horizon when that is longer
-    # (airports only: the other measures keep the gravity horizon); it is origins x
-    # opportunities, so it is built and reduced a block of origins at a time: its size stays
-    # bounded whatever the number of (user) support bodies
+    # the sums over the opportunities within the gravity horizon (and, for the airports, the
+    # world-reach horizon when that is longer) are reduced from the engine's blocks of
+    # times as they come (_od_indicators): memory stays bounded whatever the number of
+    # (user) support bodies
     horizon = gravity_horizon_minutes(profile)
     reach_minutes = float(p["reach_minutes"])
     airports = gateways[gateways["kind"].eq("airport")]
     routes = _air_routes.airport_destinations(airports) if air_routes is None else air_routes
-    parts = [
+    out = out.join(
         _od_indicators(
             graph,
-            origins.iloc[rows],
+            origins,
             dest,
             gateways=gateways,
             support_bodies=support_bodies,
@@ -376,9 +376,7 @@ def origin_indicators(
             reach_minutes=reach_minutes,
             routes=routes,
         )
-        for rows in _origin_blocks(len(origins), len(dest))
-    ]
-    out = out.join(pd.concat(parts) if parts else pd.DataFrame(index=origins.index))
+    )
 
     # SMEs within T (demand side of 2SFCA and the per-1,000-SMEs density)
     unknown = "exporter" in smes and len(smes) and smes["exporter"].isna().all()
@@ -478,88 +476,106 @@ NEAREST_GATEWAYS = ("airport", "seaport", "tgv_station", "rail_station", "motorw
 NEAREST_SUPPORT = ("chamber_of_commerce", "foreign_trade_service")
 
 
-#: Largest origin x destination table built at once (rows of a long OD table).
-MAX_OD_PAIRS = 4_000_000
-
-
-def _origin_blocks(n_origins: int, n_destinations: int) -> list[slice]:
-    """Slices of origins whose OD table with every destination stays under :data:`MAX_OD_PAIRS` rows."""
-    step = max(1, MAX_OD_PAIRS // max(n_destinations, 1))
-    return [slice(a, min(a + step, n_origins)) for a in range(0, n_origins, step)]
-
-
 def _od_indicators(
     graph, origins, dest, *, gateways, support_bodies, large, T, decay, horizon, reach_minutes, routes
 ) -> pd.DataFrame:
-    """The indicators of a block of origins that need its OD table to the opportunities.
+    """The indicators of the origins that sum over the opportunities within T or the gravity horizon.
 
-    The table is built on positions (origins and opportunities as ``0..n-1``), not on
-    their ids: integer ids keep the table's joins and groupings cheap (text ids cost most
-    of the time on a national partition); weights, categories and routes are re-keyed to
-    the same positions.
+    No OD table: the engine's blocks of travel times (:func:`proximity._engine.point_blocks`,
+    bounded in memory, Dijkstra from the side with fewer places, usually the
+    opportunities) are reduced as they come, by matrix products with one column per sum:
+    counts within T (support bodies, their students, gateways, large firms) and
+    decay-weighted sums (support bodies, per support category and per gateway mode for
+    the Hill numbers, station ridership). The world-reach measures need the times to
+    each airport: a long table to the airports only. The same definitions as
+    :mod:`proximity.accessibility`'s functions on the long table (to rounding: sums in
+    another order), which the tests check.
     """
-    pos = pd.Series(np.arange(len(dest)), index=dest.index)
+    n_d = len(dest)
+    pos = pd.Series(np.arange(n_d), index=dest.index)
+    layer = dest["layer"].to_numpy()
 
-    def by_pos(values: pd.Series) -> pd.Series:
-        """``values`` (indexed by opportunity id) indexed by position; ids not among them left out."""
-        values = values[values.index.isin(pos.index)]
-        return values.set_axis(pos.reindex(values.index).to_numpy())
+    def per_dest(values: pd.Series) -> np.ndarray:
+        """``values`` (by opportunity id) as one float per opportunity position, 0 where not given."""
+        a = np.zeros(n_d)
+        v = values[values.index.isin(pos.index)]
+        a[pos[v.index].to_numpy()] = v.to_numpy(dtype=float)
+        return a
 
-    o_pts = origins.set_axis(pd.RangeIndex(len(origins)))
-    d_pts = dest.set_axis(pd.RangeIndex(len(dest)))
-    od_all = traveltime.od_matrix(graph, o_pts, d_pts, max_minutes=max(horizon, reach_minutes))
-    od = od_all[od_all["minutes"] <= horizon]
-    kind = dest["layer"].to_numpy()[od["destination_id"].to_numpy()]
-    od_sup = od[kind == "support"]
-    od_gw = od[kind == "gateway"]
-    od_large = od[kind == "large_firm"]
-    ids = o_pts.index
-    out = pd.DataFrame(index=ids)
+    def one_hot(labels: pd.Series, taxonomy: list) -> np.ndarray:
+        """One column per category of ``taxonomy``: 1 where the opportunity has it."""
+        m = np.zeros((n_d, len(taxonomy)))
+        codes = pd.Categorical(labels, categories=taxonomy).codes
+        ok = codes >= 0
+        m[pos[labels.index[ok]].to_numpy(), codes[ok]] = 1.0
+        return m
 
-    def within(table: pd.DataFrame, weights: pd.Series | None = None) -> pd.Series:
-        return acc.cumulative_opportunities(table, thresholds_minutes=(T,), weights=weights, origins=ids).iloc[:, 0]
-
-    out["support_within_t"] = within(od_sup)
-    out["students_within_t"] = within(od_sup, by_pos(support_bodies["students"].fillna(0.0)))
-    out["gateways_within_t"] = within(od_gw)
-    out["large_firms_within_t"] = within(od_large) if len(large) else 0.0
-    out["support_gravity"] = acc.gravity(od_sup, decay=decay, origins=ids)
-    out["support_diversity"] = acc.diversity(
-        od_sup, categories=by_pos(support_bodies["category"]), decay=decay, origins=ids
-    )["hill_1"]
-    modes = by_pos(gateways["group"].map(_GROUP_MODES).dropna())
-    od_mode = od_gw[od_gw["destination_id"].isin(modes.index)]
-    out["gateway_mode_diversity"] = acc.diversity(
-        od_mode,
-        categories=pd.Series(pd.Categorical(modes, categories=list(GATEWAY_MODES)), index=modes.index),
-        decay=decay,
-        origins=ids,
-    )["hill_1"]
+    is_sup = (layer == "support").astype(float)
+    w_t = np.column_stack(
+        [
+            is_sup,
+            per_dest(support_bodies["students"].fillna(0.0)),
+            (layer == "gateway").astype(float),
+            (layer == "large_firm").astype(float),
+        ]
+    )
+    sup_cats = sorted(support_bodies["category"].dropna().unique())
+    modes = gateways["group"].map(_GROUP_MODES).dropna()
+    st = gateways[gateways["kind"].eq("rail_station") & (gateways["ridership_2015"].fillna(0) > 0)]
+    w_f = np.column_stack(
+        [
+            is_sup,
+            one_hot(support_bodies["category"], sup_cats),
+            one_hot(modes, list(GATEWAY_MODES)),
+            per_dest(st["ridership_2024"].astype(float)),
+            per_dest(st["ridership_2015"].astype(float)),
+        ]
+    )
+    n_o = len(origins)
+    within = np.zeros((n_o, w_t.shape[1]))
+    decayed = np.zeros((n_o, w_f.shape[1]))
+    prep = _engine.prepared(graph)
+    opts = _engine.snap_options(graph, None, _engine.MAX_SNAP_M, traveltime.ACCESS_SPEED_KMH, traveltime.ACCESS_DETOUR)
+    o = _engine.snap_points(graph, prep, _engine.check_points(origins, "origins"), name="origins", **opts)
+    d = _engine.snap_points(graph, prep, _engine.check_points(dest, "destinations"), name="destinations", **opts)
+    max_s = horizon * 60.0
+    for op, dp, t in _engine.point_blocks(prep, o, np.flatnonzero(o.ok), d, np.flatnonzero(d.ok), max_s):
+        minutes = t / 60.0
+        within[op] += (minutes <= T) @ w_t[dp]
+        near = minutes <= horizon
+        f = np.zeros_like(minutes)
+        f[near] = acc._apply_decay(decay, minutes[near])
+        decayed[op] += f @ w_f[dp]
+    out = pd.DataFrame(index=origins.index)
+    out["support_within_t"] = within[:, 0]
+    out["students_within_t"] = within[:, 1]
+    out["gateways_within_t"] = within[:, 2]
+    out["large_firms_within_t"] = within[:, 3] if len(large) else 0.0
+    out["support_gravity"] = decayed[:, 0]
+    k1, k2 = len(sup_cats), len(GATEWAY_MODES)
+    out["support_diversity"] = acc.hill_number(decayed[:, 1 : 1 + k1])
+    out["gateway_mode_diversity"] = acc.hill_number(decayed[:, 1 + k1 : 1 + k1 + k2])
+    g24, g15 = decayed[:, 1 + k1 + k2], decayed[:, 2 + k1 + k2]
+    out["rail_ridership_growth"] = np.where(g15 > 0, g24 / np.where(g15 > 0, g15, 1.0) - 1.0, 0.0)
 
     # world reach: direct airline destinations of the airports within the reach horizon
-    airports = pos.reindex(gateways.index[gateways["kind"].eq("airport")]).dropna().to_numpy()
-    od_air = od_all[od_all["destination_id"].isin(airports)]
-    air_routes = routes[routes["gateway_id"].isin(pos.index)]
-    air_routes = air_routes.assign(gateway_id=pos.reindex(air_routes["gateway_id"]).to_numpy())
-    out = out.join(
-        acc.world_reach(
+    airports = dest[dest.index.isin(gateways.index[gateways["kind"].eq("airport")])]
+    if len(airports):
+        o_pts = origins.set_axis(pd.RangeIndex(n_o))
+        od_air = traveltime.od_matrix(graph, o_pts, airports, max_minutes=max(horizon, reach_minutes))
+        reach = acc.world_reach(
             od_air,
-            air_routes,
+            routes,
             max_minutes=reach_minutes,
             decay=decay,
-            origins=ids,
+            origins=o_pts.index,
             home_country=_air_routes.HOME_COUNTRY,
         )
-    )
-
-    # dynamics: ridership growth 2015 -> 2024 of the reachable stations, decay-weighted
-    st = gateways[gateways["kind"].eq("rail_station") & (gateways["ridership_2015"].fillna(0) > 0)]
-    st24, st15 = by_pos(st["ridership_2024"].astype(float)), by_pos(st["ridership_2015"].astype(float))
-    od_st = od_gw[od_gw["destination_id"].isin(st15.index)]
-    g24 = acc.gravity(od_st, weights=st24, decay=decay, origins=ids)
-    g15 = acc.gravity(od_st, weights=st15, decay=decay, origins=ids)
-    out["rail_ridership_growth"] = np.where(g15 > 0, g24 / g15.where(g15 > 0, 1.0) - 1.0, 0.0)
-    return out.set_axis(origins.index)
+    else:
+        reach = pd.DataFrame(0.0, index=pd.RangeIndex(n_o), columns=list(acc.WORLD_REACH_COLUMNS))
+    for c in reach.columns:
+        out[c] = reach[c].to_numpy()
+    return out
 
 
 def nearest_airports(

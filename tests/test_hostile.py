@@ -944,23 +944,78 @@ def test_staged_output_keeps_the_previous_run_on_error_and_replaces_it_on_succes
 
 
 # ---------------------------------------------------------------- memory: blockwise scores
-def test_scores_reduced_block_by_block_equal_the_one_table_values(fast, monkeypatch):
-    """Many support bodies: the OD table is built a block of origins at a time, same values."""
+def _long_table_indicators(ter, origins, profile):
+    """The opportunity indicators from one long OD table and proximity.accessibility (the reference)."""
+    import pandas as pd
+
+    from proximity import accessibility as acc
+    from proximity import scores, traveltime
+    from proximity.layers import air_routes, on_network
+
+    p = profile.parameters
+    T, decay = float(p["catchment_minutes"]), profile.decay.function
+    horizon, reach = scores.gravity_horizon_minutes(profile), float(p["reach_minutes"])
+    gws, sup = on_network(ter.gateways), on_network(ter.support_bodies)
+    large = ter.smes[ter.smes["employees_min"].fillna(0) >= p["large_firm_employees"]]
+    parts = [sup.assign(layer="support"), gws.assign(layer="gateway"), large.assign(layer="large_firm")]
+    dest = pd.concat([d[["geometry", "layer"]] for d in parts])
+    od_all = traveltime.od_matrix(ter.csr, origins, dest, max_minutes=max(horizon, reach))
+    od = od_all[od_all["minutes"] <= horizon]
+    kind = od["destination_id"].map(dest["layer"])
+    od_sup, od_gw, od_large = (od[kind.eq(k)] for k in ("support", "gateway", "large_firm"))
+    ids = origins.index
+
+    def within(table, weights=None):
+        return acc.cumulative_opportunities(table, thresholds_minutes=(T,), weights=weights, origins=ids).iloc[:, 0]
+
+    out = pd.DataFrame(index=ids)
+    out["support_within_t"] = within(od_sup)
+    out["students_within_t"] = within(od_sup, sup["students"].fillna(0.0))
+    out["gateways_within_t"] = within(od_gw)
+    out["large_firms_within_t"] = within(od_large)
+    out["support_gravity"] = acc.gravity(od_sup, decay=decay, origins=ids)
+    out["support_diversity"] = acc.diversity(od_sup, categories=sup["category"], decay=decay, origins=ids)["hill_1"]
+    modes = gws["group"].map(scores._GROUP_MODES).dropna()
+    out["gateway_mode_diversity"] = acc.diversity(
+        od_gw[od_gw["destination_id"].isin(modes.index)],
+        categories=pd.Series(pd.Categorical(modes, categories=list(scores.GATEWAY_MODES)), index=modes.index),
+        decay=decay,
+        origins=ids,
+    )["hill_1"]
+    st = gws[gws["kind"].eq("rail_station") & (gws["ridership_2015"].fillna(0) > 0)]
+    od_st = od_gw[od_gw["destination_id"].isin(st.index)]
+    g24 = acc.gravity(od_st, weights=st["ridership_2024"].astype(float), decay=decay, origins=ids)
+    g15 = acc.gravity(od_st, weights=st["ridership_2015"].astype(float), decay=decay, origins=ids)
+    out["rail_ridership_growth"] = (g24 / g15.where(g15 > 0, 1.0) - 1.0).where(g15 > 0, 0.0)
+    routes = air_routes.airport_destinations(gws[gws["kind"].eq("airport")])
+    od_air = od_all[od_all["destination_id"].isin(gws.index[gws["kind"].eq("airport")])]
+    reach_cols = acc.world_reach(
+        od_air, routes, max_minutes=reach, decay=decay, origins=ids, home_country=air_routes.HOME_COUNTRY
+    )
+    return out.join(reach_cols)
+
+
+def test_scores_reduced_block_by_block_equal_the_long_table_definitions(fast, monkeypatch):
+    """The indicators are sums over the engine's blocks, never an OD table: they equal the
+    definitions of proximity.accessibility on the long table, whatever the block sizes."""
     import numpy as np
     import pandas as pd
 
-    from proximity import scores
+    from proximity import _engine, milieu, scores
     from proximity.territory import load_territory
 
     ter = load_territory("herault", n_smes=300)
     origins = ter.smes[["geometry"]].iloc[:120]
     kw = {"gateways": ter.gateways, "support_bodies": ter.support_bodies, "smes": ter.smes}
     whole = scores.origin_indicators(ter.csr, origins, **kw)
+    want = _long_table_indicators(ter, origins, milieu.load_profile())
+    assert whole["support_within_t"].gt(0).any() and whole["reach_destinations"].gt(0).any()
+    pd.testing.assert_frame_equal(whole[want.columns], want, check_exact=False, rtol=1e-12, atol=1e-12)
     sup = ter.support_bodies[ter.support_bodies["on_network"]]
     whole_2sfca = scores.two_step_support(ter.csr, origins, support_bodies=sup, smes=ter.smes, max_minutes=45.0)
-    n_dest = len(sup) + int(ter.gateways["on_network"].sum())
-    monkeypatch.setattr(scores, "MAX_OD_PAIRS", 7 * n_dest)  # blocks of about 7 origins
-    assert len(scores._origin_blocks(len(origins), n_dest)) >= 15
+    # tiny Dijkstra batches and blocks (a few origins x opportunities at a time): same values
+    monkeypatch.setattr(_engine, "BATCH_BYTES", 8 * (ter.csr.n_nodes + 400) * 3)
+    monkeypatch.setattr(_engine, "BLOCK_CELLS", 500)
     blocks = scores.origin_indicators(ter.csr, origins, **kw)
     pd.testing.assert_frame_equal(blocks, whole, check_exact=False, rtol=1e-12)
     blocks_2sfca = scores.two_step_support(ter.csr, origins, support_bodies=sup, smes=ter.smes, max_minutes=45.0)
