@@ -1215,7 +1215,7 @@ def count_within_points(
     total = np.zeros((len((a if per == "a" else b).index), w.shape[1]))
     if a_pos.size == 0 or b_pos.size == 0:
         return total
-    from ._kernels import count_batch
+    from ._kernels import count_batch, count_direct
 
     plan, batches = _batches(prep, a, a_pos, b, b_pos, max_s)
     # the run side sums (and the other side's weights are summed) when it is the ``per`` side
@@ -1233,17 +1233,11 @@ def count_within_points(
         count_batch(
             bt.dist, bt.loc, run_leg, oth_nodes, oth_part, oth_leg, float(max_s), to_run, w_run, w_oth, acc_run, acc_oth
         )
-        if bt.d_row.size:
-            # a direct trip counts where the network does not: within max_s, the network beyond
-            r, c, sd = bt.d_row, bt.d_col, bt.d_s
-            net = bt.dist[bt.loc[r][:, None], oth_nodes[c]] + oth_part[c]
-            t_net = net.min(axis=1) + oth_leg[c] + run_leg[r]
-            extra = (sd <= max_s) & ~(t_net <= max_s)
-            r, c = r[extra], c[extra]
-            if to_run:
-                np.add.at(acc_run, r, w[plan.oth_pos[c]])
-            else:
-                np.add.at(acc_oth, c, w[bt.run_p[r]])
+        if bt.d_row.size:  # a direct trip counts where the network does not
+            count_direct(
+                bt.dist, bt.loc, run_leg, oth_nodes, oth_part, oth_leg, bt.d_row, bt.d_col, bt.d_s,
+                float(max_s), to_run, w_run, w_oth, acc_run, acc_oth,
+            )  # fmt: skip
         if to_run:
             total[bt.run_p] += acc_run
     if not to_run:

@@ -52,3 +52,36 @@ def count_batch(dist, loc, run_leg, oth_nodes, oth_part, oth_leg, max_s, to_run,
                 if v[k] + leg <= max_s:
                     for c in range(n_w):
                         acc_oth[k, c] += w_run[r, c]
+
+
+@numba.njit(cache=True, nogil=True)
+def count_direct(
+    dist, loc, run_leg, oth_nodes, oth_part, oth_leg, d_row, d_col, d_s, max_s, to_run, w_run, w_oth, acc_run, acc_oth
+):
+    """Add the pairs that only a direct trip brings within ``max_s`` (see :func:`count_batch`).
+
+    Pair ``i`` is run point ``d_row[i]`` and other point ``d_col[i]`` with a direct trip of
+    ``d_s[i]`` seconds; it is added when ``d_s[i] <= max_s`` and the network time of
+    :func:`count_batch` (same operations) is beyond ``max_s``.
+    """
+    n_ent = oth_nodes.shape[1]
+    n_w = acc_run.shape[1]
+    for i in range(d_row.shape[0]):
+        if not d_s[i] <= max_s:
+            continue
+        r = d_row[i]
+        k = d_col[i]
+        row = loc[r]
+        best = np.inf
+        for e in range(n_ent):
+            x = dist[row, oth_nodes[k, e]] + oth_part[k, e]
+            if x < best:
+                best = x
+        if (best + oth_leg[k]) + run_leg[r] <= max_s:
+            continue
+        if to_run:
+            for c in range(n_w):
+                acc_run[r, c] += w_oth[k, c]
+        else:
+            for c in range(n_w):
+                acc_oth[k, c] += w_run[r, c]
