@@ -50,9 +50,10 @@ The internal API
 ``node_seconds(prep, pts, sel, to=..., limit=...)``
     One multi-source Dijkstra: seconds between every node and the nearest selected
     point (its leg and entries included), and which point.
-``nearest_one(...)``, ``point_blocks(...)``, ``direct_pairs(...)``
-    Nearest point per origin; memory-bounded blocks of point-to-point seconds; the
-    direct trips that override the network.
+``nearest_one(...)``, ``point_blocks(...)``, ``count_within_points(...)``, ``direct_pairs(...)``
+    Nearest point per origin; memory-bounded blocks of point-to-point seconds; sums of
+    weights over the pairs within a cut-off (compiled kernels of :mod:`proximity._kernels`,
+    no block built); the direct trips that override the network.
 ``reach_mask``, ``count_unreachable_pairs``
     Reachability by strong components (for warnings).
 """
