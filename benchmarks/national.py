@@ -7,7 +7,7 @@ wall time per worker count, per-département task time (median, max), peak memor
 worker (max RSS, read on the workers at the end of each run) and of this client process,
 and the speed-up from 1 to 2 workers.
 
-Usage (from the repository root; a long run: ~1 h for France on this 2-core machine)::
+Usage (from the repository root; a long run: about 45 min for France, 1 then 2 workers, on this 2-core machine)::
 
     python benchmarks/national.py                          # all of France, 1 then 2 workers
     python benchmarks/national.py --territory region:76 --workers 2
