@@ -12,6 +12,17 @@ import numba
 import numpy as np
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _network_s(dist, row, oth_nodes, oth_part, k):
+    """Seconds from location ``row`` to other point ``k`` on the network: the best of its entries, leg excluded."""
+    best = np.inf
+    for e in range(oth_nodes.shape[1]):
+        x = dist[row, oth_nodes[k, e]] + oth_part[k, e]
+        if x < best:
+            best = x
+    return best
+
+
 @numba.njit(cache=True, nogil=True)
 def count_batch(dist, loc, run_leg, oth_nodes, oth_part, oth_leg, max_s, to_run, w_run, w_oth, acc_run, acc_oth):
     """Sum the weights of the pairs (run point, other point) within ``max_s`` seconds.
@@ -26,7 +37,7 @@ def count_batch(dist, loc, run_leg, oth_nodes, oth_part, oth_leg, max_s, to_run,
     ``w_oth[k]`` to ``acc_run[r]``; else other point ``k`` adds ``w_run[r]`` to ``acc_oth[k]``.
     """
     n_run = loc.shape[0]
-    n_oth, n_ent = oth_nodes.shape
+    n_oth = oth_nodes.shape[0]
     n_w = acc_run.shape[1]
     v = np.empty(n_oth)
     prev = -1
@@ -34,12 +45,7 @@ def count_batch(dist, loc, run_leg, oth_nodes, oth_part, oth_leg, max_s, to_run,
         row = loc[r]
         if row != prev:
             for k in range(n_oth):
-                best = np.inf
-                for e in range(n_ent):
-                    x = dist[row, oth_nodes[k, e]] + oth_part[k, e]
-                    if x < best:
-                        best = x
-                v[k] = best + oth_leg[k]
+                v[k] = _network_s(dist, row, oth_nodes, oth_part, k) + oth_leg[k]
             prev = row
         leg = run_leg[r]
         if to_run:
@@ -64,20 +70,13 @@ def count_direct(
     ``d_s[i]`` seconds; it is added when ``d_s[i] <= max_s`` and the network time of
     :func:`count_batch` (same operations) is beyond ``max_s``.
     """
-    n_ent = oth_nodes.shape[1]
     n_w = acc_run.shape[1]
     for i in range(d_row.shape[0]):
         if not d_s[i] <= max_s:
             continue
         r = d_row[i]
         k = d_col[i]
-        row = loc[r]
-        best = np.inf
-        for e in range(n_ent):
-            x = dist[row, oth_nodes[k, e]] + oth_part[k, e]
-            if x < best:
-                best = x
-        if (best + oth_leg[k]) + run_leg[r] <= max_s:
+        if (_network_s(dist, loc[r], oth_nodes, oth_part, k) + oth_leg[k]) + run_leg[r] <= max_s:
             continue
         if to_run:
             for c in range(n_w):
