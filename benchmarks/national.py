@@ -4,7 +4,8 @@ Loads the territory once (all of France by default), then runs
 :func:`proximity.national.run_national` on a local cluster of 1 worker and of 2 workers
 (fresh output folders, no resume) and prints a table, then, as the last line, JSON:
 wall time per worker count, per-département task time (median, max), peak memory of each
-worker (max RSS, read on the workers at the end of each run) and of this client process,
+worker (VmHWM read in each task and reset at its start: Linux's ru_maxrss of a worker
+carries over its parent's peak) and of this client process,
 and the speed-up from 1 to 2 workers.
 
 Usage (from the repository root; a long run: about 45 min for France, 1 then 2 workers, on this 2-core machine)::
@@ -31,10 +32,11 @@ import warnings
 from pathlib import Path
 
 
-def _worker_rss_mb() -> float:
-    import resource as r
+def _worker_hwm_mb() -> float | None:
+    """The worker's peak memory since its last task began (VmHWM; see proximity.national._peak_rss_mb)."""
+    from proximity.national import _peak_rss_mb
 
-    return r.getrusage(r.RUSAGE_SELF).ru_maxrss / 1024
+    return _peak_rss_mb()
 
 
 def run_with(territory, n_workers: int, out: Path, *, per_commune: int) -> dict:
@@ -55,7 +57,16 @@ def run_with(territory, n_workers: int, out: Path, *, per_commune: int) -> dict:
             progress=lambda m: print(f"  [{n_workers}w {time.perf_counter() - t0:7.1f}s] {m}", flush=True),
         )
         wall = time.perf_counter() - t0
-        rss = client.run(_worker_rss_mb)
+        tail = client.run(_worker_hwm_mb)
+    # a worker's peak over the run: the largest of its tasks' peaks, of what it held between
+    # tasks (scatter, results) and of its tail after the last task
+    peaks: dict[str, float] = {}
+    for m in res.task_memory.values():
+        vals = [v for v in (m.get("peak_mb"), m.get("before_mb")) if v is not None]
+        if vals:
+            peaks[m["worker"]] = max(peaks.get(m["worker"], 0.0), *vals)
+    tail_max = max((v for v in tail.values() if v is not None), default=0.0)
+    top = sorted(res.task_memory.items(), key=lambda kv: -(kv[1].get("peak_mb") or 0))[:5]
     secs = sorted(v for v in res.task_seconds.values() if v is not None)
     return {
         "workers": n_workers,
@@ -69,7 +80,9 @@ def run_with(territory, n_workers: int, out: Path, *, per_commune: int) -> dict:
         }
         if secs
         else {},
-        "worker_peak_mb": {str(k): round(v) for k, v in rss.items()},
+        "worker_peak_mb": {k: round(v) for k, v in sorted(peaks.items())},
+        "worker_tail_mb": round(tail_max),
+        "largest_task_peaks_mb": {d: round(m["peak_mb"]) for d, m in top if m.get("peak_mb") is not None},
         "communes": res.n_municipalities,
     }
 
@@ -100,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(r)
             print(
                 f"{n} worker(s): {r['wall_s']:.0f} s, tasks median {r['task_s'].get('median')} s, max {r['task_s'].get('max')} s, "
-                f"worker peak {r['worker_peak_mb']} MB",
+                f"worker peak {r['worker_peak_mb']} MB, largest task peaks {r['largest_task_peaks_mb']} MB",
                 flush=True,
             )
     finally:

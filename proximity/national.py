@@ -406,11 +406,59 @@ def partition_step(
     return out
 
 
+def _peak_rss_mb() -> float | None:
+    """Peak resident memory of this process since its start or last :func:`_reset_peak_rss` (MB; Linux).
+
+    ``VmHWM`` of ``/proc/self/status``, not ``getrusage``'s ``ru_maxrss``: a Dask worker
+    is forked then exec'd from its nanny, and Linux carries the parent's peak over the exec
+    into ``ru_maxrss`` (a worker spawned by a 2 GB client reads 2 GB before any task).
+    ``None`` where the file is missing (not Linux).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    """Reset this process's peak resident memory to its current one (Linux ≥ 4.0, ``clear_refs`` 5); False if not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
 def _partition_task(
-    departement: str, graph: CSRGraph, origins, smes, gateways, support_bodies, routes, profile, fail: tuple[str, ...]
-) -> tuple[str, gpd.GeoDataFrame, float, int]:
-    """One Dask task: :func:`partition_step` timed (and the test hook of :data:`FAIL_ENV`)."""
+    departement: str,
+    graph: CSRGraph,
+    origins,
+    smes,
+    gateways,
+    support_bodies,
+    routes,
+    profile,
+    fail: tuple[str, ...],
+    measure_memory: bool = False,
+) -> tuple[str, gpd.GeoDataFrame, float, int, dict]:
+    """One Dask task: :func:`partition_step` timed (and the test hook of :data:`FAIL_ENV`).
+
+    With ``measure_memory`` (a worker process of its own, never the client's), the
+    process's peak memory is read then reset at the start and read at the end: ``before_mb``
+    covers what the worker did since its previous task (receiving the scattered tables,
+    sending a result), ``peak_mb`` this task.
+    """
     t0 = time.perf_counter()
+    memory: dict = {}
+    if measure_memory:
+        memory["before_mb"] = _peak_rss_mb()
+        if not _reset_peak_rss():
+            memory["before_mb"] = None  # the peak cannot be split by task: report none rather than a wrong one
     if departement in fail:
         raise RuntimeError(f"failure injected by {FAIL_ENV} for département {departement}")
     table = partition_step(
@@ -423,7 +471,9 @@ def _partition_task(
         routes=routes,
         profile=profile,
     )
-    return departement, table, time.perf_counter() - t0, os.getpid()
+    if memory.get("before_mb") is not None:
+        memory["peak_mb"] = _peak_rss_mb()
+    return departement, table, time.perf_counter() - t0, os.getpid(), memory
 
 
 def reduce_step(territory, inputs: NationalInputs, partitions: dict[str, pd.DataFrame]) -> gpd.GeoDataFrame:
@@ -564,6 +614,9 @@ class NationalRun:
     workers: int
     seconds: dict = field(default_factory=dict)
     task_seconds: dict = field(default_factory=dict)
+    #: Per computed département: the worker (``"pid N"``), its peak memory during the task
+    #: (``peak_mb``) and since its previous task (``before_mb``), in MB; ``None`` in-process.
+    task_memory: dict = field(default_factory=dict)
     resumed: list = field(default_factory=list)
 
 
@@ -751,9 +804,9 @@ def run_national(
         inputs.profile,
     )
 
-    def done(dep: str, table: gpd.GeoDataFrame, seconds: float, worker: Any) -> None:
+    def done(dep: str, table: gpd.GeoDataFrame, seconds: float, worker: Any, memory: dict) -> None:
         _write_partition(folder, dep, table, key=keys[dep], seconds=seconds)
-        task_info[dep] = {"seconds": seconds, "worker": str(worker), "resumed": False, **table.attrs}
+        task_info[dep] = {"seconds": seconds, "worker": str(worker), "resumed": False, **memory, **table.attrs}
 
     bar = None
     if progress_bar and todo:
@@ -765,11 +818,11 @@ def run_national(
             n_workers = 0
             for d in todo:
                 try:
-                    _, table, sec, pid = _partition_task(d, *shared, fail)
+                    _, table, sec, pid, memory = _partition_task(d, *shared, fail)
                 except Exception as exc:
                     errors[d] = f"{type(exc).__name__}: {exc}"
                 else:
-                    done(d, table, sec, f"pid {pid}")
+                    done(d, table, sec, f"pid {pid}", memory)
                 if bar is not None:
                     bar.update(1)
         elif todo:
@@ -786,6 +839,7 @@ def run_national(
                         d,
                         *futs_shared,
                         fail,
+                        True,
                         key=f"partition-{d}-{keys[d][:12]}-{time.time_ns()}",
                         retries=1,
                         pure=False,
@@ -796,8 +850,8 @@ def run_national(
                 for fut in as_completed(futures):
                     d = futures[fut]
                     if fut.status == "finished":
-                        _, table, sec, pid = fut.result()
-                        done(d, table, sec, f"pid {pid}")
+                        _, table, sec, pid, memory = fut.result()
+                        done(d, table, sec, f"pid {pid}", memory)
                     else:
                         err = fut.exception()
                         errors[d] = f"{type(err).__name__}: {err}"
@@ -879,5 +933,10 @@ def run_national(
         workers=n_workers,
         seconds=seconds,
         task_seconds={d: v.get("seconds") for d, v in task_info.items()},
+        task_memory={
+            d: {"worker": v.get("worker"), "peak_mb": v.get("peak_mb"), "before_mb": v.get("before_mb")}
+            for d, v in task_info.items()
+            if not v.get("resumed")
+        },
         resumed=resumed,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -179,6 +180,12 @@ def test_provenance_records_cluster_and_tasks(runs):
     assert all(t["seconds"] > 0 and not t["resumed"] for t in prov["timings"]["tasks"].values())
     assert prov["parameters"]["buffer_minutes"] == 120.0
     assert any(f.get("sha256") for f in prov["inputs"]) and "distributed" in prov["software"]
+    # each task's peak memory, measured on its worker (not inherited from the client)
+    mem = runs[2].task_memory
+    assert set(mem) == set(DEPS) and len({m["worker"] for m in mem.values()}) <= 2
+    assert all(50 < m["peak_mb"] < 4000 and 50 < m["before_mb"] < 4000 for m in mem.values())
+    assert {d: t["peak_mb"] for d, t in prov["timings"]["tasks"].items()} == {d: m["peak_mb"] for d, m in mem.items()}
+    assert all(m["peak_mb"] is None for m in runs[0].task_memory.values())  # in-process: the client's own peak is kept
     for d in DEPS:  # one GeoParquet per département, with its checksum
         side = json.loads((runs[2].out / "partitions" / f"{d}.json").read_text(encoding="utf-8"))
         assert side["sha256"] == national._sha256(runs[2].out / "partitions" / f"{d}.parquet")
@@ -271,3 +278,14 @@ def test_buffer_and_subgraph(territory):
     assert sub.n_nodes == keep.sum() and (sub.node_ids == g.node_ids[keep]).all()
     i, j = sub.time_s.nonzero()
     assert np.array_equal(np.asarray(sub.time_s[i, j]).ravel(), np.asarray(g.time_s[i, j]).ravel())
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="Linux only")
+def test_peak_memory_is_read_and_reset_per_process():
+    national._reset_peak_rss()
+    base = national._peak_rss_mb()
+    block = np.ones(200 * 2**20 // 8)  # 200 MB, touched
+    high = national._peak_rss_mb()
+    del block
+    assert high - base > 150 and national._peak_rss_mb() >= high - 5  # the peak stays after the memory is freed
+    assert national._reset_peak_rss() and national._peak_rss_mb() < high - 150
