@@ -960,79 +960,126 @@ def direct_pairs(
     (the faster of the two), sorted by ``a_pos`` then ``b_pos``.
     """
     a_sel = np.asarray(a_sel, dtype=np.int64)
-    b_sel = np.asarray(b_sel, dtype=np.int64)
-    if a_sel.dtype == bool:  # pragma: no cover - callers pass positions
-        raise TypeError("positions expected")
-    a_sel = a_sel[a.ok[a_sel]]
-    b_sel = b_sel[b.ok[b_sel]]
-    parts_a: list[np.ndarray] = []
-    parts_b: list[np.ndarray] = []
-    parts_s: list[np.ndarray] = []
-    if a_sel.size and b_sel.size:
-        # (identical points need no rule of their own: on a node the network gives 0 s, on
-        # an edge the same-segment rule does, off the network the straight rule does)
-        # straight: |p - q| <= snap_p + snap_q implies |p - q| <= 2 * max(snap_p, snap_q)
-        pairs = []
-        for q_pts, q_sel, t_pts, t_sel, flip in ((a, a_sel, b, b_sel, False), (b, b_sel, a, a_sel, True)):
-            off = q_sel[q_pts.snap_m[q_sel] > 0]
-            if off.size == 0:
-                continue
-            tree = cKDTree(t_pts.xy[t_sel])
-            radius = 2 * q_pts.snap_m[off] + 1e-6
-            # counts first (no Python lists), then the neighbours of the few that have some
-            has = tree.query_ball_point(q_pts.xy[off], radius, return_length=True) > 0
-            off, radius = off[has], radius[has]
-            if off.size == 0:
-                continue
-            hits = tree.query_ball_point(q_pts.xy[off], radius)
-            counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-            if counts.sum():
-                qp = np.repeat(off, counts)
-                tp = t_sel[np.fromiter((j for h in hits for j in h), dtype=np.int64, count=int(counts.sum()))]
-                pairs.append((tp, qp) if flip else (qp, tp))
-        if pairs:
-            pa = np.concatenate([p[0] for p in pairs])
-            pb = np.concatenate([p[1] for p in pairs])
-            d = np.hypot(*(a.xy[pa] - b.xy[pb]).T)
-            keep = d <= a.snap_m[pa] + b.snap_m[pb] + 1e-9
-            parts_a.append(pa[keep])
-            parts_b.append(pb[keep])
-            parts_s.append(d[keep] * a.seconds_per_m)
-        # the same segment (any of their attachments): along it (a sort-merge join on the
-        # segment, in numpy: a crowded segment can give millions of pairs)
-        la, lb = _attachments(a, a_sel), _attachments(b, b_sel)
-        if la["seg"].size and lb["seg"].size:
-            ob = np.argsort(lb["seg"], kind="stable")
-            lb = {k: v[ob] for k, v in lb.items()}
-            lo = np.searchsorted(lb["seg"], la["seg"], side="left")
-            hi = np.searchsorted(lb["seg"], la["seg"], side="right")
-            n = hi - lo
-            if n.sum():
-                ia = np.repeat(np.arange(n.size), n)
-                start = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n)
-                ib = np.arange(ia.size) + start
-                fa_, fb_ = la["frac"][ia], lb["frac"][ib]
-                fwd = fb_ >= fa_
-                along = np.where(fwd, _along(fb_ - fa_, la["t_ab"][ia]), _along(fa_ - fb_, la["t_ba"][ia]))
-                s = (la["m"][ia] + lb["m"][ib]) * a.seconds_per_m + along
-                fin = np.isfinite(s)
-                parts_a.append(la["pos"][ia][fin])
-                parts_b.append(lb["pos"][ib][fin])
-                parts_s.append(s[fin])
-    if not parts_a:
-        e = np.empty(0, dtype=np.int64)
-        return e, e.copy(), np.empty(0)
-    pa, pb, s = np.concatenate(parts_a), np.concatenate(parts_b), np.concatenate(parts_s)
-    # one row per pair, the fastest: sort on one int64 key, then the minimum of each run
-    key = pa * np.int64(len(b.index)) + pb
-    order = np.argsort(key, kind="stable")
-    key, s = key[order], s[order]
-    first = np.ones(key.size, dtype=bool)
-    first[1:] = key[1:] != key[:-1]
-    starts = np.flatnonzero(first)
-    key = key[starts]
-    s = np.minimum.reduceat(s, starts)
-    return key // len(b.index), key % len(b.index), s
+    return _Direct(a, a_sel, b, b_sel, run_is_a=True).pairs(a_sel)
+
+
+class _Direct:
+    """:func:`direct_pairs` between one fixed side and subsets of the other (the run side).
+
+    What only depends on the fixed side is built once: its k-d tree, its segment
+    attachments sorted by segment, and the straight candidates of its off-network points
+    (into all the run-side points). Each :meth:`pairs` call then searches its subset of the
+    run side only: :func:`_batches` finds the direct trips of each Dijkstra batch, which
+    bounds their memory, without rebuilding the other side's structures per batch.
+    """
+
+    def __init__(self, a: Snapped, a_sel: np.ndarray, b: Snapped, b_sel: np.ndarray, *, run_is_a: bool) -> None:
+        a_sel = np.asarray(a_sel, dtype=np.int64)
+        b_sel = np.asarray(b_sel, dtype=np.int64)
+        self.a, self.b, self.run_is_a = a, b, run_is_a
+        run, run_sel, fix, fix_sel = (a, a_sel, b, b_sel) if run_is_a else (b, b_sel, a, a_sel)
+        self.run, self.fix = run, fix
+        run_sel = run_sel[run.ok[run_sel]]
+        self.fix_sel = fix_sel = fix_sel[fix.ok[fix_sel]]
+        self.fix_tree = cKDTree(fix.xy[fix_sel]) if fix_sel.size else None
+        # straight: |p - q| <= snap_p + snap_q implies |p - q| <= 2 * max(snap_p, snap_q):
+        # each side's off-network points search the other within twice their own snap; the
+        # fixed side's search is done once, into all the run-side points, sorted by run point
+        cand_fix, cand_run = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        if run_sel.size and fix_sel.size:
+            cand_fix, cand_run = _straight_candidates(fix, fix_sel, cKDTree(run.xy[run_sel]), run_sel)
+        order = np.argsort(cand_run, kind="stable")
+        self.cand_run, self.cand_fix = cand_run[order], cand_fix[order]
+        # the same segment: the fixed side's attachments sorted by segment
+        att = _attachments(fix, fix_sel)
+        o = np.argsort(att["seg"], kind="stable")
+        self.att = {k: v[o] for k, v in att.items()}
+
+    def pairs(self, run_sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`direct_pairs` of the run-side points ``run_sel`` and the whole fixed side (oriented ``a`` → ``b``)."""
+        a, b, run = self.a, self.b, self.run
+        run_sel = np.asarray(run_sel, dtype=np.int64)
+        run_sel = run_sel[run.ok[run_sel]]
+        parts_a: list[np.ndarray] = []
+        parts_b: list[np.ndarray] = []
+        parts_s: list[np.ndarray] = []
+        if run_sel.size and self.fix_sel.size:
+            # (identical points need no rule of their own: on a node the network gives 0 s, on
+            # an edge the same-segment rule does, off the network the straight rule does)
+            q_run, t_fix = _straight_candidates(run, run_sel, self.fix_tree, self.fix_sel)
+            mine = np.zeros(len(run.index), dtype=bool)
+            mine[run_sel] = True
+            lo, hi = np.searchsorted(self.cand_run, [run_sel.min(), run_sel.max() + 1])
+            take = lo + np.flatnonzero(mine[self.cand_run[lo:hi]])
+            p_run = np.concatenate([q_run, self.cand_run[take]])
+            p_fix = np.concatenate([t_fix, self.cand_fix[take]])
+            if p_run.size:
+                pa, pb = (p_run, p_fix) if self.run_is_a else (p_fix, p_run)
+                d = np.hypot(*(a.xy[pa] - b.xy[pb]).T)
+                keep = d <= a.snap_m[pa] + b.snap_m[pb] + 1e-9
+                parts_a.append(pa[keep])
+                parts_b.append(pb[keep])
+                parts_s.append(d[keep] * a.seconds_per_m)
+            # the same segment (any of their attachments): along it (a sort-merge join on the
+            # segment, in numpy: a crowded segment can give millions of pairs)
+            l_run, l_fix = _attachments(run, run_sel), self.att
+            if l_run["seg"].size and l_fix["seg"].size:
+                lo = np.searchsorted(l_fix["seg"], l_run["seg"], side="left")
+                hi = np.searchsorted(l_fix["seg"], l_run["seg"], side="right")
+                n = hi - lo
+                if n.sum():
+                    i_run = np.repeat(np.arange(n.size), n)
+                    start = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n)
+                    i_fix = np.arange(i_run.size) + start
+                    (la, ia), (lb, ib) = (
+                        ((l_run, i_run), (l_fix, i_fix)) if self.run_is_a else ((l_fix, i_fix), (l_run, i_run))
+                    )
+                    fa_, fb_ = la["frac"][ia], lb["frac"][ib]
+                    fwd = fb_ >= fa_
+                    along = np.where(fwd, _along(fb_ - fa_, la["t_ab"][ia]), _along(fa_ - fb_, la["t_ba"][ia]))
+                    s = (la["m"][ia] + lb["m"][ib]) * a.seconds_per_m + along
+                    fin = np.isfinite(s)
+                    parts_a.append(la["pos"][ia][fin])
+                    parts_b.append(lb["pos"][ib][fin])
+                    parts_s.append(s[fin])
+        if not parts_a:
+            e = np.empty(0, dtype=np.int64)
+            return e, e.copy(), np.empty(0)
+        pa, pb, s = np.concatenate(parts_a), np.concatenate(parts_b), np.concatenate(parts_s)
+        # one row per pair, the fastest: sort on one int64 key, then the minimum of each run
+        key = pa * np.int64(len(b.index)) + pb
+        order = np.argsort(key, kind="stable")
+        key, s = key[order], s[order]
+        first = np.ones(key.size, dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        starts = np.flatnonzero(first)
+        key = key[starts]
+        s = np.minimum.reduceat(s, starts)
+        return key // len(b.index), key % len(b.index), s
+
+
+def _straight_candidates(
+    q_pts: Snapped, q_sel: np.ndarray, tree: cKDTree, t_sel: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (query point, tree point) within twice the query point's snap of each other, for its off-network points.
+
+    ``tree`` holds the points ``t_sel``; returns positions (``q_sel``'s, ``t_sel``'s).
+    """
+    e = np.empty(0, dtype=np.int64)
+    off = q_sel[q_pts.snap_m[q_sel] > 0]
+    if off.size == 0:
+        return e, e.copy()
+    radius = 2 * q_pts.snap_m[off] + 1e-6
+    # counts first (no Python lists), then the neighbours of the few that have some
+    has = tree.query_ball_point(q_pts.xy[off], radius, return_length=True) > 0
+    off, radius = off[has], radius[has]
+    if off.size == 0:
+        return e, e.copy()
+    hits = tree.query_ball_point(q_pts.xy[off], radius)
+    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+    qp = np.repeat(off, counts)
+    tp = t_sel[np.fromiter((j for h in hits for j in h), dtype=np.int64, count=int(counts.sum()))]
+    return qp, tp
 
 
 def _attachments(pts: Snapped, sel: np.ndarray) -> dict[str, np.ndarray]:
@@ -1114,6 +1161,9 @@ def _batches(
     order = np.argsort(run_inv, kind="stable")
     bounds = np.searchsorted(run_inv[order], np.arange(n_loc + 1))
     step = max(1, BATCH_BYTES // (8 * (n + n_loc)))
+    direct = _Direct(a, a_pos, b, b_pos, run_is_a=forward)
+    col_of = np.full(len(oth_pts.index), -1, dtype=np.int64)
+    col_of[oth_pos] = np.arange(oth_pos.size)
 
     def gen() -> Iterator[_Batch]:
         for s0 in range(0, n_loc, step):
@@ -1124,7 +1174,7 @@ def _batches(
             # this batch's direct trips, sorted by row, so each block takes its own slice;
             # found per batch, their memory is bounded by the batch (a crowded segment can
             # give millions of pairs in all)
-            d_row, d_col, d_s = _direct_rows(a, b, forward=forward, run_sel=run_p, oth_pos=oth_pos)
+            d_row, d_col, d_s = _direct_rows(direct, run_p, col_of)
             yield _Batch(dist, run_inv[pts_run] - s0, run_p, run_pts.leg_s[run_p], d_row, d_col, d_s)
 
     return plan, gen()
@@ -1246,28 +1296,21 @@ def count_within_points(
     return total
 
 
-def _direct_rows(
-    a: Snapped, b: Snapped, *, forward: bool, run_sel: np.ndarray, oth_pos: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`direct_pairs` of the run-side points ``run_sel`` and ``oth_pos``, as (row, column, seconds) sorted by row.
+def _direct_rows(direct: _Direct, run_sel: np.ndarray, col_of: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The direct trips of the run-side points ``run_sel``, as (row, column, seconds) sorted by row.
 
-    Row ``g`` is the point ``run_sel[g]``, column ``k`` the point ``oth_pos[k]`` (``run_sel``
-    holds distinct positions; :func:`point_blocks` yields its rows in that order, so a
-    block's direct trips are one slice of the result, found by ``searchsorted``).
+    Row ``g`` is the point ``run_sel[g]``, column ``col_of[p]`` the other side's point ``p``
+    (``-1``: not among the columns). ``run_sel`` holds distinct positions;
+    :func:`point_blocks` yields its rows in that order, so a block's direct trips are one
+    slice of the result, found by ``searchsorted``.
     """
-    if forward:
-        run_side, oth_side, secs = direct_pairs(a, run_sel, b, oth_pos)
-    else:
-        oth_side, run_side, secs = direct_pairs(a, oth_pos, b, run_sel)
+    a_side, b_side, secs = direct.pairs(run_sel)
+    run_side, oth_side = (a_side, b_side) if direct.run_is_a else (b_side, a_side)
     if secs.size == 0:
         e = np.empty(0, dtype=np.int64)
         return e, e.copy(), secs
-    n_run = len((a if forward else b).index)
-    n_oth = len((b if forward else a).index)
-    row_of = np.full(n_run, -1, dtype=np.int64)
+    row_of = np.full(len(direct.run.index), -1, dtype=np.int64)
     row_of[run_sel] = np.arange(run_sel.size)
-    col_of = np.full(n_oth, -1, dtype=np.int64)
-    col_of[oth_pos] = np.arange(oth_pos.size)
     rows, cols = row_of[run_side], col_of[oth_side]
     keep = (rows >= 0) & (cols >= 0)
     rows, cols, secs = rows[keep], cols[keep], secs[keep]
