@@ -1317,10 +1317,6 @@ def world_reach(
         )
     t = _prepare_od(od)
     index, pos = _output_index(t, origins)
-    gateway = t.destination_ids[t.destination_codes]
-    served = set(routes["gateway_id"])
-    keep = (pos >= 0) & np.isfinite(t.minutes) & np.asarray(gateway.isin(served))
-    trips = pd.DataFrame({"pos": pos[keep], "gateway_id": np.asarray(gateway[keep]), "minutes": t.minutes[keep]})
     r = routes[["gateway_id", "destination", "destination_country"]].copy()
     r["destination_country"] = r["destination_country"].fillna("").astype(str)
     if home_country is not None:
@@ -1328,24 +1324,57 @@ def world_reach(
     else:
         r["foreign"] = routes["foreign"].fillna(False).astype(bool) if "foreign" in routes.columns else False
     r = r.drop_duplicates(["gateway_id", "destination"])
-    rows = trips.merge(r, on="gateway_id", how="inner")
     out = pd.DataFrame(0.0, index=index, columns=list(WORLD_REACH_COLUMNS))
-    if rows.empty:
+    # airports with routes as 0..K-1; the trips to them (an origin's rows: few, one per airport)
+    airports = pd.Index(pd.unique(r["gateway_id"]))
+    k_of = airports.get_indexer(t.destination_ids)[t.destination_codes]
+    keep = (pos >= 0) & np.isfinite(t.minutes) & (k_of >= 0)
+    if not keep.any():
         return out
-    within = rows[rows["minutes"] <= max_minutes]
-    n = len(index)
-
-    def distinct(frame: pd.DataFrame, col: str) -> np.ndarray:
-        c = frame.groupby("pos")[col].nunique()
-        return np.bincount(c.index.to_numpy(dtype=np.intp), c.to_numpy(dtype=float), minlength=n)
-
-    out["reach_airports"] = distinct(within, "gateway_id")
-    out["reach_destinations"] = distinct(within, "destination")
-    out["reach_countries"] = distinct(within[within["destination_country"] != ""], "destination_country")
-    out["reach_foreign_destinations"] = distinct(within[within["foreign"]], "destination")
-    rows = rows.assign(w=_apply_decay(decay, rows["minutes"].to_numpy(dtype=float)))
-    best = rows.groupby(["pos", "destination"])["w"].max().groupby(level="pos").sum()
-    out["reach_destinations_gravity"] = np.bincount(best.index.to_numpy(dtype=np.intp), best.to_numpy(), minlength=n)
+    p, k, minutes = pos[keep], k_of[keep], t.minutes[keep]
+    n, n_air = len(index), len(airports)
+    # what each airport serves (airports x destinations, x foreign destinations, x countries)
+    rk = airports.get_indexer(r["gateway_id"])
+    d_code, d_uniq = pd.factorize(r["destination"])
+    served = np.zeros((n_air, len(d_uniq)), dtype=bool)
+    named = d_code >= 0  # (a route without destination counts its airport only)
+    served[rk[named], d_code[named]] = True
+    fr = r["foreign"].to_numpy(dtype=bool) & named
+    foreign = np.zeros_like(served)
+    foreign[rk[fr], d_code[fr]] = True
+    known = r["destination_country"].to_numpy() != ""
+    c_code, c_uniq = pd.factorize(r["destination_country"].to_numpy()[known])
+    countries = np.zeros((n_air, len(c_uniq)), dtype=bool)
+    countries[rk[known], c_code] = True
+    # counts: an origin reaches the union of what its airports within the horizon serve;
+    # origins that reach the same airports reach the same places: one union per distinct set
+    near = minutes <= max_minutes
+    within = np.zeros((n, n_air), dtype=bool)
+    within[p[near], k[near]] = True
+    sets, inv = np.unique(within, axis=0, return_inverse=True)
+    inv = np.asarray(inv).ravel()
+    sets_i = sets.astype(np.int64)
+    out["reach_airports"] = sets_i.sum(axis=1)[inv].astype(float)
+    for col, what in (
+        ("reach_destinations", served),
+        ("reach_countries", countries),
+        ("reach_foreign_destinations", foreign),
+    ):
+        out[col] = ((sets_i @ what.astype(np.int64)) > 0).sum(axis=1)[inv].astype(float)
+    # gravity: every destination weighted by the decay to its most accessible airport
+    # (every trip of the table, no cut-off), in blocks of origins
+    w = np.zeros((n, n_air))
+    np.maximum.at(w, (p, k), _apply_decay(decay, minutes))
+    served_f = served.astype(float)
+    grav = np.zeros(n)
+    step = max(1, 2**22 // max(1, served.shape[1]))
+    for r0 in range(0, n, step):
+        wb = w[r0 : r0 + step]
+        best = np.zeros((wb.shape[0], served.shape[1]))
+        for a in np.flatnonzero(wb.any(axis=0)):
+            np.maximum(best, wb[:, a, None] * served_f[a], out=best)
+        grav[r0 : r0 + step] = best.sum(axis=1)
+    out["reach_destinations_gravity"] = grav
     return out
 
 

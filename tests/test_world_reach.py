@@ -308,3 +308,59 @@ def test_foreign_is_relative_to_the_home_country(real_data):
     n_france = int((d["destination_country"] == "France").sum())
     assert n_france > 0 and r.loc["o", "reach_destinations"] == len(d) > 50
     assert r.loc["o", "reach_foreign_destinations"] == len(d) - n_france
+
+
+def _world_reach_long(od, routes, *, max_minutes, decay, origins=None, home_country=None):
+    """The definitions of world_reach written as a join of the trips with every route (a long table, as it was)."""
+    r = routes[["gateway_id", "destination", "destination_country"]].copy()
+    r["destination_country"] = r["destination_country"].fillna("").astype(str)
+    if home_country is not None:
+        r["foreign"] = (r["destination_country"] != "") & (r["destination_country"] != home_country)
+    else:
+        r["foreign"] = routes["foreign"].fillna(False).astype(bool) if "foreign" in routes.columns else False
+    r = r.drop_duplicates(["gateway_id", "destination"])
+    trips = od[np.isfinite(od["minutes"]) & od["destination_id"].isin(set(r["gateway_id"]))]
+    index = pd.Index(origins if origins is not None else od["origin_id"].unique(), name="origin_id")
+    trips = trips[trips["origin_id"].isin(index)]
+    rows = trips.merge(r, left_on="destination_id", right_on="gateway_id")
+    within = rows[rows["minutes"] <= max_minutes]
+    out = pd.DataFrame(0.0, index=index, columns=list(acc.WORLD_REACH_COLUMNS))
+    out["reach_airports"] = within.groupby("origin_id")["gateway_id"].nunique().reindex(index).fillna(0.0)
+    out["reach_destinations"] = within.groupby("origin_id")["destination"].nunique().reindex(index).fillna(0.0)
+    known = within[within["destination_country"] != ""]
+    out["reach_countries"] = known.groupby("origin_id")["destination_country"].nunique().reindex(index).fillna(0.0)
+    far = within[within["foreign"]]
+    out["reach_foreign_destinations"] = far.groupby("origin_id")["destination"].nunique().reindex(index).fillna(0.0)
+    rows = rows.assign(w=decay(rows["minutes"].to_numpy(dtype=float)))
+    best = rows.groupby(["origin_id", "destination"])["w"].max().groupby(level="origin_id").sum()
+    out["reach_destinations_gravity"] = best.reindex(index).fillna(0.0)
+    return out.astype(float)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("home", [None, "FR"])
+def test_world_reach_equals_the_long_join_definition(seed, home):
+    """Distinct sets of airports, shared and foreign destinations, unknown countries, trips beyond the horizon,
+    unreachable pairs, airports without routes and routes of airports nobody reaches."""
+    rng = np.random.default_rng(seed)
+    airports = [f"airport:{i}" for i in range(9)]
+    dests = [f"D{i}" for i in range(60)]
+    country = {d: rng.choice(["FR", "UK", "IT", "ES", ""]) for d in dests}
+    rows = [(a, d) for a in airports[:8] for d in rng.choice(dests, size=rng.integers(1, 25), replace=False)]
+    routes = pd.DataFrame(rows, columns=["gateway_id", "destination"])
+    routes["destination_country"] = routes["destination"].map(country).replace("", None)
+    routes["foreign"] = rng.random(len(routes)) < 0.5
+    routes = pd.concat([routes, routes.head(3)])  # repeated routes count once
+    n_o = 300
+    od = pd.DataFrame(
+        [(f"o{i}", a, float(rng.uniform(0, 200))) for i in range(n_o) for a in airports if rng.random() < 0.35],
+        columns=["origin_id", "destination_id", "minutes"],
+    )
+    od.loc[od.sample(frac=0.1, random_state=seed).index, "minutes"] = np.inf
+    decay = acc.exponential(half_life_minutes=45)
+    origins = [f"o{i}" for i in range(n_o + 5)]  # five without trips
+    got = acc.world_reach(od, routes, max_minutes=90, decay=decay, origins=origins, home_country=home)
+    want = _world_reach_long(od, routes, max_minutes=90, decay=decay, origins=origins, home_country=home)
+    assert list(got.index) == origins and got.notna().all().all()
+    assert got["reach_destinations"].max() > 20 and (got["reach_airports"] >= 2).sum() > 50  # not a trivial case
+    pd.testing.assert_frame_equal(got, want, rtol=1e-12, check_names=False)
