@@ -8,7 +8,7 @@ worker (VmHWM read in each task and reset at its start: Linux's ru_maxrss of a w
 carries over its parent's peak) and of this client process,
 and the speed-up from 1 to 2 workers.
 
-Usage (from the repository root; a long run: about 45 min for France, 1 then 2 workers, on this 2-core machine)::
+Usage (from the repository root; a long run: about 22 min for France, 1 then 2 workers, on this 2-core machine)::
 
     python benchmarks/national.py                          # all of France, 1 then 2 workers
     python benchmarks/national.py --territory region:76 --workers 2
