@@ -1334,7 +1334,7 @@ def world_reach(
     p, k, minutes = pos[keep], k_of[keep], t.minutes[keep]
     n, n_air = len(index), len(airports)
     # what each airport serves (airports x destinations, x foreign destinations, x countries)
-    rk = airports.get_indexer(r["gateway_id"])
+    rk = airports.get_indexer(pd.Index(r["gateway_id"]))
     d_code, d_uniq = pd.factorize(r["destination"])
     served = np.zeros((n_air, len(d_uniq)), dtype=bool)
     named = d_code >= 0  # (a route without destination counts its airport only)
