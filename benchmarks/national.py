@@ -32,13 +32,6 @@ import warnings
 from pathlib import Path
 
 
-def _worker_hwm_mb() -> float | None:
-    """The worker's peak memory since its last task began (VmHWM; see proximity.national._peak_rss_mb)."""
-    from proximity.national import _peak_rss_mb
-
-    return _peak_rss_mb()
-
-
 def run_with(territory, n_workers: int, out: Path, *, per_commune: int) -> dict:
     from distributed import Client, LocalCluster
 
@@ -57,9 +50,9 @@ def run_with(territory, n_workers: int, out: Path, *, per_commune: int) -> dict:
             progress=lambda m: print(f"  [{n_workers}w {time.perf_counter() - t0:7.1f}s] {m}", flush=True),
         )
         wall = time.perf_counter() - t0
-        tail = client.run(_worker_hwm_mb)
-    # a worker's peak over the run: the largest of its tasks' peaks, of what it held between
-    # tasks (scatter, results) and of its tail after the last task
+        tail = client.run(national._peak_rss_mb)  # each worker's peak since its last task began
+    # a worker's peak over the run: the largest of its tasks' peaks and of what it held between
+    # tasks (scatter, results); its tail after the last task is reported apart
     peaks: dict[str, float] = {}
     for m in res.task_memory.values():
         vals = [v for v in (m.get("peak_mb"), m.get("before_mb")) if v is not None]

@@ -978,7 +978,7 @@ class _Direct:
         b_sel = np.asarray(b_sel, dtype=np.int64)
         self.a, self.b, self.run_is_a = a, b, run_is_a
         run, run_sel, fix, fix_sel = (a, a_sel, b, b_sel) if run_is_a else (b, b_sel, a, a_sel)
-        self.run, self.fix = run, fix
+        self.run = run
         run_sel = run_sel[run.ok[run_sel]]
         self.fix_sel = fix_sel = fix_sel[fix.ok[fix_sel]]
         self.fix_tree = cKDTree(fix.xy[fix_sel]) if fix_sel.size else None
